@@ -1,0 +1,3 @@
+from voice_ai.cli import app
+
+app()

@@ -1,0 +1,70 @@
+"""Conversation log (read-only): one row per call, with its messages and per-turn timings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from voice_ai.api.deps import PageDep, SessionDep, TenantDep
+from voice_ai.core.errors import NotFoundError
+from voice_ai.db.repositories.entities import ConversationRepository, MessageRepository
+from voice_ai.schemas.common import Page
+from voice_ai.schemas.conversations import ConversationDetail, ConversationPublic, MessagePublic
+
+router = APIRouter(prefix="/api/v1/domains/{domain_uuid}/conversations", tags=["conversations"])
+Outcome = Literal["resolved", "transferred", "hangup", "abandoned", "error"]
+MESSAGES_IN_DETAIL = 500
+
+
+@router.get("", response_model=Page[ConversationPublic], summary="List conversations")
+async def list_conversations(
+    domain_uuid: TenantDep,
+    session: SessionDep,
+    page: PageDep,
+    secretary_uuid: Annotated[uuid.UUID | None, Query()] = None,
+    outcome: Annotated[Outcome | None, Query()] = None,
+    caller: Annotated[str | None, Query(max_length=64, description="Part of the caller's number")] = None,
+    started_from: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    started_to: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+) -> Any:
+    result = await ConversationRepository(session).search(
+        domain_uuid,
+        limit=page.limit,
+        offset=page.offset,
+        secretary_uuid=secretary_uuid,
+        outcome=outcome,
+        caller=caller,
+        started_from=started_from,
+        started_to=started_to,
+    )
+    return {"items": result.items, "total": result.total, "limit": page.limit, "offset": page.offset}
+
+
+async def _load(session: SessionDep, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> Any:
+    row = await ConversationRepository(session).get(domain_uuid, conversation_uuid)
+    if row is None:
+        raise NotFoundError("Conversation")
+    return row
+
+
+@router.get("/{conversation_uuid}", response_model=ConversationDetail, summary="A conversation with its messages")
+async def get_conversation(domain_uuid: TenantDep, session: SessionDep, conversation_uuid: uuid.UUID) -> Any:
+    row = await _load(session, domain_uuid, conversation_uuid)
+    messages = await MessageRepository(session).for_conversation(
+        domain_uuid, conversation_uuid, limit=MESSAGES_IN_DETAIL, offset=0
+    )
+    return {**ConversationPublic.model_validate(row).model_dump(), "messages": messages.items}
+
+
+@router.get("/{conversation_uuid}/messages", response_model=Page[MessagePublic], summary="Messages of a conversation")
+async def list_messages(
+    domain_uuid: TenantDep, session: SessionDep, page: PageDep, conversation_uuid: uuid.UUID
+) -> Any:
+    await _load(session, domain_uuid, conversation_uuid)
+    result = await MessageRepository(session).for_conversation(
+        domain_uuid, conversation_uuid, limit=page.limit, offset=page.offset
+    )
+    return {"items": result.items, "total": result.total, "limit": page.limit, "offset": page.offset}

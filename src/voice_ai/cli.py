@@ -1,0 +1,164 @@
+"""The ``voice-ai`` command: serve, database migrations, demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from voice_ai import __version__
+from voice_ai.core.config import Settings, get_settings
+from voice_ai.core.crypto import SecretKeyError
+from voice_ai.core.errors import ServiceError
+from voice_ai.core.logging import configure_logging
+from voice_ai.core.security import UnsafeBindError, check_bind
+from voice_ai.db.embedded import EmbeddedDatabaseError
+from voice_ai.db.migrate import MigrationError
+from voice_ai.runtime import Runtime
+
+# Plain tracebacks: the pretty ones print local variables, which may hold secrets.
+app = typer.Typer(
+    help="Voice AI IVR: AI virtual secretary for FreeSWITCH/FusionPBX.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo tenant.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+T = TypeVar("T")
+_OPERATOR_ERRORS = (MigrationError, EmbeddedDatabaseError, SecretKeyError, ServiceError, UnsafeBindError)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(coro_factory(settings))  # type: ignore[arg-type]
+    except _OPERATOR_ERRORS as exc:
+        raise _fail(str(exc)) from None
+
+
+def _print_demo(demo: object, base_url: str, token: bool) -> None:
+    auth = ' -H "Authorization: Bearer $VOICE_AI_API_TOKEN"' if token else ""
+    domain_uuid = getattr(demo, "domain_uuid", "")
+    typer.echo(f"demo domain: {getattr(demo, 'domain_name', '')} ({domain_uuid})")
+    typer.echo(f"try: curl -s{auth} {base_url}/api/v1/domains/{domain_uuid}/secretaries")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (default 8100)")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Create/refresh the demo tenant first")] = False,
+) -> None:
+    """Run the Voice AI Service (embedded PostgreSQL unless VOICE_AI_DATABASE_URL is set)."""
+    import uvicorn
+
+    from voice_ai.demo.seed import seed_demo
+    from voice_ai.main import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = get_settings(**overrides)
+    configure_logging(settings.log_level)
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    try:
+        check_bind(settings.host, token)
+    except UnsafeBindError as exc:
+        raise _fail(str(exc), code=2) from None
+
+    async def _serve() -> None:
+        async with Runtime(settings) as runtime:
+            if demo:
+                async with runtime.sessionmaker() as session, session.begin():
+                    tenant = await seed_demo(session, create_domain=runtime.standalone)
+                _print_demo(tenant, f"http://{settings.host}:{settings.port}", bool(token))
+            config = uvicorn.Config(
+                create_app(settings, runtime=runtime),
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                proxy_headers=False,
+            )
+            await uvicorn.Server(config).serve()
+
+    try:
+        asyncio.run(_serve())
+    except _OPERATOR_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from voice_ai.db import migrate
+
+    async def _go(settings: Settings) -> None:
+        async with Runtime(settings.model_copy(update={"auto_migrate": False})) as runtime:
+            await migrate.upgrade(runtime.engine, revision)
+            async with runtime.engine.connect() as conn:
+                typer.echo(f"database at revision {await migrate.current_revision(conn)}")
+
+    _run(_go)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1")]) -> None:
+    """Revert migrations down to REVISION (``base`` removes every table this service created)."""
+    from voice_ai.db import migrate
+
+    async def _go(settings: Settings) -> None:
+        async with Runtime(settings.model_copy(update={"auto_migrate": False})) as runtime:
+            await migrate.downgrade(runtime.engine, revision)
+            async with runtime.engine.connect() as conn:
+                typer.echo(f"database at revision {await migrate.current_revision(conn)}")
+
+    _run(_go)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the code's head revision."""
+    from voice_ai.db import migrate
+
+    async def _go(settings: Settings) -> None:
+        async with Runtime(settings.model_copy(update={"auto_migrate": False})) as runtime:
+            async with runtime.engine.connect() as conn:
+                current = await migrate.current_revision(conn)
+            typer.echo(f"current: {current or '(empty)'}  head: {migrate.head_revision()}")
+
+    _run(_go)
+
+
+@demo_app.command("seed")
+def demo_seed(
+    domain: Annotated[str, typer.Option(help="Domain name of the demo tenant")] = "demo.localhost",
+) -> None:
+    """Create (or refresh) the demo tenant: a secretary and the transfer rules of a sample company."""
+    from voice_ai.demo.seed import seed_demo
+
+    async def _go(settings: Settings) -> None:
+        async with Runtime(settings) as runtime:
+            async with runtime.sessionmaker() as session, session.begin():
+                tenant = await seed_demo(session, domain_name=domain, create_domain=runtime.standalone)
+            typer.echo(f"secretary: {tenant.secretary_uuid}  transfer rules: {tenant.transfer_rules}")
+            _print_demo(tenant, f"http://{settings.host}:{settings.port}", settings.api_token is not None)
+
+    _run(_go)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)

@@ -1,0 +1,81 @@
+"""Service configuration, read from ``VOICE_AI_*`` environment variables and an optional ``.env`` file.
+
+Nothing is read at import time: call :func:`get_settings` (or build :class:`Settings` with explicit
+values in tests) and pass the object to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DeploymentMode = Literal["auto", "standalone", "fusionpbx"]
+
+
+class Settings(BaseSettings):
+    """All knobs of the Voice AI Service. Each field maps to ``VOICE_AI_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VOICE_AI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (FusionPBX's database). Unset: an embedded PostgreSQL is started.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / "var",
+        description="Folder for the embedded database, the generated secret key file and caches.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8100, ge=1, le=65535)
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token required on every request except /health when set."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key(s) that encrypt provider secrets at rest; comma-separated, first one encrypts.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="Key file used when secret_key is unset (default: <data_dir>/secret.key)."
+    )
+    mode: DeploymentMode = Field(
+        default="auto",
+        description="standalone: this service owns v_domains; fusionpbx: domains are FusionPBX's "
+        "(read-only here); auto: standalone when this service created v_domains.",
+    )
+    auto_migrate: bool = Field(default=True, description="Run database migrations at start-up.")
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _empty_url_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("api_token", "secret_key")
+    @classmethod
+    def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external database is configured and the embedded PostgreSQL is used."""
+        return self.database_url is None
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.data_dir.resolve() / "pgdata"
+
+    @property
+    def resolved_secret_key_file(self) -> Path:
+        return (self.secret_key_file or self.data_dir / "secret.key").resolve()
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and ``.env``), with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]

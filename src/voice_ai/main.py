@@ -1,0 +1,48 @@
+"""The FastAPI application. ``create_app(settings)`` builds everything; nothing happens at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from voice_ai import __version__
+from voice_ai.api.routes import conversations, domains, health, resources
+from voice_ai.core.config import Settings, get_settings
+from voice_ai.core.errors import install_error_handlers
+from voice_ai.core.security import BearerTokenMiddleware
+from voice_ai.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. ``runtime`` lets a caller that already started the database (the CLI, tests)
+    share it; otherwise the lifespan starts and stops one from ``settings``."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        async with Runtime(settings) as own:
+            app.state.runtime = own
+            yield
+
+    app = FastAPI(
+        title="Voice AI IVR",
+        version=__version__,
+        description="AI virtual secretary for FreeSWITCH/FusionPBX. Every tenant route is under "
+        "/api/v1/domains/{domain_uuid}; another tenant's object is a 404.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(domains.router)
+    for router in resources.routers:
+        app.include_router(router)
+    app.include_router(conversations.router)
+    if settings.api_token is not None:
+        app.add_middleware(BearerTokenMiddleware, token=settings.api_token.get_secret_value())
+    return app

@@ -1,0 +1,90 @@
+"""What one running service holds: settings, the database (embedded or external), the secret box.
+
+Built in ``create_app``'s lifespan (and by CLI commands that need the database), never at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from voice_ai.core.config import Settings
+from voice_ai.core.crypto import SecretBox
+from voice_ai.db import migrate
+from voice_ai.db.embedded import EmbeddedPostgres
+from voice_ai.db.engine import create_engine, create_sessionmaker
+from voice_ai.db.repositories.domains import DomainRepository
+
+logger = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Start with ``await runtime.start()`` (or ``async with``); ``stop()`` releases everything."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.secret_box = SecretBox.from_settings(
+            settings.secret_key.get_secret_value() if settings.secret_key else None,
+            settings.resolved_secret_key_file,
+        )
+        self._embedded: EmbeddedPostgres | None = None
+        self._engine: AsyncEngine | None = None
+        self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self.standalone = False
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("runtime not started")
+        return self._engine
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessionmaker is None:
+            raise RuntimeError("runtime not started")
+        return self._sessionmaker
+
+    async def start(self, *, migrate_schema: bool | None = None) -> Runtime:
+        try:
+            return await self._start(migrate_schema)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, migrate_schema: bool | None) -> Runtime:
+        url = self.settings.database_url
+        if url is None:
+            self._embedded = EmbeddedPostgres(self.settings.pgdata_dir)
+            url = await asyncio.to_thread(self._embedded.start)
+            logger.info("embedded PostgreSQL running at %s", self.settings.pgdata_dir)
+        self._engine = create_engine(url)
+        self._sessionmaker = create_sessionmaker(self._engine)
+        if self.settings.auto_migrate if migrate_schema is None else migrate_schema:
+            await migrate.upgrade(self._engine)
+        self.standalone = await self._detect_standalone()
+        return self
+
+    async def _detect_standalone(self) -> bool:
+        if self.settings.mode != "auto":
+            return self.settings.mode == "standalone"
+        async with self.sessionmaker() as session:
+            return await DomainRepository(session).is_standalone()
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = self._sessionmaker = None
+        if self._embedded is not None:
+            await asyncio.to_thread(self._embedded.stop)
+            self._embedded = None
+
+    async def __aenter__(self) -> Runtime:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,35 @@
+"""Shared schema pieces: pagination envelope and reusable constrained types."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+T = TypeVar("T")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20000)]
+# What FreeSWITCH's transfer application accepts as one token: no spaces, no quotes.
+Destination = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_+*#.@-]{1,64}$")]
+DialplanContext = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list. ``total`` counts every match, not only this page."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ORMModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are an error, so typos do not silently do nothing."""
+
+    model_config = ConfigDict(extra="forbid")

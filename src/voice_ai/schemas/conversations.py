@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from voice_ai.schemas.common import ORMModel
+
+
+class MessagePublic(ORMModel):
+    voice_message_uuid: uuid.UUID
+    turn_index: int
+    role: str
+    text: str
+    action: str | None
+    timings: dict[str, Any]
+    providers_used: dict[str, Any]
+    insert_date: datetime
+
+
+class ConversationPublic(ORMModel):
+    voice_conversation_uuid: uuid.UUID
+    domain_uuid: uuid.UUID
+    voice_secretary_uuid: uuid.UUID | None
+    call_uuid: str
+    caller_id_number: str | None
+    caller_id_name: str | None
+    destination_number: str | None
+    language: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str | None
+    transfer_destination: str | None
+    transfer_department: str | None
+    summary: str | None
+    turn_count: int
+
+
+class ConversationDetail(ConversationPublic):
+    messages: list[MessagePublic]

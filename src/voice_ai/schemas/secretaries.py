@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import AnyHttpUrl, Field
+
+from voice_ai.schemas.common import Destination, DialplanContext, Language, LongText, Name, ORMModel, Strict
+
+
+class _SecretaryFields(Strict):
+    extension: str | None = Field(default=None, pattern=r"^[0-9*#]{1,20}$")
+    language: Language = "pt-BR"
+    company_name: str | None = Field(default=None, max_length=200)
+    personality_prompt: LongText | None = None
+    greeting: LongText | None = None
+    farewell: LongText | None = None
+    operator_destination: Destination | None = None
+    operator_context: DialplanContext | None = None
+    max_turns: int = Field(default=10, ge=1, le=100)
+    silence_threshold: int = Field(
+        default=300, ge=1, le=10000, description="Energy threshold for recordFile (FreeSWITCH ~200-500)."
+    )
+    silence_seconds: int = Field(default=2, ge=1, le=30)
+    max_record_seconds: int = Field(default=15, ge=2, le=300)
+    tts_voice: str | None = Field(default=None, max_length=200)
+    stt_provider_uuid: uuid.UUID | None = None
+    tts_provider_uuid: uuid.UUID | None = None
+    llm_provider_uuid: uuid.UUID | None = None
+    embeddings_provider_uuid: uuid.UUID | None = None
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: str | None = Field(
+        default=None, max_length=500, description="Write-only: shown masked; omit to keep the stored one."
+    )
+    enabled: bool = True
+
+
+class SecretaryCreate(_SecretaryFields):
+    name: Name
+
+
+class SecretaryUpdate(_SecretaryFields):
+    """Partial update: only the fields sent are changed; ``null`` clears a nullable field."""
+
+    name: Name | None = None
+
+
+class SecretaryPublic(ORMModel):
+    voice_secretary_uuid: uuid.UUID
+    domain_uuid: uuid.UUID
+    name: str
+    extension: str | None
+    language: str
+    company_name: str | None
+    personality_prompt: str | None
+    greeting: str | None
+    farewell: str | None
+    operator_destination: str | None
+    operator_context: str | None
+    max_turns: int
+    silence_threshold: int
+    silence_seconds: int
+    max_record_seconds: int
+    tts_voice: str | None
+    stt_provider_uuid: uuid.UUID | None
+    tts_provider_uuid: uuid.UUID | None
+    llm_provider_uuid: uuid.UUID | None
+    embeddings_provider_uuid: uuid.UUID | None
+    webhook_url: str | None
+    webhook_secret: str | None = Field(description="Masked.")
+    enabled: bool
+    insert_date: datetime
+    update_date: datetime

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from voice_ai.schemas.common import Destination, DialplanContext, LongText, Name, ORMModel, Strict
+
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _RuleFields(Strict):
+    voice_secretary_uuid: uuid.UUID | None = Field(
+        default=None, description="Limit the rule to one secretary; null: every secretary of the domain."
+    )
+    description: LongText | None = None
+    keywords: list[Keyword] = Field(default_factory=list, max_length=100)
+    destination_context: DialplanContext | None = None
+    priority: int = Field(default=100, ge=0, le=10000)
+    enabled: bool = True
+
+
+class TransferRuleCreate(_RuleFields):
+    department_name: Name
+    destination_number: Destination
+
+
+class TransferRuleUpdate(_RuleFields):
+    department_name: Name | None = None
+    destination_number: Destination | None = None
+
+
+class TransferRulePublic(ORMModel):
+    voice_transfer_rule_uuid: uuid.UUID
+    domain_uuid: uuid.UUID
+    voice_secretary_uuid: uuid.UUID | None
+    department_name: str
+    description: str | None
+    keywords: list[str]
+    destination_number: str
+    destination_context: str | None
+    priority: int
+    enabled: bool
+    insert_date: datetime
+    update_date: datetime
