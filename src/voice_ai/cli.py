@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, TypeVar
 
 import typer
@@ -55,6 +56,22 @@ def _print_demo(demo: object, base_url: str, token: bool) -> None:
     typer.echo(f"try: curl -s{auth} {base_url}/api/v1/domains/{domain_uuid}/secretaries")
 
 
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, which would kill the process
+        before the embedded PostgreSQL is stopped; forget the signal so clean-up runs, then exit 0."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                getattr(self, "_captured_signals", []).clear()
+
+    return Server
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
@@ -65,6 +82,8 @@ def serve(
     import uvicorn
 
     from voice_ai.demo.seed import seed_demo
+
+    _Server = _server_class()
     from voice_ai.main import create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -89,7 +108,7 @@ def serve(
                 log_config=None,
                 proxy_headers=False,
             )
-            await uvicorn.Server(config).serve()
+            await _Server(config).serve()
 
     try:
         asyncio.run(_serve())
