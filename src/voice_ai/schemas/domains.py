@@ -9,7 +9,7 @@ from voice_ai.schemas.common import Strict
 
 DomainName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"),
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"),
 ]
 
 

@@ -1,0 +1,158 @@
+"""Secrets at rest: encrypted in the row, masked in responses, kept when omitted, never logged."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from voice_ai.core.crypto import SecretBox, SecretKeyError, load_or_create_key_file, mask_secret
+from voice_ai.core.logging import RedactingFilter, redact
+from voice_ai.core.secret_fields import decrypt_config, is_secret_name
+
+NewDomain = Callable[..., Awaitable[str]]
+API_KEY = "sk-proj-Zq8Xv2Lm9Tn4Rb7Wc1Yd"
+
+
+async def _create_provider(client: httpx.AsyncClient, domain: str) -> dict[str, object]:
+    response = await client.post(
+        f"/api/v1/domains/{domain}/providers",
+        json={
+            "provider_type": "llm",
+            "provider_name": "openai",
+            "config": {"api_key": API_KEY, "model": "gpt-4o-mini", "azure": {"client_secret": "nested-secret-value-42"}},
+        },
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def test_raw_row_holds_no_plaintext_and_response_is_masked(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection
+) -> None:
+    domain = await new_domain()
+    body = await _create_provider(client, domain)
+    config = body["config"]
+    assert isinstance(config, dict)
+    assert config["api_key"] == "sk-…" + API_KEY[-4:]
+    assert config["model"] == "gpt-4o-mini"  # not a secret: shown as is
+    assert config["azure"]["client_secret"] != "nested-secret-value-42"
+
+    raw = await db.fetchval(
+        "SELECT config::text FROM v_voice_ai_providers WHERE voice_ai_provider_uuid = $1",
+        uuid.UUID(str(body["voice_ai_provider_uuid"])),
+    )
+    assert API_KEY not in raw and "nested-secret-value-42" not in raw
+    assert "enc:v1:" in raw
+    listed = (await client.get(f"/api/v1/domains/{domain}/providers")).text
+    assert API_KEY not in listed
+
+
+async def test_update_keeps_omitted_or_echoed_secret_and_replaces_new_one(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection, runtime: object
+) -> None:
+    domain = await new_domain()
+    body = await _create_provider(client, domain)
+    url = f"/api/v1/domains/{domain}/providers/{body['voice_ai_provider_uuid']}"
+    box: SecretBox = runtime.secret_box  # type: ignore[attr-defined]
+
+    async def stored() -> dict[str, object]:
+        import json
+
+        raw = await db.fetchval(
+            "SELECT config FROM v_voice_ai_providers WHERE voice_ai_provider_uuid = $1",
+            uuid.UUID(str(body["voice_ai_provider_uuid"])),
+        )
+        return decrypt_config(json.loads(raw), box)
+
+    # omitted secret: kept; other keys merged
+    r = await client.patch(url, json={"config": {"model": "gpt-4.1"}})
+    assert r.status_code == 200
+    assert (await stored())["api_key"] == API_KEY and (await stored())["model"] == "gpt-4.1"
+    # the mask sent back by a form: kept
+    r = await client.patch(url, json={"config": {"api_key": r.json()["config"]["api_key"]}})
+    assert (await stored())["api_key"] == API_KEY
+    # a new value: replaced (and encrypted)
+    r = await client.patch(url, json={"config": {"api_key": "sk-new-key-000000000099"}})
+    assert (await stored())["api_key"] == "sk-new-key-000000000099"
+    assert r.json()["config"]["api_key"] == "sk-…0099"
+    # null removes it
+    r = await client.patch(url, json={"config": {"api_key": None}})
+    assert "api_key" not in (await stored())
+
+
+async def test_webhook_secret_is_write_only(client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection) -> None:
+    domain = await new_domain()
+    base = f"/api/v1/domains/{domain}/secretaries"
+    secret = "whsec_9f8e7d6c5b4a39281706"
+    sec = (await client.post(base, json={"name": "S", "webhook_url": "https://crm.example.com/hook", "webhook_secret": secret})).json()
+    assert sec["webhook_secret"] == mask_secret(secret) and secret not in str(sec)
+    raw = await db.fetchval("SELECT webhook_secret FROM v_voice_secretaries WHERE voice_secretary_uuid = $1",
+                            uuid.UUID(sec["voice_secretary_uuid"]))
+    assert raw.startswith("enc:v1:") and secret not in raw
+    url = f"{base}/{sec['voice_secretary_uuid']}"
+    await client.patch(url, json={"greeting": "Oi", "webhook_secret": sec["webhook_secret"]})
+    assert await db.fetchval("SELECT webhook_secret FROM v_voice_secretaries WHERE voice_secretary_uuid = $1",
+                             uuid.UUID(sec["voice_secretary_uuid"])) == raw
+
+
+async def test_logs_never_contain_secrets(
+    client: httpx.AsyncClient, new_domain: NewDomain, caplog: pytest.LogCaptureFixture
+) -> None:
+    domain = await new_domain()
+    caplog.handler.addFilter(RedactingFilter())
+    engine_logger = logging.getLogger("sqlalchemy.engine")
+    with caplog.at_level(logging.DEBUG):
+        engine_logger.setLevel(logging.INFO)  # log every SQL statement and its parameters
+        try:
+            body = await _create_provider(client, domain)
+            await client.patch(f"/api/v1/domains/{domain}/providers/{body['voice_ai_provider_uuid']}",
+                               json={"config": {"api_key": "sk-rotated-abcdefgh12345"}})
+            await client.post(f"/api/v1/domains/{domain}/providers", json={"provider_type": "bad", "config": {"api_key": API_KEY}})
+            logging.getLogger("voice_ai.test").info("calling vendor with api_key=%s", "sk-rotated-abcdefgh12345")
+        finally:
+            engine_logger.setLevel(logging.WARNING)
+    text = caplog.text
+    assert "INSERT INTO v_voice_ai_providers" in text  # the statements really were logged
+    for secret in (API_KEY, "nested-secret-value-42", "sk-rotated-abcdefgh12345"):
+        assert secret not in text
+
+
+def test_redaction_patterns() -> None:
+    assert "abc.def" not in redact("Authorization: Bearer abc.def")
+    assert "hunter22" not in redact('{"password": "hunter22"}')
+    assert redact("nothing secret here") == "nothing secret here"
+
+
+def test_secret_names() -> None:
+    assert all(is_secret_name(n) for n in ("api_key", "apiKey".lower(), "token", "client_secret", "password", "key"))
+    assert not any(is_secret_name(n) for n in ("model", "keywords", "base_url", "voice", "region", "auth_type"))
+
+
+def test_key_file_is_created_with_mode_0600(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "secret.key"
+    key = load_or_create_key_file(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert load_or_create_key_file(path) == key  # stable across restarts
+    box = SecretBox([key])
+    assert box.decrypt(box.encrypt("value-123456")) == "value-123456"
+
+
+def test_wrong_key_gives_an_actionable_error_and_rotation_works() -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    stored = SecretBox([old]).encrypt("sk-abcdefgh-123456")
+    with pytest.raises(SecretKeyError, match="restore the original key"):
+        SecretBox([new]).decrypt(stored)
+    rotated = SecretBox.from_settings(f"{new},{old}", Path("/nonexistent"))
+    assert rotated.decrypt(stored) == "sk-abcdefgh-123456"
+    # a passphrase (not a Fernet key) is accepted and stretched
+    passphrase = SecretBox.from_settings("correct horse battery staple", Path("/nonexistent"))
+    assert passphrase.decrypt(passphrase.encrypt("x" * 10)) == "x" * 10
