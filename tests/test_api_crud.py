@@ -24,7 +24,11 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         "destination_number",
     ),
     "providers": (
-        {"provider_type": "llm", "provider_name": "openai_compatible", "config": {"base_url": "http://127.0.0.1:11434/v1"}},
+        {
+            "provider_type": "llm",
+            "provider_name": "openai_compatible",
+            "config": {"base_url": "http://127.0.0.1:11434/v1"},
+        },
         {"priority": 5, "config": {"model": "llama3.1"}},
         "priority",
     ),
@@ -111,12 +115,24 @@ async def test_filters(client: httpx.AsyncClient, new_domain: NewDomain) -> None
 @pytest.mark.parametrize(
     ("path", "body", "fields"),
     [
-        ("secretaries", {"name": "", "max_turns": 0, "silence_threshold": -1}, {"name", "max_turns", "silence_threshold"}),
+        (
+            "secretaries",
+            {"name": "", "max_turns": 0, "silence_threshold": -1},
+            {"name", "max_turns", "silence_threshold"},
+        ),
         ("secretaries", {"name": "x", "operator_destination": "200 XML evil"}, {"operator_destination"}),
-        ("secretaries", {"name": "x", "webhook_url": "not a url", "language": "portuguese"}, {"webhook_url", "language"}),
+        (
+            "secretaries",
+            {"name": "x", "webhook_url": "not a url", "language": "portuguese"},
+            {"webhook_url", "language"},
+        ),
         ("secretaries", {"name": "x", "unknown_field": 1}, {"unknown_field"}),
         ("transfer-rules", {"department_name": "x"}, {"destination_number"}),
-        ("transfer-rules", {"department_name": "x", "destination_number": "1", "destination_context": "a b"}, {"destination_context"}),
+        (
+            "transfer-rules",
+            {"department_name": "x", "destination_number": "1", "destination_context": "a b"},
+            {"destination_context"},
+        ),
         ("providers", {"provider_type": "fax", "provider_name": "Bad Name"}, {"provider_type", "provider_name"}),
         ("documents", {"name": "a", "mime_type": "pdf", "sha256": "xyz"}, {"mime_type", "sha256"}),
     ],
@@ -172,16 +188,22 @@ async def test_duplicate_extension_is_a_409(client: httpx.AsyncClient, new_domai
     assert dup.status_code == 409
     assert "extension" in dup.json()["detail"]
     other = await new_domain()  # the same extension in another tenant is fine
-    assert (await client.post(f"/api/v1/domains/{other}/secretaries", json={"name": "A", "extension": "9000"})).status_code == 201
+    assert (
+        await client.post(f"/api/v1/domains/{other}/secretaries", json={"name": "A", "extension": "9000"})
+    ).status_code == 201
 
 
 async def test_secretary_provider_references_are_checked(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
     domain, other = await new_domain(), await new_domain()
     tts = (
-        await client.post(f"/api/v1/domains/{domain}/providers", json={"provider_type": "tts", "provider_name": "espeak"})
+        await client.post(
+            f"/api/v1/domains/{domain}/providers", json={"provider_type": "tts", "provider_name": "espeak"}
+        )
     ).json()["voice_ai_provider_uuid"]
     foreign = (
-        await client.post(f"/api/v1/domains/{other}/providers", json={"provider_type": "stt", "provider_name": "whisper"})
+        await client.post(
+            f"/api/v1/domains/{other}/providers", json={"provider_type": "stt", "provider_name": "whisper"}
+        )
     ).json()["voice_ai_provider_uuid"]
     base = f"/api/v1/domains/{domain}/secretaries"
 
@@ -202,12 +224,18 @@ async def test_secretary_provider_references_are_checked(client: httpx.AsyncClie
     assert sec["tts_provider_uuid"] is None
 
 
-async def test_transfer_rule_secretary_must_belong_to_the_domain(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
+async def test_transfer_rule_secretary_must_belong_to_the_domain(
+    client: httpx.AsyncClient, new_domain: NewDomain
+) -> None:
     domain, other = await new_domain(), await new_domain()
     foreign_sec = (await client.post(f"/api/v1/domains/{other}/secretaries", json={"name": "S"})).json()
     response = await client.post(
         f"/api/v1/domains/{domain}/transfer-rules",
-        json={"department_name": "X", "destination_number": "1", "voice_secretary_uuid": foreign_sec["voice_secretary_uuid"]},
+        json={
+            "department_name": "X",
+            "destination_number": "1",
+            "voice_secretary_uuid": foreign_sec["voice_secretary_uuid"],
+        },
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "voice_secretary_uuid"]
@@ -216,9 +244,15 @@ async def test_transfer_rule_secretary_must_belong_to_the_domain(client: httpx.A
 async def test_one_default_provider_per_type(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
     domain = await new_domain()
     base = f"/api/v1/domains/{domain}/providers"
-    first = (await client.post(base, json={"provider_type": "llm", "provider_name": "openai", "is_default": True})).json()
-    second = (await client.post(base, json={"provider_type": "llm", "provider_name": "anthropic", "is_default": True})).json()
-    stt = (await client.post(base, json={"provider_type": "stt", "provider_name": "deepgram", "is_default": True})).json()
+    first = (
+        await client.post(base, json={"provider_type": "llm", "provider_name": "openai", "is_default": True})
+    ).json()
+    second = (
+        await client.post(base, json={"provider_type": "llm", "provider_name": "anthropic", "is_default": True})
+    ).json()
+    stt = (
+        await client.post(base, json={"provider_type": "stt", "provider_name": "deepgram", "is_default": True})
+    ).json()
     defaults = {p["provider_name"] for p in (await client.get(base)).json()["items"] if p["is_default"]}
     assert defaults == {"anthropic", "deepgram"}
     # switching back through PATCH moves the flag again

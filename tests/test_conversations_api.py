@@ -13,19 +13,33 @@ import httpx
 NewDomain = Callable[..., Awaitable[str]]
 
 
-async def _conversation(db: asyncpg.Connection, domain: str, call: str, caller: str, outcome: str | None,
-                        started: datetime, secretary: uuid.UUID | None = None) -> uuid.UUID:
+async def _conversation(
+    db: asyncpg.Connection,
+    domain: str,
+    call: str,
+    caller: str,
+    outcome: str | None,
+    started: datetime,
+    secretary: uuid.UUID | None = None,
+) -> uuid.UUID:
     conv: uuid.UUID = await db.fetchval(
         "INSERT INTO v_voice_conversations (domain_uuid, voice_secretary_uuid, call_uuid, caller_id_number, outcome,"
         " started_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING voice_conversation_uuid",
-        uuid.UUID(domain), secretary, call, caller, outcome, started,
+        uuid.UUID(domain),
+        secretary,
+        call,
+        caller,
+        outcome,
+        started,
     )
     return conv
 
 
 async def test_list_filter_and_detail(client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection) -> None:
     domain = await new_domain()
-    sec = (await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S"})).json()["voice_secretary_uuid"]
+    sec = (await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S"})).json()[
+        "voice_secretary_uuid"
+    ]
     now = datetime.now(UTC)
     c1 = await _conversation(db, domain, "c1", "+554133334444", "transferred", now - timedelta(days=2), uuid.UUID(sec))
     await _conversation(db, domain, "c2", "+551199998888", "resolved", now - timedelta(hours=1))
@@ -34,8 +48,14 @@ async def test_list_filter_and_detail(client: httpx.AsyncClient, new_domain: New
         await db.execute(
             "INSERT INTO v_voice_messages (domain_uuid, voice_conversation_uuid, turn_index, role, text, action, timings,"
             " providers_used) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)",
-            uuid.UUID(domain), c1, turn, role, text, "transfer" if role == "assistant" else None,
-            json.dumps({"stt_ms": 320, "llm_ms": 15}), json.dumps({"stt": "whisper"}),
+            uuid.UUID(domain),
+            c1,
+            turn,
+            role,
+            text,
+            "transfer" if role == "assistant" else None,
+            json.dumps({"stt_ms": 320, "llm_ms": 15}),
+            json.dumps({"stt": "whisper"}),
         )
     base = f"/api/v1/domains/{domain}/conversations"
 
@@ -45,7 +65,10 @@ async def test_list_filter_and_detail(client: httpx.AsyncClient, new_domain: New
     assert (await client.get(base, params={"caller": "4133334444"})).json()["total"] == 2
     assert (await client.get(base, params={"secretary_uuid": sec})).json()["total"] == 1
     since = (now - timedelta(hours=2)).isoformat()
-    assert {c["call_uuid"] for c in (await client.get(base, params={"started_from": since})).json()["items"]} == {"c2", "c3"}
+    assert {c["call_uuid"] for c in (await client.get(base, params={"started_from": since})).json()["items"]} == {
+        "c2",
+        "c3",
+    }
     assert (await client.get(base, params={"outcome": "lost"})).status_code == 422
 
     detail = (await client.get(f"{base}/{c1}")).json()

@@ -30,14 +30,16 @@ async def test_not_ready_when_schema_is_behind(fresh_database: Callable[..., Awa
     await runtime.start()
     try:
         app = create_app(runtime.settings, runtime=runtime)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-            async with app.router.lifespan_context(app):
-                behind = await http.get("/ready")
-                assert behind.status_code == 503
-                body = behind.json()
-                assert body["checks"]["database"] is True and body["checks"]["migrations"] is False
-                assert any("voice-ai db upgrade" in e for e in body["errors"])
-                await migrate.upgrade(runtime.engine)
-                assert (await http.get("/ready")).status_code == 200
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            app.router.lifespan_context(app),
+        ):
+            behind = await http.get("/ready")
+            assert behind.status_code == 503
+            body = behind.json()
+            assert body["checks"]["database"] is True and body["checks"]["migrations"] is False
+            assert any("voice-ai db upgrade" in e for e in body["errors"])
+            await migrate.upgrade(runtime.engine)
+            assert (await http.get("/ready")).status_code == 200
     finally:
         await runtime.stop()

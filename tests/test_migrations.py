@@ -91,8 +91,12 @@ async def test_fusionpbx_v_domains_is_not_touched(fresh_database: FreshDb, tmp_p
             ):
                 listed = (await http.get("/api/v1/domains")).json()
                 assert listed["items"] == [
-                    {"domain_uuid": str(domain), "domain_name": "pbx.example.com", "domain_enabled": False,
-                     "domain_description": None}
+                    {
+                        "domain_uuid": str(domain),
+                        "domain_name": "pbx.example.com",
+                        "domain_enabled": False,
+                        "domain_description": None,
+                    }
                 ]
                 assert (await http.post("/api/v1/domains", json={"domain_name": "new.example.com"})).status_code == 403
                 created = await http.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S"})
@@ -104,7 +108,9 @@ async def test_fusionpbx_v_domains_is_not_touched(fresh_database: FreshDb, tmp_p
             assert await conn.fetchval("SELECT obj_description('v_domains'::regclass, 'pg_class')") is None
             await migrate.downgrade(runtime.engine, "base")
         # FusionPBX's table and its rows survive a full downgrade
-        assert await conn.fetchval("SELECT domain_name FROM v_domains WHERE domain_uuid = $1", domain) == "pbx.example.com"
+        assert (
+            await conn.fetchval("SELECT domain_name FROM v_domains WHERE domain_uuid = $1", domain) == "pbx.example.com"
+        )
         assert not set(TENANT_TABLES) & await _tables(url)
     finally:
         await conn.close()
@@ -130,7 +136,9 @@ async def test_missing_pgvector_stops_with_instructions(limited_database: str, t
 
 
 def test_cli_reports_missing_pgvector(limited_database: str, tmp_path: Path) -> None:
-    result = run_cli("db", "upgrade", env=cli_env(VOICE_AI_DATABASE_URL=limited_database, VOICE_AI_DATA_DIR=str(tmp_path)))
+    result = run_cli(
+        "db", "upgrade", env=cli_env(VOICE_AI_DATABASE_URL=limited_database, VOICE_AI_DATA_DIR=str(tmp_path))
+    )
     assert result.returncode == 1
     assert "error: pgvector is installed but this database role cannot create" in result.stderr
     assert "Traceback" not in result.stderr
@@ -145,6 +153,5 @@ async def test_extension_created_once_by_a_superuser_is_enough(
         await conn.execute("CREATE EXTENSION vector")
     finally:
         await conn.close()
-    async with Runtime(make_settings(tmp_path, limited_database)) as runtime:
-        async with runtime.engine.connect() as c:
-            assert await migrate.current_revision(c) == migrate.head_revision()
+    async with Runtime(make_settings(tmp_path, limited_database)) as runtime, runtime.engine.connect() as c:
+        assert await migrate.current_revision(c) == migrate.head_revision()

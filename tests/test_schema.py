@@ -105,7 +105,9 @@ async def test_deleting_a_domain_removes_its_data(db: asyncpg.Connection) -> Non
 async def test_chunks_store_vectors_of_any_dimension_and_use_hnsw(db: asyncpg.Connection) -> None:
     indexes = {
         r["indexname"]: r["indexdef"]
-        for r in await db.fetch("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'v_voice_document_chunks'")
+        for r in await db.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'v_voice_document_chunks'"
+        )
     }
     assert "USING hnsw" in indexes["ix_voice_document_chunks_hnsw_384"]
     assert "vector_cosine_ops" in indexes["ix_voice_document_chunks_hnsw_384"]
@@ -149,11 +151,11 @@ async def test_models_match_migrated_schema(runtime: Runtime) -> None:
         ctx = MigrationContext.configure(
             sync_conn,  # type: ignore[arg-type]
             opts={
-                "include_object": lambda obj, name, kind, reflected, compare_to: not (
-                    kind == "table" and name in ("v_voice_ai_alembic_version",)
-                )
-                and not (kind == "index" and name is not None and name.startswith("ix_voice_document_chunks_hnsw"))
-                and not (kind == "index" and name == "uq_v_domains_name"),
+                "include_object": lambda obj, name, kind, reflected, compare_to: (
+                    not (kind == "table" and name in ("v_voice_ai_alembic_version",))
+                    and not (kind == "index" and name is not None and name.startswith("ix_voice_document_chunks_hnsw"))
+                    and not (kind == "index" and name == "uq_v_domains_name")
+                ),
                 "compare_server_default": False,
             },
         )
@@ -161,6 +163,7 @@ async def test_models_match_migrated_schema(runtime: Runtime) -> None:
 
     async with runtime.engine.connect() as conn:
         diff = await conn.run_sync(_diff)
+
     # v_domains is mapped partially on purpose (FusionPBX owns it): ignore what we do not map of it.
     def about_v_domains(entry: object) -> bool:
         return isinstance(entry, tuple) and "v_domains" in {getattr(x, "name", x) for x in entry}

@@ -28,7 +28,11 @@ async def _create_provider(client: httpx.AsyncClient, domain: str) -> dict[str, 
         json={
             "provider_type": "llm",
             "provider_name": "openai",
-            "config": {"api_key": API_KEY, "model": "gpt-4o-mini", "azure": {"client_secret": "nested-secret-value-42"}},
+            "config": {
+                "api_key": API_KEY,
+                "model": "gpt-4o-mini",
+                "azure": {"client_secret": "nested-secret-value-42"},
+            },
         },
     )
     assert response.status_code == 201, response.text
@@ -89,19 +93,32 @@ async def test_update_keeps_omitted_or_echoed_secret_and_replaces_new_one(
     assert "api_key" not in (await stored())
 
 
-async def test_webhook_secret_is_write_only(client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection) -> None:
+async def test_webhook_secret_is_write_only(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection
+) -> None:
     domain = await new_domain()
     base = f"/api/v1/domains/{domain}/secretaries"
     secret = "whsec_9f8e7d6c5b4a39281706"
-    sec = (await client.post(base, json={"name": "S", "webhook_url": "https://crm.example.com/hook", "webhook_secret": secret})).json()
+    sec = (
+        await client.post(
+            base, json={"name": "S", "webhook_url": "https://crm.example.com/hook", "webhook_secret": secret}
+        )
+    ).json()
     assert sec["webhook_secret"] == mask_secret(secret) and secret not in str(sec)
-    raw = await db.fetchval("SELECT webhook_secret FROM v_voice_secretaries WHERE voice_secretary_uuid = $1",
-                            uuid.UUID(sec["voice_secretary_uuid"]))
+    raw = await db.fetchval(
+        "SELECT webhook_secret FROM v_voice_secretaries WHERE voice_secretary_uuid = $1",
+        uuid.UUID(sec["voice_secretary_uuid"]),
+    )
     assert raw.startswith("enc:v1:") and secret not in raw
     url = f"{base}/{sec['voice_secretary_uuid']}"
     await client.patch(url, json={"greeting": "Oi", "webhook_secret": sec["webhook_secret"]})
-    assert await db.fetchval("SELECT webhook_secret FROM v_voice_secretaries WHERE voice_secretary_uuid = $1",
-                             uuid.UUID(sec["voice_secretary_uuid"])) == raw
+    assert (
+        await db.fetchval(
+            "SELECT webhook_secret FROM v_voice_secretaries WHERE voice_secretary_uuid = $1",
+            uuid.UUID(sec["voice_secretary_uuid"]),
+        )
+        == raw
+    )
 
 
 async def test_logs_never_contain_secrets(
@@ -114,9 +131,13 @@ async def test_logs_never_contain_secrets(
         engine_logger.setLevel(logging.INFO)  # log every SQL statement and its parameters
         try:
             body = await _create_provider(client, domain)
-            await client.patch(f"/api/v1/domains/{domain}/providers/{body['voice_ai_provider_uuid']}",
-                               json={"config": {"api_key": "sk-rotated-abcdefgh12345"}})
-            await client.post(f"/api/v1/domains/{domain}/providers", json={"provider_type": "bad", "config": {"api_key": API_KEY}})
+            await client.patch(
+                f"/api/v1/domains/{domain}/providers/{body['voice_ai_provider_uuid']}",
+                json={"config": {"api_key": "sk-rotated-abcdefgh12345"}},
+            )
+            await client.post(
+                f"/api/v1/domains/{domain}/providers", json={"provider_type": "bad", "config": {"api_key": API_KEY}}
+            )
             logging.getLogger("voice_ai.test").info("calling vendor with api_key=%s", "sk-rotated-abcdefgh12345")
         finally:
             engine_logger.setLevel(logging.WARNING)

@@ -21,7 +21,7 @@ def test_loopback_hosts_need_no_token(host: str) -> None:
     check_bind(host, None)
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.5", "pbx.example.com"])  # noqa: S104
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.5", "pbx.example.com"])
 def test_other_hosts_need_a_token(host: str) -> None:
     with pytest.raises(UnsafeBindError, match="VOICE_AI_API_TOKEN"):
         check_bind(host, None)
@@ -29,7 +29,9 @@ def test_other_hosts_need_a_token(host: str) -> None:
 
 
 def test_cli_refuses_to_bind_publicly_without_token(tmp_path: object) -> None:
-    result = run_cli("serve", "--host", "0.0.0.0", "--port", "1", env=cli_env(VOICE_AI_DATA_DIR=str(tmp_path)), timeout=60)  # noqa: S104
+    result = run_cli(
+        "serve", "--host", "0.0.0.0", "--port", "1", env=cli_env(VOICE_AI_DATA_DIR=str(tmp_path)), timeout=60
+    )
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in result.stderr
     assert "VOICE_AI_API_TOKEN" in result.stderr

@@ -13,10 +13,16 @@ NewDomain = Callable[..., Awaitable[str]]
 
 OBJECTS = {
     "secretaries": ({"name": "A's secretary", "extension": "7000"}, "voice_secretary_uuid", {"name": "hijacked"}),
-    "transfer-rules": ({"department_name": "Vendas", "destination_number": "300"}, "voice_transfer_rule_uuid",
-                       {"destination_number": "666"}),
-    "providers": ({"provider_type": "llm", "provider_name": "openai", "config": {"api_key": "sk-tenant-a-secret-0001"}},
-                  "voice_ai_provider_uuid", {"config": {"base_url": "http://evil"}}),
+    "transfer-rules": (
+        {"department_name": "Vendas", "destination_number": "300"},
+        "voice_transfer_rule_uuid",
+        {"destination_number": "666"},
+    ),
+    "providers": (
+        {"provider_type": "llm", "provider_name": "openai", "config": {"api_key": "sk-tenant-a-secret-0001"}},
+        "voice_ai_provider_uuid",
+        {"config": {"base_url": "http://evil"}},
+    ),
     "documents": ({"name": "contrato.pdf", "mime_type": "application/pdf"}, "voice_document_uuid", {"name": "x"}),
 }
 
@@ -47,7 +53,9 @@ async def test_other_tenant_cannot_read_update_or_delete(
     assert after.json() == before
 
 
-async def test_conversations_are_isolated(client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection) -> None:
+async def test_conversations_are_isolated(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection
+) -> None:
     a, b = await new_domain(), await new_domain()
     conv = await db.fetchval(
         "INSERT INTO v_voice_conversations (domain_uuid, call_uuid, caller_id_number) VALUES ($1, 'call-a', '4133334444') "
@@ -65,6 +73,10 @@ async def test_domain_uuid_in_body_cannot_move_an_object(client: httpx.AsyncClie
     created = await client.post(f"/api/v1/domains/{a}/secretaries", json={"name": "S", "domain_uuid": b})
     assert created.status_code == 422  # unknown field: the tenant comes from the path only
     sec = (await client.post(f"/api/v1/domains/{a}/secretaries", json={"name": "S"})).json()
-    moved = await client.patch(f"/api/v1/domains/{a}/secretaries/{sec['voice_secretary_uuid']}", json={"domain_uuid": b})
+    moved = await client.patch(
+        f"/api/v1/domains/{a}/secretaries/{sec['voice_secretary_uuid']}", json={"domain_uuid": b}
+    )
     assert moved.status_code == 422
-    assert (await client.get(f"/api/v1/domains/{a}/secretaries/{sec['voice_secretary_uuid']}")).json()["domain_uuid"] == a
+    assert (await client.get(f"/api/v1/domains/{a}/secretaries/{sec['voice_secretary_uuid']}")).json()[
+        "domain_uuid"
+    ] == a

@@ -1,0 +1,72 @@
+"""The README's run path, for real: `voice-ai serve --demo` on the embedded PostgreSQL, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpers import VOICE_AI, cli_env, free_port, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"service exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("service did not become ready")
+
+
+def test_serve_demo_on_embedded_postgres(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = cli_env(VOICE_AI_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen(
+        [VOICE_AI, "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_ready(base, proc)
+        domains = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()
+        assert domains["total"] == 1
+        domain = domains["items"][0]["domain_uuid"]
+        secretaries = httpx.get(f"{base}/api/v1/domains/{domain}/secretaries").json()["items"]
+        assert [(s["name"], s["extension"], s["company_name"]) for s in secretaries] == [
+            ("Secretária Virtual", "8000", "Contabilidade Exata Ltda")
+        ]
+        rules = httpx.get(f"{base}/api/v1/domains/{domain}/transfer-rules").json()["items"]
+        assert sorted(r["destination_number"] for r in rules) == ["200", "201", "202", "203", "204"]
+
+        # seeding again from another process (joining the same embedded server) changes nothing
+        again = run_cli("demo", "seed", env=env)
+        assert again.returncode == 0, again.stderr
+        assert domain in again.stdout
+        assert httpx.get(f"{base}/api/v1/domains/{domain}/transfer-rules").json()["total"] == 5
+        assert httpx.get(f"{base}/api/v1/domains/{domain}/secretaries").json()["total"] == 1
+        assert stat.S_IMODE(os.stat(data_dir / "secret.key").st_mode) == 0o600
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert f"demo domain: demo.localhost ({domain})" in output
+    assert f"curl -s {base}/api/v1/domains/{domain}/secretaries" in output
+    # the embedded PostgreSQL was stopped with the service
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
