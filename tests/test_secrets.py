@@ -177,3 +177,20 @@ def test_wrong_key_gives_an_actionable_error_and_rotation_works() -> None:
     # a passphrase (not a Fernet key) is accepted and stretched
     passphrase = SecretBox.from_settings("correct horse battery staple", Path("/nonexistent"))
     assert passphrase.decrypt(passphrase.encrypt("x" * 10)) == "x" * 10
+
+
+async def test_undecryptable_secret_is_a_clear_500(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection
+) -> None:
+    domain = await new_domain()
+    body = await _create_provider(client, domain)
+    foreign = SecretBox([Fernet.generate_key().decode()]).encrypt("sk-from-another-key-000000")
+    await db.execute(
+        "UPDATE v_voice_ai_providers SET config = jsonb_set(config, '{api_key}', to_jsonb($1::text)) "
+        "WHERE voice_ai_provider_uuid = $2",
+        foreign,
+        uuid.UUID(str(body["voice_ai_provider_uuid"])),
+    )
+    response = await client.get(f"/api/v1/domains/{domain}/providers/{body['voice_ai_provider_uuid']}")
+    assert response.status_code == 500
+    assert "VOICE_AI_SECRET_KEY" in response.json()["detail"]

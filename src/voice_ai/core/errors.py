@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from voice_ai.core.crypto import SecretKeyError
+
 logger = logging.getLogger(__name__)
 
 
@@ -70,6 +72,11 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = [{"loc": ["body", exc.field], "msg": exc.field_message, "type": exc.kind}]
             return JSONResponse({"detail": detail, "message": exc.message}, status_code=422)
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(SecretKeyError)
+    async def _secret_key_error(_: Request, exc: SecretKeyError) -> JSONResponse:
+        logger.error("%s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
