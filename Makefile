@@ -5,4 +5,4 @@ run:
 test:
 	bash scripts/test.sh
 lint:
-	.venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests && .venv/bin/mypy
+	.venv/bin/ruff check src tests bench && .venv/bin/ruff format --check src tests bench && .venv/bin/mypy

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh dev || exit 1
 
-echo "==> ruff";  .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests || exit 1
+echo "==> ruff";  .venv/bin/ruff check src tests bench && .venv/bin/ruff format --check src tests bench || exit 1
 echo "==> mypy";  .venv/bin/mypy || exit 1
 echo "==> pytest"
 .venv/bin/pytest "$@"
