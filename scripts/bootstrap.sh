@@ -52,6 +52,5 @@ if [ ! -f "$stamp" ]; then
   echo "==> installing voice-ai-ivr[$extras] into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[$extras]"
-  rm -f "$venv"/.installed-*
   touch "$stamp"
 fi

