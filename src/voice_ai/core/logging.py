@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 
-_SECRET_VALUES: set[str] = set()
+# Most recently seen secrets (bounded: each log line is checked against all of them).
+_SECRET_VALUES: OrderedDict[str, None] = OrderedDict()
+_MAX_SECRETS = 2048
 _LOCK = threading.Lock()
 _MIN_SECRET_LEN = 6
 REDACTED = "[REDACTED]"
@@ -29,7 +32,10 @@ def register_secret(value: str) -> None:
     """Remember a secret so that it is scrubbed from any log line that would contain it."""
     if len(value) >= _MIN_SECRET_LEN:
         with _LOCK:
-            _SECRET_VALUES.add(value)
+            _SECRET_VALUES[value] = None
+            _SECRET_VALUES.move_to_end(value)
+            while len(_SECRET_VALUES) > _MAX_SECRETS:
+                _SECRET_VALUES.popitem(last=False)
 
 
 def redact(text: str) -> str:
@@ -44,13 +50,18 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites the formatted message of each record with secrets removed."""
+    """Rewrites each record's message, and its traceback text, with secrets removed."""
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info:
+            # Formatters reuse exc_text when it is set, so the traceback is printed redacted.
+            record.exc_text = redact(record.exc_text or self._formatter.formatException(record.exc_info))
         return True
 
 

@@ -1,8 +1,12 @@
 """Secret fields inside provider configuration documents (JSONB).
 
-A field is secret when its name looks like a credential (``api_key``, ``token``, ``password``, …) or
-when the caller names it explicitly (provider config schemas flag their secret fields). Secret values
-are stored encrypted, shown masked, and kept when an update omits them or sends the mask back.
+A field is secret when one of the words of its name (snake_case, camelCase or kebab-case) names a credential
+(``api_key``, ``clientSecret``, ``x-api-key``, ``Authorization``, …) or when the caller names it explicitly
+(provider config schemas flag their secret fields). Lists and nested objects are walked. Secret values are
+stored encrypted, shown masked, and kept when an update omits them or sends the mask back.
+
+Every value that arrives from a client is treated as plaintext, even one that looks like our ciphertext:
+a client must not be able to plant another row's encrypted secret.
 """
 
 from __future__ import annotations
@@ -11,56 +15,107 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from voice_ai.core.crypto import SecretBox, mask_secret
+from voice_ai.core.crypto import SecretBox, SecretKeyError, mask_secret
 
-_SECRET_NAME = re.compile(
-    r"(?i)(^|_)(api_?key|key|secret|token|password|passwd|credentials?|private_key|access_key)($|_)"
+_SECRET_WORDS = frozenset(
+    {
+        "apikey",
+        "apikeys",
+        "key",
+        "keys",
+        "secret",
+        "secrets",
+        "token",
+        "password",
+        "passwords",
+        "passwd",
+        "passphrase",
+        "credential",
+        "credentials",
+        "authorization",
+        "bearer",
+        "privatekey",
+        "accesskey",
+        "sas",
+    }
 )
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+UNDECRYPTABLE = "(cannot decrypt with the current key: enter this secret again)"
+
+
+def _words(name: str) -> list[str]:
+    parts = [p.lower() for p in re.split(r"[^A-Za-z0-9]+", _CAMEL.sub("_", name)) if p]
+    # "api_key" and "apiKey" both yield the joined pair "apikey"
+    return parts + [a + b for a, b in zip(parts, parts[1:], strict=False)]
 
 
 def is_secret_name(name: str, extra: Iterable[str] = ()) -> bool:
-    return name in set(extra) or bool(_SECRET_NAME.search(name))
+    return name in set(extra) or any(word in _SECRET_WORDS for word in _words(name))
+
+
+def _encrypt_value(value: Any, box: SecretBox, extra: tuple[str, ...]) -> Any:
+    """Encrypt everything under a secret name (strings, numbers, lists of them)."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, Mapping):
+        return {k: _encrypt_value(v, box, extra) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encrypt_value(v, box, extra) for v in value]
+    return box.encrypt(str(value))
 
 
 def encrypt_config(config: Mapping[str, Any], box: SecretBox, extra: Iterable[str] = ()) -> dict[str, Any]:
-    """Return a copy of ``config`` with every secret string encrypted (nested objects included)."""
+    """Copy of a client-supplied config with every secret encrypted (nested objects and lists included)."""
     extra = tuple(extra)
-    out: dict[str, Any] = {}
-    for name, value in config.items():
+
+    def walk(value: Any, secret: bool) -> Any:
+        if secret:
+            return _encrypt_value(value, box, extra)
         if isinstance(value, Mapping):
-            out[name] = encrypt_config(value, box, extra)
-        elif isinstance(value, str) and value and is_secret_name(name, extra) and not box.is_encrypted(value):
-            out[name] = box.encrypt(value)
-        else:
-            out[name] = value
-    return out
+            return {k: walk(v, is_secret_name(k, extra)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, False) for v in value]
+        return value
+
+    result: dict[str, Any] = walk(dict(config), False)
+    return result
+
+
+def _map_stored(value: Any, leaf: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _map_stored(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_stored(v, leaf) for v in value]
+    return leaf(value)
 
 
 def decrypt_config(stored: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
     """Plaintext config for a provider instance. Never return this from the API or log it."""
-    out: dict[str, Any] = {}
-    for name, value in stored.items():
-        if isinstance(value, Mapping):
-            out[name] = decrypt_config(value, box)
-        elif box.is_encrypted(value):
-            out[name] = box.decrypt(value)
-        else:
-            out[name] = value
-    return out
+    result: dict[str, Any] = _map_stored(stored, lambda v: box.decrypt(v) if box.is_encrypted(v) else v)
+    return result
 
 
-def mask_config(stored: Mapping[str, Any], box: SecretBox, extra: Iterable[str] = ()) -> dict[str, Any]:
-    """Config as shown to admins: secrets replaced by their mask."""
-    extra = tuple(extra)
-    out: dict[str, Any] = {}
-    for name, value in stored.items():
-        if isinstance(value, Mapping):
-            out[name] = mask_config(value, box, extra)
-        elif box.is_encrypted(value) or (isinstance(value, str) and value and is_secret_name(name, extra)):
-            out[name] = mask_secret(box.decrypt(value))
-        else:
-            out[name] = value
-    return out
+def safe_mask(box: SecretBox, stored: str) -> str:
+    """The mask of a stored secret; a marker (not an error) when the current key cannot decrypt it."""
+    try:
+        return mask_secret(box.decrypt(stored))
+    except SecretKeyError:
+        return UNDECRYPTABLE
+
+
+def mask_config(stored: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
+    """Config as shown to admins: every encrypted value replaced by its mask."""
+    result: dict[str, Any] = _map_stored(stored, lambda v: safe_mask(box, v) if box.is_encrypted(v) else v)
+    return result
+
+
+def is_echoed_mask(box: SecretBox, new: Any, stored: Any) -> bool:
+    """True when ``new`` is what we displayed for ``stored`` (a form sending the mask back)."""
+    if not isinstance(new, str) or not box.is_encrypted(stored):
+        return False
+    if "…" not in new and new != UNDECRYPTABLE:
+        return False
+    return new == safe_mask(box, stored)
 
 
 def merge_config(
@@ -68,8 +123,8 @@ def merge_config(
 ) -> dict[str, Any]:
     """JSON merge patch (RFC 7396) of a stored config, aware of secrets.
 
-    ``null`` removes a key; an omitted key is kept; a secret whose new value equals the mask of the
-    stored one (a form that echoed what it was shown) keeps the stored secret.
+    ``null`` removes a key; an omitted key is kept as stored; a secret whose new value equals the mask of the
+    stored one keeps the stored secret; anything else from the patch is new plaintext and is encrypted.
     """
     extra = tuple(extra)
     out = dict(stored)
@@ -77,16 +132,11 @@ def merge_config(
         current = stored.get(name)
         if value is None:
             out.pop(name, None)
-        elif isinstance(value, Mapping):
+        elif isinstance(value, Mapping) and not is_secret_name(name, extra):
             base = current if isinstance(current, Mapping) else {}
             out[name] = merge_config(base, value, box, extra)
-        elif (
-            isinstance(value, str)
-            and isinstance(current, str)
-            and (box.is_encrypted(current) or is_secret_name(name, extra))
-            and value == mask_secret(box.decrypt(current))
-        ):
+        elif is_echoed_mask(box, value, current):
             out[name] = current
         else:
-            out[name] = value
-    return encrypt_config(out, box, extra)
+            out[name] = encrypt_config({name: value}, box, extra)[name]
+    return out

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voice_ai.core.crypto import SecretBox, mask_secret
+from voice_ai.core.crypto import SecretBox
 from voice_ai.core.errors import FieldError
-from voice_ai.core.secret_fields import encrypt_config, mask_config, merge_config
+from voice_ai.core.secret_fields import encrypt_config, is_echoed_mask, mask_config, merge_config, safe_mask
 from voice_ai.db.models import Provider, Secretary
 from voice_ai.db.repositories.entities import ProviderRepository
 
@@ -29,7 +29,7 @@ def keep_or_encrypt_secret(box: SecretBox, new: str | None, stored: str | None) 
     """A single write-only secret: a mask sent back keeps the stored value; empty or null clears it."""
     if not new:
         return None
-    if stored and new == mask_secret(box.decrypt(stored)):
+    if stored and is_echoed_mask(box, new, stored):
         return stored
     return box.encrypt(new)
 
@@ -61,7 +61,7 @@ async def prepare_secretary(ctx: Context, values: dict[str, Any], row: Secretary
 def present_secretary(ctx: Context, row: Secretary) -> dict[str, Any]:
     data = {c.key: getattr(row, c.key) for c in Secretary.__table__.columns}
     if row.webhook_secret:
-        data["webhook_secret"] = mask_secret(ctx.box.decrypt(row.webhook_secret))
+        data["webhook_secret"] = safe_mask(ctx.box, row.webhook_secret)
     return data
 
 
