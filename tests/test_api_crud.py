@@ -71,7 +71,7 @@ async def test_create_list_get_update_delete(client: httpx.AsyncClient, new_doma
     patched = await client.patch(f"{base}/{object_id}", json=update)
     assert patched.status_code == 200, patched.text
     assert patched.json()[field] == update[field]
-    assert patched.json()["update_date"] >= body["update_date"]
+    assert patched.json()["update_date"] > body["update_date"]
     # fields not sent are unchanged
     for key, value in create.items():
         if key not in update and key not in ("config",):
@@ -272,3 +272,59 @@ async def test_documents_reject_duplicate_content(client: httpx.AsyncClient, new
     assert "already uploaded" in dup.json()["detail"]
     doc = (await client.get(base)).json()["items"][0]
     assert doc["status"] == "queued" and doc["chunk_count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("POST", "secretaries", {"json": {"name": "a\u0000b"}}),
+        ("POST", "providers", {"json": {"provider_type": "llm", "provider_name": "x", "config": {"a": "b\u0000"}}}),
+        ("GET", "conversations", {"params": {"caller": "\u0000"}}),
+        ("GET", "conversations", {"params": {"started_from": "9999-12-31T23:59:59-23:00"}}),
+    ],
+)
+async def test_values_postgres_cannot_store_are_a_422(
+    client: httpx.AsyncClient, new_domain: NewDomain, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    domain = await new_domain()
+    response = await client.request(method, f"/api/v1/domains/{domain}/{path}", **kwargs)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("invalid value: ")
+    # the session is usable again afterwards
+    assert (await client.get(f"/api/v1/domains/{domain}/secretaries")).status_code == 200
+
+
+async def test_bounds_on_sizes_offsets_and_config(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
+    domain = await new_domain()
+    big = await client.post(
+        f"/api/v1/domains/{domain}/documents", json={"name": "a", "mime_type": "text/plain", "size_bytes": 3_000_000_000}
+    )
+    assert big.status_code == 201 and big.json()["size_bytes"] == 3_000_000_000
+    assert (await client.get(f"/api/v1/domains/{domain}/secretaries", params={"offset": 10**20})).status_code == 422
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(50):
+        node["n"] = {}
+        node = node["n"]
+    response = await client.post(
+        f"/api/v1/domains/{domain}/providers", json={"provider_type": "llm", "provider_name": "x", "config": deep}
+    )
+    assert response.status_code == 422 and "nested more than" in response.json()["message"]
+    huge = {"prompt": "x" * 70_000}
+    response = await client.post(
+        f"/api/v1/domains/{domain}/providers", json={"provider_type": "llm", "provider_name": "x", "config": huge}
+    )
+    assert response.status_code == 422 and "larger than 64 KiB" in response.json()["message"]
+
+
+async def test_cross_tenant_reference_on_patch(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
+    domain, other = await new_domain(), await new_domain()
+    foreign = (
+        await client.post(f"/api/v1/domains/{other}/providers", json={"provider_type": "llm", "provider_name": "x"})
+    ).json()["voice_ai_provider_uuid"]
+    sec = (await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S"})).json()
+    response = await client.patch(
+        f"/api/v1/domains/{domain}/secretaries/{sec['voice_secretary_uuid']}", json={"llm_provider_uuid": foreign}
+    )
+    assert response.status_code == 422
+    assert "no llm provider with this id in this domain" in response.json()["message"]

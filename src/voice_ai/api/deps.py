@@ -70,7 +70,7 @@ class Pagination:
 
 def get_pagination(
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size")] = PAGE_DEFAULT,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Rows to skip")] = 0,
 ) -> Pagination:
     return Pagination(limit=limit, offset=offset)
 

@@ -7,14 +7,18 @@ All error bodies share FastAPI's shape: ``{"detail": "<message>"}`` or, for fiel
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from voice_ai.core.crypto import SecretKeyError
+from voice_ai.core.logging import redact
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +69,15 @@ def _summary(errors: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
+def _data_error_reason(message: str) -> str:
+    first = message.splitlines()[0] if message else "rejected by the database"
+    if first.startswith("invalid input for query argument"):
+        # asyncpg quotes the offending value here; keep only its reason, e.g. "date value out of range"
+        found = re.search(r"\(([^()]*)\)\s*$", first)
+        return found.group(1) if found else "a value is out of range"
+    return redact(first)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
@@ -72,6 +85,16 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = [{"loc": ["body", exc.field], "msg": exc.field_message, "type": exc.kind}]
             return JSONResponse({"detail": detail, "message": exc.message}, status_code=422)
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        cause = getattr(exc.orig, "__cause__", None)
+        if isinstance(cause, asyncpg.exceptions.DataError):
+            # A value pydantic accepted but PostgreSQL cannot store or compare (a NUL byte, an out-of-range
+            # number or date): the client's mistake, so a 422 in PostgreSQL's words, never a 500.
+            return JSONResponse({"detail": f"invalid value: {_data_error_reason(str(cause))}"}, status_code=422)
+        logger.error("database error: %s", type(cause or exc.orig).__name__, exc_info=exc)
+        return JSONResponse({"detail": "internal database error; see the service log"}, status_code=500)
 
     @app.exception_handler(SecretKeyError)
     async def _secret_key_error(_: Request, exc: SecretKeyError) -> JSONResponse:

@@ -11,6 +11,7 @@ a client must not be able to plant another row's encrypted secret.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -46,7 +47,7 @@ UNDECRYPTABLE = "(cannot decrypt with the current key: enter this secret again)"
 def _words(name: str) -> list[str]:
     parts = [p.lower() for p in re.split(r"[^A-Za-z0-9]+", _CAMEL.sub("_", name)) if p]
     # "api_key" and "apiKey" both yield the joined pair "apikey"
-    return parts + [a + b for a, b in zip(parts, parts[1:], strict=False)]
+    return parts + [a + b for a, b in itertools.pairwise(parts)]
 
 
 def is_secret_name(name: str, extra: Iterable[str] = ()) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -194,7 +195,7 @@ class Document(Timestamps, Base):
     domain_uuid: Mapped[uuid.UUID] = _domain_fk()
     name: Mapped[str] = mapped_column(Text)
     mime_type: Mapped[str] = mapped_column(Text)
-    size_bytes: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
     sha256: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, server_default=sql("'queued'"))
     error: Mapped[str | None] = mapped_column(Text)

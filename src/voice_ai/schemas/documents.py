@@ -13,7 +13,7 @@ class DocumentCreate(Strict):
 
     name: Name
     mime_type: str = Field(pattern=r"^[a-z]+/[a-zA-Z0-9.+-]+$", max_length=100)
-    size_bytes: int = Field(default=0, ge=0)
+    size_bytes: int = Field(default=0, ge=0, le=2**53)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     enabled: bool = True
 

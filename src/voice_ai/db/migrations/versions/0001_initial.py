@@ -169,7 +169,7 @@ def upgrade() -> None:
             {DOMAIN},
             name text NOT NULL,
             mime_type text NOT NULL,
-            size_bytes integer NOT NULL DEFAULT 0,
+            size_bytes bigint NOT NULL DEFAULT 0,
             sha256 text,
             status text NOT NULL DEFAULT 'queued',
             error text,
