@@ -297,7 +297,8 @@ async def test_values_postgres_cannot_store_are_a_422(
 async def test_bounds_on_sizes_offsets_and_config(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
     domain = await new_domain()
     big = await client.post(
-        f"/api/v1/domains/{domain}/documents", json={"name": "a", "mime_type": "text/plain", "size_bytes": 3_000_000_000}
+        f"/api/v1/domains/{domain}/documents",
+        json={"name": "a", "mime_type": "text/plain", "size_bytes": 3_000_000_000},
     )
     assert big.status_code == 201 and big.json()["size_bytes"] == 3_000_000_000
     assert (await client.get(f"/api/v1/domains/{domain}/secretaries", params={"offset": 10**20})).status_code == 422

@@ -29,10 +29,20 @@ async def test_duplicate_and_invalid_names(client: httpx.AsyncClient) -> None:
 
 
 async def test_fusionpbx_mode_refuses_to_create_domains(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    runtime.standalone = False
+    settings = runtime.settings
+    runtime.settings, runtime.standalone = settings.model_copy(update={"mode": "fusionpbx"}), False
     try:
         response = await client.post("/api/v1/domains", json={"domain_name": "x.example.com"})
     finally:
-        runtime.standalone = True
+        runtime.settings, runtime.standalone = settings, True
     assert response.status_code == 403
     assert "FusionPBX" in response.json()["detail"]
+
+
+async def test_concurrent_creation_of_the_same_name_is_a_409(client: httpx.AsyncClient) -> None:
+    import asyncio
+
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/domains", json={"domain_name": "race.example.com"}) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]

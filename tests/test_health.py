@@ -43,3 +43,19 @@ async def test_not_ready_when_schema_is_behind(fresh_database: Callable[..., Awa
             assert (await http.get("/ready")).status_code == 200
     finally:
         await runtime.stop()
+
+
+async def test_not_ready_without_pgvector(fresh_database: Callable[..., Awaitable[str]], tmp_path: Path) -> None:
+    url = await fresh_database()
+    async with Runtime(make_settings(tmp_path, url)) as runtime:
+        async with runtime.engine.begin() as conn:
+            await conn.exec_driver_sql("DROP EXTENSION vector CASCADE")
+        app = create_app(runtime.settings, runtime=runtime)
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            app.router.lifespan_context(app),
+        ):
+            response = await http.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "migrations": True, "pgvector": False}
+    assert "'vector' extension is missing" in response.json()["errors"][0]

@@ -70,3 +70,32 @@ def test_serve_demo_on_embedded_postgres(tmp_path: Path) -> None:
     assert f"curl -s {base}/api/v1/domains/{domain}/secretaries" in output
     # the embedded PostgreSQL was stopped with the service
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+
+@pytest.mark.parametrize("marker", ["pgdata", "pgdata/postmaster.pid"])
+def test_sigterm_while_starting_leaves_no_database_running(tmp_path: Path, marker: str) -> None:
+    """systemd may stop the service while the embedded database is still starting or migrating."""
+    import psutil
+
+    data_dir = tmp_path / "var"
+    proc = subprocess.Popen(
+        [VOICE_AI, "serve", "--demo", "--port", str(free_port())],
+        env=cli_env(VOICE_AI_DATA_DIR=str(data_dir)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (data_dir / marker).exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the service never reached that point"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), output
+    time.sleep(0.5)
+    leftovers = [
+        p.info["cmdline"]
+        for p in psutil.process_iter(["cmdline"])
+        if p.info["cmdline"] and str(data_dir) in " ".join(p.info["cmdline"])
+    ]
+    assert leftovers == []

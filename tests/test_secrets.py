@@ -164,8 +164,23 @@ def test_redaction_patterns() -> None:
 
 
 def test_secret_names() -> None:
-    secret = ("api_key", "apiKey", "x-api-key", "api_keys", "token", "accessToken", "client_secret", "clientSecret",
-              "secretAccessKey", "password", "passphrase", "Authorization", "key", "private_key", "credentials")
+    secret = (
+        "api_key",
+        "apiKey",
+        "x-api-key",
+        "api_keys",
+        "token",
+        "accessToken",
+        "client_secret",
+        "clientSecret",
+        "secretAccessKey",
+        "password",
+        "passphrase",
+        "Authorization",
+        "key",
+        "private_key",
+        "credentials",
+    )
     plain = ("model", "keywords", "base_url", "voice", "region", "auth_type", "monkey", "tokenizer", "max_tokens")
     assert [n for n in secret if not is_secret_name(n)] == []
     assert [n for n in plain if is_secret_name(n)] == []
@@ -181,7 +196,12 @@ def test_secrets_in_lists_headers_and_numbers_are_encrypted(runtime: object) -> 
     }
     stored = encrypt_config(config, box)
     text = str(stored)
-    for plaintext in ("sk-list-secret-000000001", "sk-header-secret-02", "12345678901234567890", "camel-secret-value-003"):
+    for plaintext in (
+        "sk-list-secret-000000001",
+        "sk-header-secret-02",
+        "12345678901234567890",
+        "camel-secret-value-003",
+    ):
         assert plaintext not in text
     assert stored["fallbacks"][0]["model"] == "m" and stored["headers"]["Accept"] == "application/json"
     masked = str(mask_config(stored, box))

@@ -28,6 +28,19 @@ def test_other_hosts_need_a_token(host: str) -> None:
     check_bind(host, TOKEN)
 
 
+def test_short_tokens_do_not_protect_a_public_bind() -> None:
+    with pytest.raises(UnsafeBindError, match="too short"):
+        check_bind("0.0.0.0", "short")
+    check_bind("127.0.0.1", "short")  # loopback: any token is the operator's choice
+
+
+def test_token_from_env_is_stripped() -> None:
+    from voice_ai.core.config import Settings
+
+    settings = Settings(api_token=f"  {TOKEN}\n", _env_file=None)  # type: ignore[call-arg]
+    assert settings.api_token is not None and settings.api_token.get_secret_value() == TOKEN
+
+
 def test_cli_refuses_to_bind_publicly_without_token(tmp_path: object) -> None:
     result = run_cli(
         "serve", "--host", "0.0.0.0", "--port", "1", env=cli_env(VOICE_AI_DATA_DIR=str(tmp_path)), timeout=60
@@ -61,3 +74,26 @@ async def test_bearer_token_required_except_health(token_client: httpx.AsyncClie
     ok = await token_client.get("/api/v1/domains", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200
     assert "Bearer <VOICE_AI_API_TOKEN>" in (await token_client.get("/api/v1/domains")).json()["detail"]
+
+
+async def test_websockets_need_the_token_too() -> None:
+    from voice_ai.core.security import BearerTokenMiddleware
+
+    reached: list[str] = []
+
+    async def inner(scope: dict[str, object], receive: object, send: object) -> None:
+        reached.append(str(scope["type"]))
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    middleware = BearerTokenMiddleware(inner, TOKEN)  # type: ignore[arg-type]
+    await middleware({"type": "websocket", "path": "/stream", "headers": []}, None, send)  # type: ignore[arg-type]
+    assert reached == [] and sent == [
+        {"type": "websocket.close", "code": 1008, "reason": "missing or invalid bearer token"}
+    ]
+    headers = [(b"authorization", f"Bearer {TOKEN}".encode())]
+    await middleware({"type": "websocket", "path": "/stream", "headers": headers}, None, send)  # type: ignore[arg-type]
+    assert reached == ["websocket"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from voice_ai import __version__
 from voice_ai.core.config import Settings, get_settings
@@ -18,7 +19,7 @@ from voice_ai.core.logging import configure_logging
 from voice_ai.core.security import UnsafeBindError, check_bind
 from voice_ai.db.embedded import EmbeddedDatabaseError
 from voice_ai.db.migrate import MigrationError
-from voice_ai.runtime import Runtime
+from voice_ai.runtime import DatabaseUnavailableError, Runtime
 
 # Plain tracebacks: the pretty ones print local variables, which may hold secrets.
 app = typer.Typer(
@@ -32,7 +33,14 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 
 T = TypeVar("T")
-_OPERATOR_ERRORS = (MigrationError, EmbeddedDatabaseError, SecretKeyError, ServiceError, UnsafeBindError)
+_OPERATOR_ERRORS = (
+    MigrationError,
+    EmbeddedDatabaseError,
+    DatabaseUnavailableError,
+    SecretKeyError,
+    ServiceError,
+    UnsafeBindError,
+)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -40,13 +48,30 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
-    settings = get_settings()
+def _load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, a configuration mistake printed as one clear line."""
+    # SIGTERM (systemd, kill) behaves like Ctrl-C: the embedded database is stopped on the way out,
+    # even while it is still starting. uvicorn installs its own handlers once serving.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        settings = get_settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"VOICE_AI_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise _fail(f"invalid configuration: {problems}") from None
     configure_logging(settings.log_level)
+    return settings
+
+
+def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
+    settings = _load_settings()
     try:
         return asyncio.run(coro_factory(settings))  # type: ignore[arg-type]
     except _OPERATOR_ERRORS as exc:
         raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", code=130) from None
 
 
 def _print_demo(demo: object, base_url: str, token: bool, *, serving: bool = True) -> None:
@@ -88,8 +113,7 @@ def serve(
     from voice_ai.main import create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = get_settings(**overrides)
-    configure_logging(settings.log_level)
+    settings = _load_settings(**overrides)
     token = settings.api_token.get_secret_value() if settings.api_token else None
     try:
         check_bind(settings.host, token)
@@ -115,8 +139,8 @@ def serve(
         asyncio.run(_serve())
     except _OPERATOR_ERRORS as exc:
         raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        sys.exit(0)
+    except KeyboardInterrupt:  # stopped before serving started: clean-up has run
+        raise _fail("interrupted", code=130) from None
 
 
 @db_app.command("upgrade")

@@ -9,6 +9,9 @@ import asyncio
 import logging
 from types import TracebackType
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from voice_ai.core.config import Settings
@@ -19,6 +22,17 @@ from voice_ai.db.engine import create_engine, create_sessionmaker
 from voice_ai.db.repositories.domains import DomainRepository
 
 logger = logging.getLogger(__name__)
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The configured database URL is unusable or the server cannot be reached."""
+
+
+def _describe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
 
 
 class Runtime:
@@ -60,12 +74,32 @@ class Runtime:
             self._embedded = EmbeddedPostgres(self.settings.pgdata_dir)
             url = await asyncio.to_thread(self._embedded.start)
             logger.info("embedded PostgreSQL running at %s", self.settings.pgdata_dir)
-        self._engine = create_engine(url)
+        try:
+            self._engine = create_engine(url)
+        except (ValueError, ArgumentError) as exc:
+            raise DatabaseUnavailableError(
+                f"VOICE_AI_DATABASE_URL is not a usable PostgreSQL URL ({exc}); expected "
+                "postgresql://USER:PASSWORD@HOST:5432/DATABASE"
+            ) from None
         self._sessionmaker = create_sessionmaker(self._engine)
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (OSError, DBAPIError, TimeoutError) as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise DatabaseUnavailableError(
+                f"cannot connect to PostgreSQL at {_describe(url)}: {type(reason).__name__}: {reason}"
+            ) from None
         if self.settings.auto_migrate if migrate_schema is None else migrate_schema:
             await migrate.upgrade(self._engine)
         self.standalone = await self._detect_standalone()
         return self
+
+    async def refresh_standalone(self) -> bool:
+        """Re-detect the mode when it says "fusionpbx" (e.g. `voice-ai db upgrade` ran after start-up)."""
+        if not self.standalone:
+            self.standalone = await self._detect_standalone()
+        return self.standalone
 
     async def _detect_standalone(self) -> bool:
         if self.settings.mode != "auto":

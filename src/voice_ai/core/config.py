@@ -57,10 +57,11 @@ class Settings(BaseSettings):
 
     @field_validator("api_token", "secret_key")
     @classmethod
-    def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+    def _strip_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Surrounding spaces (a hand-edited .env) would make a token impossible to match."""
         if value is None or not value.get_secret_value().strip():
             return None
-        return value
+        return SecretStr(value.get_secret_value().strip())
 
     @property
     def embedded(self) -> bool:

@@ -13,6 +13,7 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PUBLIC_PATHS = frozenset({"/health"})
+MIN_TOKEN_LENGTH = 16
 
 
 class UnsafeBindError(RuntimeError):
@@ -30,6 +31,11 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(host: str, api_token: str | None) -> None:
     """Raise :class:`UnsafeBindError` when ``host`` is not loopback and no token protects the API."""
+    if not is_loopback(host) and api_token and len(api_token) < MIN_TOKEN_LENGTH:
+        raise UnsafeBindError(
+            f"refusing to listen on {host}: VOICE_AI_API_TOKEN is too short to protect a network-facing API "
+            f"(at least {MIN_TOKEN_LENGTH} characters; e.g. `openssl rand -hex 32`)"
+        )
     if not is_loopback(host) and not api_token:
         raise UnsafeBindError(
             f"refusing to listen on {host}: without an API token the admin API would be open to the "
@@ -39,14 +45,15 @@ def check_bind(host: str, api_token: str | None) -> None:
 
 
 class BearerTokenMiddleware:
-    """Pure ASGI middleware: every HTTP request except ``/health`` needs ``Authorization: Bearer <token>``."""
+    """Pure ASGI middleware: every HTTP request except ``/health``, and every WebSocket, needs
+    ``Authorization: Bearer <token>``."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self._token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket") or (scope["type"] == "http" and scope["path"] in PUBLIC_PATHS):
             await self.app(scope, receive, send)
             return
         supplied = b""
@@ -58,6 +65,9 @@ class BearerTokenMiddleware:
                 break
         if supplied and hmac.compare_digest(supplied, self._token):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "missing or invalid bearer token"})
             return
         body = json.dumps(
             {"detail": "missing or invalid bearer token: send 'Authorization: Bearer <VOICE_AI_API_TOKEN>'"}

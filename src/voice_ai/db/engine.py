@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+CONNECT_TIMEOUT_S = 10
 _SSLMODE_TO_ASYNCPG = {
     "disable": "disable",
     "allow": "allow",

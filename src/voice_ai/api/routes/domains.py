@@ -41,12 +41,12 @@ async def get_domain(domain_uuid: uuid.UUID, session: SessionDep) -> Any:
     summary="Create a domain (standalone)",
 )
 async def create_domain(body: DomainCreate, session: SessionDep, runtime: RuntimeDep) -> Any:
-    if not runtime.standalone:
+    if not await runtime.refresh_standalone():
         raise ForbiddenError(
             "domains belong to FusionPBX on this server: create the domain in FusionPBX "
             "(Advanced > Domains) and it appears here"
         )
     repo = DomainRepository(session)
     if await repo.get_by_name(body.domain_name):
-        raise ConflictError(f"a domain named {body.domain_name!r} already exists")
+        raise ConflictError(f"a domain named {body.domain_name!r} already exists")  # the common case, no SAVEPOINT
     return await repo.get(await repo.create(body.domain_name, body.domain_description))

@@ -8,8 +8,10 @@ import uuid
 from typing import Any
 
 from sqlalchemy import String, cast, func, literal_column, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voice_ai.core.errors import ConflictError
 from voice_ai.db.migrate import STANDALONE_MARKER
 from voice_ai.db.models import Domain
 
@@ -55,13 +57,17 @@ class DomainRepository:
 
     async def create(self, name: str, description: str | None) -> uuid.UUID:
         domain_uuid = uuid.uuid4()
-        await self.session.execute(
-            text(
-                "INSERT INTO v_domains (domain_uuid, domain_name, domain_enabled, domain_description) "
-                "VALUES (:u, :n, true, :d)"
-            ),
-            {"u": domain_uuid, "n": name, "d": description},
-        )
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    text(
+                        "INSERT INTO v_domains (domain_uuid, domain_name, domain_enabled, domain_description) "
+                        "VALUES (:u, :n, true, :d)"
+                    ),
+                    {"u": domain_uuid, "n": name, "d": description},
+                )
+        except IntegrityError:
+            raise ConflictError(f"a domain named {name!r} already exists") from None
         return domain_uuid
 
     async def is_standalone(self) -> bool:

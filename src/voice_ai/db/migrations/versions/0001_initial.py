@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from voice_ai.db.migrate import STANDALONE_MARKER, PgvectorMissingError
+from voice_ai.db.migrate import STANDALONE_MARKER, MigrationError, PgvectorMissingError
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -28,6 +28,19 @@ HNSW_HALFVEC_DIMS = (3072,)
 
 TS = "insert_date timestamptz NOT NULL DEFAULT now(), update_date timestamptz NOT NULL DEFAULT now()"
 DOMAIN = "domain_uuid uuid NOT NULL REFERENCES v_domains(domain_uuid) ON DELETE CASCADE"
+
+
+MIN_SERVER_VERSION = 15  # ON DELETE SET NULL (column) needs PostgreSQL 15
+
+
+def _check_server_version() -> None:
+    version = int(op.get_bind().execute(text("SHOW server_version_num")).scalar_one())
+    if version // 10000 < MIN_SERVER_VERSION:
+        raise MigrationError(
+            f"PostgreSQL {version // 10000} is too old: this service needs PostgreSQL {MIN_SERVER_VERSION} or "
+            "newer (Debian 12 ships 15). Upgrade the server, or leave VOICE_AI_DATABASE_URL unset to use the "
+            "embedded PostgreSQL."
+        )
 
 
 def _ensure_pgvector() -> None:
@@ -64,6 +77,7 @@ def _script(sql: str) -> None:
 
 
 def upgrade() -> None:
+    _check_server_version()
     _ensure_pgvector()
     bind = op.get_bind()
     if bind.execute(text("SELECT to_regclass('v_domains')")).scalar_one() is None:
