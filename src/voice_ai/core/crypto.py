@@ -94,8 +94,10 @@ class SecretBox:
 
 def mask_secret(plaintext: str) -> str:
     """Show enough of a secret to recognise it (``sk-…abcd``), never enough to use it."""
-    if len(plaintext) >= 16:
+    if len(plaintext) >= 20:
         return f"{plaintext[:3]}…{plaintext[-4:]}"
+    if len(plaintext) >= 12:
+        return f"…{plaintext[-4:]}"
     if len(plaintext) >= 8:
         return f"…{plaintext[-2:]}"
     return "…"
