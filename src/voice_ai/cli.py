@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -143,46 +143,37 @@ def serve(
         raise _fail("interrupted", code=130) from None
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply migrations up to REVISION (default: head)."""
+def _migrate(action: Literal["upgrade", "downgrade"] | None, revision: str = "head") -> None:
+    """Run one migration action (or none) on the configured database and print where it stands."""
     from voice_ai.db import migrate
 
     async def _go(settings: Settings) -> None:
         async with Runtime(settings.model_copy(update={"auto_migrate": False})) as runtime:
-            await migrate.upgrade(runtime.engine, revision)
-            async with runtime.engine.connect() as conn:
-                typer.echo(f"database at revision {await migrate.current_revision(conn)}")
-
-    _run(_go)
-
-
-@db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1")]) -> None:
-    """Revert migrations down to REVISION (``base`` removes every table this service created)."""
-    from voice_ai.db import migrate
-
-    async def _go(settings: Settings) -> None:
-        async with Runtime(settings.model_copy(update={"auto_migrate": False})) as runtime:
-            await migrate.downgrade(runtime.engine, revision)
-            async with runtime.engine.connect() as conn:
-                typer.echo(f"database at revision {await migrate.current_revision(conn)}")
-
-    _run(_go)
-
-
-@db_app.command("current")
-def db_current() -> None:
-    """Show the database's revision and the code's head revision."""
-    from voice_ai.db import migrate
-
-    async def _go(settings: Settings) -> None:
-        async with Runtime(settings.model_copy(update={"auto_migrate": False})) as runtime:
+            if action is not None:
+                await getattr(migrate, action)(runtime.engine, revision)
             async with runtime.engine.connect() as conn:
                 current = await migrate.current_revision(conn)
             typer.echo(f"current: {current or '(empty)'}  head: {migrate.head_revision()}")
 
     _run(_go)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    _migrate("upgrade", revision)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1")]) -> None:
+    """Revert migrations down to REVISION (``base`` removes every table this service created)."""
+    _migrate("downgrade", revision)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the code's head revision."""
+    _migrate(None)
 
 
 @demo_app.command("seed")
