@@ -45,7 +45,7 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 
-extras="embedded"
+extras="embedded,offline"
 [ "$profile" = "dev" ] && extras="dev"
 stamp="$venv/.installed-$extras-$(cat pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

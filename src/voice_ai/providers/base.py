@@ -1,0 +1,228 @@
+"""Provider interfaces. The public methods (``transcribe``, ``synthesize``, ``chat``, ``embed``) own the
+timeout, the retries (retryable errors only), the call record (latency, attempts, usage) and the typed
+errors; a vendor implements only the private ``_…_impl`` method and declares its settings and capabilities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from voice_ai.providers.audio import Audio
+from voice_ai.providers.errors import ProviderConfigError, ProviderError, ProviderRateLimitedError, ProviderTimeoutError
+from voice_ai.providers.types import (
+    CallInfo,
+    Capabilities,
+    ChatMessage,
+    ChatResult,
+    DialogContext,
+    EmbeddingKind,
+    Embeddings,
+    Kind,
+    Speech,
+    Transcript,
+)
+
+logger = logging.getLogger(__name__)
+R = TypeVar("R")
+MAX_BACKOFF_S = 2.0
+
+
+class ProviderSettings(BaseModel):
+    """Settings every provider has. Vendors subclass it; fields typed ``SecretStr`` are secrets (stored
+    encrypted, shown masked, write-only in the admin UI)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: float = Field(default=20.0, gt=0, le=600, description="Per attempt.")
+    max_retries: int = Field(default=1, ge=0, le=5, description="Extra attempts on retryable errors.")
+
+
+def secret_field_names(settings: type[BaseModel]) -> list[str]:
+    return [name for name, f in settings.model_fields.items() if "SecretStr" in repr(f.annotation)]
+
+
+class Provider(ABC):
+    kind: ClassVar[Kind]
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Settings: ClassVar[type[ProviderSettings]] = ProviderSettings
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    extra: ClassVar[str | None] = None  # pip extra that brings the vendor SDK, if one is needed
+
+    def __init__(self, settings: ProviderSettings, *, label: str | None = None) -> None:
+        self.settings = settings
+        self.label = label or self.name
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, label: str | None = None) -> Provider:
+        """Build from a plaintext config dict; a config that does not fit is a ProviderConfigError."""
+        try:
+            settings = cls.Settings.model_validate(dict(config))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ProviderConfigError(f"invalid settings: {problems}", provider=label or cls.name) from None
+        return cls(settings, label=label)
+
+    @staticmethod
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    async def aclose(self) -> None:
+        """Release clients/sockets. Models shared process-wide stay loaded."""
+
+    async def _call(self, op: str, attempt: Callable[[], Awaitable[R]], info: CallInfo) -> R:
+        info.provider = self.label
+        started = time.perf_counter()
+        tries = self.settings.max_retries + 1
+        try:
+            for number in range(1, tries + 1):
+                info.attempts = number
+                try:
+                    async with asyncio.timeout(self.settings.timeout_s):
+                        return await attempt()
+                except TimeoutError:
+                    error: ProviderError = ProviderTimeoutError(
+                        f"{op} timed out after {self.settings.timeout_s:g} s", provider=self.label
+                    )
+                except ProviderError as exc:
+                    exc.provider = exc.provider or self.label
+                    error = exc
+                if not error.retryable or number == tries:
+                    raise error
+                delay = min(MAX_BACKOFF_S, 0.2 * 2 ** (number - 1)) * (0.5 + random.random() / 2)  # noqa: S311
+                if isinstance(error, ProviderRateLimitedError) and error.retry_after is not None:
+                    if error.retry_after > MAX_BACKOFF_S:
+                        raise error  # waiting that long would stall a call: let the chain move on
+                    delay = error.retry_after
+                logger.info("%s: %s failed (%s), retrying in %.2f s", self.label, op, error.kind, delay)
+                await asyncio.sleep(delay)
+            raise AssertionError("unreachable")
+        finally:
+            info.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+
+
+class STTProvider(Provider):
+    kind = "stt"
+
+    async def transcribe(self, audio: Audio, *, language: str | None = None, hints: Sequence[str] = ()) -> Transcript:
+        """Speech to text. ``hints``: vocabulary (company, departments, keywords) that biases recognition."""
+        info = CallInfo(usage={"audio_s": round(audio.duration_s, 3)})
+        result = await self._call("transcribe", lambda: self._transcribe_impl(audio, language, list(hints)), info)
+        result.info, result.duration_s = info, result.duration_s or audio.duration_s
+        return result
+
+    @abstractmethod
+    async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript: ...
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+class TTSProvider(Provider):
+    kind = "tts"
+
+    async def synthesize(
+        self, text: str, *, voice: str | None = None, language: str | None = None, sample_rate: int = 8000
+    ) -> Speech:
+        """Text to mono 16-bit audio at ``sample_rate`` (8000 for narrowband telephony)."""
+        if not text.strip():
+            raise ProviderError("nothing to say: empty text", provider=self.label)
+        info = CallInfo(usage={"characters": len(text)})
+        audio = await self._call("synthesize", lambda: self._synthesize_impl(text, voice, language, sample_rate), info)
+        audio = audio.resampled(sample_rate)
+        info.usage["audio_s"] = round(audio.duration_s, 3)
+        return Speech(audio, info)
+
+    async def synthesize_stream(
+        self, text: str, *, voice: str | None = None, language: str | None = None, sample_rate: int = 8000
+    ) -> AsyncIterator[Speech]:
+        """Sentence by sentence, so the first audio is ready before the whole answer is synthesised.
+        Vendors with native streaming override this."""
+        for sentence in split_sentences(text) or [text]:
+            yield await self.synthesize(sentence, voice=voice, language=language, sample_rate=sample_rate)
+
+    @abstractmethod
+    async def _synthesize_impl(self, text: str, voice: str | None, language: str | None, sample_rate: int) -> Audio:
+        """Return audio at any rate; the base class resamples to the requested one."""
+
+
+class LLMProvider(Provider):
+    kind = "llm"
+
+    async def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        context: DialogContext | None = None,
+        response_schema: dict[str, Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatResult:
+        """A reply to the conversation. With ``response_schema`` (a JSON schema) the reply is also parsed
+        into ``ChatResult.data``; a reply that does not parse is a retryable error."""
+        info = CallInfo()
+        result = await self._call(
+            "chat",
+            lambda: self._chat_impl(list(messages), context, response_schema, temperature, max_tokens),
+            info,
+        )
+        info.usage = {**result.info.usage, **info.usage}
+        result.info = info
+        return result
+
+    async def chat_stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        context: DialogContext | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[str]:
+        """Text deltas as they come. Vendors with native streaming override this."""
+        result = await self.chat(messages, context=context, temperature=temperature, max_tokens=max_tokens)
+        yield result.text
+
+    @abstractmethod
+    async def _chat_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult: ...
+
+
+class EmbeddingsProvider(Provider):
+    kind = "embeddings"
+    batch_size: ClassVar[int] = 64
+
+    async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind = "passage") -> Embeddings:
+        """Vectors for ``texts`` (``query`` for questions, ``passage`` for document chunks), batched."""
+        info = CallInfo(usage={"texts": len(texts), "characters": sum(len(t) for t in texts)})
+        vectors: list[list[float]] = []
+        model, dims, started, attempts = "", 0, time.perf_counter(), 0
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            result = await self._call("embed", lambda batch=batch: self._embed_impl(batch, kind), info)  # type: ignore[misc]
+            vectors.extend(result.vectors)
+            model, dims, attempts = result.model, result.dimensions, attempts + info.attempts
+        info.latency_ms, info.attempts = round((time.perf_counter() - started) * 1000, 2), attempts
+        return Embeddings(vectors, model, dims, info)
+
+    @abstractmethod
+    async def _embed_impl(self, texts: list[str], kind: EmbeddingKind) -> Embeddings: ...
