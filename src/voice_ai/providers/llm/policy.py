@@ -35,7 +35,8 @@ REQUEST = re.compile(
     r"\b(quero|queria|gostaria|preciso|precisava|desejo|solicito|i want|i need|i'd like|i would like)\b"
 )
 QUESTION_START = re.compile(
-    r"^\s*(qual|quais|quanto|quanta|quantos|quantas|quando|onde|como|que|quem|por que|what|when|where|how|which|who|why)\b"
+    r"^\s*(qual|quais|quanto|quanta|quantos|quantas|quando|onde|como|que|quem|por que|"
+    r"what|when|where|how|which|who|why)\b"
 )
 QUESTION = re.compile(
     r"(\?|\b(qual|quais|quanto|quanta|quantos|quantas|quando|onde|como|que horas|quem|posso|podem|tem|tenho que|"
@@ -156,7 +157,7 @@ class DialogPolicyLLM(LLMProvider):
     @staticmethod
     def _pending_offer(
         messages: list[ChatMessage], context: DialogContext, say: dict[str, str]
-    ) -> TransferTarget | None | Any:
+    ) -> TransferTarget | Any | None:
         """The transfer offered in the previous assistant turn: a target, ``None`` for the operator, or
         ``...`` (Ellipsis) when nothing was offered."""
         last = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
