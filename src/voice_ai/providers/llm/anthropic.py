@@ -1,0 +1,124 @@
+"""Anthropic's Messages API through the official ``anthropic`` SDK (the ``anthropic`` extra).
+
+Structured decisions use a forced tool call whose input schema is the requested JSON schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr
+
+from voice_ai.providers.base import LLMProvider, ProviderSettings
+from voice_ai.providers.errors import (
+    ProviderError,
+    ProviderNotInstalledError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    from_http_status,
+)
+from voice_ai.providers.llm.prompting import system_prompt
+from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
+
+TOOL_NAME = "respond"
+
+
+class AnthropicSettings(ProviderSettings):
+    api_key: SecretStr
+    model: str = "claude-3-5-haiku-latest"
+    base_url: str | None = Field(default=None, description="Only for a proxy or gateway")
+    temperature: float = Field(default=0.3, ge=0, le=1)
+    max_tokens: int = Field(default=300, ge=1, le=8192)
+    timeout_s: float = 30.0
+
+
+def _sdk() -> Any:
+    try:
+        import anthropic
+    except ImportError:
+        raise ProviderNotInstalledError(
+            "the anthropic SDK is not installed: pip install 'voice-ai-ivr[anthropic]'", provider="anthropic"
+        ) from None
+    return anthropic
+
+
+class AnthropicLLM(LLMProvider):
+    name = "anthropic"
+    display_name = "Anthropic Claude"
+    description = "Claude models through Anthropic's Messages API."
+    Settings = AnthropicSettings
+    capabilities = Capabilities(streaming=False, structured_output=True)
+    extra = "anthropic"
+    settings: AnthropicSettings
+    _client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            s = self.settings
+            self._client = _sdk().AsyncAnthropic(
+                api_key=s.api_key.get_secret_value(), base_url=s.base_url, timeout=s.timeout_s, max_retries=0
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def _chat_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        system = "\n\n".join(
+            part
+            for part in [*(m.content for m in messages if m.role == "system"), system_prompt(context, None)]
+            if part
+        )
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "max_tokens": max_tokens or self.settings.max_tokens,
+            "temperature": self.settings.temperature if temperature is None else temperature,
+            "messages": [{"role": m.role, "content": m.content} for m in messages if m.role != "system"],
+        }
+        if system:
+            request["system"] = system
+        if response_schema is not None:
+            request["tools"] = [
+                {"name": TOOL_NAME, "description": "Give the reply and the action.", "input_schema": response_schema}
+            ]
+            request["tool_choice"] = {"type": "tool", "name": TOOL_NAME}
+        try:
+            message = await self.client().messages.create(**request)
+        except Exception as exc:
+            raise self._map(exc) from None
+        text = "".join(block.text for block in message.content if block.type == "text").strip()
+        result = ChatResult(text)
+        result.info.usage = {"input_tokens": message.usage.input_tokens, "output_tokens": message.usage.output_tokens}
+        if response_schema is not None:
+            tool = next((b for b in message.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
+            if tool is None or not isinstance(tool.input, dict):
+                raise ProviderError("the model did not call the response tool", provider=self.label, retryable=True)
+            result.data = dict(tool.input)
+            result.text = str(result.data.get("response", text))
+        return result
+
+    def _map(self, exc: Exception) -> ProviderError:
+        sdk = _sdk()
+        if isinstance(exc, sdk.APITimeoutError):
+            return ProviderTimeoutError("Anthropic did not answer in time", provider=self.label)
+        if isinstance(exc, sdk.APIStatusError):
+            body = exc.body if isinstance(exc.body, dict) else {}
+            detail = str((body.get("error") or {}).get("message") or exc.message)
+            retry_after = exc.response.headers.get("retry-after")
+            return from_http_status(
+                exc.status_code,
+                detail,
+                provider=self.label,
+                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if isinstance(exc, sdk.APIConnectionError):
+            return ProviderUnavailableError(f"cannot reach Anthropic: {exc}", provider=self.label)
+        return ProviderError(f"unexpected error: {type(exc).__name__}", provider=self.label)

@@ -1,0 +1,241 @@
+"""OpenAI Chat Completions and everything that speaks it: OpenAI, Azure OpenAI, Groq, and local servers
+(Ollama, llama.cpp server, LM Studio, vLLM) through ``openai_compatible``. Uses the official ``openai``
+SDK (the ``openai`` extra), with its retries off: the base class owns retries and fallbacks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr
+
+from voice_ai.providers.base import LLMProvider, ProviderSettings
+from voice_ai.providers.errors import (
+    ProviderError,
+    ProviderNotInstalledError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    from_http_status,
+)
+from voice_ai.providers.llm.prompting import parse_json, system_prompt, with_system
+from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
+
+
+class OpenAICompatibleSettings(ProviderSettings):
+    base_url: str = Field(default="http://127.0.0.1:11434/v1", description="The server's /v1 URL")
+    model: str = Field(default="llama3.1", min_length=1)
+    api_key: SecretStr | None = Field(default=None, description="Only if the server requires one")
+    structured_output: Literal["json_schema", "json_object", "prompt"] = Field(
+        default="json_schema", description="How to ask for the JSON decision (older servers: json_object)"
+    )
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    max_tokens: int = Field(default=300, ge=1, le=8192)
+    timeout_s: float = 30.0
+
+
+class OpenAISettings(OpenAICompatibleSettings):
+    base_url: str = "https://api.openai.com/v1"
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr
+    organization: str | None = None
+
+
+class GroqSettings(OpenAICompatibleSettings):
+    base_url: str = "https://api.groq.com/openai/v1"
+    model: str = "llama-3.1-8b-instant"
+    api_key: SecretStr
+    structured_output: Literal["json_schema", "json_object", "prompt"] = "json_object"
+
+
+class AzureOpenAISettings(OpenAICompatibleSettings):
+    endpoint: str = Field(description="https://<resource>.openai.azure.com")
+    deployment: str = Field(description="The model deployment name")
+    api_version: str = "2024-10-21"
+    api_key: SecretStr
+    base_url: str = ""
+    model: str = ""
+
+
+def _openai() -> Any:
+    try:
+        import openai
+    except ImportError:
+        raise ProviderNotInstalledError(
+            "the openai SDK is not installed: pip install 'voice-ai-ivr[openai]'", provider="openai"
+        ) from None
+    return openai
+
+
+def map_openai_error(exc: Exception, provider: str) -> ProviderError:
+    openai = _openai()
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderTimeoutError("the server did not answer in time", provider=provider)
+    if isinstance(exc, openai.APIStatusError):
+        retry_after = exc.response.headers.get("retry-after")
+        return from_http_status(
+            exc.status_code,
+            _error_message(exc),
+            provider=provider,
+            retry_after=float(retry_after) if retry_after and retry_after.replace(".", "", 1).isdigit() else None,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderUnavailableError(f"cannot reach the server: {exc}", provider=provider)
+    return ProviderError(f"unexpected error: {type(exc).__name__}", provider=provider)
+
+
+def _error_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", "")) or type(exc).__name__
+
+
+class OpenAICompatibleLLM(LLMProvider):
+    name = "openai_compatible"
+    display_name = "OpenAI-compatible server (Ollama, llama.cpp, LM Studio, vLLM)"
+    description = "Any server with the OpenAI Chat Completions API, e.g. a local Ollama."
+    Settings: ClassVar[type[ProviderSettings]] = OpenAICompatibleSettings
+    capabilities = Capabilities(streaming=True, structured_output=True)
+    extra = "openai"
+    settings: OpenAICompatibleSettings
+    _client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            s = self.settings
+            self._client = _openai().AsyncOpenAI(
+                base_url=s.base_url, api_key=self.secret(s.api_key) or "not-needed", timeout=s.timeout_s, max_retries=0
+            )
+        return self._client
+
+    @property
+    def model_name(self) -> str:
+        return self.settings.model
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _request(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> dict[str, Any]:
+        full = with_system(messages, system_prompt(context, schema))
+        request: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": [{"role": m.role, "content": m.content} for m in full],
+            "temperature": self.settings.temperature if temperature is None else temperature,
+            "max_tokens": max_tokens or self.settings.max_tokens,
+        }
+        if schema is not None and self.settings.structured_output == "json_schema":
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "decision", "schema": schema, "strict": True},
+            }
+        elif schema is not None and self.settings.structured_output == "json_object":
+            request["response_format"] = {"type": "json_object"}
+        return request
+
+    async def _chat_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        request = self._request(messages, context, response_schema, temperature, max_tokens)
+        try:
+            completion = await self.client().chat.completions.create(**request)
+        except Exception as exc:
+            raise map_openai_error(exc, self.label) from None
+        text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+        result = ChatResult(text)
+        if completion.usage is not None:
+            result.info.usage = {
+                "input_tokens": completion.usage.prompt_tokens,
+                "output_tokens": completion.usage.completion_tokens,
+            }
+        if response_schema is not None:
+            result.data = parse_json(text)
+            if result.data is None:
+                raise ProviderError("the model did not return the requested JSON", provider=self.label, retryable=True)
+            result.text = str(result.data.get("response", text))
+        return result
+
+    async def chat_stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        context: DialogContext | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[str]:
+        request = self._request(list(messages), context, None, temperature, max_tokens)
+        try:
+            stream = await self.client().chat.completions.create(**request, stream=True)
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise map_openai_error(exc, self.label) from None
+
+
+class OpenAILLM(OpenAICompatibleLLM):
+    name = "openai"
+    display_name = "OpenAI"
+    description = "OpenAI's hosted models (gpt-4o-mini by default)."
+    Settings = OpenAISettings
+    settings: OpenAISettings
+
+    def client(self) -> Any:
+        if self._client is None:
+            s = self.settings
+            self._client = _openai().AsyncOpenAI(
+                base_url=s.base_url,
+                api_key=s.api_key.get_secret_value(),
+                organization=s.organization,
+                timeout=s.timeout_s,
+                max_retries=0,
+            )
+        return self._client
+
+
+class GroqLLM(OpenAICompatibleLLM):
+    name = "groq"
+    display_name = "Groq"
+    description = "Groq's OpenAI-compatible endpoint (very low latency open models)."
+    Settings = GroqSettings
+
+
+class AzureOpenAILLM(OpenAICompatibleLLM):
+    name = "azure_openai"
+    display_name = "Azure OpenAI"
+    description = "OpenAI models deployed in an Azure OpenAI resource."
+    Settings = AzureOpenAISettings
+    settings: AzureOpenAISettings
+
+    @property
+    def model_name(self) -> str:
+        return self.settings.deployment
+
+    def client(self) -> Any:
+        if self._client is None:
+            s = self.settings
+            self._client = _openai().AsyncAzureOpenAI(
+                azure_endpoint=s.endpoint,
+                api_key=s.api_key.get_secret_value(),
+                api_version=s.api_version,
+                timeout=s.timeout_s,
+                max_retries=0,
+            )
+        return self._client

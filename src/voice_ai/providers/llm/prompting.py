@@ -1,0 +1,57 @@
+"""How a dialog context becomes instructions for a real LLM (the policy reads the context directly)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from voice_ai.providers.types import ChatMessage, DialogContext
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
+
+
+def system_prompt(context: DialogContext | None, response_schema: dict[str, Any] | None) -> str | None:
+    if context is None and response_schema is None:
+        return None
+    context = context or DialogContext()
+    english = context.language.lower().startswith("en")
+    lines = [
+        f"You are the phone receptionist of {context.company_name or 'the company'}. "
+        f"Answer in {'English' if english else 'Brazilian Portuguese'}, in one or two short spoken sentences.",
+        "Use only the company information below; if it does not answer the question, say so and offer a transfer.",
+    ]
+    if context.passages:
+        lines.append("Company information:")
+        lines += [f"- {p.content.strip()}" for p in context.passages]
+    if context.transfer_targets:
+        lines.append("Departments you may transfer to (use the exact name):")
+        lines += [f"- {t.department}: {t.description}".rstrip(": ") for t in context.transfer_targets]
+    if response_schema is not None:
+        lines.append(
+            "Reply with a JSON object only, matching this schema: " + json.dumps(response_schema, ensure_ascii=False)
+        )
+    return "\n".join(lines)
+
+
+def with_system(messages: list[ChatMessage], system: str | None) -> list[ChatMessage]:
+    if not system:
+        return messages
+    rest = [m for m in messages if m.role != "system"]
+    own = "\n\n".join(m.content for m in messages if m.role == "system")
+    return [ChatMessage("system", f"{own}\n\n{system}" if own else system), *rest]
+
+
+def parse_json(text: str) -> dict[str, Any] | None:
+    """The JSON object in a model's reply (tolerates code fences); None when there is none."""
+    try:
+        value = json.loads(_FENCE.sub("", text))
+    except ValueError:
+        start, end = text.find("{"), text.rfind("}")
+        if start < 0 or end <= start:
+            return None
+        try:
+            value = json.loads(text[start : end + 1])
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
