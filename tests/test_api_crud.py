@@ -104,10 +104,10 @@ async def test_pagination(client: httpx.AsyncClient, new_domain: NewDomain) -> N
 async def test_filters(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
     domain = await new_domain()
     base = f"/api/v1/domains/{domain}/providers"
-    for kind, name in (("stt", "deepgram"), ("tts", "elevenlabs"), ("llm", "anthropic")):
+    for kind, name in (("stt", "whisper"), ("tts", "espeak"), ("llm", "policy")):
         assert (await client.post(base, json={"provider_type": kind, "provider_name": name})).status_code == 201
     only = (await client.get(base, params={"provider_type": "tts"})).json()
-    assert [p["provider_name"] for p in only["items"]] == ["elevenlabs"]
+    assert [p["provider_name"] for p in only["items"]] == ["espeak"]
     bad = await client.get(base, params={"provider_type": "fax"})
     assert bad.status_code == 422
 
@@ -245,20 +245,20 @@ async def test_one_default_provider_per_type(client: httpx.AsyncClient, new_doma
     domain = await new_domain()
     base = f"/api/v1/domains/{domain}/providers"
     first = (
-        await client.post(base, json={"provider_type": "llm", "provider_name": "openai", "is_default": True})
+        await client.post(base, json={"provider_type": "llm", "provider_name": "policy", "is_default": True})
     ).json()
     second = (
-        await client.post(base, json={"provider_type": "llm", "provider_name": "anthropic", "is_default": True})
+        await client.post(base, json={"provider_type": "llm", "provider_name": "openai_compatible", "is_default": True})
     ).json()
     stt = (
-        await client.post(base, json={"provider_type": "stt", "provider_name": "deepgram", "is_default": True})
+        await client.post(base, json={"provider_type": "stt", "provider_name": "whisper", "is_default": True})
     ).json()
     defaults = {p["provider_name"] for p in (await client.get(base)).json()["items"] if p["is_default"]}
-    assert defaults == {"anthropic", "deepgram"}
+    assert defaults == {"openai_compatible", "whisper"}
     # switching back through PATCH moves the flag again
     await client.patch(f"{base}/{first['voice_ai_provider_uuid']}", json={"is_default": True})
     defaults = {p["provider_name"] for p in (await client.get(base)).json()["items"] if p["is_default"]}
-    assert defaults == {"openai", "deepgram"}
+    assert defaults == {"policy", "whisper"}
     assert second and stt
 
 
@@ -278,7 +278,7 @@ async def test_documents_reject_duplicate_content(client: httpx.AsyncClient, new
     ("method", "path", "kwargs"),
     [
         ("POST", "secretaries", {"json": {"name": "a\u0000b"}}),
-        ("POST", "providers", {"json": {"provider_type": "llm", "provider_name": "x", "config": {"a": "b\u0000"}}}),
+        ("POST", "providers", {"json": {"provider_type": "llm", "provider_name": "openai_compatible", "config": {"model": "b\u0000"}}}),
         ("GET", "conversations", {"params": {"caller": "\u0000"}}),
         ("GET", "conversations", {"params": {"started_from": "9999-12-31T23:59:59-23:00"}}),
     ],
@@ -321,7 +321,7 @@ async def test_bounds_on_sizes_offsets_and_config(client: httpx.AsyncClient, new
 async def test_cross_tenant_reference_on_patch(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
     domain, other = await new_domain(), await new_domain()
     foreign = (
-        await client.post(f"/api/v1/domains/{other}/providers", json={"provider_type": "llm", "provider_name": "x"})
+        await client.post(f"/api/v1/domains/{other}/providers", json={"provider_type": "llm", "provider_name": "policy"})
     ).json()["voice_ai_provider_uuid"]
     sec = (await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S"})).json()
     response = await client.patch(

@@ -20,6 +20,7 @@ from voice_ai.db import migrate
 from voice_ai.db.embedded import EmbeddedPostgres
 from voice_ai.db.engine import create_engine, create_sessionmaker
 from voice_ai.db.repositories.domains import DomainRepository
+from voice_ai.providers.manager import ProviderManager
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Runtime:
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self.standalone = False
+        self.providers: ProviderManager | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -93,12 +95,14 @@ class Runtime:
         if self.settings.auto_migrate if migrate_schema is None else migrate_schema:
             await migrate.upgrade(self._engine)
         self.standalone = await self._detect_standalone()
+        self.providers = ProviderManager(self.sessionmaker, self.secret_box)
         return self
 
     async def refresh_standalone(self) -> bool:
         """Re-detect the mode when it says "fusionpbx" (e.g. `voice-ai db upgrade` ran after start-up)."""
         if not self.standalone:
             self.standalone = await self._detect_standalone()
+        self.providers = ProviderManager(self.sessionmaker, self.secret_box)
         return self.standalone
 
     async def _detect_standalone(self) -> bool:
@@ -108,6 +112,9 @@ class Runtime:
             return await DomainRepository(session).is_standalone()
 
     async def stop(self) -> None:
+        if self.providers is not None:
+            await self.providers.aclose()
+            self.providers = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = self._sessionmaker = None

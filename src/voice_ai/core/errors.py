@@ -49,12 +49,16 @@ class ForbiddenError(ServiceError):
 
 
 class FieldError(ServiceError):
-    """A body field that parses but is not acceptable (e.g. a reference to an unknown provider)."""
+    """A body field that parses but is not acceptable (e.g. a reference to an unknown provider).
+    ``field`` may be dotted (``config.api_key``); ``more`` adds further (field, message) pairs."""
 
     status_code = 422
 
-    def __init__(self, field: str, message: str, kind: str = "value_error") -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(
+        self, field: str, message: str, kind: str = "value_error", more: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        self.errors = [(field, message), *more]
+        super().__init__("; ".join(f"{f}: {m}" for f, m in self.errors))
         self.field, self.kind, self.field_message = field, kind, message
 
 
@@ -82,7 +86,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
         if isinstance(exc, FieldError):
-            detail = [{"loc": ["body", exc.field], "msg": exc.field_message, "type": exc.kind}]
+            detail = [
+                {"loc": ["body", *field.split(".")], "msg": message, "type": exc.kind} for field, message in exc.errors
+            ]
             return JSONResponse({"detail": detail, "message": exc.message}, status_code=422)
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 

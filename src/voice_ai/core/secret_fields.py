@@ -90,9 +90,21 @@ def _map_stored(value: Any, leaf: Any) -> Any:
     return leaf(value)
 
 
-def decrypt_config(stored: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
-    """Plaintext config for a provider instance. Never return this from the API or log it."""
-    result: dict[str, Any] = _map_stored(stored, lambda v: box.decrypt(v) if box.is_encrypted(v) else v)
+def decrypt_config(stored: Mapping[str, Any], box: SecretBox, *, lenient: bool = False) -> dict[str, Any]:
+    """Plaintext config for a provider instance. Never return this from the API or log it.
+    ``lenient`` (schema checks only) puts the marker in place of a secret the key cannot decrypt."""
+
+    def leaf(value: Any) -> Any:
+        if not box.is_encrypted(value):
+            return value
+        try:
+            return box.decrypt(value)
+        except SecretKeyError:
+            if lenient:
+                return UNDECRYPTABLE
+            raise
+
+    result: dict[str, Any] = _map_stored(stored, leaf)
     return result
 
 

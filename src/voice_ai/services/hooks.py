@@ -7,13 +7,24 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_ai.core.crypto import SecretBox
 from voice_ai.core.errors import FieldError
-from voice_ai.core.secret_fields import encrypt_config, is_echoed_mask, mask_config, merge_config, safe_mask
+from voice_ai.core.secret_fields import (
+    decrypt_config,
+    encrypt_config,
+    is_echoed_mask,
+    mask_config,
+    merge_config,
+    safe_mask,
+)
 from voice_ai.db.models import Provider, Secretary
 from voice_ai.db.repositories.entities import ProviderRepository
+from voice_ai.providers.base import ProviderSettings, secret_field_names
+from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
+from voice_ai.providers.registry import provider_class
 
 PROVIDER_KINDS = ("stt", "tts", "llm", "embeddings")
 
@@ -65,12 +76,36 @@ def present_secretary(ctx: Context, row: Secretary) -> dict[str, Any]:
     return data
 
 
+def _provider_settings(kind: str, name: str) -> type[ProviderSettings]:
+    try:
+        return provider_class(kind, name).Settings
+    except ProviderNotInstalledError:
+        raise FieldError("provider_name", f"{name!r} needs an optional extra that is not installed here") from None
+    except ProviderError as exc:
+        raise FieldError("provider_name", exc.message) from None
+
+
+def _validate_settings(settings: type[ProviderSettings], stored: dict[str, Any], box: SecretBox) -> None:
+    """The merged config must fit the provider's settings schema (errors name fields, never values)."""
+    try:
+        settings.model_validate(decrypt_config(stored, box, lenient=True))
+    except ValidationError as exc:
+        errors = [("config." + ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+        raise FieldError(errors[0][0], errors[0][1], "invalid_config", errors[1:]) from None
+
+
 async def prepare_provider(ctx: Context, values: dict[str, Any], row: Provider | None) -> dict[str, Any]:
-    if "config" in values:
-        patch = values["config"] or {}
-        values["config"] = merge_config(row.config, patch, ctx.box) if row else encrypt_config(patch, ctx.box)
+    kind = values.get("provider_type") or (row.provider_type if row else "")
+    name = values.get("provider_name") or (row.provider_name if row else "")
+    settings = _provider_settings(kind, name)
+    secrets = secret_field_names(settings)
+    if "config" in values or row is None:
+        patch = values.get("config") or {}
+        values["config"] = (
+            merge_config(row.config, patch, ctx.box, secrets) if row else encrypt_config(patch, ctx.box, secrets)
+        )
+    _validate_settings(settings, values.get("config", row.config if row else {}), ctx.box)
     if values.get("is_default"):
-        kind = values.get("provider_type") or (row.provider_type if row else None)
         await ProviderRepository(ctx.session).clear_default(
             ctx.domain_uuid, str(kind), except_uuid=row.voice_ai_provider_uuid if row else None
         )

@@ -24,6 +24,14 @@ class ProviderRepository(TenantRepository[Provider]):
         ),
     }
 
+    async def enabled_of_kind(self, domain_uuid: uuid.UUID, provider_type: str) -> list[Provider]:
+        result = await self.session.scalars(
+            self._scoped(domain_uuid)
+            .where(Provider.provider_type == provider_type, Provider.enabled.is_(True))
+            .order_by(Provider.priority, Provider.insert_date)
+        )
+        return list(result.all())
+
     async def clear_default(self, domain_uuid: uuid.UUID, provider_type: str, *, except_uuid: uuid.UUID | None) -> None:
         """Unset the current default of a type, so that marking a new default needs one request."""
         stmt = (

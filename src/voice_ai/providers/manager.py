@@ -1,0 +1,183 @@
+"""Per-tenant provider resolution, instance caching and fallback chains.
+
+A call's provider for a kind is: the secretary's reference, else the tenant's default for that kind, else
+the system default (offline). The chain behind it is the tenant's other enabled providers of that kind by
+priority, then the system default: when one fails with a provider-side error (timeout, 5xx, rate limit,
+bad key, missing SDK), the next answers and the result lists who failed before it. A bad request (the
+input itself) is not passed down the chain.
+
+Instances are cached per tenant and provider row and rebuilt when the row's ``update_date`` changes, so a
+change made through any service instance is picked up on the next call.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from voice_ai.core.crypto import SecretBox
+from voice_ai.core.secret_fields import decrypt_config
+from voice_ai.db.models import Provider as ProviderRow
+from voice_ai.db.repositories.entities import ProviderRepository
+from voice_ai.providers.base import EmbeddingsProvider, Provider
+from voice_ai.providers.errors import ProviderAuthError, ProviderBadRequestError, ProviderError
+from voice_ai.providers.registry import SYSTEM_DEFAULTS, provider_class
+from voice_ai.providers.types import CallInfo, Kind
+
+logger = logging.getLogger(__name__)
+P = TypeVar("P", bound=Provider)
+R = TypeVar("R")
+
+
+class RateLimiter(Protocol):
+    async def allow(self, domain_uuid: uuid.UUID, provider_uuid: uuid.UUID, limit_rpm: int) -> bool: ...
+
+
+class AllProvidersFailedError(ProviderError):
+    kind = "all_failed"
+
+
+@dataclass
+class Member:
+    provider: Provider
+    provider_uuid: uuid.UUID | None  # None: the system default
+    rate_limit_rpm: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.provider.label
+
+
+@dataclass
+class FallbackChain(Generic[P]):
+    kind: Kind
+    domain_uuid: uuid.UUID
+    members: list[Member]
+    limiter: RateLimiter | None = None
+    skipped: list[str] = field(default_factory=list)  # members that could not even be built
+
+    @property
+    def primary(self) -> P:
+        provider: P = self.members[0].provider  # type: ignore[assignment]
+        return provider
+
+    async def _within_limit(self, member: Member) -> bool:
+        if not (member.rate_limit_rpm and member.provider_uuid and self.limiter is not None):
+            return True
+        return await self.limiter.allow(self.domain_uuid, member.provider_uuid, member.rate_limit_rpm)
+
+    async def run(self, call: Callable[[P], Awaitable[R]]) -> R:
+        """``call`` on each member in turn until one answers; the answer's ``info.fallbacks`` names the
+        members that failed (or were over their rate limit) before it."""
+        failures = list(self.skipped)
+        first_error: ProviderError | None = None
+        for member in self.members:
+            if not await self._within_limit(member):
+                failures.append(f"{member.label}: rate_limited (over {member.rate_limit_rpm}/min)")
+                continue
+            try:
+                result = await call(member.provider)  # type: ignore[arg-type]
+            except ProviderBadRequestError:
+                raise
+            except ProviderError as exc:
+                level = logging.ERROR if isinstance(exc, ProviderAuthError) else logging.WARNING
+                logger.log(level, "%s provider %s failed, trying the next: %s", self.kind, member.label, exc)
+                failures.append(f"{member.label}: {exc.kind}")
+                first_error = first_error or exc
+                continue
+            info: CallInfo | None = getattr(result, "info", None)
+            if info is not None:
+                info.fallbacks = failures
+            return result
+        raise AllProvidersFailedError(
+            f"every {self.kind} provider failed ({'; '.join(failures) or 'none configured'})"
+            + (f"; first error: {first_error.message}" if first_error else ""),
+            provider=self.kind,
+        )
+
+
+class ProviderManager:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._box = box
+        self.limiter = limiter
+        self._instances: dict[tuple[uuid.UUID, uuid.UUID], tuple[datetime, Provider]] = {}
+        self._system: dict[str, Provider] = {}
+
+    def build(self, row: ProviderRow) -> Provider:
+        """A fresh instance from a stored row (plaintext config only in memory, never logged)."""
+        cls = provider_class(row.provider_type, row.provider_name)
+        config = decrypt_config(row.config or {}, self._box)
+        label = f"{row.provider_name}#{str(row.voice_ai_provider_uuid)[:8]}"
+        return cls.from_config(config, label=label)
+
+    async def instance(self, row: ProviderRow) -> Provider:
+        key = (row.domain_uuid, row.voice_ai_provider_uuid)
+        cached = self._instances.get(key)
+        if cached is not None and cached[0] == row.update_date:
+            return cached[1]
+        provider = self.build(row)
+        self._instances[key] = (row.update_date, provider)
+        if cached is not None:
+            await cached[1].aclose()
+        return provider
+
+    def system_default(self, kind: Kind) -> Provider:
+        if kind not in self._system:
+            self._system[kind] = provider_class(kind, SYSTEM_DEFAULTS[kind]).from_config({})
+        return self._system[kind]
+
+    async def chain(
+        self, domain_uuid: uuid.UUID, kind: Kind, *, preferred: uuid.UUID | None = None
+    ) -> FallbackChain[Any]:
+        async with self._sessionmaker() as session:
+            rows = await ProviderRepository(session).enabled_of_kind(domain_uuid, kind)
+        primary = next((r for r in rows if r.voice_ai_provider_uuid == preferred), None)
+        primary = primary or next((r for r in rows if r.is_default), None)
+        ordered = ([primary] if primary else []) + [r for r in rows if r is not primary]
+        members: list[Member] = []
+        skipped: list[str] = []
+        for row in ordered:
+            try:
+                members.append(Member(await self.instance(row), row.voice_ai_provider_uuid, row.rate_limit_rpm))
+            except ProviderError as exc:  # unknown name, invalid settings, missing extra: say so, go on
+                logger.error("tenant %s: %s provider %s unusable: %s", domain_uuid, kind, row.provider_name, exc)
+                skipped.append(f"{row.provider_name}: {exc.kind}")
+        if not any(m.provider.name == SYSTEM_DEFAULTS[kind] and m.provider_uuid is None for m in members):
+            try:
+                members.append(Member(self.system_default(kind), None))
+            except ProviderError as exc:
+                skipped.append(f"{SYSTEM_DEFAULTS[kind]}: {exc.kind}")
+        chain: FallbackChain[Any] = FallbackChain(kind, domain_uuid, members, self.limiter, skipped)
+        if kind == "llm":
+            await self._attach_embedder(domain_uuid, chain)
+        return chain
+
+    async def _attach_embedder(self, domain_uuid: uuid.UUID, chain: FallbackChain[Any]) -> None:
+        needs = [m.provider for m in chain.members if hasattr(m.provider, "attach_embedder")]
+        if not needs:
+            return
+        embeddings = await self.chain(domain_uuid, "embeddings")
+        embedder = embeddings.members[0].provider if embeddings.members else None
+        for provider in needs:
+            provider.attach_embedder(embedder if isinstance(embedder, EmbeddingsProvider) else None)
+
+    async def aclose(self) -> None:
+        for _, provider in self._instances.values():
+            await provider.aclose()
+        for provider in self._system.values():
+            await provider.aclose()
+        self._instances.clear()
+        self._system.clear()
