@@ -123,3 +123,17 @@ def new_domain(client: httpx.AsyncClient) -> Callable[[str], Awaitable[str]]:
         return str(response.json()["domain_uuid"])
 
     return _create
+
+
+@pytest.fixture(scope="session")
+def vendor_server() -> Iterator[Any]:
+    from fakes.vendors import VendorServer
+
+    with VendorServer() as state:
+        yield state
+
+
+@pytest.fixture
+def vendors(vendor_server: Any) -> Any:
+    vendor_server.reset()
+    return vendor_server

@@ -278,7 +278,11 @@ async def test_documents_reject_duplicate_content(client: httpx.AsyncClient, new
     ("method", "path", "kwargs"),
     [
         ("POST", "secretaries", {"json": {"name": "a\u0000b"}}),
-        ("POST", "providers", {"json": {"provider_type": "llm", "provider_name": "openai_compatible", "config": {"model": "b\u0000"}}}),
+        (
+            "POST",
+            "providers",
+            {"json": {"provider_type": "llm", "provider_name": "openai_compatible", "config": {"model": "b\u0000"}}},
+        ),
         ("GET", "conversations", {"params": {"caller": "\u0000"}}),
         ("GET", "conversations", {"params": {"started_from": "9999-12-31T23:59:59-23:00"}}),
     ],
@@ -321,7 +325,9 @@ async def test_bounds_on_sizes_offsets_and_config(client: httpx.AsyncClient, new
 async def test_cross_tenant_reference_on_patch(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
     domain, other = await new_domain(), await new_domain()
     foreign = (
-        await client.post(f"/api/v1/domains/{other}/providers", json={"provider_type": "llm", "provider_name": "policy"})
+        await client.post(
+            f"/api/v1/domains/{other}/providers", json={"provider_type": "llm", "provider_name": "policy"}
+        )
     ).json()["voice_ai_provider_uuid"]
     sec = (await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S"})).json()
     response = await client.patch(

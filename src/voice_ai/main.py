@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from voice_ai import __version__
-from voice_ai.api.routes import conversations, domains, health, resources
+from voice_ai.api.routes import conversations, domains, health, providers_runtime, resources
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
 from voice_ai.core.security import BearerTokenMiddleware
@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for router in resources.routers:
         app.include_router(router)
     app.include_router(conversations.router)
+    app.include_router(providers_runtime.catalogue)
+    app.include_router(providers_runtime.router)
     if settings.api_token is not None:
         app.add_middleware(BearerTokenMiddleware, token=settings.api_token.get_secret_value())
     return app

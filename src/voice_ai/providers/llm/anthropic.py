@@ -24,9 +24,11 @@ TOOL_NAME = "respond"
 
 class AnthropicSettings(ProviderSettings):
     api_key: SecretStr
-    model: str = "claude-3-5-haiku-latest"
+    model: str = "claude-haiku-4-5"
     base_url: str | None = Field(default=None, description="Only for a proxy or gateway")
-    temperature: float = Field(default=0.3, ge=0, le=1)
+    temperature: float | None = Field(
+        default=None, ge=0, le=1, description="Only for models that still accept it; unset: the model's default"
+    )
     max_tokens: int = Field(default=300, ge=1, le=8192)
     timeout_s: float = 30.0
 
@@ -80,11 +82,14 @@ class AnthropicLLM(LLMProvider):
         request: dict[str, Any] = {
             "model": self.settings.model,
             "max_tokens": max_tokens or self.settings.max_tokens,
-            "temperature": self.settings.temperature if temperature is None else temperature,
             "messages": [{"role": m.role, "content": m.content} for m in messages if m.role != "system"],
         }
         if system:
             request["system"] = system
+        chosen_temperature = self.settings.temperature if temperature is None else temperature
+        if chosen_temperature is not None:
+            # not a named argument of current SDKs (newer models fix it); sent as-is when configured
+            request["extra_body"] = {"temperature": chosen_temperature}
         if response_schema is not None:
             request["tools"] = [
                 {"name": TOOL_NAME, "description": "Give the reply and the action.", "input_schema": response_schema}
@@ -121,4 +126,4 @@ class AnthropicLLM(LLMProvider):
             )
         if isinstance(exc, sdk.APIConnectionError):
             return ProviderUnavailableError(f"cannot reach Anthropic: {exc}", provider=self.label)
-        return ProviderError(f"unexpected error: {type(exc).__name__}", provider=self.label)
+        return ProviderError(f"unexpected error: {type(exc).__name__}: {str(exc)[:200]}", provider=self.label)

@@ -80,7 +80,7 @@ def map_openai_error(exc: Exception, provider: str) -> ProviderError:
         )
     if isinstance(exc, openai.APIConnectionError):
         return ProviderUnavailableError(f"cannot reach the server: {exc}", provider=provider)
-    return ProviderError(f"unexpected error: {type(exc).__name__}", provider=provider)
+    return ProviderError(f"unexpected error: {type(exc).__name__}: {str(exc)[:200]}", provider=provider)
 
 
 def _error_message(exc: Any) -> str:

@@ -1,0 +1,176 @@
+"""Provider catalogue and the provider endpoints that do real work: try a configured provider, transcribe,
+synthesise, chat. Tenant routes resolve the tenant's fallback chain exactly as a call would."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from voice_ai.api.deps import RuntimeDep, SessionDep, TenantDep
+from voice_ai.core.errors import FieldError, NotFoundError, ServiceError
+from voice_ai.db.repositories.entities import ProviderRepository
+from voice_ai.providers import registry
+from voice_ai.providers.audio import Audio, AudioFormatError
+from voice_ai.providers.errors import ProviderBadRequestError, ProviderError
+from voice_ai.providers.manager import ProviderManager
+from voice_ai.providers.probe import probe
+from voice_ai.providers.types import ChatMessage, DialogContext, Passage
+
+catalogue = APIRouter(prefix="/api/v1", tags=["providers"])
+router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["providers"])
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+class ProviderFailure(ServiceError):
+    """Every provider of the chain failed: 502, with who failed and why (no secrets)."""
+
+    status_code = 502
+
+
+def _manager(runtime: Any) -> ProviderManager:
+    manager: ProviderManager | None = runtime.providers
+    if manager is None:
+        raise ServiceError("providers are not ready")
+    return manager
+
+
+@catalogue.get("/provider-types", summary="Every registered provider, its capabilities and settings schema")
+async def provider_types(
+    provider_type: Annotated[Literal["stt", "tts", "llm", "embeddings"] | None, Query()] = None,
+) -> dict[str, Any]:
+    items = [d for d in registry.describe_all() if provider_type in (None, d["provider_type"])]
+    return {"items": items, "total": len(items)}
+
+
+@router.post("/providers/{provider_uuid}/test", summary="Make a tiny real request with a configured provider")
+async def test_provider(
+    domain_uuid: TenantDep, provider_uuid: uuid.UUID, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    row = await ProviderRepository(session).get(domain_uuid, provider_uuid)
+    if row is None:
+        raise NotFoundError("Provider")
+    try:
+        provider = _manager(runtime).build(row)
+    except ProviderError as exc:
+        return {"ok": False, "error": exc.kind, "message": str(exc)}
+    try:
+        return await probe(provider)
+    finally:
+        await provider.aclose()
+
+
+async def _run(call: Any) -> Any:
+    try:
+        return await call
+    except ProviderBadRequestError as exc:
+        raise ServiceError(str(exc)) from None
+    except ProviderError as exc:
+        raise ProviderFailure(str(exc)) from None
+
+
+def _headers(info: Any) -> dict[str, str]:
+    return {
+        "X-Provider": info.provider,
+        "X-Latency-Ms": f"{info.latency_ms:.1f}",
+        "X-Fallbacks": "; ".join(info.fallbacks),
+    }
+
+
+@router.post("/transcribe", summary="Speech to text with the tenant's STT chain (WAV upload)")
+async def transcribe(
+    domain_uuid: TenantDep,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="16-bit PCM WAV, mono or stereo")],
+    language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")] = None,
+    hints: Annotated[str | None, Form(max_length=2000, description="Comma-separated vocabulary")] = None,
+    provider_uuid: Annotated[uuid.UUID | None, Form()] = None,
+) -> dict[str, Any]:
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise FieldError("file", f"larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+    try:
+        audio = Audio.from_wav(data)
+    except AudioFormatError as exc:
+        raise FieldError("file", str(exc), "invalid_audio") from None
+    chain = await _manager(runtime).chain(domain_uuid, "stt", preferred=provider_uuid)
+    words = [h.strip() for h in (hints or "").split(",") if h.strip()]
+    result = await _run(chain.run(lambda p: p.transcribe(audio, language=language, hints=words)))
+    return {
+        "text": result.text,
+        "language": result.language,
+        "confidence": result.confidence,
+        "duration_s": round(result.duration_s, 3),
+        "provider": result.info.provider,
+        "latency_ms": result.info.latency_ms,
+        "fallbacks": result.info.fallbacks,
+    }
+
+
+class SynthesizeBody(BaseModel):
+    text: str = Field(min_length=1, max_length=5000)
+    voice: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    sample_rate: Literal[8000, 16000, 22050, 24000] = 8000
+    provider_uuid: uuid.UUID | None = None
+
+
+@router.post(
+    "/synthesize",
+    summary="Text to speech with the tenant's TTS chain; answers audio/wav",
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+async def synthesize(domain_uuid: TenantDep, runtime: RuntimeDep, body: SynthesizeBody) -> Response:
+    chain = await _manager(runtime).chain(domain_uuid, "tts", preferred=body.provider_uuid)
+    speech = await _run(
+        chain.run(
+            lambda p: p.synthesize(body.text, voice=body.voice, language=body.language, sample_rate=body.sample_rate)
+        )
+    )
+    return Response(speech.audio.wav(), media_type="audio/wav", headers=_headers(speech.info))
+
+
+class ChatMessageBody(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=20000)
+
+
+class ChatBody(BaseModel):
+    messages: list[ChatMessageBody] = Field(min_length=1, max_length=100)
+    language: str = Field(default="pt-BR", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    passages: list[str] = Field(default_factory=list, max_length=20, description="Context passages to answer from")
+    structured: bool = Field(default=True, description="Ask for the call-turn decision (response/action/department)")
+    provider_uuid: uuid.UUID | None = None
+
+
+@router.post("/chat", summary="A reply from the tenant's LLM chain (with its transfer rules as context)")
+async def chat(domain_uuid: TenantDep, runtime: RuntimeDep, session: SessionDep, body: ChatBody) -> dict[str, Any]:
+    from voice_ai.db.repositories.entities import TransferRuleRepository
+    from voice_ai.providers.llm.decision import DECISION_SCHEMA
+    from voice_ai.providers.types import TransferTarget
+
+    rules = await TransferRuleRepository(session).list(domain_uuid, limit=500, offset=0, enabled=True)
+    context = DialogContext(
+        language=body.language,
+        passages=[Passage(p) for p in body.passages],
+        transfer_targets=[
+            TransferTarget(r.department_name, r.destination_number, r.description or "", tuple(r.keywords))
+            for r in rules.items
+        ],
+    )
+    chain = await _manager(runtime).chain(domain_uuid, "llm", preferred=body.provider_uuid)
+    messages = [ChatMessage(m.role, m.content) for m in body.messages]
+    schema = DECISION_SCHEMA if body.structured else None
+    result = await _run(chain.run(lambda p: p.chat(messages, context=context, response_schema=schema)))
+    return {
+        "text": result.text,
+        "data": result.data,
+        "provider": result.info.provider,
+        "latency_ms": result.info.latency_ms,
+        "usage": result.info.usage,
+        "fallbacks": result.info.fallbacks,
+    }

@@ -1,0 +1,184 @@
+"""A local HTTP server that speaks the vendors' documented wire protocols (OpenAI Chat Completions and
+Embeddings, Anthropic Messages), so the real SDKs can be tested without the internet.
+
+Behaviour is scripted per test through ``FakeVendors.script``: a queue of responses ("ok", a status code,
+or "slow") consumed one per request; every request is recorded with its headers and JSON body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from helpers import free_port
+
+OPENAI_KEY = "sk-test-openai-key-0000000000000001"
+ANTHROPIC_KEY = "sk-ant-test-key-00000000000000000002"
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeVendors:
+    script: list[Any] = field(default_factory=list)
+    requests: list[Recorded] = field(default_factory=list)
+    reply: dict[str, Any] = field(
+        default_factory=lambda: {"response": "Funcionamos das 8h às 18h.", "action": "continue", "department": None}
+    )
+    base_url: str = ""
+
+    def next_step(self) -> Any:
+        return self.script.pop(0) if self.script else "ok"
+
+    def reset(self) -> None:
+        self.script.clear()
+        self.requests.clear()
+
+
+def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status, headers=headers)
+
+
+def build_app(state: FakeVendors) -> Starlette:
+    async def record(request: Request) -> tuple[Recorded, Any]:
+        body = await request.json()
+        entry = Recorded(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+        state.requests.append(entry)
+        step = state.next_step()
+        if step == "slow":
+            await asyncio.sleep(5)
+        return entry, step
+
+    async def chat_completions(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
+            return _error(401, "Incorrect API key provided", "invalid_request_error")
+        if isinstance(step, int):
+            headers = {"retry-after": "0"} if step == 429 else None
+            return _error(step, f"scripted {step}", "server_error", headers)
+        content = json.dumps(state.reply) if "response_format" in entry.body else "ok"
+        if entry.body.get("stream"):
+
+            async def events() -> Any:
+                for piece in ("Funcionamos ", "das 8h ", "às 18h."):
+                    chunk = {
+                        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": entry.body["model"],
+                        "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                    }  # fmt: skip
+                    yield f"data: {json.dumps(chunk)}\n\n"
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+        return JSONResponse(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": entry.body["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49},
+            }
+        )
+
+    async def embeddings(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
+            return _error(401, "Incorrect API key provided", "invalid_request_error")
+        if isinstance(step, int):
+            return _error(step, f"scripted {step}", "server_error")
+        inputs = entry.body["input"] if isinstance(entry.body["input"], list) else [entry.body["input"]]
+        dims = entry.body.get("dimensions", 8)
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(t) % 7 + j) / 10 for j in range(dims)]}
+            for i, t in enumerate(inputs)
+        ]
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "model": entry.body["model"],
+                "usage": {"prompt_tokens": 3, "total_tokens": 3},
+            }
+        )
+
+    async def messages(request: Request) -> Response:
+        entry, step = await record(request)
+        # the Messages API accepts the key as x-api-key or, with current SDKs, as a bearer token
+        if ANTHROPIC_KEY not in (entry.headers.get("x-api-key"), entry.headers.get("authorization", "")[7:]):
+            return JSONResponse(
+                {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}, 401
+            )
+        if isinstance(step, int):
+            kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(step, "api_error")
+            return JSONResponse({"type": "error", "error": {"type": kind, "message": f"scripted {step}"}}, step)
+        if entry.body.get("tools"):
+            tool = entry.body["tools"][0]["name"]
+            content: list[dict[str, Any]] = [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": state.reply}]
+            stop = "tool_use"
+        else:
+            content, stop = [{"type": "text", "text": "ok"}], "end_turn"
+        return JSONResponse(
+            {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": entry.body["model"],
+                "content": content,
+                "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 40, "output_tokens": 9},
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/messages", messages, methods=["POST"]),
+            # Azure OpenAI: /openai/deployments/{deployment}/chat/completions?api-version=...
+            Route("/openai/deployments/{deployment}/chat/completions", chat_completions, methods=["POST"]),
+        ]
+    )
+
+
+class VendorServer:
+    """Runs the fake vendors on a loopback port in a background thread."""
+
+    def __init__(self) -> None:
+        self.state = FakeVendors()
+        self.port = free_port()
+        self.state.base_url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(build_app(self.state), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> FakeVendors:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake vendor server did not start")
+            time.sleep(0.01)
+        return self.state
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)

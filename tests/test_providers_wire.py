@@ -1,0 +1,163 @@
+"""Cloud providers at the wire level: the official SDKs against a local server speaking each vendor's
+documented protocol (auth header, path, JSON shape, streaming), with 401, 429 and 5xx mapped to typed errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fakes.vendors import ANTHROPIC_KEY, OPENAI_KEY
+from voice_ai.providers.errors import (
+    ProviderAuthError,
+    ProviderRateLimitedError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+)
+from voice_ai.providers.llm.decision import DECISION_SCHEMA
+from voice_ai.providers.registry import provider_class
+from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
+
+CONTEXT = DialogContext(
+    company_name="Contabilidade Exata",
+    passages=[Passage("Atendemos de segunda a sexta, das 8h às 18h.")],
+    transfer_targets=[TransferTarget("Financeiro", "203", "boletos, segunda via")],
+)
+QUESTION = [ChatMessage("user", "Qual o horário?")]
+
+
+def _openai(vendors: Any, name: str = "openai", **extra: Any) -> Any:
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "max_retries": 2, **extra}
+    return provider_class("llm", name).from_config(config)
+
+
+async def test_openai_chat_with_structured_decision(vendors: Any) -> None:
+    llm = _openai(vendors, model="gpt-4o-mini")
+    result = await llm.chat(QUESTION, context=CONTEXT, response_schema=DECISION_SCHEMA)
+    assert result.data == vendors.reply and result.text == vendors.reply["response"]
+    assert result.info.usage == {"input_tokens": 42, "output_tokens": 7}
+    assert result.info.attempts == 1 and result.info.provider == "openai"
+    sent = vendors.requests[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    assert sent.body["model"] == "gpt-4o-mini"
+    assert sent.body["response_format"]["type"] == "json_schema"
+    assert sent.body["response_format"]["json_schema"]["schema"] == DECISION_SCHEMA
+    system = sent.body["messages"][0]
+    assert system["role"] == "system" and "8h às 18h" in system["content"] and "Financeiro" in system["content"]
+    assert sent.body["messages"][-1] == {"role": "user", "content": "Qual o horário?"}
+
+
+async def test_openai_streaming(vendors: Any) -> None:
+    llm = _openai(vendors)
+    pieces = [piece async for piece in llm.chat_stream(QUESTION)]
+    assert pieces == ["Funcionamos ", "das 8h ", "às 18h."]
+    assert vendors.requests[-1].body["stream"] is True
+
+
+async def test_openai_compatible_needs_no_key_and_groq_is_the_same_protocol(vendors: Any) -> None:
+    # a local server without auth would accept anything; ours checks, so send the key it expects
+    local = provider_class("llm", "openai_compatible").from_config(
+        {
+            "base_url": f"{vendors.base_url}/v1",
+            "model": "llama3.1",
+            "api_key": OPENAI_KEY,
+            "structured_output": "json_object",
+        }
+    )
+    result = await local.chat(QUESTION, response_schema=DECISION_SCHEMA)
+    assert result.data == vendors.reply
+    assert vendors.requests[-1].body["response_format"] == {"type": "json_object"}
+    groq = _openai(vendors, "groq")
+    assert (await groq.chat(QUESTION)).text == "ok"
+    assert vendors.requests[-1].body["model"] == "llama-3.1-8b-instant"
+
+
+async def test_azure_openai_uses_deployment_path_and_api_key_header(vendors: Any) -> None:
+    llm = provider_class("llm", "azure_openai").from_config(
+        {"api_key": OPENAI_KEY, "endpoint": vendors.base_url, "deployment": "gpt4o-prod", "max_retries": 0}
+    )
+    with pytest.raises(ProviderAuthError):  # Azure sends api-key, not Bearer: our fake OpenAI refuses it
+        await llm.chat(QUESTION)
+    sent = vendors.requests[-1]
+    assert sent.path == "/openai/deployments/gpt4o-prod/chat/completions"
+    assert sent.headers["api-key"] == OPENAI_KEY
+
+
+async def test_401_is_not_retried_and_is_clear(vendors: Any) -> None:
+    llm = provider_class("llm", "openai").from_config(
+        {"api_key": "sk-wrong-key-000000000000000000", "base_url": f"{vendors.base_url}/v1", "max_retries": 3}
+    )
+    with pytest.raises(ProviderAuthError) as info:
+        await llm.chat(QUESTION)
+    assert len(vendors.requests) == 1
+    assert "authentication failed (HTTP 401): Incorrect API key provided" in str(info.value)
+    assert "sk-wrong" not in str(info.value)
+
+
+async def test_429_and_5xx_are_retried_then_typed(vendors: Any) -> None:
+    llm = _openai(vendors)
+    vendors.script[:] = [429, 503]
+    assert (await llm.chat(QUESTION)).info.attempts == 3
+    vendors.reset()
+    vendors.script[:] = [500, 500, 500]
+    with pytest.raises(ProviderUnavailableError, match="HTTP 500"):
+        await llm.chat(QUESTION)
+    assert len(vendors.requests) == 3
+    vendors.reset()
+    vendors.script[:] = [429, 429, 429]
+    with pytest.raises(ProviderRateLimitedError):
+        await llm.chat(QUESTION)
+
+
+async def test_timeout_is_typed(vendors: Any) -> None:
+    llm = _openai(vendors, timeout_s=0.3, max_retries=0)
+    vendors.script[:] = ["slow"]
+    with pytest.raises(ProviderTimeoutError):
+        await llm.chat(QUESTION)
+
+
+async def test_anthropic_tool_call_decision(vendors: Any) -> None:
+    llm = provider_class("llm", "anthropic").from_config(
+        {"api_key": ANTHROPIC_KEY, "base_url": vendors.base_url, "model": "claude-haiku-4-5"}
+    )
+    result = await llm.chat(
+        [ChatMessage("system", "Seja breve."), *QUESTION], context=CONTEXT, response_schema=DECISION_SCHEMA
+    )
+    assert result.data == vendors.reply
+    assert result.info.usage == {"input_tokens": 40, "output_tokens": 9}
+    sent = vendors.requests[-1]
+    assert sent.path == "/v1/messages"
+    assert ANTHROPIC_KEY in (sent.headers.get("x-api-key"), sent.headers.get("authorization", "")[7:])
+    assert "anthropic-version" in sent.headers
+    assert sent.body["tool_choice"] == {"type": "tool", "name": "respond"}
+    assert sent.body["tools"][0]["input_schema"] == DECISION_SCHEMA
+    assert sent.body["system"].startswith("Seja breve.")
+    assert all(m["role"] != "system" for m in sent.body["messages"])
+
+
+async def test_anthropic_errors(vendors: Any) -> None:
+    bad = provider_class("llm", "anthropic").from_config(
+        {"api_key": "sk-ant-wrong-0000000000", "base_url": vendors.base_url}
+    )
+    with pytest.raises(ProviderAuthError, match="invalid x-api-key"):
+        await bad.chat(QUESTION)
+    llm = provider_class("llm", "anthropic").from_config(
+        {"api_key": ANTHROPIC_KEY, "base_url": vendors.base_url, "max_retries": 1}
+    )
+    vendors.reset()
+    vendors.script[:] = [529, 529]
+    with pytest.raises(ProviderUnavailableError, match="HTTP 529"):
+        await llm.chat(QUESTION)
+    assert len(vendors.requests) == 2
+
+
+async def test_openai_embeddings_batches(vendors: Any) -> None:
+    embedder = provider_class("embeddings", "openai").from_config(
+        {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "dimensions": 16}
+    )
+    embedder.batch_size = 2  # type: ignore[misc]
+    result = await embedder.embed(["a", "bb", "ccc"], kind="passage")
+    assert len(result.vectors) == 3 and result.dimensions == 16
+    assert [len(r.body["input"]) for r in vendors.requests] == [2, 1]
+    assert vendors.requests[0].body["model"] == "text-embedding-3-small"
