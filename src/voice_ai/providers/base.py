@@ -46,6 +46,11 @@ class ProviderSettings(BaseModel):
     max_retries: int = Field(default=1, ge=0, le=5, description="Extra attempts on retryable errors.")
 
 
+def timeout_field(default: float) -> Any:
+    """``timeout_s`` for a vendor's settings with its own default (keeps the bounds)."""
+    return Field(default=default, gt=0, le=600, description="Per attempt, in seconds.")
+
+
 def secret_field_names(settings: type[BaseModel]) -> list[str]:
     return [name for name, f in settings.model_fields.items() if "SecretStr" in repr(f.annotation)]
 

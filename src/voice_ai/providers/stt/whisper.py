@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from voice_ai.providers.audio import Audio
-from voice_ai.providers.base import ProviderSettings, STTProvider
+from voice_ai.providers.base import ProviderSettings, STTProvider, timeout_field
 from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
 from voice_ai.providers.types import Capabilities, Transcript
 
@@ -96,7 +96,7 @@ class WhisperSettings(ProviderSettings):
     cpu_threads: int = Field(default=2, ge=1, le=64)
     beam_size: int = Field(default=5, ge=1, le=10)
     vad_filter: bool = True
-    timeout_s: float = 60.0
+    timeout_s: float = timeout_field(60.0)
 
 
 class WhisperSTT(STTProvider):

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from voice_ai.providers.audio import Audio
-from voice_ai.providers.base import ProviderSettings, TTSProvider
+from voice_ai.providers.base import ProviderSettings, TTSProvider, timeout_field
 from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
 from voice_ai.providers.types import Capabilities
 
@@ -102,7 +102,7 @@ class EspeakSettings(ProviderSettings):
     voice: str | None = Field(default=None, description="espeak-ng voice (default: from the language)")
     rate_wpm: int = Field(default=150, ge=80, le=400, description="Words per minute")
     pitch: int = Field(default=50, ge=0, le=99)
-    timeout_s: float = 10.0
+    timeout_s: float = timeout_field(10.0)
 
 
 class EspeakTTS(TTSProvider):
