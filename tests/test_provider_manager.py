@@ -225,3 +225,59 @@ async def test_bad_audio_and_unknown_tenant(client: httpx.AsyncClient, new_domai
         f"/api/v1/domains/{uuid.uuid4()}/transcribe", files={"file": ("x.wav", silence, "audio/wav")}
     )
     assert missing.status_code == 404
+
+
+async def _fresh_minute() -> None:
+    """Rate windows are calendar minutes: do not start a counting test in a minute's last seconds."""
+    import asyncio
+    import time
+
+    remaining = 60 - time.time() % 60
+    if remaining < 4:
+        await asyncio.sleep(remaining + 0.1)
+
+
+async def test_rate_limit_is_shared_by_instances_and_moves_the_chain_on(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    from voice_ai.providers.manager import ProviderManager
+    from voice_ai.providers.ratelimit import PostgresRateLimiter
+
+    domain = await new_domain()
+    await _provider(client, domain, _openai_body(vendors, is_default=True, rate_limit_rpm=3))
+    # two service instances: each its own manager and limiter, one database
+    instances = [
+        ProviderManager(runtime.sessionmaker, runtime.secret_box, limiter=PostgresRateLimiter(runtime.sessionmaker))
+        for _ in range(2)
+    ]
+    await _fresh_minute()
+    answered = []
+    for i in range(5):
+        chain = await instances[i % 2].chain(uuid.UUID(domain), "llm")
+        result = await chain.run(lambda p: p.chat(QUESTION))
+        answered.append(result.info.provider.split("#")[0])
+    assert answered == ["openai", "openai", "openai", "policy", "policy"]
+    assert len(vendors.requests) == 3
+    for manager in instances:
+        await manager.aclose()
+
+
+async def test_admin_requests_over_the_limit_get_a_429(
+    client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    domain = await new_domain()
+    provider = await _provider(client, domain, _openai_body(vendors, rate_limit_rpm=1))
+    await _fresh_minute()
+    body = {"messages": [{"role": "user", "content": "Oi"}], "structured": False, "provider_uuid": provider}
+    first = await client.post(f"/api/v1/domains/{domain}/chat", json=body)
+    assert first.status_code == 200 and first.json()["provider"].startswith("openai#")
+    second = await client.post(f"/api/v1/domains/{domain}/chat", json=body)
+    assert second.status_code == 429
+    assert "limit of 1 requests per minute" in second.json()["detail"]
+    assert 1 <= int(second.headers["retry-after"]) <= 60
+    tested = await client.post(f"/api/v1/domains/{domain}/providers/{provider}/test")
+    assert tested.status_code == 429
+    # a provider that is not this tenant's (or not enabled) cannot be chosen
+    other = await new_domain()
+    foreign = await client.post(f"/api/v1/domains/{other}/chat", json=body)
+    assert foreign.status_code == 404

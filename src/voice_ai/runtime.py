@@ -21,6 +21,7 @@ from voice_ai.db.embedded import EmbeddedPostgres
 from voice_ai.db.engine import create_engine, create_sessionmaker
 from voice_ai.db.repositories.domains import DomainRepository
 from voice_ai.providers.manager import ProviderManager
+from voice_ai.providers.ratelimit import PostgresRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +96,18 @@ class Runtime:
         if self.settings.auto_migrate if migrate_schema is None else migrate_schema:
             await migrate.upgrade(self._engine)
         self.standalone = await self._detect_standalone()
-        self.providers = ProviderManager(self.sessionmaker, self.secret_box)
+        self.providers = ProviderManager(
+            self.sessionmaker, self.secret_box, limiter=PostgresRateLimiter(self.sessionmaker)
+        )
         return self
 
     async def refresh_standalone(self) -> bool:
         """Re-detect the mode when it says "fusionpbx" (e.g. `voice-ai db upgrade` ran after start-up)."""
         if not self.standalone:
             self.standalone = await self._detect_standalone()
-        self.providers = ProviderManager(self.sessionmaker, self.secret_box)
+        self.providers = ProviderManager(
+            self.sessionmaker, self.secret_box, limiter=PostgresRateLimiter(self.sessionmaker)
+        )
         return self.standalone
 
     async def _detect_standalone(self) -> bool:

@@ -26,9 +26,10 @@ logger = logging.getLogger(__name__)
 class ServiceError(Exception):
     status_code = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers
 
 
 class NotFoundError(ServiceError):
@@ -46,6 +47,10 @@ class ConflictError(ServiceError):
 
 class ForbiddenError(ServiceError):
     status_code = 403
+
+
+class TooManyRequestsError(ServiceError):
+    status_code = 429
 
 
 class FieldError(ServiceError):
@@ -90,7 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"loc": ["body", *field.split(".")], "msg": message, "type": exc.kind} for field, message in exc.errors
             ]
             return JSONResponse({"detail": detail, "message": exc.message}, status_code=422)
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
     async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:

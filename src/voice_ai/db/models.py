@@ -290,6 +290,28 @@ class Message(Timestamps, Base):
     providers_used: Mapped[dict[str, Any]] = mapped_column(server_default=sql("'{}'::jsonb"))
 
 
+class RateCounter(Timestamps, Base):
+    """Requests made to one provider row in one minute (fixed window), for ``rate_limit_rpm``."""
+
+    __tablename__ = "v_voice_ai_rate_counters"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_ai_provider_uuid"],
+            ["v_voice_ai_providers.domain_uuid", "v_voice_ai_providers.voice_ai_provider_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_ai_rate_counters_provider",
+        ),
+        Index("ix_voice_ai_rate_counters_domain_window", "domain_uuid", "window_start"),
+    )
+
+    domain_uuid: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("v_domains.domain_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    voice_ai_provider_uuid: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+
+
 TENANT_TABLES = (
     Provider.__tablename__,
     Secretary.__tablename__,
@@ -298,4 +320,5 @@ TENANT_TABLES = (
     DocumentChunk.__tablename__,
     Conversation.__tablename__,
     Message.__tablename__,
+    RateCounter.__tablename__,
 )

@@ -26,7 +26,12 @@ from voice_ai.core.secret_fields import decrypt_config
 from voice_ai.db.models import Provider as ProviderRow
 from voice_ai.db.repositories.entities import ProviderRepository
 from voice_ai.providers.base import EmbeddingsProvider, Provider
-from voice_ai.providers.errors import ProviderAuthError, ProviderBadRequestError, ProviderError
+from voice_ai.providers.errors import (
+    ProviderAuthError,
+    ProviderBadRequestError,
+    ProviderError,
+    ProviderRateLimitedError,
+)
 from voice_ai.providers.registry import SYSTEM_DEFAULTS, provider_class
 from voice_ai.providers.types import CallInfo, Kind
 
@@ -61,6 +66,12 @@ class FallbackChain(Generic[P]):
     members: list[Member]
     limiter: RateLimiter | None = None
     skipped: list[str] = field(default_factory=list)  # members that could not even be built
+    strict: bool = False  # one chosen provider, no fallback (admin requests): over its limit is an error
+
+    def only(self, provider_uuid: uuid.UUID) -> FallbackChain[P]:
+        """Just one configured provider, e.g. when an admin asks for it by id."""
+        chosen = [m for m in self.members if m.provider_uuid == provider_uuid]
+        return FallbackChain(self.kind, self.domain_uuid, chosen, self.limiter, [], strict=True)
 
     @property
     def primary(self) -> P:
@@ -79,6 +90,14 @@ class FallbackChain(Generic[P]):
         first_error: ProviderError | None = None
         for member in self.members:
             if not await self._within_limit(member):
+                if self.strict:
+                    wait = getattr(self.limiter, "retry_after_s", 60.0)
+                    raise ProviderRateLimitedError(
+                        f"over this tenant's limit of {member.rate_limit_rpm} requests per minute for this "
+                        f"provider; try again in {wait:.0f} s",
+                        provider=member.label,
+                        retry_after=wait,
+                    )
                 failures.append(f"{member.label}: rate_limited (over {member.rate_limit_rpm}/min)")
                 continue
             try:
@@ -86,6 +105,8 @@ class FallbackChain(Generic[P]):
             except ProviderBadRequestError:
                 raise
             except ProviderError as exc:
+                if self.strict:
+                    raise
                 level = logging.ERROR if isinstance(exc, ProviderAuthError) else logging.WARNING
                 logger.log(level, "%s provider %s failed, trying the next: %s", self.kind, member.label, exc)
                 failures.append(f"{member.label}: {exc.kind}")

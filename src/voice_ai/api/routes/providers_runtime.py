@@ -11,11 +11,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from voice_ai.api.deps import RuntimeDep, SessionDep, TenantDep
-from voice_ai.core.errors import FieldError, NotFoundError, ServiceError
+from voice_ai.core.errors import FieldError, NotFoundError, ServiceError, TooManyRequestsError
 from voice_ai.db.repositories.entities import ProviderRepository
 from voice_ai.providers import registry
 from voice_ai.providers.audio import Audio, AudioFormatError
-from voice_ai.providers.errors import ProviderBadRequestError, ProviderError
+from voice_ai.providers.errors import ProviderBadRequestError, ProviderError, ProviderRateLimitedError
 from voice_ai.providers.manager import ProviderManager
 from voice_ai.providers.probe import probe
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage
@@ -53,8 +53,17 @@ async def test_provider(
     row = await ProviderRepository(session).get(domain_uuid, provider_uuid)
     if row is None:
         raise NotFoundError("Provider")
+    manager = _manager(runtime)
+    limited = row.rate_limit_rpm and manager.limiter is not None
+    if limited and not await manager.limiter.allow(domain_uuid, provider_uuid, row.rate_limit_rpm):  # type: ignore[union-attr,arg-type]
+        wait = getattr(manager.limiter, "retry_after_s", 60.0)
+        raise TooManyRequestsError(
+            f"over this tenant's limit of {row.rate_limit_rpm} requests per minute for this provider; "
+            f"try again in {wait:.0f} s",
+            headers={"Retry-After": f"{max(1, round(wait))}"},
+        )
     try:
-        provider = _manager(runtime).build(row)
+        provider = manager.build(row)
     except ProviderError as exc:
         return {"ok": False, "error": exc.kind, "message": str(exc)}
     try:
@@ -63,9 +72,23 @@ async def test_provider(
         await provider.aclose()
 
 
+async def _chain(runtime: Any, domain_uuid: uuid.UUID, kind: Any, provider_uuid: uuid.UUID | None) -> Any:
+    """The tenant's chain, as a call would use it; or, when an admin names a provider, that one alone."""
+    chain = await _manager(runtime).chain(domain_uuid, kind, preferred=provider_uuid)
+    if provider_uuid is None:
+        return chain
+    only = chain.only(provider_uuid)
+    if not only.members:
+        raise NotFoundError(f"Enabled {kind} provider")
+    return only
+
+
 async def _run(call: Any) -> Any:
     try:
         return await call
+    except ProviderRateLimitedError as exc:
+        wait = f"{max(1, round(exc.retry_after or 60))}"
+        raise TooManyRequestsError(str(exc), headers={"Retry-After": wait}) from None
     except ProviderBadRequestError as exc:
         raise ServiceError(str(exc)) from None
     except ProviderError as exc:
@@ -96,7 +119,7 @@ async def transcribe(
         audio = Audio.from_wav(data)
     except AudioFormatError as exc:
         raise FieldError("file", str(exc), "invalid_audio") from None
-    chain = await _manager(runtime).chain(domain_uuid, "stt", preferred=provider_uuid)
+    chain = await _chain(runtime, domain_uuid, "stt", provider_uuid)
     words = [h.strip() for h in (hints or "").split(",") if h.strip()]
     result = await _run(chain.run(lambda p: p.transcribe(audio, language=language, hints=words)))
     return {
@@ -125,7 +148,7 @@ class SynthesizeBody(BaseModel):
     responses={200: {"content": {"audio/wav": {}}}},
 )
 async def synthesize(domain_uuid: TenantDep, runtime: RuntimeDep, body: SynthesizeBody) -> Response:
-    chain = await _manager(runtime).chain(domain_uuid, "tts", preferred=body.provider_uuid)
+    chain = await _chain(runtime, domain_uuid, "tts", body.provider_uuid)
     speech = await _run(
         chain.run(
             lambda p: p.synthesize(body.text, voice=body.voice, language=body.language, sample_rate=body.sample_rate)
@@ -162,7 +185,7 @@ async def chat(domain_uuid: TenantDep, runtime: RuntimeDep, session: SessionDep,
             for r in rules.items
         ],
     )
-    chain = await _manager(runtime).chain(domain_uuid, "llm", preferred=body.provider_uuid)
+    chain = await _chain(runtime, domain_uuid, "llm", body.provider_uuid)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     schema = DECISION_SCHEMA if body.structured else None
     result = await _run(chain.run(lambda p: p.chat(messages, context=context, response_schema=schema)))
