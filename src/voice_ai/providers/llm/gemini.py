@@ -1,0 +1,90 @@
+"""Google Gemini (``models/{model}:generateContent``, ``x-goog-api-key``), JSON output by schema."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, SecretStr
+
+from voice_ai.providers.base import LLMProvider, ProviderSettings, timeout_field
+from voice_ai.providers.errors import ProviderError
+from voice_ai.providers.http import HttpVendor
+from voice_ai.providers.llm.prompting import parse_json, system_prompt
+from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
+
+
+class GeminiSettings(ProviderSettings):
+    api_key: SecretStr
+    model: str = "gemini-2.5-flash"
+    base_url: str = "https://generativelanguage.googleapis.com"
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    max_tokens: int = Field(default=300, ge=1, le=8192)
+    timeout_s: float = timeout_field(30.0)
+
+
+class GeminiLLM(HttpVendor, LLMProvider):
+    name = "gemini"
+    display_name = "Google Gemini"
+    description = "Gemini models through the Generative Language API."
+    Settings: ClassVar[type[ProviderSettings]] = GeminiSettings
+    capabilities = Capabilities(structured_output=True)
+    settings: GeminiSettings
+
+    async def aclose(self) -> None:
+        await self.http_close()
+
+    async def _chat_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        s = self.settings
+        system = "\n\n".join(
+            p for p in [*(m.content for m in messages if m.role == "system"), system_prompt(context, None)] if p
+        )
+        body: dict[str, Any] = {
+            "contents": [
+                {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+                for m in messages
+                if m.role != "system"
+            ],
+            "generationConfig": {
+                "temperature": s.temperature if temperature is None else temperature,
+                "maxOutputTokens": max_tokens or s.max_tokens,
+            },
+        }
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+        if response_schema is not None:
+            body["generationConfig"].update(
+                {"responseMimeType": "application/json", "responseJsonSchema": response_schema}
+            )
+        response = await self.http_request(
+            "POST",
+            f"{s.base_url.rstrip('/')}/v1beta/models/{s.model}:generateContent",
+            timeout_s=s.timeout_s,
+            headers={"x-goog-api-key": s.api_key.get_secret_value()},
+            json=body,
+        )
+        payload = response.json()
+        try:
+            parts = payload["candidates"][0]["content"]["parts"]
+        except (KeyError, IndexError):
+            reason = (payload.get("promptFeedback") or {}).get("blockReason", "no candidates")
+            raise ProviderError(f"Gemini returned no answer ({reason})", provider=self.label) from None
+        text = "".join(str(p.get("text", "")) for p in parts).strip()
+        result = ChatResult(text)
+        usage = payload.get("usageMetadata") or {}
+        result.info.usage = {
+            "input_tokens": usage.get("promptTokenCount", 0),
+            "output_tokens": usage.get("candidatesTokenCount", 0),
+        }
+        if response_schema is not None:
+            result.data = parse_json(text)
+            if result.data is None:
+                raise ProviderError("the model did not return the requested JSON", provider=self.label, retryable=True)
+            result.text = str(result.data.get("response", text))
+        return result

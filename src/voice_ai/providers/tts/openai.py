@@ -1,0 +1,55 @@
+"""OpenAI text-to-speech (``/v1/audio/speech``) via the SDK; raw 24 kHz PCM, streamed by sentence."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import SecretStr
+
+from voice_ai.providers.audio import Audio
+from voice_ai.providers.base import ProviderSettings, TTSProvider, timeout_field
+from voice_ai.providers.llm.openai_chat import _openai, map_openai_error
+from voice_ai.providers.types import Capabilities
+
+PCM_RATE = 24000
+
+
+class OpenAITTSSettings(ProviderSettings):
+    api_key: SecretStr
+    model: str = "gpt-4o-mini-tts"
+    voice: str = "alloy"
+    base_url: str = "https://api.openai.com/v1"
+    timeout_s: float = timeout_field(20.0)
+
+
+class OpenAITTS(TTSProvider):
+    name = "openai"
+    display_name = "OpenAI text-to-speech"
+    description = "OpenAI's hosted voices (gpt-4o-mini-tts, tts-1)."
+    Settings: ClassVar[type[ProviderSettings]] = OpenAITTSSettings
+    capabilities = Capabilities(streaming=True, sample_rates=(8000, 16000, 24000))
+    extra = "openai"
+    settings: OpenAITTSSettings
+    _client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            s = self.settings
+            self._client = _openai().AsyncOpenAI(
+                base_url=s.base_url, api_key=s.api_key.get_secret_value(), timeout=s.timeout_s, max_retries=0
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def _synthesize_impl(self, text: str, voice: str | None, language: str | None, sample_rate: int) -> Audio:
+        try:
+            response = await self.client().audio.speech.create(
+                model=self.settings.model, voice=voice or self.settings.voice, input=text, response_format="pcm"
+            )
+        except Exception as exc:
+            raise map_openai_error(exc, self.label) from None
+        return Audio.from_pcm16(response.content, PCM_RATE)
