@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from fakes.vendors import ANTHROPIC_KEY, OPENAI_KEY
+from fakes.vendors import ANTHROPIC_KEY, OPENAI_KEY, TRANSCRIPT, VENDOR_KEY
+from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import (
     ProviderAuthError,
     ProviderRateLimitedError,
@@ -161,3 +162,100 @@ async def test_openai_embeddings_batches(vendors: Any) -> None:
     assert len(result.vectors) == 3 and result.dimensions == 16
     assert [len(r.body["input"]) for r in vendors.requests] == [2, 1]
     assert vendors.requests[0].body["model"] == "text-embedding-3-small"
+
+
+# --- speech vendors over plain HTTP (and OpenAI's audio endpoints through its SDK) --------------------------
+
+
+SPEECH = Audio(b"\x10\x00" * 8000, 8000)  # one second of 8 kHz audio
+HINTS = ["Contabilidade Exata", "boleto"]
+
+
+def _stt(vendors: Any, name: str, **extra: Any) -> Any:
+    base = {
+        "deepgram": {"api_key": VENDOR_KEY, "base_url": vendors.base_url},
+        "azure": {"api_key": VENDOR_KEY, "endpoint": vendors.base_url},
+        "google": {"api_key": VENDOR_KEY, "base_url": vendors.base_url},
+        "openai": {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1"},
+    }[name]
+    return provider_class("stt", name).from_config({**base, **extra})
+
+
+@pytest.mark.parametrize("name", ["deepgram", "azure", "google", "openai"])
+async def test_cloud_stt(vendors: Any, name: str) -> None:
+    transcript = await _stt(vendors, name).transcribe(SPEECH, language="pt-BR", hints=HINTS)
+    assert transcript.text == TRANSCRIPT and transcript.duration_s == pytest.approx(1.0)
+    sent = vendors.requests[-1]
+    if name == "deepgram":
+        assert sent.path == "/v1/listen" and sent.query["language"] == ["pt-BR"]
+        assert sent.query["keywords"] == HINTS and sent.raw[:4] == b"RIFF"
+    elif name == "azure":
+        assert sent.query["language"] == ["pt-BR"] and "samplerate=8000" in sent.headers["content-type"]
+        assert transcript.confidence == 0.88
+    elif name == "google":
+        assert sent.body["config"]["sampleRateHertz"] == 8000 and sent.body["config"]["languageCode"] == "pt-BR"
+        assert sent.body["config"]["speechContexts"] == [{"phrases": HINTS}]
+    else:
+        assert sent.path == "/v1/audio/transcriptions" and b"Contabilidade Exata, boleto" in sent.raw
+
+
+@pytest.mark.parametrize("name", ["deepgram", "azure", "google", "openai"])
+async def test_cloud_stt_errors_are_typed(vendors: Any, name: str) -> None:
+    wrong = _stt(vendors, name, api_key="wrong-key-0000000000")
+    with pytest.raises(ProviderAuthError):
+        await wrong.transcribe(SPEECH, language="pt-BR")
+    vendors.reset()
+    vendors.script[:] = [503, 503]
+    with pytest.raises(ProviderUnavailableError):
+        await _stt(vendors, name, max_retries=1).transcribe(SPEECH)
+    assert len(vendors.requests) == 2
+
+
+def _tts(vendors: Any, name: str, **extra: Any) -> Any:
+    base = {
+        "elevenlabs": {"api_key": VENDOR_KEY, "base_url": vendors.base_url, "voice_id": "voz-pt"},
+        "azure": {"api_key": VENDOR_KEY, "endpoint": vendors.base_url},
+        "google": {"api_key": VENDOR_KEY, "base_url": vendors.base_url},
+        "openai": {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1"},
+    }[name]
+    return provider_class("tts", name).from_config({**base, **extra})
+
+
+@pytest.mark.parametrize("name", ["elevenlabs", "azure", "google", "openai"])
+@pytest.mark.parametrize("rate", [8000, 16000])
+async def test_cloud_tts_returns_audio_at_the_requested_rate(vendors: Any, name: str, rate: int) -> None:
+    speech = await _tts(vendors, name).synthesize("Olá, <tudo> bem?", language="pt-BR", sample_rate=rate)
+    assert speech.audio.sample_rate == rate and 0.4 < speech.audio.duration_s < 0.6
+    assert Audio.from_wav(speech.audio.wav()).sample_rate == rate
+    sent = vendors.requests[-1]
+    if name == "elevenlabs":
+        assert sent.path == "/v1/text-to-speech/voz-pt" and sent.body["text"] == "Olá, <tudo> bem?"
+        assert sent.query["output_format"] == [f"pcm_{rate}"]
+    elif name == "azure":
+        assert b"Ol\xc3\xa1, &lt;tudo&gt; bem?" in sent.raw  # SSML-escaped
+        assert sent.headers["x-microsoft-outputformat"] == f"riff-{rate // 1000}khz-16bit-mono-pcm"
+    elif name == "google":
+        assert sent.body["voice"]["languageCode"] == "pt-BR" and sent.body["audioConfig"]["audioEncoding"] == "LINEAR16"
+    else:
+        assert sent.body["response_format"] == "pcm" and sent.body["voice"] == "alloy"
+
+
+async def test_cloud_tts_bad_key(vendors: Any) -> None:
+    with pytest.raises(ProviderAuthError, match="Invalid API key"):
+        await _tts(vendors, "elevenlabs", api_key="nope-000000000000").synthesize("Oi")
+
+
+async def test_gemini(vendors: Any) -> None:
+    llm = provider_class("llm", "gemini").from_config({"api_key": VENDOR_KEY, "base_url": vendors.base_url})
+    result = await llm.chat(
+        [ChatMessage("system", "Seja breve."), *QUESTION], context=CONTEXT, response_schema=DECISION_SCHEMA
+    )
+    assert result.data == vendors.reply and result.info.usage == {"input_tokens": 30, "output_tokens": 8}
+    sent = vendors.requests[-1]
+    assert sent.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert sent.body["generationConfig"]["responseJsonSchema"] == DECISION_SCHEMA
+    assert sent.body["systemInstruction"]["parts"][0]["text"].startswith("Seja breve.")
+    assert sent.body["contents"] == [{"role": "user", "parts": [{"text": "Qual o horário?"}]}]
+    wrong = provider_class("llm", "gemini").from_config({"api_key": "bad-000000000000", "base_url": vendors.base_url})
+    with pytest.raises(ProviderAuthError, match="API key not valid"):
+        await wrong.chat(QUESTION)

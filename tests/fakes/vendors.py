@@ -24,6 +24,8 @@ from helpers import free_port
 
 OPENAI_KEY = "sk-test-openai-key-0000000000000001"
 ANTHROPIC_KEY = "sk-ant-test-key-00000000000000000002"
+VENDOR_KEY = "test-vendor-key-00000000000000000003"  # Deepgram, Azure, Google, ElevenLabs
+TRANSCRIPT = "quero a segunda via do boleto"
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    query: dict[str, list[str]] = field(default_factory=dict)
+    raw: bytes = b""
 
 
 @dataclass
@@ -54,10 +58,36 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
     return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status, headers=headers)
 
 
+def _tone_pcm(rate: int, seconds: float = 0.5) -> bytes:
+    import numpy as np
+
+    t = np.arange(int(rate * seconds)) / rate
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
+
+
+def _wav(rate: int) -> bytes:
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(_tone_pcm(rate))
+    return buffer.getvalue()
+
+
 def build_app(state: FakeVendors) -> Starlette:
     async def record(request: Request) -> tuple[Recorded, Any]:
-        body = await request.json()
-        entry = Recorded(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+        raw = await request.body()
+        body: dict[str, Any] = {}
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = json.loads(raw)
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            query.setdefault(key, []).append(value)
+        entry = Recorded(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body, query, raw)
         state.requests.append(entry)
         step = state.next_step()
         if step == "slow":
@@ -148,8 +178,105 @@ def build_app(state: FakeVendors) -> Starlette:
             }
         )
 
+    def vendor_error(step: Any) -> Response | None:
+        if isinstance(step, int):
+            return JSONResponse({"error": {"message": f"scripted {step}"}}, step, headers={"retry-after": "0"})
+        return None
+
+    def unauthorized() -> Response:
+        return JSONResponse({"error": {"message": "invalid credentials"}}, 401)
+
+    async def deepgram_listen(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("authorization") != f"Token {VENDOR_KEY}":
+            return unauthorized()
+        return vendor_error(step) or JSONResponse(
+            {"results": {"channels": [{"alternatives": [{"transcript": TRANSCRIPT, "confidence": 0.91}]}]}}
+        )
+
+    async def azure_stt(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("ocp-apim-subscription-key") != VENDOR_KEY:
+            return unauthorized()
+        return vendor_error(step) or JSONResponse(
+            {
+                "RecognitionStatus": "Success",
+                "DisplayText": TRANSCRIPT,
+                "NBest": [{"Confidence": 0.88, "Display": TRANSCRIPT}],
+            }
+        )
+
+    async def google_stt(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("x-goog-api-key") != VENDOR_KEY:
+            return unauthorized()
+        return vendor_error(step) or JSONResponse(
+            {"results": [{"alternatives": [{"transcript": TRANSCRIPT, "confidence": 0.9}]}]}
+        )
+
+    async def openai_transcriptions(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
+            return _error(401, "Incorrect API key provided", "invalid_request_error")
+        return vendor_error(step) or JSONResponse({"text": TRANSCRIPT})
+
+    async def openai_speech(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
+            return _error(401, "Incorrect API key provided", "invalid_request_error")
+        return vendor_error(step) or Response(_tone_pcm(24000), media_type="audio/pcm")
+
+    async def elevenlabs(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("xi-api-key") != VENDOR_KEY:
+            return JSONResponse({"detail": {"status": "invalid_api_key", "message": "Invalid API key"}}, 401)
+        rate = int(entry.query["output_format"][0].split("_")[1])
+        return vendor_error(step) or Response(_tone_pcm(rate), media_type="audio/pcm")
+
+    async def azure_tts(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("ocp-apim-subscription-key") != VENDOR_KEY:
+            return unauthorized()
+        rate = {"riff-8khz-16bit-mono-pcm": 8000, "riff-16khz-16bit-mono-pcm": 16000}.get(
+            entry.headers.get("x-microsoft-outputformat", ""), 24000
+        )
+        return vendor_error(step) or Response(_wav(rate), media_type="audio/wav")
+
+    async def google_tts(request: Request) -> Response:
+        import base64
+
+        entry, step = await record(request)
+        if entry.headers.get("x-goog-api-key") != VENDOR_KEY:
+            return unauthorized()
+        rate = entry.body["audioConfig"]["sampleRateHertz"]
+        return vendor_error(step) or JSONResponse({"audioContent": base64.b64encode(_wav(rate)).decode()})
+
+    async def gemini(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("x-goog-api-key") != VENDOR_KEY:
+            return JSONResponse(
+                {"error": {"code": 403, "message": "API key not valid", "status": "PERMISSION_DENIED"}}, 403
+            )
+        structured = entry.body.get("generationConfig", {}).get("responseMimeType") == "application/json"
+        text = json.dumps(state.reply) if structured else "ok"
+        return vendor_error(step) or JSONResponse(
+            {
+                "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 8, "totalTokenCount": 38},
+            }
+        )
+
     return Starlette(
         routes=[
+            Route("/v1/listen", deepgram_listen, methods=["POST"]),
+            Route("/speech/recognition/conversation/cognitiveservices/v1", azure_stt, methods=["POST"]),
+            Route("/v1/speech:recognize", google_stt, methods=["POST"]),
+            Route("/v1/audio/transcriptions", openai_transcriptions, methods=["POST"]),
+            Route("/v1/audio/speech", openai_speech, methods=["POST"]),
+            Route("/v1/text-to-speech/{voice_id}", elevenlabs, methods=["POST"]),
+            Route("/cognitiveservices/v1", azure_tts, methods=["POST"]),
+            Route("/v1/text:synthesize", google_tts, methods=["POST"]),
+            Route("/v1beta/models/{model}:generateContent", gemini, methods=["POST"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/messages", messages, methods=["POST"]),
