@@ -149,7 +149,7 @@ async def test_provider_config_is_validated_against_its_schema(
     typo = await client.post(base, json={"provider_type": "tts", "provider_name": "espeak", "config": {"rate": 150}})
     assert typo.status_code == 422 and "config.rate" in typo.json()["message"]
     unknown = await client.post(base, json={"provider_type": "stt", "provider_name": "nope"})
-    assert unknown.status_code == 422 and "known: whisper" in unknown.json()["message"]
+    assert unknown.status_code == 422 and "whisper" in unknown.json()["message"]
     ok = await client.post(base, json={"provider_type": "tts", "provider_name": "espeak", "config": {"rate_wpm": 130}})
     assert ok.status_code == 201
 
