@@ -281,3 +281,47 @@ async def test_admin_requests_over_the_limit_get_a_429(
     other = await new_domain()
     foreign = await client.post(f"/api/v1/domains/{other}/chat", json=body)
     assert foreign.status_code == 404
+
+
+async def test_transcribe_uses_the_tenant_vocabulary_by_default(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain
+) -> None:
+    from voice_ai.services.vocabulary import tenant_vocabulary
+
+    domain = await new_domain()
+    await client.post(
+        f"/api/v1/domains/{domain}/secretaries", json={"name": "S", "company_name": "Contabilidade Exata"}
+    )
+    await client.post(
+        f"/api/v1/domains/{domain}/transfer-rules",
+        json={
+            "department_name": "Departamento Pessoal",
+            "destination_number": "202",
+            "keywords": ["férias", "folha de pagamento"],
+        },
+    )
+    async with runtime.sessionmaker() as session:
+        words = await tenant_vocabulary(session, uuid.UUID(domain))
+    assert words == ["Contabilidade Exata", "Departamento Pessoal", "férias", "folha de pagamento"]
+    spoken = await client.post(
+        f"/api/v1/domains/{domain}/synthesize",
+        json={"text": "Quero falar com o departamento pessoal sobre as férias de um funcionário"},
+    )
+    heard = await client.post(
+        f"/api/v1/domains/{domain}/transcribe", files={"file": ("q.wav", spoken.content, "audio/wav")}
+    )
+    assert "férias" in heard.json()["text"].lower()
+
+
+async def test_providers_never_read_keys_from_the_environment(vendors: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SDKs fall back to OPENAI_API_KEY / ANTHROPIC_API_KEY; a tenant must never get the host's key."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-environment-key-0000000")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-host-environment-0000000")
+    local = provider_class("llm", "openai_compatible").from_config(
+        {"base_url": f"{vendors.base_url}/v1", "max_retries": 0}
+    )
+    with pytest.raises(Exception, match="authentication failed"):
+        await local.chat(QUESTION)
+    assert vendors.requests[-1].headers["authorization"] == "Bearer not-needed"
+    assert "sk-host-environment" not in str(vendors.requests[-1].headers)
