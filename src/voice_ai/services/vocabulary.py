@@ -31,3 +31,9 @@ async def tenant_vocabulary(
         if word.strip():
             unique.setdefault(word.strip().lower(), word.strip())
     return list(unique.values())[:MAX_WORDS]
+
+
+async def tenant_language(session: AsyncSession, domain_uuid: uuid.UUID, default: str = "pt-BR") -> str:
+    """The language callers of this tenant speak: its (first) secretary's, else pt-BR."""
+    secretaries = await SecretaryRepository(session).list(domain_uuid, limit=1, offset=0, enabled=True)
+    return secretaries.items[0].language if secretaries.items else default

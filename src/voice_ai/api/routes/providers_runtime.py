@@ -19,7 +19,7 @@ from voice_ai.providers.errors import ProviderBadRequestError, ProviderError, Pr
 from voice_ai.providers.manager import ProviderManager
 from voice_ai.providers.probe import probe
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage
-from voice_ai.services.vocabulary import tenant_vocabulary
+from voice_ai.services.vocabulary import tenant_language, tenant_vocabulary
 
 catalogue = APIRouter(prefix="/api/v1", tags=["providers"])
 router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["providers"])
@@ -110,7 +110,9 @@ async def transcribe(
     runtime: RuntimeDep,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="16-bit PCM WAV, mono or stereo")],
-    language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")] = None,
+    language: Annotated[
+        str | None, Form(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", description="Default: the secretary's")
+    ] = None,
     hints: Annotated[
         str | None, Form(max_length=2000, description="Comma-separated vocabulary; default: the tenant's")
     ] = None,
@@ -127,6 +129,7 @@ async def transcribe(
     words = [h.strip() for h in (hints or "").split(",") if h.strip()]
     if hints is None:  # not sent: the tenant's own words (company, departments, rule keywords)
         words = await tenant_vocabulary(session, domain_uuid)
+    language = language or await tenant_language(session, domain_uuid)
     result = await _run(chain.run(lambda p: p.transcribe(audio, language=language, hints=words)))
     return {
         "text": result.text,
