@@ -96,8 +96,15 @@ class DialogPolicyLLM(LLMProvider):
     capabilities = Capabilities(offline=True, structured_output=True, languages=("pt-BR", "en-US"))
     settings: PolicySettings
     embedder: EmbeddingsProvider | None = None  # attached by the provider manager when the tenant has one
+    _vectors: dict[str, list[float]]
+
+    def __init__(self, settings: ProviderSettings, *, label: str | None = None) -> None:
+        super().__init__(settings, label=label)
+        self._vectors = {}
 
     def attach_embedder(self, embedder: EmbeddingsProvider | None) -> None:
+        if embedder is not self.embedder:
+            self._vectors = {}
         self.embedder = embedder
 
     async def _chat_impl(
@@ -199,12 +206,18 @@ class DialogPolicyLLM(LLMProvider):
 
     async def _similarity(self, text: str, candidates: list[str]) -> list[float]:
         """How far each candidate's cosine similarity to ``text`` lies above the candidates' mean, scaled:
-        e5 similarities sit in a narrow band (~0.75-0.9), so only the relative position carries meaning."""
+        e5 similarities sit in a narrow band (~0.75-0.9), so only the relative position carries meaning.
+        Candidate vectors (rules, sentences) are cached: they repeat on every turn of every call."""
         assert self.embedder is not None
         query = await self.embedder.embed([text], kind="query")
-        docs = await self.embedder.embed(candidates, kind="passage")
+        missing = [c for c in dict.fromkeys(candidates) if c not in self._vectors]
+        if missing:
+            fresh = await self.embedder.embed(missing, kind="passage")
+            if len(self._vectors) + len(missing) > VECTOR_CACHE_SIZE:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, fresh.vectors, strict=True))
         q = query.vectors[0]
-        sims = [sum(a * b for a, b in zip(q, d, strict=True)) for d in docs.vectors]
+        sims = [sum(a * b for a, b in zip(q, self._vectors[c], strict=True)) for c in candidates]
         mean = sum(sims) / len(sims)
         return [max(0.0, s - mean) * SEMANTIC_SCALE for s in sims]
 
@@ -245,6 +258,7 @@ class DialogPolicyLLM(LLMProvider):
 
 
 SEMANTIC_SCALE = 25.0
+VECTOR_CACHE_SIZE = 4096
 # (what the question asks for, what such an answer looks like), on accent-folded text
 ANSWER_TYPES = [
     (

@@ -137,6 +137,12 @@ class WhisperSTT(STTProvider):
             vad_filter=self.settings.vad_filter,
             initial_prompt=build_prompt(hints),
             condition_on_previous_text=False,
+            # One greedy/beam pass, no temperature fallback: on a phone line a bounded answer time
+            # beats a second guess, and the fallback is what turns noise into multi-second decodes.
+            temperature=0.0,
+            without_timestamps=True,
+            no_repeat_ngram_size=3,
+            max_new_tokens=min(440, int(audio.duration_s * 8) + 16),
         )
         parts = list(segments)
         text = " ".join(p.text.strip() for p in parts).strip()
