@@ -259,3 +259,21 @@ async def test_gemini(vendors: Any) -> None:
     wrong = provider_class("llm", "gemini").from_config({"api_key": "bad-000000000000", "base_url": vendors.base_url})
     with pytest.raises(ProviderAuthError, match="API key not valid"):
         await wrong.chat(QUESTION)
+
+
+async def test_elevenlabs_streams_audio_in_chunks(vendors: Any) -> None:
+    tts = _tts(vendors, "elevenlabs")
+    chunks = [c async for c in tts.synthesize_stream("Olá, como posso ajudar?", language="pt-BR", sample_rate=16000)]
+    assert len(chunks) == 4  # one second in 0.25 s chunks
+    assert all(c.audio.sample_rate == 16000 for c in chunks)
+    assert sum(c.audio.duration_s for c in chunks) == pytest.approx(1.0, abs=0.01)
+    assert vendors.requests[-1].path == "/v1/text-to-speech/voz-pt/stream"
+    with pytest.raises(ProviderAuthError):
+        async for _ in _tts(vendors, "elevenlabs", api_key="nope-0000000000000").synthesize_stream("Oi"):
+            pass
+
+
+async def test_default_streaming_is_sentence_by_sentence() -> None:
+    tts = provider_class("tts", "espeak").from_config({})
+    chunks = [c async for c in tts.synthesize_stream("Bom dia. Como posso ajudar? Estamos abertos.", language="pt-BR")]
+    assert len(chunks) == 3 and all(c.audio.duration_s > 0.3 for c in chunks)

@@ -233,6 +233,21 @@ def build_app(state: FakeVendors) -> Starlette:
         rate = int(entry.query["output_format"][0].split("_")[1])
         return vendor_error(step) or Response(_tone_pcm(rate), media_type="audio/pcm")
 
+    async def elevenlabs_stream(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("xi-api-key") != VENDOR_KEY:
+            return JSONResponse({"detail": {"status": "invalid_api_key", "message": "Invalid API key"}}, 401)
+        if (error := vendor_error(step)) is not None:
+            return error
+        pcm = _tone_pcm(int(entry.query["output_format"][0].split("_")[1]), seconds=1.0)
+
+        async def pieces() -> Any:
+            for start in range(0, len(pcm), 1001):  # odd sizes: the client must re-align samples
+                yield pcm[start : start + 1001]
+                await asyncio.sleep(0)
+
+        return StreamingResponse(pieces(), media_type="audio/pcm")
+
     async def azure_tts(request: Request) -> Response:
         entry, step = await record(request)
         if entry.headers.get("ocp-apim-subscription-key") != VENDOR_KEY:
@@ -274,6 +289,7 @@ def build_app(state: FakeVendors) -> Starlette:
             Route("/v1/audio/transcriptions", openai_transcriptions, methods=["POST"]),
             Route("/v1/audio/speech", openai_speech, methods=["POST"]),
             Route("/v1/text-to-speech/{voice_id}", elevenlabs, methods=["POST"]),
+            Route("/v1/text-to-speech/{voice_id}/stream", elevenlabs_stream, methods=["POST"]),
             Route("/cognitiveservices/v1", azure_tts, methods=["POST"]),
             Route("/v1/text:synthesize", google_tts, methods=["POST"]),
             Route("/v1beta/models/{model}:generateContent", gemini, methods=["POST"]),

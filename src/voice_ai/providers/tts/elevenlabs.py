@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import ClassVar
 
+import httpx
 from pydantic import Field, SecretStr
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, TTSProvider, timeout_field
+from voice_ai.providers.errors import ProviderTimeoutError, ProviderUnavailableError, from_http_status
 from voice_ai.providers.http import HttpVendor
-from voice_ai.providers.types import Capabilities
+from voice_ai.providers.types import CallInfo, Capabilities, Speech
 
+STREAM_CHUNK_S = 0.25
 PCM_FORMATS = {8000: "pcm_8000", 16000: "pcm_16000", 22050: "pcm_22050", 24000: "pcm_24000"}
 
 
@@ -33,18 +37,57 @@ class ElevenLabsTTS(HttpVendor, TTSProvider):
     async def aclose(self) -> None:
         await self.http_close()
 
-    async def _synthesize_impl(self, text: str, voice: str | None, language: str | None, sample_rate: int) -> Audio:
+    def _request(self, text: str, voice: str | None, language: str | None, rate: int) -> dict[str, object]:
         s = self.settings
-        rate = sample_rate if sample_rate in PCM_FORMATS else 16000
         body: dict[str, object] = {"text": text, "model_id": s.model_id}
         if language:
             body["language_code"] = language.split("-")[0].lower()
+        return {
+            "params": {"output_format": PCM_FORMATS[rate]},
+            "headers": {"xi-api-key": s.api_key.get_secret_value(), "Accept": "audio/pcm"},
+            "json": body,
+        }
+
+    async def synthesize_stream(
+        self, text: str, *, voice: str | None = None, language: str | None = None, sample_rate: int = 8000
+    ) -> AsyncIterator[Speech]:
+        """ElevenLabs' streaming endpoint: audio chunks as they are generated (first audio in ~300 ms)."""
+        s = self.settings
+        rate = sample_rate if sample_rate in PCM_FORMATS else 16000
+        url = f"{s.base_url.rstrip('/')}/v1/text-to-speech/{voice or s.voice_id}/stream"
+        chunk_bytes = int(rate * STREAM_CHUNK_S) * 2
+        info = CallInfo(provider=self.label, attempts=1, usage={"characters": len(text)})
+        try:
+            async with self.http_client(s.timeout_s).stream(
+                "POST",
+                url,
+                **self._request(text, voice, language, rate),  # type: ignore[arg-type]
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise from_http_status(response.status_code, response.text, provider=self.label)
+                pending = b""
+                async for data in response.aiter_bytes():
+                    pending += data
+                    while len(pending) >= chunk_bytes:
+                        yield Speech(Audio(pending[:chunk_bytes], rate).resampled(sample_rate), info)
+                        pending = pending[chunk_bytes:]
+                if pending[: len(pending) // 2 * 2]:
+                    yield Speech(Audio.from_pcm16(pending, rate).resampled(sample_rate), info)
+        except httpx.TimeoutException:
+            raise ProviderTimeoutError("the vendor did not answer in time", provider=self.label) from None
+        except httpx.TransportError as exc:
+            raise ProviderUnavailableError(
+                f"cannot reach the vendor: {type(exc).__name__}", provider=self.label
+            ) from None
+
+    async def _synthesize_impl(self, text: str, voice: str | None, language: str | None, sample_rate: int) -> Audio:
+        s = self.settings
+        rate = sample_rate if sample_rate in PCM_FORMATS else 16000
         response = await self.http_request(
             "POST",
             f"{s.base_url.rstrip('/')}/v1/text-to-speech/{voice or s.voice_id}",
             timeout_s=s.timeout_s,
-            params={"output_format": PCM_FORMATS[rate]},
-            headers={"xi-api-key": s.api_key.get_secret_value(), "Accept": "audio/pcm"},
-            json=body,
+            **self._request(text, voice, language, rate),
         )
         return Audio.from_pcm16(response.content, rate)
