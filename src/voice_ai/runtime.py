@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from types import TracebackType
 
 from sqlalchemy import text
@@ -72,6 +73,8 @@ class Runtime:
             raise
 
     async def _start(self, migrate_schema: bool | None) -> Runtime:
+        # Offline models (the assembled Whisper model) live with the rest of the service's data.
+        os.environ.setdefault("VOICE_AI_MODEL_CACHE", str(self.settings.data_dir.resolve() / "models"))
         url = self.settings.database_url
         if url is None:
             self._embedded = EmbeddedPostgres(self.settings.pgdata_dir)
