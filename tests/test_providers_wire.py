@@ -11,6 +11,7 @@ from fakes.vendors import ANTHROPIC_KEY, OPENAI_KEY, TRANSCRIPT, VENDOR_KEY
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import (
     ProviderAuthError,
+    ProviderError,
     ProviderRateLimitedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
@@ -78,11 +79,17 @@ async def test_azure_openai_uses_deployment_path_and_api_key_header(vendors: Any
     llm = provider_class("llm", "azure_openai").from_config(
         {"api_key": OPENAI_KEY, "endpoint": vendors.base_url, "deployment": "gpt4o-prod", "max_retries": 0}
     )
-    with pytest.raises(ProviderAuthError):  # Azure sends api-key, not Bearer: our fake OpenAI refuses it
-        await llm.chat(QUESTION)
+    result = await llm.chat(QUESTION, response_schema=DECISION_SCHEMA)
+    assert result.data == vendors.reply
     sent = vendors.requests[-1]
     assert sent.path == "/openai/deployments/gpt4o-prod/chat/completions"
-    assert sent.headers["api-key"] == OPENAI_KEY
+    assert sent.headers["api-key"] == OPENAI_KEY and sent.query["api-version"] == ["2024-10-21"]
+    assert "authorization" not in sent.headers
+    wrong = provider_class("llm", "azure_openai").from_config(
+        {"api_key": "bad-key-000000000000", "endpoint": vendors.base_url, "deployment": "gpt4o-prod"}
+    )
+    with pytest.raises(ProviderAuthError, match="invalid subscription key"):
+        await wrong.chat(QUESTION)
 
 
 async def test_401_is_not_retried_and_is_clear(vendors: Any) -> None:
@@ -190,7 +197,7 @@ async def test_cloud_stt(vendors: Any, name: str) -> None:
         assert sent.path == "/v1/listen" and sent.query["language"] == ["pt-BR"]
         assert sent.query["keywords"] == HINTS and sent.raw[:4] == b"RIFF"
     elif name == "azure":
-        assert sent.query["language"] == ["pt-BR"] and "samplerate=8000" in sent.headers["content-type"]
+        assert sent.query["language"] == ["pt-BR"] and "samplerate=16000" in sent.headers["content-type"]
         assert transcript.confidence == 0.88
     elif name == "google":
         assert sent.body["config"]["sampleRateHertz"] == 8000 and sent.body["config"]["languageCode"] == "pt-BR"
@@ -209,6 +216,15 @@ async def test_cloud_stt_errors_are_typed(vendors: Any, name: str) -> None:
     with pytest.raises(ProviderUnavailableError):
         await _stt(vendors, name, max_retries=1).transcribe(SPEECH)
     assert len(vendors.requests) == 2
+    vendors.reset()
+    vendors.script[:] = [429, 429]
+    with pytest.raises(ProviderRateLimitedError):
+        await _stt(vendors, name, max_retries=1).transcribe(SPEECH)
+    vendors.reset()
+    vendors.script[:] = ["garbage"]
+    with pytest.raises(ProviderError) as info:  # an HTML page instead of JSON: typed, not a crash
+        await _stt(vendors, name, max_retries=0).transcribe(SPEECH)
+    assert "unexpected" in str(info.value)
 
 
 def _tts(vendors: Any, name: str, **extra: Any) -> Any:
@@ -240,9 +256,35 @@ async def test_cloud_tts_returns_audio_at_the_requested_rate(vendors: Any, name:
         assert sent.body["response_format"] == "pcm" and sent.body["voice"] == "alloy"
 
 
-async def test_cloud_tts_bad_key(vendors: Any) -> None:
-    with pytest.raises(ProviderAuthError, match="Invalid API key"):
-        await _tts(vendors, "elevenlabs", api_key="nope-000000000000").synthesize("Oi")
+@pytest.mark.parametrize("name", ["elevenlabs", "azure", "google", "openai"])
+async def test_cloud_tts_errors_are_typed(vendors: Any, name: str) -> None:
+    with pytest.raises(ProviderAuthError):
+        await _tts(vendors, name, api_key="nope-000000000000").synthesize("Oi")
+    vendors.reset()
+    vendors.script[:] = [429, 500]
+    with pytest.raises(ProviderUnavailableError):
+        await _tts(vendors, name, max_retries=1).synthesize("Oi")
+    assert len(vendors.requests) == 2
+    vendors.reset()
+    vendors.script[:] = ["garbage"]
+    with pytest.raises(ProviderError):
+        await _tts(vendors, name, max_retries=0).synthesize("Oi")
+
+
+async def test_elevenlabs_sends_language_only_to_models_that_take_it(vendors: Any) -> None:
+    await _tts(vendors, "elevenlabs").synthesize("Oi", language="pt-BR")
+    assert "language_code" not in vendors.requests[-1].body
+    await _tts(vendors, "elevenlabs", model_id="eleven_flash_v2_5").synthesize("Oi", language="pt-BR")
+    assert vendors.requests[-1].body["language_code"] == "pt"
+
+
+async def test_404_is_a_configuration_error(vendors: Any) -> None:
+    from voice_ai.providers.errors import ProviderConfigError
+
+    vendors.script[:] = [404]
+    with pytest.raises(ProviderConfigError, match="check the configured model"):
+        await _openai(vendors, max_retries=3).chat(QUESTION)
+    assert len(vendors.requests) == 1
 
 
 async def test_gemini(vendors: Any) -> None:
@@ -256,6 +298,7 @@ async def test_gemini(vendors: Any) -> None:
     assert sent.body["generationConfig"]["responseJsonSchema"] == DECISION_SCHEMA
     assert sent.body["systemInstruction"]["parts"][0]["text"].startswith("Seja breve.")
     assert sent.body["contents"] == [{"role": "user", "parts": [{"text": "Qual o horário?"}]}]
+    assert sent.body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 0}
     wrong = provider_class("llm", "gemini").from_config({"api_key": "bad-000000000000", "base_url": vendors.base_url})
     with pytest.raises(ProviderAuthError, match="API key not valid"):
         await wrong.chat(QUESTION)

@@ -108,9 +108,6 @@ class Runtime:
         """Re-detect the mode when it says "fusionpbx" (e.g. `voice-ai db upgrade` ran after start-up)."""
         if not self.standalone:
             self.standalone = await self._detect_standalone()
-        self.providers = ProviderManager(
-            self.sessionmaker, self.secret_box, limiter=PostgresRateLimiter(self.sessionmaker)
-        )
         return self.standalone
 
     async def _detect_standalone(self) -> bool:

@@ -96,8 +96,13 @@ def build_app(state: FakeVendors) -> Starlette:
 
     async def chat_completions(request: Request) -> Response:
         entry, step = await record(request)
-        if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
+        azure = entry.path.startswith("/openai/deployments/")
+        if azure and (entry.headers.get("api-key") != OPENAI_KEY or "api-version" not in entry.query):
+            return _error(401, "Access denied due to invalid subscription key", "invalid_request_error")
+        if not azure and entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
             return _error(401, "Incorrect API key provided", "invalid_request_error")
+        if step == "garbage":
+            return Response("<html>Bad gateway</html>", 200, media_type="text/html")
         if isinstance(step, int):
             headers = {"retry-after": "0"} if step == 429 else None
             return _error(step, f"scripted {step}", "server_error", headers)
@@ -179,6 +184,8 @@ def build_app(state: FakeVendors) -> Starlette:
         )
 
     def vendor_error(step: Any) -> Response | None:
+        if step == "garbage":  # a proxy's HTML page instead of the vendor's JSON
+            return Response("<html><body>Bad gateway</body></html>", 200, media_type="text/html")
         if isinstance(step, int):
             return JSONResponse({"error": {"message": f"scripted {step}"}}, step, headers={"retry-after": "0"})
         return None
@@ -230,6 +237,8 @@ def build_app(state: FakeVendors) -> Starlette:
         entry, step = await record(request)
         if entry.headers.get("xi-api-key") != VENDOR_KEY:
             return JSONResponse({"detail": {"status": "invalid_api_key", "message": "Invalid API key"}}, 401)
+        if "language_code" in entry.body and not entry.body["model_id"].endswith("v2_5"):
+            return JSONResponse({"detail": {"status": "invalid_request", "message": "language_code unsupported"}}, 400)
         rate = int(entry.query["output_format"][0].split("_")[1])
         return vendor_error(step) or Response(_tone_pcm(rate), media_type="audio/pcm")
 

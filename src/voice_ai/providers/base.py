@@ -96,12 +96,19 @@ class Provider(ABC):
                     async with asyncio.timeout(self.settings.timeout_s):
                         return await attempt()
                 except TimeoutError:
+                    # A local model keeps computing in its thread after a timeout: trying it again only
+                    # queues more work, so local timeouts are not retried (the chain moves on).
                     error: ProviderError = ProviderTimeoutError(
-                        f"{op} timed out after {self.settings.timeout_s:g} s", provider=self.label
+                        f"{op} timed out after {self.settings.timeout_s:g} s",
+                        provider=self.label,
+                        retryable=not self.capabilities.offline,
                     )
                 except ProviderError as exc:
                     exc.provider = exc.provider or self.label
                     error = exc
+                except Exception as exc:  # a vendor's odd answer or a local library's failure
+                    logger.exception("%s: unexpected error in %s", self.label, op)
+                    error = ProviderError(f"unexpected error in {op}: {type(exc).__name__}", provider=self.label)
                 if not error.retryable or number == tries:
                     raise error
                 delay = min(MAX_BACKOFF_S, 0.2 * 2 ** (number - 1)) * (0.5 + random.random() / 2)  # noqa: S311

@@ -82,6 +82,12 @@ def from_http_status(status: int, detail: str, *, provider: str, retry_after: fl
         return ProviderRateLimitedError(
             f"rate limited (HTTP 429): {detail}", provider=provider, status_code=status, retry_after=retry_after
         )
+    if status == 404:
+        return ProviderConfigError(
+            f"not found (HTTP 404): check the configured model, deployment, voice or URL: {detail}",
+            provider=provider,
+            status_code=status,
+        )
     if status == 408 or status >= 500:
         return ProviderUnavailableError(
             f"vendor error (HTTP {status}): {detail}", provider=provider, status_code=status

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from voice_ai.providers.errors import ProviderTimeoutError, ProviderUnavailableError, from_http_status
+from voice_ai.providers.errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError, from_http_status
 
 
 class HttpVendor:
@@ -44,6 +44,16 @@ class HttpVendor:
                 retry_after=float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
             )
         return response
+
+
+def expect_audio(response: httpx.Response, provider: str) -> bytes:
+    """The body of an audio answer; a text/JSON/HTML body (a proxy's error page) is an error, not sound."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind.startswith("text/") or kind.endswith("json"):
+        raise ProviderError(
+            f"unexpected response from the vendor ({kind}, not audio)", provider=provider, retryable=True
+        )
+    return response.content
 
 
 def _detail(response: httpx.Response) -> str:

@@ -2,9 +2,10 @@
 
 A call's provider for a kind is: the secretary's reference, else the tenant's default for that kind, else
 the system default (offline). The chain behind it is the tenant's other enabled providers of that kind by
-priority, then the system default: when one fails with a provider-side error (timeout, 5xx, rate limit,
-bad key, missing SDK), the next answers and the result lists who failed before it. A bad request (the
-input itself) is not passed down the chain.
+priority, then the system default: when one fails (timeout, 5xx, rate limit, bad key, missing SDK, a
+request the vendor refused), the next answers and the result lists who failed before it — a caller is never
+dropped because one vendor failed. Embeddings are the exception: vectors of another model would not match
+the stored ones, so an embeddings chain is the chosen provider alone.
 
 Instances are cached per tenant and provider row and rebuilt when the row's ``update_date`` changes, so a
 change made through any service instance is picked up on the next call.
@@ -12,6 +13,7 @@ change made through any service instance is picked up on the next call.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,22 +28,20 @@ from voice_ai.core.secret_fields import decrypt_config
 from voice_ai.db.models import Provider as ProviderRow
 from voice_ai.db.repositories.entities import ProviderRepository
 from voice_ai.providers.base import EmbeddingsProvider, Provider
-from voice_ai.providers.errors import (
-    ProviderAuthError,
-    ProviderBadRequestError,
-    ProviderError,
-    ProviderRateLimitedError,
-)
+from voice_ai.providers.errors import ProviderAuthError, ProviderError, ProviderRateLimitedError
 from voice_ai.providers.registry import SYSTEM_DEFAULTS, provider_class
-from voice_ai.providers.types import CallInfo, Kind
+from voice_ai.providers.types import KINDS, CallInfo, Kind
 
 logger = logging.getLogger(__name__)
+RETIRE_AFTER_S = 120.0
 P = TypeVar("P", bound=Provider)
 R = TypeVar("R")
 
 
 class RateLimiter(Protocol):
-    async def allow(self, domain_uuid: uuid.UUID, provider_uuid: uuid.UUID, limit_rpm: int) -> bool: ...
+    async def allow(self, domain_uuid: uuid.UUID, provider_uuid: uuid.UUID, limit_rpm: int) -> tuple[bool, float]:
+        """(allowed, seconds until the window resets)"""
+        ...
 
 
 class AllProvidersFailedError(ProviderError):
@@ -78,9 +78,9 @@ class FallbackChain(Generic[P]):
         provider: P = self.members[0].provider  # type: ignore[assignment]
         return provider
 
-    async def _within_limit(self, member: Member) -> bool:
+    async def _within_limit(self, member: Member) -> tuple[bool, float]:
         if not (member.rate_limit_rpm and member.provider_uuid and self.limiter is not None):
-            return True
+            return True, 0.0
         return await self.limiter.allow(self.domain_uuid, member.provider_uuid, member.rate_limit_rpm)
 
     async def run(self, call: Callable[[P], Awaitable[R]]) -> R:
@@ -89,9 +89,9 @@ class FallbackChain(Generic[P]):
         failures = list(self.skipped)
         first_error: ProviderError | None = None
         for member in self.members:
-            if not await self._within_limit(member):
+            allowed, wait = await self._within_limit(member)
+            if not allowed:
                 if self.strict:
-                    wait = getattr(self.limiter, "retry_after_s", 60.0)
                     raise ProviderRateLimitedError(
                         f"over this tenant's limit of {member.rate_limit_rpm} requests per minute for this "
                         f"provider; try again in {wait:.0f} s",
@@ -102,8 +102,6 @@ class FallbackChain(Generic[P]):
                 continue
             try:
                 result = await call(member.provider)  # type: ignore[arg-type]
-            except ProviderBadRequestError:
-                raise
             except ProviderError as exc:
                 if self.strict:
                     raise
@@ -135,7 +133,8 @@ class ProviderManager:
         self._box = box
         self.limiter = limiter
         self._instances: dict[tuple[uuid.UUID, uuid.UUID], tuple[datetime, Provider]] = {}
-        self._system: dict[str, Provider] = {}
+        self._system: dict[tuple[uuid.UUID, str], Provider] = {}
+        self._retired: set[asyncio.Task[None]] = set()
 
     def build(self, row: ProviderRow) -> Provider:
         """A fresh instance from a stored row (plaintext config only in memory, never logged)."""
@@ -147,18 +146,32 @@ class ProviderManager:
     async def instance(self, row: ProviderRow) -> Provider:
         key = (row.domain_uuid, row.voice_ai_provider_uuid)
         cached = self._instances.get(key)
-        if cached is not None and cached[0] == row.update_date:
-            return cached[1]
+        if cached is not None and cached[0] >= row.update_date:
+            return cached[1]  # a request that read the row before an edit keeps the newer instance
         provider = self.build(row)
         self._instances[key] = (row.update_date, provider)
         if cached is not None:
-            await cached[1].aclose()
+            self._retire(cached[1])
         return provider
 
-    def system_default(self, kind: Kind) -> Provider:
-        if kind not in self._system:
-            self._system[kind] = provider_class(kind, SYSTEM_DEFAULTS[kind]).from_config({})
-        return self._system[kind]
+    def _retire(self, provider: Provider) -> None:
+        """Close a replaced instance once the requests still using it are done (a grace period)."""
+
+        async def close_later() -> None:
+            await asyncio.sleep(RETIRE_AFTER_S)
+            await provider.aclose()
+
+        task = asyncio.get_running_loop().create_task(close_later())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
+
+    def system_default(self, kind: Kind, domain_uuid: uuid.UUID) -> Provider:
+        """Per tenant (the dialog policy holds the tenant's embedder and vector cache); the heavy models
+        behind the offline providers are loaded once per process regardless."""
+        key = (domain_uuid, kind)
+        if key not in self._system:
+            self._system[key] = provider_class(kind, SYSTEM_DEFAULTS[kind]).from_config({})
+        return self._system[key]
 
     async def chain(
         self, domain_uuid: uuid.UUID, kind: Kind, *, preferred: uuid.UUID | None = None
@@ -176,9 +189,11 @@ class ProviderManager:
             except ProviderError as exc:  # unknown name, invalid settings, missing extra: say so, go on
                 logger.error("tenant %s: %s provider %s unusable: %s", domain_uuid, kind, row.provider_name, exc)
                 skipped.append(f"{row.provider_name}: {exc.kind}")
-        if not any(m.provider.name == SYSTEM_DEFAULTS[kind] and m.provider_uuid is None for m in members):
+        if kind == "embeddings" and members:
+            members = members[:1]  # see the module docstring: no fallback across embedding models
+        elif not any(m.provider_uuid is None for m in members):
             try:
-                members.append(Member(self.system_default(kind), None))
+                members.append(Member(self.system_default(kind, domain_uuid), None))
             except ProviderError as exc:
                 skipped.append(f"{SYSTEM_DEFAULTS[kind]}: {exc.kind}")
         chain: FallbackChain[Any] = FallbackChain(kind, domain_uuid, members, self.limiter, skipped)
@@ -195,7 +210,16 @@ class ProviderManager:
         for provider in needs:
             provider.attach_embedder(embedder if isinstance(embedder, EmbeddingsProvider) else None)
 
+    async def for_secretary(self, domain_uuid: uuid.UUID, secretary: Any) -> dict[Kind, FallbackChain[Any]]:
+        """The four chains of a call to ``secretary`` (its provider references come first)."""
+        return {
+            kind: await self.chain(domain_uuid, kind, preferred=getattr(secretary, f"{kind}_provider_uuid", None))
+            for kind in KINDS
+        }
+
     async def aclose(self) -> None:
+        for task in list(self._retired):
+            task.cancel()
         for _, provider in self._instances.values():
             await provider.aclose()
         for provider in self._system.values():

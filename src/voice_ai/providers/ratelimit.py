@@ -19,14 +19,13 @@ class PostgresRateLimiter:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
         self._calls = 0
-        self.retry_after_s = 0.0
 
-    async def allow(self, domain_uuid: uuid.UUID, provider_uuid: uuid.UUID, limit_rpm: int) -> bool:
+    async def allow(self, domain_uuid: uuid.UUID, provider_uuid: uuid.UUID, limit_rpm: int) -> tuple[bool, float]:
+        """Count this call; (whether it is within the limit, seconds until the minute ends)."""
         self._calls += 1
         async with self._sessionmaker() as session, session.begin():
             repo = RateCounterRepository(session)
             calls, remaining_s = await repo.hit(domain_uuid, provider_uuid)
             if self._calls % PRUNE_EVERY == 0:
                 await repo.prune(domain_uuid)
-        self.retry_after_s = remaining_s
-        return calls <= limit_rpm
+        return calls <= limit_rpm, remaining_s

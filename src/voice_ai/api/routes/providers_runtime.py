@@ -55,9 +55,10 @@ async def test_provider(
     if row is None:
         raise NotFoundError("Provider")
     manager = _manager(runtime)
-    limited = row.rate_limit_rpm and manager.limiter is not None
-    if limited and not await manager.limiter.allow(domain_uuid, provider_uuid, row.rate_limit_rpm):  # type: ignore[union-attr,arg-type]
-        wait = getattr(manager.limiter, "retry_after_s", 60.0)
+    allowed, wait = True, 0.0
+    if row.rate_limit_rpm and manager.limiter is not None:
+        allowed, wait = await manager.limiter.allow(domain_uuid, provider_uuid, row.rate_limit_rpm)
+    if not allowed:
         raise TooManyRequestsError(
             f"over this tenant's limit of {row.rate_limit_rpm} requests per minute for this provider; "
             f"try again in {wait:.0f} s",

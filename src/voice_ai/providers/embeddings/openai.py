@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 
 from voice_ai.providers.base import EmbeddingsProvider, ProviderSettings, timeout_field
 from voice_ai.providers.llm.openai_chat import _openai, map_openai_error
+from voice_ai.providers.sdk import build_client
 from voice_ai.providers.types import Capabilities, EmbeddingKind, Embeddings
 
 
@@ -41,8 +42,12 @@ class OpenAIEmbeddings(EmbeddingsProvider):
     def client(self) -> Any:
         if self._client is None:
             s: Any = self.settings
-            self._client = _openai().AsyncOpenAI(
-                base_url=s.base_url, api_key=s.api_key.get_secret_value(), timeout=s.timeout_s, max_retries=0
+            self._client = build_client(
+                _openai().AsyncOpenAI,
+                base_url=s.base_url,
+                api_key=s.api_key.get_secret_value(),
+                timeout=s.timeout_s,
+                max_retries=0,
             )
         return self._client
 
@@ -81,7 +86,8 @@ class AzureOpenAIEmbeddings(OpenAIEmbeddings):
     def client(self) -> Any:
         if self._client is None:
             s: Any = self.settings
-            self._client = _openai().AsyncAzureOpenAI(
+            self._client = build_client(
+                _openai().AsyncAzureOpenAI,
                 azure_endpoint=s.endpoint,
                 api_key=s.api_key.get_secret_value(),
                 api_version=s.api_version,

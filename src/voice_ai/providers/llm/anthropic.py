@@ -17,6 +17,7 @@ from voice_ai.providers.errors import (
     from_http_status,
 )
 from voice_ai.providers.llm.prompting import system_prompt
+from voice_ai.providers.sdk import build_client
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
 
 TOOL_NAME = "respond"
@@ -25,7 +26,7 @@ TOOL_NAME = "respond"
 class AnthropicSettings(ProviderSettings):
     api_key: SecretStr
     model: str = "claude-haiku-4-5"
-    base_url: str | None = Field(default=None, description="Only for a proxy or gateway")
+    base_url: str = Field(default="https://api.anthropic.com", description="Change only for a proxy or gateway")
     temperature: float | None = Field(
         default=None, ge=0, le=1, description="Only for models that still accept it; unset: the model's default"
     )
@@ -56,8 +57,12 @@ class AnthropicLLM(LLMProvider):
     def client(self) -> Any:
         if self._client is None:
             s = self.settings
-            self._client = _sdk().AsyncAnthropic(
-                api_key=s.api_key.get_secret_value(), base_url=s.base_url, timeout=s.timeout_s, max_retries=0
+            self._client = build_client(
+                _sdk().AsyncAnthropic,
+                api_key=s.api_key.get_secret_value(),
+                base_url=s.base_url,
+                timeout=s.timeout_s,
+                max_retries=0,
             )
         return self._client
 

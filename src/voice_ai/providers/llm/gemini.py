@@ -19,6 +19,9 @@ class GeminiSettings(ProviderSettings):
     base_url: str = "https://generativelanguage.googleapis.com"
     temperature: float = Field(default=0.3, ge=0, le=2)
     max_tokens: int = Field(default=300, ge=1, le=8192)
+    thinking_budget: int | None = Field(
+        default=0, ge=0, description="0: no thinking (fast replies; thinking tokens count against max_tokens)"
+    )
     timeout_s: float = timeout_field(30.0)
 
 
@@ -58,6 +61,8 @@ class GeminiLLM(HttpVendor, LLMProvider):
         }
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
+        if s.thinking_budget is not None:
+            body["generationConfig"]["thinkingConfig"] = {"thinkingBudget": s.thinking_budget}
         if response_schema is not None:
             body["generationConfig"].update(
                 {"responseMimeType": "application/json", "responseJsonSchema": response_schema}
@@ -71,10 +76,15 @@ class GeminiLLM(HttpVendor, LLMProvider):
         )
         payload = response.json()
         try:
-            parts = payload["candidates"][0]["content"]["parts"]
-        except (KeyError, IndexError):
-            reason = (payload.get("promptFeedback") or {}).get("blockReason", "no candidates")
-            raise ProviderError(f"Gemini returned no answer ({reason})", provider=self.label) from None
+            candidate = payload["candidates"][0]
+            parts = candidate["content"]["parts"]
+        except (KeyError, IndexError, TypeError):
+            reason = (payload.get("promptFeedback") or {}).get("blockReason") or (
+                (payload.get("candidates") or [{}])[0].get("finishReason", "no candidates")
+            )
+            raise ProviderError(
+                f"Gemini returned no answer ({reason})", provider=self.label, retryable=reason == "MAX_TOKENS"
+            ) from None
         text = "".join(str(p.get("text", "")) for p in parts).strip()
         result = ChatResult(text)
         usage = payload.get("usageMetadata") or {}

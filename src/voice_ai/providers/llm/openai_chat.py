@@ -18,6 +18,7 @@ from voice_ai.providers.errors import (
     from_http_status,
 )
 from voice_ai.providers.llm.prompting import parse_json, system_prompt, with_system
+from voice_ai.providers.sdk import build_client
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
 
 
@@ -105,8 +106,12 @@ class OpenAICompatibleLLM(LLMProvider):
     def client(self) -> Any:
         if self._client is None:
             s = self.settings
-            self._client = _openai().AsyncOpenAI(
-                base_url=s.base_url, api_key=self.secret(s.api_key) or "not-needed", timeout=s.timeout_s, max_retries=0
+            self._client = build_client(
+                _openai().AsyncOpenAI,
+                base_url=s.base_url,
+                api_key=self.secret(s.api_key) or "not-needed",
+                timeout=s.timeout_s,
+                max_retries=0,
             )
         return self._client
 
@@ -200,7 +205,8 @@ class OpenAILLM(OpenAICompatibleLLM):
     def client(self) -> Any:
         if self._client is None:
             s = self.settings
-            self._client = _openai().AsyncOpenAI(
+            self._client = build_client(
+                _openai().AsyncOpenAI,
                 base_url=s.base_url,
                 api_key=s.api_key.get_secret_value(),
                 organization=s.organization,
@@ -231,7 +237,8 @@ class AzureOpenAILLM(OpenAICompatibleLLM):
     def client(self) -> Any:
         if self._client is None:
             s = self.settings
-            self._client = _openai().AsyncAzureOpenAI(
+            self._client = build_client(
+                _openai().AsyncAzureOpenAI,
                 azure_endpoint=s.endpoint,
                 api_key=s.api_key.get_secret_value(),
                 api_version=s.api_version,

@@ -8,6 +8,7 @@ in front of a real LLM. It always returns the structured decision of ``decision.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -17,9 +18,11 @@ from typing import Any
 from pydantic import Field
 
 from voice_ai.providers.base import EmbeddingsProvider, LLMProvider, ProviderSettings, timeout_field
+from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.llm.text import contains_phrase, fold, same_word, tokens
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext, Passage, TransferTarget
 
+logger = logging.getLogger(__name__)
 GOODBYE = re.compile(
     r"\b(tchau|xau|ate logo|ate mais|ate a proxima|adeus|so isso|era isso|era so|e so isso|nada mais|mais nada|"
     r"pode desligar|bye|goodbye|that'?s all|nothing else|hang up)\b"
@@ -70,6 +73,7 @@ PHRASES = {
     },
 }
 MAX_ANSWER_CHARS = 280
+NO_OFFER: Any = object()  # the previous turn offered no transfer
 
 
 @dataclass(frozen=True)
@@ -128,9 +132,9 @@ class DialogPolicyLLM(LLMProvider):
             return _decision(say["empty"], "continue")
 
         offered = self._pending_offer(messages, context, say)
-        if offered is not None and YES.search(folded) and not TRANSFER_VERB.search(folded):
-            return _transfer(offered, say)
-        if offered is not None and NO.search(folded):
+        if offered is not NO_OFFER and YES.search(folded) and not TRANSFER_VERB.search(folded):
+            return _transfer(offered, say)  # None: the operator was offered
+        if offered is not NO_OFFER and NO.search(folded):
             return _decision(say["declined"], "continue")
 
         explicit = bool(TRANSFER_VERB.search(folded))
@@ -162,11 +166,9 @@ class DialogPolicyLLM(LLMProvider):
         return _decision(say["unknown_operator"], "continue")
 
     @staticmethod
-    def _pending_offer(
-        messages: list[ChatMessage], context: DialogContext, say: dict[str, str]
-    ) -> TransferTarget | Any | None:
+    def _pending_offer(messages: list[ChatMessage], context: DialogContext, say: dict[str, str]) -> Any:
         """The transfer offered in the previous assistant turn: a target, ``None`` for the operator, or
-        ``...`` (Ellipsis) when nothing was offered."""
+        ``NO_OFFER`` when nothing was offered."""
         last = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
         if re.search(say["offer_operator_re"], last):
             return None
@@ -176,7 +178,7 @@ class DialogPolicyLLM(LLMProvider):
             for target in context.transfer_targets:
                 if fold(target.department) == wanted:
                     return target
-        return ...
+        return NO_OFFER
 
     async def _route(self, text: str, words: list[str], targets: Any) -> _Match | None:
         if not targets:
@@ -209,10 +211,14 @@ class DialogPolicyLLM(LLMProvider):
         e5 similarities sit in a narrow band (~0.75-0.9), so only the relative position carries meaning.
         Candidate vectors (rules, sentences) are cached: they repeat on every turn of every call."""
         assert self.embedder is not None
-        query = await self.embedder.embed([text], kind="query")
-        missing = [c for c in dict.fromkeys(candidates) if c not in self._vectors]
-        if missing:
-            fresh = await self.embedder.embed(missing, kind="passage")
+        try:
+            query = await self.embedder.embed([text], kind="query")
+            missing = [c for c in dict.fromkeys(candidates) if c not in self._vectors]
+            fresh = await self.embedder.embed(missing, kind="passage") if missing else None
+        except ProviderError as exc:  # the offline policy must not fail because an embeddings vendor did
+            logger.warning("policy: embeddings unavailable (%s), routing by keywords only", exc)
+            return [0.0] * len(candidates)
+        if fresh is not None:
             if len(self._vectors) + len(missing) > VECTOR_CACHE_SIZE:
                 self._vectors.clear()
             self._vectors.update(zip(missing, fresh.vectors, strict=True))

@@ -37,11 +37,20 @@ def tokens(text: str) -> list[str]:
 
 
 def same_word(a: str, b: str) -> bool:
-    """Token equality with a shared-prefix allowance (atendente ~ atendimento, boleto ~ boletos)."""
+    """Token equality allowing one word to be the other's root (mensal ~ mensalidade): the shared prefix
+    must cover at least three quarters of the shorter word, and five letters (funcionamento is not
+    funcionario)."""
     if a == b:
         return True
     shortest = min(len(a), len(b))
-    return shortest >= 5 and a[:5] == b[:5] and abs(len(a) - len(b)) <= 5
+    if shortest < 5:
+        return False
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(5, 0.75 * shortest) and abs(len(a) - len(b)) <= 6
 
 
 def contains_phrase(text_tokens: list[str], phrase: str) -> bool:

@@ -8,9 +8,11 @@ from pydantic import Field, SecretStr
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, STTProvider, timeout_field
-from voice_ai.providers.errors import ProviderError
+from voice_ai.providers.errors import ProviderBadRequestError, ProviderError
 from voice_ai.providers.http import HttpVendor
 from voice_ai.providers.types import Capabilities, Transcript
+
+MAX_SECONDS = 60
 
 
 class AzureSpeechSTTSettings(ProviderSettings):
@@ -25,7 +27,7 @@ class AzureSpeechSTT(HttpVendor, STTProvider):
     display_name = "Azure AI Speech (STT)"
     description = "Microsoft's speech recognition, REST API for short audio."
     Settings: ClassVar[type[ProviderSettings]] = AzureSpeechSTTSettings
-    capabilities = Capabilities(sample_rates=(8000, 16000))
+    capabilities = Capabilities(sample_rates=(16000,))
     settings: AzureSpeechSTTSettings
 
     async def aclose(self) -> None:
@@ -34,7 +36,11 @@ class AzureSpeechSTT(HttpVendor, STTProvider):
     async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
         s = self.settings
         base = s.endpoint or f"https://{s.region}.stt.speech.microsoft.com"
-        pcm = audio if audio.sample_rate in (8000, 16000) else audio.resampled(16000)
+        if audio.duration_s > MAX_SECONDS:
+            raise ProviderBadRequestError(
+                f"audio longer than {MAX_SECONDS} s: the short-audio API cannot take it", provider=self.label
+            )
+        pcm = audio.resampled(16000)  # the documented WAV format is 16 kHz mono PCM
         response = await self.http_request(
             "POST",
             f"{base.rstrip('/')}/speech/recognition/conversation/cognitiveservices/v1",

@@ -8,7 +8,9 @@ from pydantic import SecretStr
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, STTProvider, timeout_field
+from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.llm.openai_chat import _openai, map_openai_error
+from voice_ai.providers.sdk import build_client
 from voice_ai.providers.stt.whisper import build_prompt
 from voice_ai.providers.types import Capabilities, Transcript
 
@@ -33,8 +35,12 @@ class OpenAISTT(STTProvider):
     def client(self) -> Any:
         if self._client is None:
             s = self.settings
-            self._client = _openai().AsyncOpenAI(
-                base_url=s.base_url, api_key=s.api_key.get_secret_value(), timeout=s.timeout_s, max_retries=0
+            self._client = build_client(
+                _openai().AsyncOpenAI,
+                base_url=s.base_url,
+                api_key=s.api_key.get_secret_value(),
+                timeout=s.timeout_s,
+                max_retries=0,
             )
         return self._client
 
@@ -54,4 +60,8 @@ class OpenAISTT(STTProvider):
             result = await self.client().audio.transcriptions.create(**request)
         except Exception as exc:
             raise map_openai_error(exc, self.label) from None
-        return Transcript(str(getattr(result, "text", "")).strip(), language, None, audio.duration_s)
+        if not hasattr(result, "text"):  # e.g. a proxy's HTML page: the SDK hands back a plain string
+            raise ProviderError(
+                "unexpected response from the vendor (not a transcription)", provider=self.label, retryable=True
+            )
+        return Transcript(str(result.text).strip(), language, None, audio.duration_s)

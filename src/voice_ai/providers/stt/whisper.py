@@ -130,19 +130,20 @@ class WhisperSTT(STTProvider):
     def _run(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
         model = self._model()
         samples = audio.resampled(16000).float32()
+        prompt = build_prompt(hints)
         segments, info = model.transcribe(
             samples,
             language=(language or "").split("-")[0].lower() or None,
             beam_size=self.settings.beam_size,
             vad_filter=self.settings.vad_filter,
-            initial_prompt=build_prompt(hints),
+            initial_prompt=prompt,
             condition_on_previous_text=False,
-            # One greedy/beam pass, no temperature fallback: on a phone line a bounded answer time
+            # One beam-search pass, no temperature fallback: on a phone line a bounded answer time
             # beats a second guess, and the fallback is what turns noise into multi-second decodes.
             temperature=0.0,
             without_timestamps=True,
-            no_repeat_ngram_size=3,
-            max_new_tokens=min(440, int(audio.duration_s * 8) + 16),
+            # per 30 s window; with a prompt (up to 223 tokens) the total must stay under Whisper's 448
+            max_new_tokens=min(220 if prompt else 440, int(min(audio.duration_s, 30.0) * 8) + 16),
         )
         parts = list(segments)
         text = " ".join(p.text.strip() for p in parts).strip()

@@ -10,8 +10,8 @@ from pydantic import Field, SecretStr
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, TTSProvider, timeout_field
-from voice_ai.providers.errors import ProviderTimeoutError, ProviderUnavailableError, from_http_status
-from voice_ai.providers.http import HttpVendor
+from voice_ai.providers.errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError, from_http_status
+from voice_ai.providers.http import HttpVendor, expect_audio
 from voice_ai.providers.types import CallInfo, Capabilities, Speech
 
 STREAM_CHUNK_S = 0.25
@@ -40,7 +40,7 @@ class ElevenLabsTTS(HttpVendor, TTSProvider):
     def _request(self, text: str, voice: str | None, language: str | None, rate: int) -> dict[str, object]:
         s = self.settings
         body: dict[str, object] = {"text": text, "model_id": s.model_id}
-        if language:
+        if language and s.model_id.endswith("v2_5"):  # the API refuses language_code for other models
             body["language_code"] = language.split("-")[0].lower()
         return {
             "params": {"output_format": PCM_FORMATS[rate]},
@@ -52,6 +52,8 @@ class ElevenLabsTTS(HttpVendor, TTSProvider):
         self, text: str, *, voice: str | None = None, language: str | None = None, sample_rate: int = 8000
     ) -> AsyncIterator[Speech]:
         """ElevenLabs' streaming endpoint: audio chunks as they are generated (first audio in ~300 ms)."""
+        if not text.strip():
+            raise ProviderError("nothing to say: empty text", provider=self.label)
         s = self.settings
         rate = sample_rate if sample_rate in PCM_FORMATS else 16000
         url = f"{s.base_url.rstrip('/')}/v1/text-to-speech/{voice or s.voice_id}/stream"
@@ -90,4 +92,4 @@ class ElevenLabsTTS(HttpVendor, TTSProvider):
             timeout_s=s.timeout_s,
             **self._request(text, voice, language, rate),
         )
-        return Audio.from_pcm16(response.content, rate)
+        return Audio.from_pcm16(expect_audio(response, self.label), rate)

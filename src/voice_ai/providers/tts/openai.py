@@ -8,7 +8,9 @@ from pydantic import SecretStr
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, TTSProvider, timeout_field
+from voice_ai.providers.http import expect_audio
 from voice_ai.providers.llm.openai_chat import _openai, map_openai_error
+from voice_ai.providers.sdk import build_client
 from voice_ai.providers.types import Capabilities
 
 PCM_RATE = 24000
@@ -35,8 +37,12 @@ class OpenAITTS(TTSProvider):
     def client(self) -> Any:
         if self._client is None:
             s = self.settings
-            self._client = _openai().AsyncOpenAI(
-                base_url=s.base_url, api_key=s.api_key.get_secret_value(), timeout=s.timeout_s, max_retries=0
+            self._client = build_client(
+                _openai().AsyncOpenAI,
+                base_url=s.base_url,
+                api_key=s.api_key.get_secret_value(),
+                timeout=s.timeout_s,
+                max_retries=0,
             )
         return self._client
 
@@ -52,4 +58,7 @@ class OpenAITTS(TTSProvider):
             )
         except Exception as exc:
             raise map_openai_error(exc, self.label) from None
+        raw = getattr(response, "response", None)
+        if raw is not None:
+            return Audio.from_pcm16(expect_audio(raw, self.label), PCM_RATE)
         return Audio.from_pcm16(response.content, PCM_RATE)

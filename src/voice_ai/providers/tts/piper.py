@@ -59,7 +59,10 @@ class PiperTTS(TTSProvider):
 
     def _run(self, text: str) -> Audio:
         voice = self._voice()
-        chunks = [np.frombuffer(c.audio_int16_bytes, dtype=np.int16) for c in voice.synthesize(text)]
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(speaker_id=self.settings.speaker_id, length_scale=self.settings.length_scale)
+        chunks = [np.frombuffer(c.audio_int16_bytes, dtype=np.int16) for c in voice.synthesize(text, syn_config=config)]
         pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
         return Audio(pcm.astype("<i2").tobytes(), int(voice.config.sample_rate))
 
