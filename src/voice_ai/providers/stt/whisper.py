@@ -76,6 +76,35 @@ def assemble_bundled_model(cache_dir: Path | None = None) -> Path:
     return target
 
 
+MAX_LOOP_WORDS = 12
+
+
+def collapse_repeats(text: str) -> str:
+    """Whisper's failure mode on noise or a long prompt: one phrase looped ("de uma pessoa, de uma pessoa,
+    …"). A phrase (6+ letters) said three or more times back to back is kept once; people rarely say the same
+    phrase three times in a row, and never eight."""
+    words = text.split()
+    keys = [w.strip(".,!?;:").lower() for w in words]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(1, MAX_LOOP_WORDS + 1):
+            gram = keys[i : i + n]
+            if i + 3 * n > len(words) or sum(map(len, gram)) < 6:
+                continue
+            reps = 1
+            while keys[i + reps * n : i + (reps + 1) * n] == gram:
+                reps += 1
+            if reps >= 3:
+                out.extend(words[i + (reps - 1) * n : i + reps * n])  # the last copy ends with its punctuation
+                i += reps * n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return " ".join(out)
+
+
 def build_prompt(hints: list[str]) -> str | None:
     """Whisper's initial prompt: the tenant's words, comma-separated, de-duplicated, bounded."""
     seen: list[str] = []
@@ -141,12 +170,11 @@ class WhisperSTT(STTProvider):
             # One beam-search pass, no temperature fallback: on a phone line a bounded answer time
             # beats a second guess, and the fallback is what turns noise into multi-second decodes.
             temperature=0.0,
-            without_timestamps=True,
             # per 30 s window; with a prompt (up to 223 tokens) the total must stay under Whisper's 448
             max_new_tokens=min(220 if prompt else 440, int(min(audio.duration_s, 30.0) * 8) + 16),
         )
         parts = list(segments)
-        text = " ".join(p.text.strip() for p in parts).strip()
+        text = collapse_repeats(" ".join(p.text.strip() for p in parts).strip())
         confidence = None
         if parts:
             # mean of exp(avg_logprob): a rough 0..1 confidence, comparable between turns
