@@ -370,3 +370,14 @@ async def test_providers_never_read_keys_from_the_environment(vendors: Any, monk
         await local.chat(QUESTION)
     assert vendors.requests[-1].headers["authorization"] == "Bearer not-needed"
     assert "sk-host-environment" not in str(vendors.requests[-1].headers)
+
+
+async def test_metrics_expose_provider_latency_and_usage(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
+    domain = await new_domain()
+    await client.post(f"/api/v1/domains/{domain}/synthesize", json={"text": "Bom dia."})
+    text = (await client.get("/metrics")).text
+    assert (
+        'voice_ai_provider_call_seconds_count{kind="tts",operation="synthesize",outcome="ok",provider="espeak"}' in text
+    )
+    assert 'voice_ai_provider_usage_total{kind="tts",provider="espeak",unit="characters"}' in text
+    assert domain not in text  # no tenant labels

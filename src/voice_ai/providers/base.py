@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from voice_ai.providers import metrics
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import ProviderConfigError, ProviderError, ProviderRateLimitedError, ProviderTimeoutError
 from voice_ai.providers.types import (
@@ -89,12 +90,15 @@ class Provider(ABC):
         info.provider = self.label
         started = time.perf_counter()
         tries = self.settings.max_retries + 1
+        outcome = "error"
         try:
             for number in range(1, tries + 1):
                 info.attempts = number
                 try:
                     async with asyncio.timeout(self.settings.timeout_s):
-                        return await attempt()
+                        result = await attempt()
+                    outcome = "ok"
+                    return result
                 except TimeoutError:
                     # A local model keeps computing in its thread after a timeout: trying it again only
                     # queues more work, so local timeouts are not retried (the chain moves on).
@@ -109,6 +113,7 @@ class Provider(ABC):
                 except Exception as exc:  # a vendor's odd answer or a local library's failure
                     logger.exception("%s: unexpected error in %s", self.label, op)
                     error = ProviderError(f"unexpected error in {op}: {type(exc).__name__}", provider=self.label)
+                outcome = error.kind
                 if not error.retryable or number == tries:
                     raise error
                 delay = min(MAX_BACKOFF_S, 0.2 * 2 ** (number - 1)) * (0.5 + random.random() / 2)  # noqa: S311
@@ -120,7 +125,9 @@ class Provider(ABC):
                 await asyncio.sleep(delay)
             raise AssertionError("unreachable")
         finally:
-            info.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            elapsed = time.perf_counter() - started
+            info.latency_ms = round(elapsed * 1000, 2)
+            metrics.record(self.kind, self.name, op, outcome, elapsed, info.attempts)
 
 
 class STTProvider(Provider):
@@ -131,6 +138,7 @@ class STTProvider(Provider):
         info = CallInfo(usage={"audio_s": round(audio.duration_s, 3)})
         result = await self._call("transcribe", lambda: self._transcribe_impl(audio, language, list(hints)), info)
         result.info, result.duration_s = info, result.duration_s or audio.duration_s
+        metrics.record_usage(self.kind, self.name, info.usage)
         return result
 
     @abstractmethod
@@ -157,6 +165,7 @@ class TTSProvider(Provider):
         audio = await self._call("synthesize", lambda: self._synthesize_impl(text, voice, language, sample_rate), info)
         audio = audio.resampled(sample_rate)
         info.usage["audio_s"] = round(audio.duration_s, 3)
+        metrics.record_usage(self.kind, self.name, info.usage)
         return Speech(audio, info)
 
     async def synthesize_stream(
@@ -194,6 +203,7 @@ class LLMProvider(Provider):
         )
         info.usage = {**result.info.usage, **info.usage}
         result.info = info
+        metrics.record_usage(self.kind, self.name, info.usage)
         return result
 
     async def chat_stream(
@@ -234,6 +244,7 @@ class EmbeddingsProvider(Provider):
             vectors.extend(result.vectors)
             model, dims, attempts = result.model, result.dimensions, attempts + info.attempts
         info.latency_ms, info.attempts = round((time.perf_counter() - started) * 1000, 2), attempts
+        metrics.record_usage(self.kind, self.name, info.usage)
         return Embeddings(vectors, model, dims, info)
 
     @abstractmethod

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from voice_ai import __version__
@@ -18,6 +19,11 @@ router = APIRouter(tags=["health"])
 @router.get("/health", summary="Liveness: the process is up (no dependencies checked)")
 async def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
+
+
+@router.get("/metrics", summary="Prometheus metrics (provider latency, attempts and usage)")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/ready", summary="Readiness: database reachable, migrations at head, pgvector present")
