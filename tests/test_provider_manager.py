@@ -381,3 +381,59 @@ async def test_metrics_expose_provider_latency_and_usage(client: httpx.AsyncClie
     )
     assert 'voice_ai_provider_usage_total{kind="tts",provider="espeak",unit="characters"}' in text
     assert domain not in text  # no tenant labels
+
+
+async def test_chat_as_a_secretary_uses_its_language_rules_and_provider(
+    client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any
+) -> None:
+    domain = await new_domain()
+    base = f"/api/v1/domains/{domain}"
+    llm = await _provider(client, domain, _openai_body(vendors))
+    sales = (
+        await client.post(f"{base}/secretaries", json={"name": "Sales", "language": "en-US", "company_name": "Acme"})
+    ).json()
+    support = (await client.post(f"{base}/secretaries", json={"name": "Support", "llm_provider_uuid": llm})).json()
+    await client.post(
+        f"{base}/transfer-rules",
+        json={
+            "department_name": "Billing",
+            "destination_number": "300",
+            "keywords": ["invoice"],
+            "voice_secretary_uuid": sales["voice_secretary_uuid"],
+        },
+    )
+    await client.post(
+        f"{base}/transfer-rules",
+        json={
+            "department_name": "Repairs",
+            "destination_number": "400",
+            "keywords": ["broken"],
+            "voice_secretary_uuid": support["voice_secretary_uuid"],
+        },
+    )
+    # the tenant's LLM answers both; what it is told depends on the secretary
+    ask = {"role": "user", "content": "I need my invoice"}
+    english = await client.post(
+        f"{base}/chat", json={"secretary_uuid": sales["voice_secretary_uuid"], "messages": [ask]}
+    )
+    assert english.status_code == 200 and english.json()["provider"].startswith("openai#")
+    system = vendors.requests[-1].body["messages"][0]["content"]
+    assert "English" in system and "Acme" in system and "Billing" in system and "Repairs" not in system
+    hello = {"role": "user", "content": "Oi"}
+    portuguese = await client.post(
+        f"{base}/chat", json={"secretary_uuid": support["voice_secretary_uuid"], "messages": [hello]}
+    )
+    assert portuguese.json()["provider"].startswith("openai#")
+    system = vendors.requests[-1].body["messages"][0]["content"]
+    assert "Brazilian Portuguese" in system and "Repairs" in system and "Billing" not in system
+    # with the tenant's LLM failing, the offline policy answers as the English secretary would
+    vendors.script[:] = [500, 500]
+    fallback = await client.post(
+        f"{base}/chat", json={"secretary_uuid": sales["voice_secretary_uuid"], "messages": [ask]}
+    )
+    assert fallback.json()["provider"] == "policy" and fallback.json()["data"]["department"] == "Billing"
+    assert "transfer your call" in fallback.json()["text"]
+    missing = await client.post(
+        f"{base}/chat", json={"secretary_uuid": str(uuid.uuid4()), "messages": [{"role": "user", "content": "x"}]}
+    )
+    assert missing.status_code == 404

@@ -12,13 +12,14 @@ from pydantic import BaseModel, Field
 
 from voice_ai.api.deps import RuntimeDep, SessionDep, TenantDep
 from voice_ai.core.errors import FieldError, NotFoundError, ServiceError, TooManyRequestsError
-from voice_ai.db.repositories.entities import ProviderRepository
+from voice_ai.db.repositories.entities import ProviderRepository, SecretaryRepository, TransferRuleRepository
 from voice_ai.providers import registry
 from voice_ai.providers.audio import Audio, AudioFormatError
 from voice_ai.providers.errors import ProviderBadRequestError, ProviderError, ProviderRateLimitedError
+from voice_ai.providers.llm.decision import DECISION_SCHEMA
 from voice_ai.providers.manager import ProviderManager
 from voice_ai.providers.probe import probe
-from voice_ai.providers.types import ChatMessage, DialogContext, Passage
+from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
 from voice_ai.services.vocabulary import tenant_language, tenant_vocabulary
 
 catalogue = APIRouter(prefix="/api/v1", tags=["providers"])
@@ -174,7 +175,10 @@ class ChatMessageBody(BaseModel):
 
 class ChatBody(BaseModel):
     messages: list[ChatMessageBody] = Field(min_length=1, max_length=100)
-    language: str = Field(default="pt-BR", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    secretary_uuid: uuid.UUID | None = Field(
+        default=None, description="Answer as this secretary: its providers, language, company and rules"
+    )
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     passages: list[str] = Field(default_factory=list, max_length=20, description="Context passages to answer from")
     structured: bool = Field(default=True, description="Ask for the call-turn decision (response/action/department)")
     provider_uuid: uuid.UUID | None = None
@@ -182,21 +186,33 @@ class ChatBody(BaseModel):
 
 @router.post("/chat", summary="A reply from the tenant's LLM chain (with its transfer rules as context)")
 async def chat(domain_uuid: TenantDep, runtime: RuntimeDep, session: SessionDep, body: ChatBody) -> dict[str, Any]:
-    from voice_ai.db.repositories.entities import TransferRuleRepository
-    from voice_ai.providers.llm.decision import DECISION_SCHEMA
-    from voice_ai.providers.types import TransferTarget
-
+    secretary = None
+    if body.secretary_uuid is not None:
+        secretary = await SecretaryRepository(session).get(domain_uuid, body.secretary_uuid)
+        if secretary is None:
+            raise NotFoundError("Secretary")
     rules = await TransferRuleRepository(session).list(domain_uuid, limit=500, offset=0, enabled=True)
+    scope = secretary.voice_secretary_uuid if secretary else None
     context = DialogContext(
-        language=body.language,
+        language=body.language or (secretary.language if secretary else await tenant_language(session, domain_uuid)),
+        company_name=secretary.company_name if secretary else None,
         passages=[Passage(p) for p in body.passages],
         transfer_targets=[
-            TransferTarget(r.department_name, r.destination_number, r.description or "", tuple(r.keywords))
+            TransferTarget(
+                r.department_name, r.destination_number, r.description or "", tuple(r.keywords), r.destination_context
+            )
             for r in rules.items
+            if r.voice_secretary_uuid in (None, scope)
         ],
     )
-    chain = await _chain(runtime, domain_uuid, "llm", body.provider_uuid)
+    if body.provider_uuid is not None:
+        chain = await _chain(runtime, domain_uuid, "llm", body.provider_uuid)
+    else:  # as a call to this secretary would: its reference first, fallbacks on
+        preferred = secretary.llm_provider_uuid if secretary else None
+        chain = await _manager(runtime).chain(domain_uuid, "llm", preferred=preferred)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
+    if secretary is not None and secretary.personality_prompt:
+        messages = [ChatMessage("system", secretary.personality_prompt), *messages]
     schema = DECISION_SCHEMA if body.structured else None
     result = await _run(chain.run(lambda p: p.chat(messages, context=context, response_schema=schema)))
     return {
