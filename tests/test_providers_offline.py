@@ -235,3 +235,47 @@ def test_repetition_loops_are_collapsed() -> None:
 async def test_policy_speaks_english(policy: Any) -> None:
     decision = await _ask(policy, "That's all, goodbye", language="en-US")
     assert decision["action"] == "hangup" and decision["response"] == "Thank you for calling. Goodbye!"
+
+
+async def test_piper_uses_the_operators_voice_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """piper-tts is GPL and ships no voice here: its module is replaced by a stand-in with piper's API
+    (PiperVoice.load, synthesize(text, syn_config) yielding chunks, SynthesisConfig)."""
+    import sys
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from voice_ai.providers.errors import ProviderConfigError
+
+    seen: dict[str, Any] = {}
+
+    class Voice:
+        config = SimpleNamespace(sample_rate=22050)
+
+        @classmethod
+        def load(cls, path: str) -> Voice:
+            seen["path"] = path
+            return cls()
+
+        def synthesize(self, text: str, syn_config: Any = None) -> Any:
+            seen["text"], seen["config"] = text, syn_config
+            for _ in range(2):
+                yield SimpleNamespace(audio_int16_bytes=(np.ones(2205, dtype="<i2") * 1000).tobytes())
+
+    def synthesis_config(**kwargs: Any) -> Any:
+        return SimpleNamespace(**kwargs)
+
+    monkeypatch.setitem(sys.modules, "piper", SimpleNamespace(PiperVoice=Voice, SynthesisConfig=synthesis_config))
+    model = tmp_path / "pt_BR-test-medium.onnx"
+    model.write_bytes(b"onnx")
+    Path(f"{model}.json").write_text("{}")
+    tts = provider_class("tts", "piper").from_config({"model_path": str(model), "speaker_id": 2, "length_scale": 1.2})
+    speech = await tts.synthesize("Olá, tudo bem?", sample_rate=8000)
+    assert speech.audio.sample_rate == 8000 and speech.audio.duration_s == pytest.approx(0.2, abs=0.01)
+    assert seen["path"] == str(model) and seen["text"] == "Olá, tudo bem?"
+    assert (seen["config"].speaker_id, seen["config"].length_scale) == (2, 1.2)
+    missing = provider_class("tts", "piper").from_config(
+        {"model_path": str(tmp_path / "absent.onnx"), "max_retries": 0}
+    )
+    with pytest.raises(ProviderConfigError, match="voice model not found"):
+        await missing.synthesize("Oi")
