@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     Text,
     UniqueConstraint,
     func,
@@ -201,6 +202,9 @@ class Document(Timestamps, Base):
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+    # The upload itself (deferred: lists never load it), so any worker can index it, again if needed.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    language: Mapped[str | None] = mapped_column(Text)
 
 
 class DocumentChunk(Timestamps, Base):

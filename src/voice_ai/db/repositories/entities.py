@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, select, update
 
 from voice_ai.db.models import Conversation, Document, Message, Provider, Secretary, TransferRule
 from voice_ai.db.repositories.base import Page, TenantRepository
@@ -87,6 +87,18 @@ class DocumentRepository(TenantRepository[Document]):
     constraint_errors = {
         "uq_voice_documents_sha256": ("sha256", "this document was already uploaded to this domain"),
     }
+
+    async def content_of(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> bytes | None:
+        value = await self.session.scalar(
+            select(Document.content).where(
+                Document.domain_uuid == domain_uuid, Document.voice_document_uuid == document_uuid
+            )
+        )
+        return bytes(value) if value is not None else None
+
+    async def by_sha256(self, domain_uuid: uuid.UUID, sha256: str) -> Document | None:
+        result = await self.session.scalars(self._scoped(domain_uuid).where(Document.sha256 == sha256))
+        return result.first()
 
 
 class ConversationRepository(TenantRepository[Conversation]):

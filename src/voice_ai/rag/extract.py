@@ -1,0 +1,167 @@
+"""Text out of the documents tenants upload: PDF (pypdf), DOCX (python-docx), HTML (Beautiful Soup),
+Markdown and plain text. Headings are kept as Markdown ``#`` lines so chunking can follow the structure."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_TEXT_CHARS = 2_000_000
+KINDS = {
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "text/html": "html",
+    "text/markdown": "md",
+    "text/plain": "txt",
+}
+EXTENSIONS = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "md",
+    ".markdown": "md",
+    ".txt": "txt",
+}
+MIME_OF = {v: k for k, v in KINDS.items()}
+
+
+class DocumentError(ValueError):
+    """The upload cannot be used; ``status`` is the HTTP status that fits (413, 415 or 422)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    kind: str
+    pages: int
+
+
+def detect_kind(data: bytes, filename: str, declared: str | None = None) -> str:
+    """The document kind from its content first (magic bytes), then its name and declared type."""
+    if data[:5] == b"%PDF-":
+        return "pdf"
+    if data[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if "word/document.xml" in archive.namelist():
+                    return "docx"
+        except zipfile.BadZipFile:
+            pass
+        raise DocumentError("a ZIP file that is not a Word document (.docx)", 415)
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    kind = EXTENSIONS.get(suffix) or KINDS.get((declared or "").split(";")[0].strip().lower())
+    if kind in ("pdf", "docx"):
+        raise DocumentError(f"the file is named as {kind.upper()} but its content is not", 422)
+    if kind is None:
+        head = data[:512].lstrip().lower()
+        kind = "html" if head.startswith((b"<!doctype html", b"<html")) else None
+    if kind is None:
+        raise DocumentError(
+            f"unsupported document type {filename!r}: upload PDF, DOCX, HTML, Markdown (.md) or text (.txt)", 415
+        )
+    return kind
+
+
+def extract(data: bytes, filename: str, declared: str | None = None) -> Extracted:
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DocumentError(f"document larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB", 413)
+    if not data.strip():
+        raise DocumentError("the document is empty")
+    kind = detect_kind(data, filename, declared)
+    text, pages = {"pdf": _pdf, "docx": _docx, "html": _html, "md": _plain, "txt": _plain}[kind](data)
+    text = _tidy(text)
+    if not text:
+        hint = " (a scanned PDF has no text layer: run OCR first)" if kind == "pdf" else ""
+        raise DocumentError(f"no text could be extracted from this {kind.upper()}{hint}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise DocumentError(f"the document has more than {MAX_TEXT_CHARS:,} characters of text; split it", 413)
+    return Extracted(text, kind, pages)
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):  # Brazilian files saved by Windows tools are often cp1252
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _plain(data: bytes) -> tuple[str, int]:
+    return _decode(data), 1
+
+
+def _pdf(data: bytes) -> tuple[str, int]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise DocumentError("the PDF is password-protected; upload an unprotected copy")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError) as exc:
+        if isinstance(exc, DocumentError):
+            raise
+        raise DocumentError(f"corrupt or unreadable PDF ({type(exc).__name__})") from None
+    return "\n\n".join(pages), len(pages)
+
+
+def _docx(data: bytes) -> tuple[str, int]:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several unrelated types for broken packages
+        raise DocumentError(f"corrupt or unreadable DOCX ({type(exc).__name__})") from None
+    lines: list[str] = []
+    for paragraph in document.paragraphs:
+        text = paragraph.text.strip()
+        if not text:
+            lines.append("")
+            continue
+        style = (paragraph.style.name if paragraph.style is not None else "").lower()
+        level = (
+            next((int(c) for c in style if c.isdigit()), 1) if style.startswith(("heading", "título", "titulo")) else 0
+        )
+        lines.append(f"{'#' * min(level, 6)} {text}" if level else text)
+        if level:
+            lines.append("")
+    for table in document.tables:
+        for row in table.rows:
+            cells = [c.text.strip() for c in row.cells if c.text.strip()]
+            if cells:
+                lines.append(" | ".join(dict.fromkeys(cells)))
+        lines.append("")
+    return "\n".join(lines), 1
+
+
+def _html(data: bytes) -> tuple[str, int]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(data), "html.parser")
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form", "svg"]):
+        tag.decompose()
+    for level in range(1, 7):
+        for heading in soup.find_all(f"h{level}"):
+            heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
+    for item in soup.find_all("li"):
+        item.replace_with(f"\n- {item.get_text(' ', strip=True)}\n")
+    for block in soup.find_all(["p", "div", "tr", "br", "section", "article"]):
+        block.insert_after("\n\n")
+    return soup.get_text(), 1
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

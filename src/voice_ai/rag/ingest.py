@@ -1,0 +1,91 @@
+"""Ingestion of one document: extract → chunk → embed → store, with its status kept in the document row
+(queued → processing → ready | failed, with the error a person can act on)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from voice_ai.db.models import Document
+from voice_ai.db.repositories.chunks import ChunkRepository, StoredChunk
+from voice_ai.db.repositories.entities import DocumentRepository
+from voice_ai.providers.base import EmbeddingsProvider
+from voice_ai.providers.errors import ProviderError
+from voice_ai.rag.chunk import chunk_text
+from voice_ai.rag.extract import DocumentError, extract
+from voice_ai.rag.retrieve import ts_config_for
+
+logger = logging.getLogger(__name__)
+EMBED_BATCH = 32
+Progress = Callable[[int, int], None]  # (chunks embedded, chunks in total)
+
+
+async def _set(
+    sessionmaker: async_sessionmaker[AsyncSession], domain_uuid: uuid.UUID, document_uuid: uuid.UUID, **values: object
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        repo = DocumentRepository(session)
+        row = await repo.get(domain_uuid, document_uuid)
+        if row is not None:
+            await repo.update(row, values)
+
+
+async def ingest_document(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    domain_uuid: uuid.UUID,
+    document_uuid: uuid.UUID,
+    *,
+    embedder: EmbeddingsProvider | None,
+    progress: Progress | None = None,
+) -> Document | None:
+    """Index a stored document; returns the updated row (``None`` when it was deleted meanwhile)."""
+    async with sessionmaker() as session:
+        repo = DocumentRepository(session)
+        row = await repo.get(domain_uuid, document_uuid)
+        if row is None:
+            return None
+        data, name, mime, language = (
+            await repo.content_of(domain_uuid, document_uuid),
+            row.name,
+            row.mime_type,
+            row.language,
+        )
+    await _set(sessionmaker, domain_uuid, document_uuid, status="processing", error=None)
+    try:
+        if not data:
+            raise DocumentError("the document has no stored content; upload it again")
+        extracted = extract(data, name, mime)
+        chunks = chunk_text(extracted.text)
+        vectors: list[list[float] | None] = [None] * len(chunks)
+        model = None
+        if embedder is not None:
+            for start in range(0, len(chunks), EMBED_BATCH):
+                batch = chunks[start : start + EMBED_BATCH]
+                embedded = await embedder.embed([c.embedding_text for c in batch], kind="passage")
+                vectors[start : start + len(batch)] = embedded.vectors
+                model = embedded.model
+                if progress is not None:
+                    progress(start + len(batch), len(chunks))
+        stored = [StoredChunk(c.position, c.heading, c.content, v) for c, v in zip(chunks, vectors, strict=True)]
+        async with sessionmaker() as session, session.begin():
+            count = await ChunkRepository(session).replace(
+                domain_uuid, document_uuid, stored, model=model, ts_config=ts_config_for(language)
+            )
+            repo = DocumentRepository(session)
+            row = await repo.get(domain_uuid, document_uuid)
+            if row is None:  # deleted while we worked: its chunks went with it (cascade)
+                return None
+            return await repo.update(row, {"status": "ready", "chunk_count": count, "error": None})
+    except (DocumentError, ProviderError) as exc:
+        logger.warning("document %s of tenant %s failed: %s", document_uuid, domain_uuid, exc)
+        await _set(sessionmaker, domain_uuid, document_uuid, status="failed", error=str(exc)[:1000])
+    except Exception as exc:
+        logger.exception("document %s of tenant %s failed unexpectedly", document_uuid, domain_uuid)
+        await _set(
+            sessionmaker, domain_uuid, document_uuid, status="failed", error=f"internal error: {type(exc).__name__}"
+        )
+    async with sessionmaker() as session:
+        return await DocumentRepository(session).get(domain_uuid, document_uuid)
