@@ -11,7 +11,7 @@ from typing import Annotated, Literal, TypeVar
 import typer
 from pydantic import ValidationError
 
-from voice_ai import __version__
+from voice_ai import __version__, jobs
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.crypto import SecretKeyError
 from voice_ai.core.errors import ServiceError
@@ -148,9 +148,11 @@ def _migrate(action: Literal["upgrade", "downgrade"] | None, revision: str = "he
     from voice_ai.db import migrate
 
     async def _go(settings: Settings) -> None:
-        async with Runtime(settings.model_copy(update={"auto_migrate": False})) as runtime:
+        async with Runtime(settings.model_copy(update={"auto_migrate": False, "worker": False})) as runtime:
             if action is not None:
                 await getattr(migrate, action)(runtime.engine, revision)
+            if action == "upgrade" and runtime.jobs is not None:
+                await jobs.install(runtime.jobs.dsn)
             async with runtime.engine.connect() as conn:
                 current = await migrate.current_revision(conn)
             typer.echo(f"current: {current or '(empty)'}  head: {migrate.head_revision()}")
@@ -184,7 +186,7 @@ def demo_seed(
     from voice_ai.demo.seed import seed_demo
 
     async def _go(settings: Settings) -> None:
-        async with Runtime(settings) as runtime:
+        async with Runtime(settings.model_copy(update={"worker": False})) as runtime:
             async with runtime.sessionmaker() as session, session.begin():
                 tenant = await seed_demo(session, domain_name=domain, create_domain=runtime.standalone)
             typer.echo(f"secretary: {tenant.secretary_uuid}  transfer rules: {tenant.transfer_rules}")

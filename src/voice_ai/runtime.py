@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 from types import TracebackType
 
 from sqlalchemy import text
@@ -15,12 +16,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from voice_ai import jobs
 from voice_ai.core.config import Settings
 from voice_ai.core.crypto import SecretBox
 from voice_ai.db import migrate
 from voice_ai.db.embedded import EmbeddedPostgres
 from voice_ai.db.engine import create_engine, create_sessionmaker
 from voice_ai.db.repositories.domains import DomainRepository
+from voice_ai.providers.base import EmbeddingsProvider
 from voice_ai.providers.manager import ProviderManager
 from voice_ai.providers.ratelimit import PostgresRateLimiter
 
@@ -52,6 +55,8 @@ class Runtime:
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self.standalone = False
         self.providers: ProviderManager | None = None
+        self.jobs: jobs.JobQueue | None = None
+        self.worker: jobs.Worker | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -96,13 +101,38 @@ class Runtime:
             raise DatabaseUnavailableError(
                 f"cannot connect to PostgreSQL at {_describe(url)}: {type(reason).__name__}: {reason}"
             ) from None
+        dsn = jobs.asyncpg_dsn(str(self._engine.url.render_as_string(hide_password=False)))
         if self.settings.auto_migrate if migrate_schema is None else migrate_schema:
             await migrate.upgrade(self._engine)
+            await jobs.install(dsn)
         self.standalone = await self._detect_standalone()
         self.providers = ProviderManager(
             self.sessionmaker, self.secret_box, limiter=PostgresRateLimiter(self.sessionmaker)
         )
+        self.jobs = jobs.JobQueue(dsn)
+        if self.settings.worker:
+            await self.start_worker()
         return self
+
+    async def start_worker(self) -> None:
+        """Consume background jobs (document ingestion) in this process."""
+        if self.worker is None:
+            self.worker = jobs.Worker(self.jobs.dsn if self.jobs else "", self._ingest)
+            await self.worker.start()
+
+    async def embedder(self, domain_uuid: uuid.UUID) -> EmbeddingsProvider | None:
+        """The tenant's embeddings provider (documents and questions must use the same one)."""
+        if self.providers is None:
+            return None
+        chain = await self.providers.chain(domain_uuid, "embeddings")
+        provider = chain.members[0].provider if chain.members else None
+        return provider if isinstance(provider, EmbeddingsProvider) else None
+
+    async def _ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
+        from voice_ai.rag.ingest import ingest_document
+
+        embedder = await self.embedder(domain_uuid)
+        await ingest_document(self.sessionmaker, domain_uuid, document_uuid, embedder=embedder)
 
     async def refresh_standalone(self) -> bool:
         """Re-detect the mode when it says "fusionpbx" (e.g. `voice-ai db upgrade` ran after start-up)."""
@@ -117,6 +147,12 @@ class Runtime:
             return await DomainRepository(session).is_standalone()
 
     async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+            self.worker = None
+        if self.jobs is not None:
+            await self.jobs.close()
+            self.jobs = None
         if self.providers is not None:
             await self.providers.aclose()
             self.providers = None

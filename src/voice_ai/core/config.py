@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         "(read-only here); auto: standalone when this service created v_domains.",
     )
     auto_migrate: bool = Field(default=True, description="Run database migrations at start-up.")
+    worker: bool = Field(
+        default=True, description="Process background jobs (document ingestion) in the service process too."
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")

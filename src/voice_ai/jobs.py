@@ -1,0 +1,139 @@
+"""Background jobs on PostgreSQL with PgQueuer: document ingestion (and, later, webhooks, cleanup).
+
+No extra server: jobs live in the same database (tables prefixed ``v_voice_ai_``), survive restarts, and any
+number of service instances or dedicated workers (``voice-ai worker``) share them. A job whose worker died
+is picked up again once its heartbeat is stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "v_voice_ai_"
+INGEST = "ingest_document"
+HEARTBEAT_TIMEOUT = timedelta(seconds=60)
+
+
+def _settings() -> Any:
+    from pgqueuer.domain.settings import DBSettings
+
+    return DBSettings(prefix=PREFIX)
+
+
+def _queries(driver: Any) -> Any:
+    from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment, QueryQueueBuilder, QuerySchedulerBuilder
+    from pgqueuer.queries import Queries
+
+    settings = _settings()
+    return Queries(
+        driver,
+        qbe=QueryBuilderEnvironment(settings=settings),
+        qbq=QueryQueueBuilder(settings=settings),
+        qbs=QuerySchedulerBuilder(settings=settings),
+    )
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def install(dsn: str) -> None:
+    """Create the queue's tables once (idempotent; concurrent starters serialise on an advisory lock)."""
+    from pgqueuer.db import AsyncpgDriver
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock(7655011)")
+        queries = _queries(AsyncpgDriver(conn))
+        if not await queries.schema_is_installed():
+            await queries.install()
+            logger.info("installed the job queue tables (%s*)", PREFIX)
+    finally:
+        await conn.close()
+
+
+class JobQueue:
+    """Enqueue side, used by API routes."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._pool: asyncpg.Pool | None = None
+
+    async def _queries(self) -> Any:
+        from pgqueuer.db import AsyncpgPoolDriver
+
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4)
+        return _queries(AsyncpgPoolDriver(self._pool))
+
+    async def ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
+        payload = json.dumps({"domain_uuid": str(domain_uuid), "document_uuid": str(document_uuid)}).encode()
+        queries = await self._queries()
+        await queries.enqueue(INGEST, payload, dedupe_key=f"ingest:{document_uuid}", on_conflict="skip")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+Handler = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
+
+
+class Worker:
+    """Consumes jobs in this process until ``stop()``."""
+
+    def __init__(self, dsn: str, ingest: Handler, *, concurrency: int = 2) -> None:
+        self.dsn, self._ingest, self.concurrency = dsn, ingest, concurrency
+        self._manager: Any = None
+        self._conn: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        from pgqueuer.db import AsyncpgDriver
+        from pgqueuer.models import Job
+        from pgqueuer.qm import QueueManager
+        from pgqueuer.types import Channel
+
+        self._conn = await asyncpg.connect(self.dsn)
+        manager = QueueManager(_queries(AsyncpgDriver(self._conn)), channel=Channel(_settings().channel))
+
+        @manager.entrypoint(INGEST, concurrency_limit=self.concurrency)
+        async def ingest(job: Job) -> None:
+            data = json.loads(job.payload or b"{}")
+            await self._ingest(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["document_uuid"]))
+
+        self._manager = manager
+        self._task = asyncio.create_task(
+            manager.run(heartbeat_timeout=HEARTBEAT_TIMEOUT, dequeue_timeout=timedelta(seconds=5)),
+            name="voice-ai-worker",
+        )
+
+    async def run_until_stopped(self) -> None:
+        if self._task is not None:
+            await self._task
+
+    async def stop(self) -> None:
+        if self._manager is not None:
+            self._manager.shutdown.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=30)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+            except Exception:
+                logger.exception("job worker stopped with an error")
+        if self._conn is not None:
+            await self._conn.close()
+        self._manager = self._task = self._conn = None
