@@ -99,3 +99,23 @@ def test_sigterm_while_starting_leaves_no_database_running(tmp_path: Path, marke
         if p.info["cmdline"] and str(data_dir) in " ".join(p.info["cmdline"])
     ]
     assert leftovers == []
+
+
+def test_cli_ingest_with_progress(tmp_path: Path) -> None:
+    from voice_ai.demo.seed import document_paths
+
+    env = cli_env(VOICE_AI_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
+    assert run_cli("demo", "seed", env=env).returncode == 0
+    files = [str(p) for p in document_paths()]
+    result = run_cli("ingest", *files, "--domain", "demo.localhost", env=env)
+    assert result.returncode == 0, result.stderr
+    for path in document_paths():
+        assert f"{path.name}: " in result.stdout and " chunks" in result.stdout
+    again = run_cli("ingest", files[0], "--domain", "demo.localhost", env=env)
+    assert again.returncode == 0 and "already uploaded" in again.stdout
+    missing = run_cli("ingest", files[0], "--domain", "nowhere.example.com", env=env)
+    assert missing.returncode == 1 and "no domain 'nowhere.example.com'" in missing.stderr
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    refused = run_cli("ingest", str(bad), "--domain", "demo.localhost", env=env)
+    assert refused.returncode == 1 and "unsupported document type" in refused.stdout

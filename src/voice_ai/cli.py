@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Literal, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -193,6 +195,106 @@ def demo_seed(
             _print_demo(
                 tenant, f"http://{settings.host}:{settings.port}", settings.api_token is not None, serving=False
             )
+
+    _run(_go)
+
+
+@app.command()
+def worker() -> None:
+    """Run only the background job worker (document indexing); scale out by starting more."""
+
+    async def _go(settings: Settings) -> None:
+        async with Runtime(settings.model_copy(update={"worker": True})) as runtime:
+            typer.echo("worker running; Ctrl-C to stop")
+            assert runtime.worker is not None
+            await runtime.worker.run_until_stopped()
+
+    _run(_go)
+
+
+@app.command()
+def ingest(
+    files: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="PDF, DOCX, HTML, MD, TXT")
+    ],
+    domain: Annotated[str, typer.Option(help="Domain name or uuid")],
+    language: Annotated[str | None, typer.Option(help="Document language (default: the tenant's)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Index again files already uploaded")] = False,
+) -> None:
+    """Upload documents to a tenant and index them now, with a progress bar."""
+    import hashlib
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from voice_ai.db.repositories.domains import DomainRepository
+    from voice_ai.db.repositories.entities import DocumentRepository
+    from voice_ai.rag.extract import MIME_OF, DocumentError, detect_kind
+    from voice_ai.rag.ingest import ingest_document
+    from voice_ai.services.vocabulary import tenant_language
+
+    async def _go(settings: Settings) -> None:
+        async with Runtime(settings.model_copy(update={"worker": False})) as runtime:
+            async with runtime.sessionmaker() as session:
+                repo = DomainRepository(session)
+                try:
+                    found = await repo.get(uuid.UUID(domain))
+                except ValueError:
+                    found = await repo.get_by_name(domain)
+                if found is None:
+                    raise _fail(f"no domain {domain!r}")
+                domain_uuid = found["domain_uuid"]
+                lang = language or await tenant_language(session, domain_uuid)
+            embedder = await runtime.embedder(domain_uuid)
+            failures = 0
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+            ) as bar:
+                for path in files:
+                    data = path.read_bytes()
+                    task = bar.add_task(path.name, total=None)
+                    try:
+                        kind = detect_kind(data, path.name)
+                    except DocumentError as exc:
+                        bar.update(task, description=f"{path.name}: {exc}")
+                        failures += 1
+                        continue
+                    digest = hashlib.sha256(data).hexdigest()
+                    async with runtime.sessionmaker() as session, session.begin():
+                        docs = DocumentRepository(session)
+                        row = await docs.by_sha256(domain_uuid, digest)
+                        if row is not None and not force:
+                            bar.update(
+                                task, description=f"{path.name}: already uploaded (use --force)", total=1, completed=1
+                            )
+                            continue
+                        if row is None:
+                            row = await docs.create(
+                                domain_uuid,
+                                {
+                                    "name": path.name,
+                                    "mime_type": MIME_OF[kind],
+                                    "size_bytes": len(data),
+                                    "sha256": digest,
+                                    "content": data,
+                                    "language": lang,
+                                    "status": "queued",
+                                },
+                            )
+                        document_uuid = row.voice_document_uuid
+
+                    def progress(done: int, total: int, task: Any = task) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    result = await ingest_document(
+                        runtime.sessionmaker, domain_uuid, document_uuid, embedder=embedder, progress=progress
+                    )
+                    if result is None or result.status != "ready":
+                        failures += 1
+                        bar.update(task, description=f"{path.name}: failed: {result.error if result else 'deleted'}")
+                    else:
+                        bar.update(task, description=f"{path.name}: {result.chunk_count} chunks", total=1, completed=1)
+            if failures:
+                raise _fail(f"{failures} of {len(files)} files were not indexed")
 
     _run(_go)
 
