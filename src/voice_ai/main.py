@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from voice_ai import __version__
-from voice_ai.api.routes import conversations, documents, domains, health, providers_runtime, resources
+from voice_ai.api.routes import calls, conversations, documents, domains, health, providers_runtime, resources
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
 from voice_ai.core.security import BearerTokenMiddleware
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(domains.router)
+    app.include_router(calls.router)
     app.include_router(documents.router)  # before the CRUD routes: /documents/upload is not an id
     for router in resources.routers:
         app.include_router(router)

@@ -316,6 +316,29 @@ class RateCounter(Timestamps, Base):
     calls: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
 
 
+class AudioClip(Timestamps, Base):
+    """A synthesized reply or cached fixed phrase, served as WAV to the telephony side."""
+
+    __tablename__ = "v_voice_ai_audio"
+    __table_args__ = (
+        Index(
+            "uq_voice_ai_audio_cache",
+            "domain_uuid",
+            "cache_key",
+            unique=True,
+            postgresql_where=sql("cache_key IS NOT NULL"),
+        ),
+        Index("ix_voice_ai_audio_domain_expires", "domain_uuid", "expires_at"),
+    )
+
+    voice_ai_audio_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    cache_key: Mapped[str | None] = mapped_column(Text)
+    wav: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 TENANT_TABLES = (
     Provider.__tablename__,
     Secretary.__tablename__,
@@ -325,4 +348,5 @@ TENANT_TABLES = (
     Conversation.__tablename__,
     Message.__tablename__,
     RateCounter.__tablename__,
+    AudioClip.__tablename__,
 )

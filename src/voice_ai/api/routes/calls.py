@@ -1,0 +1,143 @@
+"""The telephony API: what the FreeSWITCH Lua script calls during a call (see docs/telephony-api.md)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from voice_ai.api.deps import RuntimeDep, SessionDep
+from voice_ai.conversation.engine import CallEngine
+from voice_ai.core.errors import FieldError, NotFoundError
+from voice_ai.db.repositories.audio import AudioRepository
+from voice_ai.db.repositories.domains import DomainRepository
+from voice_ai.providers.audio import MAX_AUDIO_SECONDS, Audio, AudioFormatError
+
+router = APIRouter(prefix="/api/v1", tags=["calls"])
+MAX_TURN_AUDIO_BYTES = 8 * 1024 * 1024
+CallId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class StartCall(BaseModel):
+    domain_uuid: uuid.UUID
+    secretary: str = Field(min_length=1, max_length=64, description="Secretary uuid or extension")
+    call_uuid: CallId
+    caller_id_number: str | None = Field(default=None, max_length=64)
+    caller_id_name: str | None = Field(default=None, max_length=200)
+    destination_number: str | None = Field(default=None, max_length=64)
+
+
+class EndCall(BaseModel):
+    domain_uuid: uuid.UUID
+    outcome: Literal["resolved", "transferred", "hangup", "abandoned", "error"]
+
+
+async def _tenant(session: Any, domain_uuid: uuid.UUID) -> uuid.UUID:
+    if not await DomainRepository(session).exists(domain_uuid):
+        raise NotFoundError("Domain")
+    return domain_uuid
+
+
+def _audio_url(request: Request, spoken_uuid: uuid.UUID | None) -> str | None:
+    return str(request.url_for("get_audio", audio_id=f"{spoken_uuid}.wav")) if spoken_uuid else None
+
+
+@router.post("/calls", status_code=status.HTTP_201_CREATED, summary="A call starts: conversation and greeting")
+async def start_call(body: StartCall, request: Request, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    domain_uuid = await _tenant(session, body.domain_uuid)
+    started = await CallEngine(runtime).start(
+        session,
+        domain_uuid,
+        body.secretary,
+        body.call_uuid,
+        caller_id_number=body.caller_id_number,
+        caller_id_name=body.caller_id_name,
+        destination_number=body.destination_number,
+    )
+    s = started.secretary
+    return {
+        "conversation_uuid": str(started.conversation_uuid),
+        "secretary_uuid": str(s.voice_secretary_uuid),
+        "greeting_text": started.greeting.text,
+        "greeting_audio_url": _audio_url(request, started.greeting.audio_uuid),
+        "language": s.language,
+        "max_turns": s.max_turns,
+        "silence_threshold": s.silence_threshold,
+        "silence_seconds": s.silence_seconds,
+        "max_record_seconds": s.max_record_seconds,
+        "operator_destination": started.operator_destination,
+        "operator_context": started.operator_context,
+    }
+
+
+@router.post("/calls/{call_uuid}/turns", summary="One caller turn: audio (WAV/L16) or text → reply and action")
+async def turn(
+    call_uuid: str,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    domain_uuid: Annotated[uuid.UUID, Form()],
+    audio: Annotated[UploadFile | None, File(description="WAV, or raw 16-bit PCM with sample_rate")] = None,
+    text: Annotated[str | None, Form(max_length=2000, description="Instead of audio (simulator, DTMF menus)")] = None,
+    sample_rate: Annotated[int | None, Form(ge=8000, le=48000, description="For raw L16 audio")] = None,
+) -> dict[str, Any]:
+    await _tenant(session, domain_uuid)
+    decoded = None
+    if audio is not None:
+        data = await audio.read(MAX_TURN_AUDIO_BYTES + 1)
+        if len(data) > MAX_TURN_AUDIO_BYTES:
+            raise FieldError("audio", f"larger than {MAX_TURN_AUDIO_BYTES // (1024 * 1024)} MiB")
+        try:
+            decoded = (
+                Audio.from_wav(data)
+                if data[:4] == b"RIFF" or sample_rate is None
+                else Audio.from_pcm16(data, sample_rate)
+            )
+        except AudioFormatError as exc:
+            raise FieldError("audio", str(exc), "invalid_audio") from None
+        if decoded.duration_s > MAX_AUDIO_SECONDS:
+            raise FieldError("audio", f"longer than {MAX_AUDIO_SECONDS} s")
+    elif text is None:
+        raise FieldError("audio", "send the caller's audio (or text)")
+    result = await CallEngine(runtime).turn(session, domain_uuid, call_uuid, audio=decoded, text=text)
+    transfer = result.action.transfer
+    return {
+        "turn": result.turn_index,
+        "transcript": result.transcript,
+        "response_text": result.response_text,
+        "action": result.action.kind,
+        "transfer": (
+            {"destination": transfer.destination, "context": transfer.context, "department": transfer.department}
+            if transfer
+            else None
+        ),
+        "audio_url": _audio_url(request, result.audio_uuid),
+        "timings": result.timings,
+        "providers": result.providers,
+    }
+
+
+@router.post("/calls/{call_uuid}/end", summary="The call ended: outcome stored, summary written")
+async def end_call(call_uuid: str, body: EndCall, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    await _tenant(session, body.domain_uuid)
+    conversation = await CallEngine(runtime).end(session, body.domain_uuid, call_uuid, body.outcome)
+    return {
+        "conversation_uuid": str(conversation.voice_conversation_uuid),
+        "outcome": conversation.outcome,
+        "summary": conversation.summary,
+    }
+
+
+@router.get("/audio/{audio_id}", name="get_audio", summary="A synthesized reply as 8 kHz WAV", response_class=Response)
+async def get_audio(audio_id: str, session: SessionDep) -> Response:
+    try:
+        audio_uuid = uuid.UUID(audio_id.removesuffix(".wav"))
+    except ValueError:
+        raise NotFoundError("Audio") from None
+    wav = await AudioRepository(session).wav(audio_uuid)
+    if wav is None:
+        raise NotFoundError("Audio")
+    return Response(wav, media_type="audio/wav", headers={"Cache-Control": "private, max-age=3600"})

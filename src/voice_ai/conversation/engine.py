@@ -1,0 +1,357 @@
+"""One call, turn by turn: STT → retrieval → LLM decision → safe action → TTS, with every turn stored.
+
+All call state is in PostgreSQL (conversation and messages), so any service instance can serve any turn.
+Each stage's time and the provider that answered are stored on the turn's messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voice_ai.conversation.actions import Action, Transfer, resolve
+from voice_ai.conversation.phrases import phrase
+from voice_ai.core.errors import ConflictError, NotFoundError
+from voice_ai.db.models import Conversation, Secretary
+from voice_ai.db.repositories.audio import AudioRepository
+from voice_ai.db.repositories.entities import (
+    ConversationRepository,
+    MessageRepository,
+    SecretaryRepository,
+    TransferRuleRepository,
+)
+from voice_ai.providers.audio import Audio
+from voice_ai.providers.errors import ProviderError
+from voice_ai.providers.llm.decision import DECISION_SCHEMA
+from voice_ai.providers.types import ChatMessage, DialogContext, TransferTarget
+from voice_ai.rag.retrieve import retrieve
+from voice_ai.services.vocabulary import tenant_vocabulary
+
+logger = logging.getLogger(__name__)
+REPLY_TTL = timedelta(hours=2)
+SILENT_TURNS_BEFORE_OPERATOR = 2
+HISTORY_MESSAGES = 20
+
+
+@dataclass
+class Spoken:
+    text: str
+    audio_uuid: uuid.UUID | None
+    provider: str | None
+    ms: float
+
+
+@dataclass
+class CallStart:
+    conversation_uuid: uuid.UUID
+    secretary: Secretary
+    greeting: Spoken
+    operator_destination: str | None
+    operator_context: str | None
+
+
+@dataclass
+class TurnResult:
+    transcript: str
+    response_text: str
+    action: Action
+    audio_uuid: uuid.UUID | None
+    timings: dict[str, float] = field(default_factory=dict)
+    providers: dict[str, str] = field(default_factory=dict)
+    turn_index: int = 0
+
+
+def _targets(rules: list[Any], secretary: Secretary) -> list[TransferTarget]:
+    return [
+        TransferTarget(
+            r.department_name, r.destination_number, r.description or "", tuple(r.keywords), r.destination_context
+        )
+        for r in rules
+        if r.voice_secretary_uuid in (None, secretary.voice_secretary_uuid)
+    ]
+
+
+class CallEngine:
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+
+    @property
+    def providers(self) -> Any:
+        return self.runtime.providers
+
+    async def _secretary(self, session: AsyncSession, domain_uuid: uuid.UUID, ref: str) -> Secretary:
+        repo = SecretaryRepository(session)
+        try:
+            row = await repo.get(domain_uuid, uuid.UUID(ref))
+        except ValueError:
+            row = await repo.get_by_extension(domain_uuid, ref)
+        if row is None or not row.enabled:
+            raise NotFoundError("Secretary")
+        return row
+
+    async def speak(
+        self, session: AsyncSession, domain_uuid: uuid.UUID, secretary: Secretary, text: str, *, cached: bool
+    ) -> Spoken:
+        """Synthesize ``text`` at 8 kHz and store it; fixed phrases are cached per secretary/voice/text."""
+        started = time.perf_counter()
+        audio_repo = AudioRepository(session)
+        key = None
+        if cached:
+            raw = f"{secretary.voice_secretary_uuid}|{secretary.tts_provider_uuid}|{secretary.tts_voice}|{secretary.language}|{text}"
+            key = hashlib.sha256(raw.encode()).hexdigest()
+            found = await audio_repo.cached(domain_uuid, key)
+            if found is not None:
+                return Spoken(text, found, "cache", round((time.perf_counter() - started) * 1000, 1))
+        try:
+            chain = await self.providers.chain(domain_uuid, "tts", preferred=secretary.tts_provider_uuid)
+            speech = await chain.run(
+                lambda p: p.synthesize(text, voice=secretary.tts_voice, language=secretary.language, sample_rate=8000)
+            )
+        except ProviderError as exc:  # Lua falls back to its local sound files
+            logger.error("tenant %s: no TTS could speak a reply: %s", domain_uuid, exc)
+            return Spoken(text, None, None, round((time.perf_counter() - started) * 1000, 1))
+        audio_uuid = await audio_repo.store(
+            domain_uuid,
+            speech.audio.wav(),
+            int(speech.audio.duration_s * 1000),
+            cache_key=key,
+            ttl=None if cached else REPLY_TTL,
+        )
+        return Spoken(text, audio_uuid, speech.info.provider, round((time.perf_counter() - started) * 1000, 1))
+
+    async def start(
+        self,
+        session: AsyncSession,
+        domain_uuid: uuid.UUID,
+        secretary_ref: str,
+        call_uuid: str,
+        *,
+        caller_id_number: str | None,
+        caller_id_name: str | None,
+        destination_number: str | None,
+    ) -> CallStart:
+        secretary = await self._secretary(session, domain_uuid, secretary_ref)
+        conversations = ConversationRepository(session)
+        existing = (await conversations.list(domain_uuid, limit=1, offset=0, call_uuid=call_uuid)).items
+        conversation = (
+            existing[0]
+            if existing
+            else await conversations.create(
+                domain_uuid,
+                {
+                    "voice_secretary_uuid": secretary.voice_secretary_uuid,
+                    "call_uuid": call_uuid,
+                    "caller_id_number": caller_id_number,
+                    "caller_id_name": caller_id_name,
+                    "destination_number": destination_number,
+                    "language": secretary.language,
+                },
+            )
+        )
+        text = secretary.greeting or phrase(secretary.language, "greeting", company=secretary.company_name or "nós")
+        greeting = await self.speak(session, domain_uuid, secretary, text, cached=True)
+        if not existing:
+            await MessageRepository(session).create(
+                domain_uuid,
+                {
+                    "voice_conversation_uuid": conversation.voice_conversation_uuid,
+                    "turn_index": 0,
+                    "role": "assistant",
+                    "text": text,
+                    "action": "continue",
+                    "timings": {"tts_ms": greeting.ms},
+                    "providers_used": {"tts": greeting.provider} if greeting.provider else {},
+                },
+            )
+        return CallStart(
+            conversation.voice_conversation_uuid,
+            secretary,
+            greeting,
+            secretary.operator_destination,
+            secretary.operator_context or await self._domain_name(session, domain_uuid),
+        )
+
+    async def _domain_name(self, session: AsyncSession, domain_uuid: uuid.UUID) -> str | None:
+        from voice_ai.db.repositories.domains import DomainRepository
+
+        domain = await DomainRepository(session).get(domain_uuid)
+        return str(domain["domain_name"]) if domain else None
+
+    async def _conversation(self, session: AsyncSession, domain_uuid: uuid.UUID, call_uuid: str) -> Conversation:
+        found = (await ConversationRepository(session).list(domain_uuid, limit=1, offset=0, call_uuid=call_uuid)).items
+        if not found:
+            raise NotFoundError("Call")
+        return found[0]
+
+    async def turn(
+        self,
+        session: AsyncSession,
+        domain_uuid: uuid.UUID,
+        call_uuid: str,
+        *,
+        audio: Audio | None = None,
+        text: str | None = None,
+    ) -> TurnResult:
+        started = time.perf_counter()
+        conversation = await self._conversation(session, domain_uuid, call_uuid)
+        if conversation.ended_at is not None:
+            raise ConflictError("this call has already ended")
+        secretary = (
+            await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
+            if conversation.voice_secretary_uuid
+            else None
+        )
+        if secretary is None:
+            raise NotFoundError("Secretary")
+        language = secretary.language
+        messages_repo = MessageRepository(session)
+        history = (
+            await messages_repo.for_conversation(domain_uuid, conversation.voice_conversation_uuid, limit=500, offset=0)
+        ).items
+        turn_index = max((m.turn_index for m in history), default=0) + 1
+        timings: dict[str, float] = {}
+        providers: dict[str, str] = {}
+
+        transcript = (text or "").strip()
+        if audio is not None:
+            t0 = time.perf_counter()
+            try:
+                chain = await self.providers.chain(domain_uuid, "stt", preferred=secretary.stt_provider_uuid)
+                hints = await tenant_vocabulary(session, domain_uuid, secretary.voice_secretary_uuid)
+                heard = await chain.run(lambda p: p.transcribe(audio, language=language, hints=hints))
+                transcript, providers["stt"] = heard.text.strip(), heard.info.provider
+            except ProviderError as exc:
+                logger.error("call %s: no STT could transcribe: %s", call_uuid, exc)
+            timings["stt_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+
+        rules = (await TransferRuleRepository(session).list(domain_uuid, limit=500, offset=0, enabled=True)).items
+        targets = _targets(rules, secretary)
+        operator, operator_context = (
+            secretary.operator_destination,
+            secretary.operator_context or await self._domain_name(session, domain_uuid),
+        )
+
+        if not transcript:
+            silent = 1
+            for message in sorted((m for m in history if m.role == "user"), key=lambda m: m.turn_index, reverse=True):
+                if message.text.strip():
+                    break
+                silent += 1
+            if silent >= SILENT_TURNS_BEFORE_OPERATOR and operator:
+                response, action = (
+                    phrase(language, "operator"),
+                    Action("transfer", Transfer(operator, operator_context, None)),
+                )
+            else:
+                response, action = phrase(language, "not_understood"), Action("continue")
+        else:
+            t0 = time.perf_counter()
+            embedder = await self.runtime.embedder(domain_uuid)
+            found = await retrieve(session, domain_uuid, transcript, embedder=embedder, language=language)
+            timings["retrieve_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            context = DialogContext(
+                language=language,
+                company_name=secretary.company_name,
+                passages=found.passages,
+                transfer_targets=targets,
+            )
+            chat = [ChatMessage("system", secretary.personality_prompt)] if secretary.personality_prompt else []
+            for message in sorted(history, key=lambda m: (m.turn_index, m.insert_date))[-HISTORY_MESSAGES:]:
+                if message.role in ("user", "assistant") and message.text.strip():
+                    chat.append(ChatMessage(message.role, message.text))  # type: ignore[arg-type]
+            chat.append(ChatMessage("user", transcript))
+            t0 = time.perf_counter()
+            try:
+                llm = await self.providers.chain(domain_uuid, "llm", preferred=secretary.llm_provider_uuid)
+                reply = await llm.run(lambda p: p.chat(chat, context=context, response_schema=DECISION_SCHEMA))
+                providers["llm"] = reply.info.provider
+                decision = reply.data or {"response": reply.text, "action": "continue"}
+                response = str(decision.get("response") or reply.text).strip()
+                action = resolve(decision, targets, operator=operator, operator_context=operator_context)
+                if action.kind == "transfer":  # the words must match where the call really goes
+                    response = (
+                        phrase(language, "transfer", department=action.transfer.department)
+                        if action.transfer and action.transfer.department
+                        else phrase(language, "operator")
+                    )
+            except ProviderError as exc:
+                logger.error("call %s: every LLM failed: %s", call_uuid, exc)
+                if operator:
+                    response, action = (
+                        phrase(language, "failure"),
+                        Action("transfer", Transfer(operator, operator_context, None)),
+                    )
+                else:
+                    response, action = phrase(language, "failure_no_operator"), Action("hangup")
+            timings["llm_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            if action.kind == "hangup" and not response:
+                response = secretary.farewell or phrase(language, "farewell")
+
+        if action.kind == "continue" and turn_index >= secretary.max_turns:
+            response, action = (
+                f"{response} {secretary.farewell or phrase(language, 'max_turns')}".strip(),
+                Action("hangup"),
+            )
+
+        spoken = await self.speak(session, domain_uuid, secretary, response, cached=False)
+        timings["tts_ms"] = spoken.ms
+        if spoken.provider:
+            providers["tts"] = spoken.provider
+        timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+
+        conversation_uuid = conversation.voice_conversation_uuid
+        await messages_repo.create(
+            domain_uuid,
+            {
+                "voice_conversation_uuid": conversation_uuid,
+                "turn_index": turn_index,
+                "role": "user",
+                "text": transcript,
+                "timings": {k: v for k, v in timings.items() if k == "stt_ms"},
+                "providers_used": {k: v for k, v in providers.items() if k == "stt"},
+            },
+        )
+        await messages_repo.create(
+            domain_uuid,
+            {
+                "voice_conversation_uuid": conversation_uuid,
+                "turn_index": turn_index,
+                "role": "assistant",
+                "text": response,
+                "action": action.kind,
+                "timings": timings,
+                "providers_used": providers,
+            },
+        )
+        updates: dict[str, Any] = {"turn_count": turn_index}
+        if action.transfer is not None:
+            updates |= {
+                "transfer_destination": action.transfer.destination,
+                "transfer_department": action.transfer.department,
+            }
+        await ConversationRepository(session).update(conversation, updates)
+        return TurnResult(transcript, response, action, spoken.audio_uuid, timings, providers, turn_index)
+
+    async def end(self, session: AsyncSession, domain_uuid: uuid.UUID, call_uuid: str, outcome: str) -> Conversation:
+        conversation = await self._conversation(session, domain_uuid, call_uuid)
+        if conversation.ended_at is not None:
+            return conversation  # idempotent: a hangup hook and the script may both report the end
+        history = (
+            await MessageRepository(session).for_conversation(
+                domain_uuid, conversation.voice_conversation_uuid, limit=500, offset=0
+            )
+        ).items
+        asked = [m.text for m in history if m.role == "user" and m.text.strip()]
+        summary = "; ".join(asked[:3])[:500] if asked else None
+        if conversation.transfer_destination and outcome == "transferred":
+            summary = f"{summary or ''} → {conversation.transfer_department or 'operator'} ({conversation.transfer_destination})".strip()
+        return await ConversationRepository(session).update(
+            conversation, {"ended_at": datetime.now(UTC), "outcome": outcome, "summary": summary}
+        )

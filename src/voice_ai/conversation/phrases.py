@@ -1,0 +1,31 @@
+"""Fixed phrases the secretary says, in pt-BR (default) and English."""
+
+from __future__ import annotations
+
+PHRASES: dict[str, dict[str, str]] = {
+    "pt": {
+        "greeting": "Olá! Você ligou para {company}. Como posso ajudar?",
+        "farewell": "Obrigada pela ligação. Até logo!",
+        "transfer": "Certo, vou transferir sua ligação para {department}. Um momento, por favor.",
+        "operator": "Vou transferir você para um atendente. Um momento, por favor.",
+        "not_understood": "Desculpe, não consegui entender. Pode repetir, por favor?",
+        "max_turns": "Agradeço a ligação. Se precisar de mais alguma coisa, ligue novamente. Até logo!",
+        "failure": "Desculpe, estou com dificuldades no momento. Vou transferir você para um atendente.",
+        "failure_no_operator": "Desculpe, estou com dificuldades no momento. Por favor, ligue novamente mais tarde.",
+    },
+    "en": {
+        "greeting": "Hello! You have reached {company}. How can I help you?",
+        "farewell": "Thank you for calling. Goodbye!",
+        "transfer": "Sure, I'll transfer your call to {department}. One moment, please.",
+        "operator": "I'll transfer you to an attendant. One moment, please.",
+        "not_understood": "Sorry, I didn't catch that. Could you repeat, please?",
+        "max_turns": "Thank you for calling. If you need anything else, please call again. Goodbye!",
+        "failure": "Sorry, I'm having trouble right now. I'll transfer you to an attendant.",
+        "failure_no_operator": "Sorry, I'm having trouble right now. Please call again later.",
+    },
+}
+
+
+def phrase(language: str, key: str, **values: str) -> str:
+    table = PHRASES["en" if language.lower().startswith("en") else "pt"]
+    return table[key].format(**values)

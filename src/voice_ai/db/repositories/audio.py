@@ -1,0 +1,52 @@
+"""Stored audio clips: replies (expiring) and fixed phrases (cached by key, kept)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voice_ai.db.models import AudioClip
+
+
+class AudioRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def cached(self, domain_uuid: uuid.UUID, cache_key: str) -> uuid.UUID | None:
+        found = await self.session.scalar(
+            select(AudioClip.voice_ai_audio_uuid).where(
+                AudioClip.domain_uuid == domain_uuid, AudioClip.cache_key == cache_key
+            )
+        )
+        return found
+
+    async def store(
+        self, domain_uuid: uuid.UUID, wav: bytes, duration_ms: int, *, cache_key: str | None, ttl: timedelta | None
+    ) -> uuid.UUID:
+        clip = AudioClip(
+            domain_uuid=domain_uuid,
+            wav=wav,
+            duration_ms=duration_ms,
+            cache_key=cache_key,
+            expires_at=datetime.now(UTC) + ttl if ttl else None,
+        )
+        self.session.add(clip)
+        await self.session.flush()
+        return clip.voice_ai_audio_uuid
+
+    async def wav(self, audio_uuid: uuid.UUID) -> bytes | None:
+        """By id alone: ids are unguessable (random UUIDs) and FreeSWITCH fetches them by URL."""
+        value = await self.session.scalar(
+            select(AudioClip.wav).where(
+                AudioClip.voice_ai_audio_uuid == audio_uuid,
+                (AudioClip.expires_at.is_(None)) | (AudioClip.expires_at > datetime.now(UTC)),
+            )
+        )
+        return bytes(value) if value is not None else None
+
+    async def purge_expired(self) -> int:
+        result = await self.session.execute(delete(AudioClip).where(AudioClip.expires_at < datetime.now(UTC)))
+        return int(getattr(result, "rowcount", 0) or 0)
