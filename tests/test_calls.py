@@ -193,3 +193,35 @@ async def test_unknown_call_domain_and_secretary(client: httpx.AsyncClient, demo
     )
     assert nobody.status_code == 404 and nobody.json()["detail"] == "Secretary not found"
     assert (await client.get(f"/api/v1/audio/{uuid.uuid4()}.wav")).status_code == 404
+
+
+async def test_events_are_logged_and_a_hangup_ends_the_call(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any
+) -> None:
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    await _say(client, demo, call, "Vocês abrem no sábado?")
+    dtmf = await client.post(
+        f"/api/v1/calls/{call}/events", json={"domain_uuid": demo["domain"], "event": "dtmf", "digits": "0"}
+    )
+    assert dtmf.status_code == 202
+    bad = await client.post(
+        f"/api/v1/calls/{call}/events", json={"domain_uuid": demo["domain"], "event": "dtmf", "digits": "0; rm"}
+    )
+    assert bad.status_code == 422
+    await client.post(f"/api/v1/calls/{call}/events", json={"domain_uuid": demo["domain"], "event": "caller_hangup"})
+    row = await db.fetchrow(
+        "SELECT outcome, ended_at, voice_conversation_uuid FROM v_voice_conversations WHERE call_uuid = $1", call
+    )
+    assert row["outcome"] == "hangup" and row["ended_at"] is not None
+    texts = [
+        r["text"]
+        for r in await db.fetch(
+            "SELECT text FROM v_voice_messages WHERE voice_conversation_uuid = $1 AND role = 'system' ORDER BY insert_date",
+            row["voice_conversation_uuid"],
+        )
+    ]
+    assert texts == ["[dtmf] 0", "[caller_hangup]"]
+    # the script's own /end after the hangup hook is harmless
+    again = await client.post(f"/api/v1/calls/{call}/end", json={"domain_uuid": demo["domain"], "outcome": "resolved"})
+    assert again.json()["outcome"] == "hangup"

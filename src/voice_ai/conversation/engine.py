@@ -339,6 +339,37 @@ class CallEngine:
         await ConversationRepository(session).update(conversation, updates)
         return TurnResult(transcript, response, action, spoken.audio_uuid, timings, providers, turn_index)
 
+    async def event(
+        self,
+        session: AsyncSession,
+        domain_uuid: uuid.UUID,
+        call_uuid: str,
+        event: str,
+        digits: str | None,
+        detail: str | None,
+    ) -> int:
+        """Record a line event (DTMF, hangup, transfer result) in the call's log as a system message."""
+        conversation = await self._conversation(session, domain_uuid, call_uuid)
+        messages = MessageRepository(session)
+        history = (
+            await messages.for_conversation(domain_uuid, conversation.voice_conversation_uuid, limit=500, offset=0)
+        ).items
+        index = max((m.turn_index for m in history), default=0)
+        text = " ".join(p for p in (f"[{event}]", digits, detail) if p)
+        await messages.create(
+            domain_uuid,
+            {
+                "voice_conversation_uuid": conversation.voice_conversation_uuid,
+                "turn_index": index,
+                "role": "system",
+                "text": text,
+                "action": event,
+            },
+        )
+        if event == "caller_hangup" and conversation.ended_at is None:
+            await self.end(session, domain_uuid, call_uuid, "abandoned" if index == 0 else "hangup")
+        return index
+
     async def end(self, session: AsyncSession, domain_uuid: uuid.UUID, call_uuid: str, outcome: str) -> Conversation:
         conversation = await self._conversation(session, domain_uuid, call_uuid)
         if conversation.ended_at is not None:

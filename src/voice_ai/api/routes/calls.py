@@ -30,6 +30,13 @@ class StartCall(BaseModel):
     destination_number: str | None = Field(default=None, max_length=64)
 
 
+class CallEvent(BaseModel):
+    domain_uuid: uuid.UUID
+    event: Literal["dtmf", "caller_hangup", "transfer_result", "playback_error", "note"]
+    digits: str | None = Field(default=None, pattern=r"^[0-9*#A-D]{1,32}$")
+    detail: str | None = Field(default=None, max_length=500, description="e.g. the transfer result or an error")
+
+
 class EndCall(BaseModel):
     domain_uuid: uuid.UUID
     outcome: Literal["resolved", "transferred", "hangup", "abandoned", "error"]
@@ -118,6 +125,15 @@ async def turn(
         "timings": result.timings,
         "providers": result.providers,
     }
+
+
+@router.post(
+    "/calls/{call_uuid}/events", status_code=status.HTTP_202_ACCEPTED, summary="Something happened on the line"
+)
+async def call_event(call_uuid: str, body: CallEvent, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    await _tenant(session, body.domain_uuid)
+    index = await CallEngine(runtime).event(session, body.domain_uuid, call_uuid, body.event, body.digits, body.detail)
+    return {"stored": True, "turn": index}
 
 
 @router.post("/calls/{call_uuid}/end", summary="The call ended: outcome stored, summary written")
