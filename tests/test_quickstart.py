@@ -119,3 +119,23 @@ def test_cli_ingest_with_progress(tmp_path: Path) -> None:
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     refused = run_cli("ingest", str(bad), "--domain", "demo.localhost", env=env)
     assert refused.returncode == 1 and "unsupported document type" in refused.stdout
+
+
+def test_call_simulator(tmp_path: Path) -> None:
+    from voice_ai.demo.seed import document_paths
+
+    env = cli_env(VOICE_AI_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
+    assert run_cli("demo", "seed", env=env).returncode == 0
+    assert run_cli("ingest", *[str(p) for p in document_paths()], "--domain", "demo.localhost", env=env).returncode == 0
+    result = run_cli(
+        "call", "--domain", "demo.localhost", "--secretary", "8000",
+        "--text", "Posso pagar com Pix?", "--text", "Preciso da segunda via do meu boleto", "--text", "nunca chega aqui",
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("secretary: Olá! Você ligou para a Contabilidade Exata")
+    assert any("Pix" in line and line.startswith("secretary:") for line in lines)
+    assert any("[transfer → 203 (Financeiro)]" in line for line in lines)
+    assert "nunca chega aqui" not in result.stdout  # the call was transferred before that turn
+    assert lines[-1].startswith("call ended: transferred")

@@ -300,6 +300,83 @@ def ingest(
 
 
 @app.command()
+def call(
+    domain: Annotated[str, typer.Option(help="Domain name or uuid")],
+    secretary: Annotated[str, typer.Option(help="Secretary extension or uuid")],
+    text: Annotated[list[str] | None, typer.Option("--text", help="A caller turn as text (repeat)")] = None,
+    wav: Annotated[
+        list[Path] | None, typer.Option("--wav", exists=True, dir_okay=False, help="A caller turn as WAV (repeat)")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="A running service (default: run one in-process)")] = None,
+) -> None:
+    """Simulate a call through the telephony API: prints each turn's transcript, reply, action and timings."""
+    import httpx
+
+    from voice_ai.db.repositories.domains import DomainRepository
+    from voice_ai.main import create_app
+
+    turns: list[tuple[str, Any]] = [("text", t) for t in text or []] + [("wav", w) for w in wav or []]
+    if not turns:
+        raise _fail("give at least one --text or --wav turn")
+
+    async def converse(http: httpx.AsyncClient, domain_uuid: str) -> None:
+        call_uuid = f"sim-{uuid.uuid4()}"
+        started = await http.post(
+            "/api/v1/calls", json={"domain_uuid": domain_uuid, "secretary": secretary, "call_uuid": call_uuid}
+        )
+        if started.status_code != 201:
+            raise _fail(f"cannot start the call: {started.json().get('detail')}")
+        typer.echo(f"secretary: {started.json()['greeting_text']}")
+        outcome = "resolved"
+        for kind, value in turns:
+            form = {"domain_uuid": domain_uuid}
+            if kind == "text":
+                response = await http.post(f"/api/v1/calls/{call_uuid}/turns", data={**form, "text": value})
+            else:
+                files = {"audio": (value.name, value.read_bytes(), "audio/wav")}
+                response = await http.post(f"/api/v1/calls/{call_uuid}/turns", data=form, files=files)
+            body = response.json()
+            if response.status_code != 200:
+                raise _fail(f"turn failed: {body.get('detail') or body.get('message')}")
+            typer.echo(f"caller:    {body['transcript']}")
+            typer.echo(f"secretary: {body['response_text']}")
+            timings = " ".join(f"{k}={v:.0f}" for k, v in body["timings"].items())
+            where = (
+                f" → {body['transfer']['destination']} ({body['transfer']['department'] or 'operator'})"
+                if body["transfer"]
+                else ""
+            )
+            typer.echo(f"           [{body['action']}{where}] {timings} ms")
+            if body["action"] != "continue":
+                outcome = "transferred" if body["action"] == "transfer" else "hangup"
+                break
+        ended = await http.post(f"/api/v1/calls/{call_uuid}/end", json={"domain_uuid": domain_uuid, "outcome": outcome})
+        typer.echo(f"call ended: {outcome}; summary: {ended.json().get('summary')}")
+
+    async def _go(settings: Settings) -> None:
+        headers = {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"} if settings.api_token else {}
+        if url:
+            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
+                found = (await http.get("/api/v1/domains", params={"name": domain})).json().get("items", [])
+                await converse(http, found[0]["domain_uuid"] if found else domain)
+            return
+        async with Runtime(settings) as runtime:
+            async with runtime.sessionmaker() as session:
+                row = await DomainRepository(session).get_by_name(domain)
+            app = create_app(settings, runtime=runtime)
+            transport = httpx.ASGITransport(app=app)
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(
+                    transport=transport, base_url="http://simulator", headers=headers, timeout=120
+                ) as http,
+            ):
+                await converse(http, str(row["domain_uuid"]) if row else domain)
+
+    _run(_go)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
