@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import uuid
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from fakes.vendors import OPENAI_KEY
-from voice_ai.demo.seed import DATA_DIR, document_paths, seed_demo
+from voice_ai.demo.seed import DATA_DIR, seed_demo
 from voice_ai.runtime import Runtime
 
 CASES = json.loads((DATA_DIR / "questions.json").read_text(encoding="utf-8"))["cases"]
@@ -25,18 +24,13 @@ async def demo(runtime: Runtime, client: httpx.AsyncClient) -> dict[str, Any]:
         tenant = await seed_demo(session)
     domain = str(tenant.domain_uuid)
     await client.patch(f"/api/v1/domains/{domain}/secretaries/{tenant.secretary_uuid}", json={"max_turns": 30})
-    for path in document_paths():
-        accepted = await client.post(
-            f"/api/v1/domains/{domain}/documents/upload",
-            files={"file": (path.name, path.read_bytes(), "text/markdown")},
+    from voice_ai.rag.ingest import ingest_document
+
+    for document_uuid in tenant.to_index:  # the demo's own documents
+        row = await ingest_document(
+            runtime.sessionmaker, tenant.domain_uuid, document_uuid, embedder=await runtime.embedder(tenant.domain_uuid)
         )
-        document = accepted.json()["voice_document_uuid"]
-        for _ in range(600):
-            status = (await client.get(f"/api/v1/domains/{domain}/documents/{document}")).json()["status"]
-            if status == "ready":
-                break
-            await asyncio.sleep(0.1)
-        assert status == "ready"
+        assert row is not None and row.status == "ready"
     return {"domain": domain, "secretary": str(tenant.secretary_uuid)}
 
 

@@ -54,6 +54,24 @@ def test_serve_demo_on_embedded_postgres(tmp_path: Path) -> None:
         ]
         rules = httpx.get(f"{base}/api/v1/domains/{domain}/transfer-rules").json()["items"]
         assert sorted(r["destination_number"] for r in rules) == ["200", "201", "202", "203", "204"]
+        deadline = time.monotonic() + 90  # the demo documents are indexed by the background worker
+        while {d["status"] for d in httpx.get(f"{base}/api/v1/domains/{domain}/documents").json()["items"]} != {
+            "ready"
+        }:
+            assert time.monotonic() < deadline, "demo documents not indexed"
+            time.sleep(0.3)
+        reply = httpx.post(
+            f"{base}/api/v1/calls/{'q1'}/turns", data={"domain_uuid": domain, "text": "Posso pagar com Pix?"}
+        )
+        assert reply.status_code == 404  # no such call yet: calls start with POST /api/v1/calls
+        started = httpx.post(
+            f"{base}/api/v1/calls", json={"domain_uuid": domain, "secretary": "8000", "call_uuid": "q1"}
+        )
+        assert started.status_code == 201
+        reply = httpx.post(
+            f"{base}/api/v1/calls/q1/turns", data={"domain_uuid": domain, "text": "Posso pagar com Pix?"}, timeout=60
+        )
+        assert "Pix" in reply.json()["response_text"]
 
         # seeding again from another process (joining the same embedded server) changes nothing
         again = run_cli("demo", "seed", env=env)
@@ -105,15 +123,16 @@ def test_cli_ingest_with_progress(tmp_path: Path) -> None:
     from voice_ai.demo.seed import document_paths
 
     env = cli_env(VOICE_AI_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
-    assert run_cli("demo", "seed", env=env).returncode == 0
-    files = [str(p) for p in document_paths()]
-    result = run_cli("ingest", *files, "--domain", "demo.localhost", env=env)
+    seeded = run_cli("demo", "seed", env=env)
+    assert seeded.returncode == 0 and "documents indexed: 2" in seeded.stdout
+    faq = tmp_path / "faq.md"
+    faq.write_text("# Perguntas\n\n## Estacionamento\n\nHá vagas para clientes.\n", encoding="utf-8")
+    result = run_cli("ingest", str(faq), "--domain", "demo.localhost", env=env)
     assert result.returncode == 0, result.stderr
-    for path in document_paths():
-        assert f"{path.name}: " in result.stdout and " chunks" in result.stdout
-    again = run_cli("ingest", files[0], "--domain", "demo.localhost", env=env)
-    assert again.returncode == 0 and "already uploaded" in again.stdout
-    missing = run_cli("ingest", files[0], "--domain", "nowhere.example.com", env=env)
+    assert "faq.md: 1 chunks" in result.stdout
+    again = run_cli("ingest", str(faq), *[str(p) for p in document_paths()], "--domain", "demo.localhost", env=env)
+    assert again.returncode == 0 and again.stdout.count("already uploaded") == 3
+    missing = run_cli("ingest", str(faq), "--domain", "nowhere.example.com", env=env)
     assert missing.returncode == 1 and "no domain 'nowhere.example.com'" in missing.stderr
     bad = tmp_path / "photo.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
@@ -122,11 +141,9 @@ def test_cli_ingest_with_progress(tmp_path: Path) -> None:
 
 
 def test_call_simulator(tmp_path: Path) -> None:
-    from voice_ai.demo.seed import document_paths
 
     env = cli_env(VOICE_AI_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
-    assert run_cli("demo", "seed", env=env).returncode == 0
-    assert run_cli("ingest", *[str(p) for p in document_paths()], "--domain", "demo.localhost", env=env).returncode == 0
+    assert run_cli("demo", "seed", env=env).returncode == 0  # seeds and indexes the demo documents
     result = run_cli(
         "call", "--domain", "demo.localhost", "--secretary", "8000",
         "--text", "Posso pagar com Pix?", "--text", "Preciso da segunda via do meu boleto", "--text", "nunca chega aqui",

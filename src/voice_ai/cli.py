@@ -82,6 +82,9 @@ def _print_demo(demo: object, base_url: str, token: bool, *, serving: bool = Tru
     when = "try" if serving else "with `voice-ai serve` running, try"
     typer.echo(f"demo domain: {getattr(demo, 'domain_name', '')} ({domain_uuid})")
     typer.echo(f"{when}: curl -s{auth} {base_url}/api/v1/domains/{domain_uuid}/secretaries")
+    typer.echo(
+        f'  or:  voice-ai call --url {base_url} --domain demo.localhost --secretary 8000 --text "Posso pagar com Pix?"'
+    )
 
 
 def _server_class() -> type:
@@ -127,6 +130,9 @@ def serve(
             if demo:
                 async with runtime.sessionmaker() as session, session.begin():
                     tenant = await seed_demo(session, create_domain=runtime.standalone)
+                for document_uuid in tenant.to_index:  # indexed by the worker in the background
+                    assert runtime.jobs is not None
+                    await runtime.jobs.ingest(tenant.domain_uuid, document_uuid)
                 _print_demo(tenant, f"http://{settings.host}:{settings.port}", bool(token))
             config = uvicorn.Config(
                 create_app(settings, runtime=runtime),
@@ -188,10 +194,18 @@ def demo_seed(
     from voice_ai.demo.seed import seed_demo
 
     async def _go(settings: Settings) -> None:
+        from voice_ai.rag.ingest import ingest_document
+
         async with Runtime(settings.model_copy(update={"worker": False})) as runtime:
             async with runtime.sessionmaker() as session, session.begin():
                 tenant = await seed_demo(session, domain_name=domain, create_domain=runtime.standalone)
-            typer.echo(f"secretary: {tenant.secretary_uuid}  transfer rules: {tenant.transfer_rules}")
+            embedder = await runtime.embedder(tenant.domain_uuid)
+            for document_uuid in tenant.to_index:
+                await ingest_document(runtime.sessionmaker, tenant.domain_uuid, document_uuid, embedder=embedder)
+            typer.echo(
+                f"secretary: {tenant.secretary_uuid}  transfer rules: {tenant.transfer_rules}  "
+                f"documents indexed: {len(tenant.to_index)}"
+            )
             _print_demo(
                 tenant, f"http://{settings.host}:{settings.port}", settings.api_token is not None, serving=False
             )

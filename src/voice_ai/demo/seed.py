@@ -1,10 +1,13 @@
-"""The demo tenant: a small pt-BR accounting firm (``demo/data/contabilidade-exata``).
+"""The demo tenant: a small pt-BR accounting firm (``demo/data/contabilidade-exata``): a secretary on
+extension 8000, its transfer rules and its two documents.
 
-Idempotent: running it again updates the secretary and rules in place instead of duplicating them.
+Idempotent: running it again updates the secretary and rules in place instead of duplicating them; documents
+are recognised by their SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_ai.core.errors import NotFoundError
 from voice_ai.db.repositories.domains import DomainRepository
-from voice_ai.db.repositories.entities import SecretaryRepository, TransferRuleRepository
+from voice_ai.db.repositories.entities import DocumentRepository, SecretaryRepository, TransferRuleRepository
 
 DATA_DIR = Path(__file__).parent / "data" / "contabilidade-exata"
 DEMO_DOMAIN = "demo.localhost"
@@ -28,6 +31,7 @@ class DemoTenant:
     domain_name: str
     secretary_uuid: uuid.UUID
     transfer_rules: int
+    to_index: tuple[uuid.UUID, ...] = ()  # demo documents not indexed yet
 
 
 def load_company() -> dict[str, Any]:
@@ -95,4 +99,25 @@ async def seed_demo(session: AsyncSession, *, domain_name: str = DEMO_DOMAIN, cr
             await rule_repo.update(existing[rule["name"]], rule_values)
         else:
             await rule_repo.create(domain_uuid, rule_values)
-    return DemoTenant(domain_uuid, domain_name, secretary.voice_secretary_uuid, len(rules))
+    documents = DocumentRepository(session)
+    to_index = []
+    for path in document_paths():
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        row = await documents.by_sha256(domain_uuid, digest)
+        if row is None:
+            row = await documents.create(
+                domain_uuid,
+                {
+                    "name": path.name,
+                    "mime_type": "text/markdown",
+                    "size_bytes": len(data),
+                    "sha256": digest,
+                    "content": data,
+                    "language": "pt-BR",
+                    "status": "queued",
+                },
+            )
+        if row.status != "ready":
+            to_index.append(row.voice_document_uuid)
+    return DemoTenant(domain_uuid, domain_name, secretary.voice_secretary_uuid, len(rules), tuple(to_index))
