@@ -30,7 +30,7 @@ async def _provider(client: httpx.AsyncClient, domain: str, body: dict[str, Any]
 
 
 def _openai_body(vendors: Any, **extra: Any) -> dict[str, Any]:
-    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "max_retries": 0, "timeout_s": 0.5}
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "max_retries": 0, "timeout_s": 2.0}
     return {"provider_type": "llm", "provider_name": "openai", "config": config, **extra}
 
 
