@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr
 
 from voice_ai.providers.base import EmbeddingsProvider, ProviderSettings, timeout_field
-from voice_ai.providers.llm.openai_chat import _openai, map_openai_error
-from voice_ai.providers.sdk import build_client
+from voice_ai.providers.llm.openai_chat import map_openai_error
+from voice_ai.providers.openai_client import AzureClientMixin, OpenAIClientMixin
 from voice_ai.providers.types import Capabilities, EmbeddingKind, Embeddings
 
 
@@ -29,7 +29,7 @@ class AzureOpenAIEmbeddingsSettings(ProviderSettings):
     timeout_s: float = timeout_field(20.0)
 
 
-class OpenAIEmbeddings(EmbeddingsProvider):
+class OpenAIEmbeddings(OpenAIClientMixin, EmbeddingsProvider):
     name = "openai"
     display_name = "OpenAI embeddings"
     description = "text-embedding-3-small (1536 dimensions) or any OpenAI embedding model."
@@ -37,28 +37,10 @@ class OpenAIEmbeddings(EmbeddingsProvider):
     capabilities = Capabilities(dimensions=1536)
     extra = "openai"
     batch_size = 256
-    _client: Any = None
-
-    def client(self) -> Any:
-        if self._client is None:
-            s: Any = self.settings
-            self._client = build_client(
-                _openai().AsyncOpenAI,
-                base_url=s.base_url,
-                api_key=s.api_key.get_secret_value(),
-                timeout=s.timeout_s,
-                max_retries=0,
-            )
-        return self._client
 
     @property
     def model_name(self) -> str:
         return str(getattr(self.settings, "model", ""))
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
     async def _embed_impl(self, texts: list[str], kind: EmbeddingKind) -> Embeddings:
         request: dict[str, Any] = {"model": self.model_name, "input": texts}
@@ -73,7 +55,7 @@ class OpenAIEmbeddings(EmbeddingsProvider):
         return Embeddings(vectors, response.model or self.model_name, len(vectors[0]) if vectors else 0)
 
 
-class AzureOpenAIEmbeddings(OpenAIEmbeddings):
+class AzureOpenAIEmbeddings(AzureClientMixin, OpenAIEmbeddings):
     name = "azure_openai"
     display_name = "Azure OpenAI embeddings"
     description = "An embedding model deployed in an Azure OpenAI resource."
@@ -82,16 +64,3 @@ class AzureOpenAIEmbeddings(OpenAIEmbeddings):
     @property
     def model_name(self) -> str:
         return str(getattr(self.settings, "deployment", ""))
-
-    def client(self) -> Any:
-        if self._client is None:
-            s: Any = self.settings
-            self._client = build_client(
-                _openai().AsyncAzureOpenAI,
-                azure_endpoint=s.endpoint,
-                api_key=s.api_key.get_secret_value(),
-                api_version=s.api_version,
-                timeout=s.timeout_s,
-                max_retries=0,
-            )
-        return self._client

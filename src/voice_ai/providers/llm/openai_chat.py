@@ -12,13 +12,12 @@ from pydantic import Field, SecretStr
 from voice_ai.providers.base import LLMProvider, ProviderSettings, timeout_field
 from voice_ai.providers.errors import (
     ProviderError,
-    ProviderNotInstalledError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     from_http_status,
 )
 from voice_ai.providers.llm.prompting import parse_json, system_prompt, with_system
-from voice_ai.providers.sdk import build_client
+from voice_ai.providers.openai_client import AzureClientMixin, OpenAIClientMixin, openai_sdk
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
 
 
@@ -57,18 +56,8 @@ class AzureOpenAISettings(OpenAICompatibleSettings):
     model: str = ""
 
 
-def _openai() -> Any:
-    try:
-        import openai
-    except ImportError:
-        raise ProviderNotInstalledError(
-            "the openai SDK is not installed: pip install 'voice-ai-ivr[openai]'", provider="openai"
-        ) from None
-    return openai
-
-
 def map_openai_error(exc: Exception, provider: str) -> ProviderError:
-    openai = _openai()
+    openai = openai_sdk()
     if isinstance(exc, openai.APITimeoutError):
         return ProviderTimeoutError("the server did not answer in time", provider=provider)
     if isinstance(exc, openai.APIStatusError):
@@ -93,7 +82,7 @@ def _error_message(exc: Any) -> str:
     return str(getattr(exc, "message", "")) or type(exc).__name__
 
 
-class OpenAICompatibleLLM(LLMProvider):
+class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
     name = "openai_compatible"
     display_name = "OpenAI-compatible server (Ollama, llama.cpp, LM Studio, vLLM)"
     description = "Any server with the OpenAI Chat Completions API, e.g. a local Ollama."
@@ -101,28 +90,10 @@ class OpenAICompatibleLLM(LLMProvider):
     capabilities = Capabilities(streaming=True, structured_output=True)
     extra = "openai"
     settings: OpenAICompatibleSettings
-    _client: Any = None
-
-    def client(self) -> Any:
-        if self._client is None:
-            s = self.settings
-            self._client = build_client(
-                _openai().AsyncOpenAI,
-                base_url=s.base_url,
-                api_key=self.secret(s.api_key) or "not-needed",
-                timeout=s.timeout_s,
-                max_retries=0,
-            )
-        return self._client
 
     @property
     def model_name(self) -> str:
         return self.settings.model
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
     def _request(
         self,
@@ -202,19 +173,6 @@ class OpenAILLM(OpenAICompatibleLLM):
     Settings = OpenAISettings
     settings: OpenAISettings
 
-    def client(self) -> Any:
-        if self._client is None:
-            s = self.settings
-            self._client = build_client(
-                _openai().AsyncOpenAI,
-                base_url=s.base_url,
-                api_key=s.api_key.get_secret_value(),
-                organization=s.organization,
-                timeout=s.timeout_s,
-                max_retries=0,
-            )
-        return self._client
-
 
 class GroqLLM(OpenAICompatibleLLM):
     name = "groq"
@@ -223,7 +181,7 @@ class GroqLLM(OpenAICompatibleLLM):
     Settings = GroqSettings
 
 
-class AzureOpenAILLM(OpenAICompatibleLLM):
+class AzureOpenAILLM(AzureClientMixin, OpenAICompatibleLLM):
     name = "azure_openai"
     display_name = "Azure OpenAI"
     description = "OpenAI models deployed in an Azure OpenAI resource."
@@ -233,16 +191,3 @@ class AzureOpenAILLM(OpenAICompatibleLLM):
     @property
     def model_name(self) -> str:
         return self.settings.deployment
-
-    def client(self) -> Any:
-        if self._client is None:
-            s = self.settings
-            self._client = build_client(
-                _openai().AsyncAzureOpenAI,
-                azure_endpoint=s.endpoint,
-                api_key=s.api_key.get_secret_value(),
-                api_version=s.api_version,
-                timeout=s.timeout_s,
-                max_retries=0,
-            )
-        return self._client

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import SecretStr
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, TTSProvider, timeout_field
 from voice_ai.providers.http import expect_audio
-from voice_ai.providers.llm.openai_chat import _openai, map_openai_error
-from voice_ai.providers.sdk import build_client
+from voice_ai.providers.llm.openai_chat import map_openai_error
+from voice_ai.providers.openai_client import OpenAIClientMixin
 from voice_ai.providers.types import Capabilities
 
 PCM_RATE = 24000
@@ -24,7 +24,7 @@ class OpenAITTSSettings(ProviderSettings):
     timeout_s: float = timeout_field(20.0)
 
 
-class OpenAITTS(TTSProvider):
+class OpenAITTS(OpenAIClientMixin, TTSProvider):
     name = "openai"
     display_name = "OpenAI text-to-speech"
     description = "OpenAI's hosted voices (gpt-4o-mini-tts, tts-1)."
@@ -32,24 +32,6 @@ class OpenAITTS(TTSProvider):
     capabilities = Capabilities(streaming=True, sample_rates=(8000, 16000, 24000))
     extra = "openai"
     settings: OpenAITTSSettings
-    _client: Any = None
-
-    def client(self) -> Any:
-        if self._client is None:
-            s = self.settings
-            self._client = build_client(
-                _openai().AsyncOpenAI,
-                base_url=s.base_url,
-                api_key=s.api_key.get_secret_value(),
-                timeout=s.timeout_s,
-                max_retries=0,
-            )
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
     async def _synthesize_impl(self, text: str, voice: str | None, language: str | None, sample_rate: int) -> Audio:
         try:
