@@ -219,3 +219,30 @@ async def test_events_are_logged_and_a_hangup_ends_the_call(
     # the script's own /end after the hangup hook is harmless
     again = await client.post(f"/api/v1/calls/{call}/end", json={"domain_uuid": demo["domain"], "outcome": "resolved"})
     assert again.json()["outcome"] == "hangup"
+
+
+async def test_expired_replies_are_not_served_and_are_purged(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any
+) -> None:
+    from voice_ai.conversation import engine
+
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    turn = await _say(client, demo, call, "Vocês abrem no sábado?")
+    audio_id = turn["audio_url"].rsplit("/", 1)[-1].removesuffix(".wav")
+    await db.execute(
+        "UPDATE v_voice_ai_audio SET expires_at = now() - interval '1 minute' WHERE voice_ai_audio_uuid = $1",
+        uuid.UUID(audio_id),
+    )
+    assert (await client.get(turn["audio_url"])).status_code == 404
+    engine.CallEngine._stored = engine.PURGE_EVERY - 1  # the next reply triggers the purge
+    await _say(client, demo, call, "Posso pagar com Pix?")
+    assert (
+        await db.fetchval("SELECT count(*) FROM v_voice_ai_audio WHERE voice_ai_audio_uuid = $1", uuid.UUID(audio_id))
+        == 0
+    )
+    cached = await db.fetchval(
+        "SELECT count(*) FROM v_voice_ai_audio WHERE domain_uuid = $1 AND cache_key IS NOT NULL",
+        uuid.UUID(demo["domain"]),
+    )
+    assert cached >= 1  # the greeting stays

@@ -36,6 +36,7 @@ from voice_ai.services.vocabulary import tenant_vocabulary
 
 logger = logging.getLogger(__name__)
 REPLY_TTL = timedelta(hours=2)
+PURGE_EVERY = 50
 SILENT_TURNS_BEFORE_OPERATOR = 2
 HISTORY_MESSAGES = 20
 
@@ -79,6 +80,8 @@ def _targets(rules: list[Any], secretary: Secretary) -> list[TransferTarget]:
 
 
 class CallEngine:
+    _stored = 0  # replies stored by this process (class-wide: engines are made per request)
+
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
 
@@ -124,6 +127,9 @@ class CallEngine:
             cache_key=key,
             ttl=None if cached else REPLY_TTL,
         )
+        CallEngine._stored += 1
+        if self._stored % PURGE_EVERY == 0:  # expired replies are removed as new ones are made
+            await audio_repo.purge_expired()
         return Spoken(text, audio_uuid, speech.info.provider, round((time.perf_counter() - started) * 1000, 1))
 
     async def start(
