@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "v_voice_ai_"
 INGEST = "ingest_document"
+WEBHOOK = "deliver_webhook"
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 
 
@@ -82,6 +83,17 @@ class JobQueue:
         queries = await self._queries()
         await queries.enqueue(INGEST, payload, dedupe_key=f"ingest:{document_uuid}", on_conflict="skip")
 
+    async def webhook(self, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID, *, attempt: int, delay_s: float) -> None:
+        payload = json.dumps({"domain_uuid": str(domain_uuid), "delivery_uuid": str(delivery_uuid)}).encode()
+        queries = await self._queries()
+        await queries.enqueue(
+            WEBHOOK,
+            payload,
+            execute_after=timedelta(seconds=delay_s),
+            dedupe_key=f"webhook:{delivery_uuid}:{attempt}",
+            on_conflict="skip",
+        )
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
@@ -94,8 +106,8 @@ Handler = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
 class Worker:
     """Consumes jobs in this process until ``stop()``."""
 
-    def __init__(self, dsn: str, ingest: Handler, *, concurrency: int = 2) -> None:
-        self.dsn, self._ingest, self.concurrency = dsn, ingest, concurrency
+    def __init__(self, dsn: str, ingest: Handler, webhook: Handler, *, concurrency: int = 2) -> None:
+        self.dsn, self._ingest, self._webhook, self.concurrency = dsn, ingest, webhook, concurrency
         self._manager: Any = None
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -113,6 +125,11 @@ class Worker:
         async def ingest(job: Job) -> None:
             data = json.loads(job.payload or b"{}")
             await self._ingest(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["document_uuid"]))
+
+        @manager.entrypoint(WEBHOOK, concurrency_limit=8)
+        async def webhook(job: Job) -> None:
+            data = json.loads(job.payload or b"{}")
+            await self._webhook(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["delivery_uuid"]))
 
         self._manager = manager
         self._task = asyncio.create_task(

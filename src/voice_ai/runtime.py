@@ -117,7 +117,7 @@ class Runtime:
     async def start_worker(self) -> None:
         """Consume background jobs (document ingestion) in this process."""
         if self.worker is None:
-            self.worker = jobs.Worker(self.jobs.dsn if self.jobs else "", self._ingest)
+            self.worker = jobs.Worker(self.jobs.dsn if self.jobs else "", self._ingest, self._webhook)
             await self.worker.start()
 
     async def embedder(self, domain_uuid: uuid.UUID) -> EmbeddingsProvider | None:
@@ -127,6 +127,11 @@ class Runtime:
         chain = await self.providers.chain(domain_uuid, "embeddings")
         provider = chain.members[0].provider if chain.members else None
         return provider if isinstance(provider, EmbeddingsProvider) else None
+
+    async def _webhook(self, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID) -> None:
+        from voice_ai.services.webhooks import deliver
+
+        await deliver(self, domain_uuid, delivery_uuid)
 
     async def _ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
         from voice_ai.rag.ingest import ingest_document

@@ -269,7 +269,7 @@ class CallEngine:
                 transfer_targets=targets,
             )
             chat = [ChatMessage("system", secretary.personality_prompt)] if secretary.personality_prompt else []
-            for message in sorted(history, key=lambda m: (m.turn_index, m.insert_date))[-HISTORY_MESSAGES:]:
+            for message in history[-HISTORY_MESSAGES:]:  # already in call order (turn, caller before reply)
                 if message.role in ("user", "assistant") and message.text.strip():
                     chat.append(ChatMessage(message.role, message.text))  # type: ignore[arg-type]
             chat.append(ChatMessage("user", transcript))
@@ -389,6 +389,33 @@ class CallEngine:
         summary = "; ".join(asked[:3])[:500] if asked else None
         if conversation.transfer_destination and outcome == "transferred":
             summary = f"{summary or ''} → {conversation.transfer_department or 'operator'} ({conversation.transfer_destination})".strip()
-        return await ConversationRepository(session).update(
+        conversation = await ConversationRepository(session).update(
             conversation, {"ended_at": datetime.now(UTC), "outcome": outcome, "summary": summary}
         )
+        await self._queue_webhook(session, domain_uuid, conversation, history)
+        return conversation
+
+    async def _queue_webhook(
+        self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation, history: Any
+    ) -> None:
+        from voice_ai.db.repositories.entities import WebhookDeliveryRepository
+        from voice_ai.services.webhooks import payload
+
+        secretary = (
+            await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
+            if conversation.voice_secretary_uuid
+            else None
+        )
+        if secretary is None or not secretary.webhook_url:
+            return
+        delivery = await WebhookDeliveryRepository(session).create(
+            domain_uuid,
+            {
+                "voice_conversation_uuid": conversation.voice_conversation_uuid,
+                "url": secretary.webhook_url,
+                "payload": payload(conversation, secretary, list(history)),
+            },
+        )
+        await session.commit()  # the worker must find the row
+        if self.runtime.jobs is not None:
+            await self.runtime.jobs.webhook(domain_uuid, delivery.voice_ai_webhook_delivery_uuid, attempt=0, delay_s=0)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     worker: bool = Field(
         default=True, description="Process background jobs (document ingestion) in the service process too."
     )
+    webhook_retry_base_s: float = Field(
+        default=10.0, gt=0, le=3600, description="First webhook retry delay; doubles per attempt (max 1 h)"
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -339,6 +339,34 @@ class AudioClip(Timestamps, Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class WebhookDelivery(Timestamps, Base):
+    """A call-end notification to the secretary's webhook URL, and how its delivery went."""
+
+    __tablename__ = "v_voice_ai_webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("pending", "delivered", "dead")), name="ck_voice_ai_webhook_deliveries_status"),
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_conversation_uuid"],
+            ["v_voice_conversations.domain_uuid", "v_voice_conversations.voice_conversation_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_ai_webhook_deliveries_conversation",
+        ),
+        Index("ix_voice_ai_webhook_deliveries_domain_conversation", "domain_uuid", "voice_conversation_uuid"),
+    )
+
+    voice_ai_webhook_delivery_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_conversation_uuid: Mapped[uuid.UUID]
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(Text, server_default=sql("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 TENANT_TABLES = (
     Provider.__tablename__,
     Secretary.__tablename__,
@@ -349,4 +377,5 @@ TENANT_TABLES = (
     Message.__tablename__,
     RateCounter.__tablename__,
     AudioClip.__tablename__,
+    WebhookDelivery.__tablename__,
 )

@@ -68,3 +68,30 @@ async def list_messages(
         domain_uuid, conversation_uuid, limit=page.limit, offset=page.offset
     )
     return {"items": result.items, "total": result.total, "limit": page.limit, "offset": page.offset}
+
+
+@router.get("/{conversation_uuid}/webhooks", summary="The call-end webhook deliveries and their attempts")
+async def list_webhooks(domain_uuid: TenantDep, session: SessionDep, conversation_uuid: uuid.UUID) -> Any:
+    from voice_ai.db.repositories.entities import WebhookDeliveryRepository
+
+    await _load(session, domain_uuid, conversation_uuid)
+    rows = (
+        await WebhookDeliveryRepository(session).list(
+            domain_uuid, limit=100, offset=0, voice_conversation_uuid=conversation_uuid
+        )
+    ).items
+    return {
+        "items": [
+            {
+                "delivery_uuid": str(r.voice_ai_webhook_delivery_uuid),
+                "url": r.url,
+                "status": r.status,
+                "attempts": r.attempts,
+                "last_status_code": r.last_status_code,
+                "last_error": r.last_error,
+                "next_attempt_at": r.next_attempt_at,
+                "delivered_at": r.delivered_at,
+            }
+            for r in rows
+        ]
+    }

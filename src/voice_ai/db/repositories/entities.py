@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, case, select, update
 
-from voice_ai.db.models import Conversation, Document, Message, Provider, Secretary, TransferRule
+from voice_ai.db.models import Conversation, Document, Message, Provider, Secretary, TransferRule, WebhookDelivery
 from voice_ai.db.repositories.base import Page, TenantRepository
 
 _PROVIDER_REF = "no {kind} provider with this id in this domain"
@@ -145,7 +145,12 @@ class ConversationRepository(TenantRepository[Conversation]):
 class MessageRepository(TenantRepository[Message]):
     model = Message
     pk_name = "voice_message_uuid"
-    order_by = (Message.turn_index, Message.insert_date)
+    # within a turn: what the caller said, then the reply, then line events (same transaction, same now())
+    order_by = (
+        Message.turn_index,
+        case((Message.role == "user", 0), (Message.role == "assistant", 1), else_=2),
+        Message.insert_date,
+    )
     constraint_errors = {
         "fk_voice_messages_conversation": (
             "voice_conversation_uuid",
@@ -157,3 +162,9 @@ class MessageRepository(TenantRepository[Message]):
         self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID, *, limit: int, offset: int
     ) -> Page[Message]:
         return await self.list(domain_uuid, limit=limit, offset=offset, voice_conversation_uuid=conversation_uuid)
+
+
+class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
+    model = WebhookDelivery
+    pk_name = "voice_ai_webhook_delivery_uuid"
+    order_by = (WebhookDelivery.insert_date,)

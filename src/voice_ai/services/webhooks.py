@@ -1,0 +1,107 @@
+"""Call-end webhooks (the seed's OmniPlay step, any URL per secretary): an outbox row per call, delivered by
+the job worker, signed, retried with exponential backoff until delivered or dead-lettered.
+
+Signature: ``X-VoiceAI-Signature: sha256=<hex>`` = HMAC-SHA256(secret, f"{timestamp}.".encode() + body), with
+``X-VoiceAI-Timestamp`` (Unix seconds); receivers should reject timestamps more than 5 minutes old.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from voice_ai.db.models import Conversation, Message, Secretary
+from voice_ai.db.repositories.entities import SecretaryRepository, WebhookDeliveryRepository
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+MAX_DELAY_S = 3600.0
+TIMEOUT_S = 10.0
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def payload(conversation: Conversation, secretary: Secretary | None, messages: list[Message]) -> dict[str, Any]:
+    return {
+        "event": "call.ended",
+        "domain_uuid": str(conversation.domain_uuid),
+        "conversation_uuid": str(conversation.voice_conversation_uuid),
+        "call_uuid": conversation.call_uuid,
+        "secretary": {"uuid": str(secretary.voice_secretary_uuid), "name": secretary.name} if secretary else None,
+        "caller": {"number": conversation.caller_id_number, "name": conversation.caller_id_name},
+        "started_at": conversation.started_at.isoformat() if conversation.started_at else None,
+        "ended_at": conversation.ended_at.isoformat() if conversation.ended_at else None,
+        "outcome": conversation.outcome,
+        "transfer": (
+            {"destination": conversation.transfer_destination, "department": conversation.transfer_department}
+            if conversation.transfer_destination
+            else None
+        ),
+        "summary": conversation.summary,
+        "transcript": [
+            {"turn": m.turn_index, "role": m.role, "text": m.text}
+            for m in sorted(messages, key=lambda m: (m.turn_index, {"user": 0, "assistant": 1}.get(m.role, 2)))
+            if m.role in ("user", "assistant")
+        ],
+    }
+
+
+def backoff(attempts: int, base_s: float) -> float:
+    return float(min(MAX_DELAY_S, base_s * 2 ** max(0, attempts - 1)))
+
+
+async def deliver(runtime: Any, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID) -> None:
+    """One attempt; schedules the next one (or dead-letters) on failure."""
+    async with runtime.sessionmaker() as session, session.begin():
+        repo = WebhookDeliveryRepository(session)
+        row = await repo.get(domain_uuid, delivery_uuid)
+        if row is None or row.status != "pending":
+            return
+        body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        secretary_uuid = (row.payload.get("secretary") or {}).get("uuid")
+        secretary = (
+            await SecretaryRepository(session).get(domain_uuid, uuid.UUID(secretary_uuid)) if secretary_uuid else None
+        )
+        secret = runtime.secret_box.decrypt(secretary.webhook_secret) if secretary and secretary.webhook_secret else ""
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "voice-ai-ivr-webhook",
+            "X-VoiceAI-Event": "call.ended",
+            "X-VoiceAI-Delivery": str(delivery_uuid),
+            "X-VoiceAI-Timestamp": str(timestamp),
+        }
+        if secret:
+            headers["X-VoiceAI-Signature"] = sign(secret, timestamp, body)
+        status_code, error = None, None
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
+                response = await client.post(row.url, content=body, headers=headers)
+            status_code = response.status_code
+            if not 200 <= response.status_code < 300:
+                error = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}"
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
+        if error is None:
+            values |= {"status": "delivered", "delivered_at": datetime.now(UTC), "next_attempt_at": None}
+        elif attempts >= MAX_ATTEMPTS:
+            values |= {"status": "dead", "next_attempt_at": None}
+            logger.error("webhook %s to %s dead after %d attempts: %s", delivery_uuid, row.url, attempts, error)
+        else:
+            delay = backoff(attempts, runtime.settings.webhook_retry_base_s)
+            values["next_attempt_at"] = datetime.now(UTC) + timedelta(seconds=delay)
+        await repo.update(row, values)
+    if error is not None and attempts < MAX_ATTEMPTS:
+        await runtime.jobs.webhook(domain_uuid, delivery_uuid, attempt=attempts, delay_s=delay)
