@@ -246,3 +246,30 @@ async def test_expired_replies_are_not_served_and_are_purged(
         uuid.UUID(demo["domain"]),
     )
     assert cached >= 1  # the greeting stays
+
+
+async def test_audio_by_path_only_inside_the_recordings_folder(
+    client: httpx.AsyncClient, demo: dict[str, Any], runtime: Runtime, tmp_path: Any
+) -> None:
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    url, form = f"/api/v1/calls/{call}/turns", {"domain_uuid": demo["domain"]}
+    disabled = await client.post(url, data={**form, "audio_path": str(tmp_path / "x.wav")})
+    assert disabled.status_code == 422 and "VOICE_AI_RECORDINGS_DIR" in disabled.json()["message"]
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    spoken = await client.post(f"/api/v1/domains/{demo['domain']}/synthesize", json={"text": "Posso pagar com Pix?"})
+    (recordings / "turn1.wav").write_bytes(spoken.content)
+    (tmp_path / "secret.wav").write_bytes(spoken.content)
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(update={"recordings_dir": recordings})
+    try:
+        ok = await client.post(url, data={**form, "audio_path": str(recordings / "turn1.wav")})
+        assert ok.status_code == 200 and ok.json()["providers"]["stt"] == "whisper"
+        for outside in (str(tmp_path / "secret.wav"), f"{recordings}/../secret.wav", "/etc/passwd"):
+            refused = await client.post(url, data={**form, "audio_path": outside})
+            assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "forbidden_path", outside
+        missing = await client.post(url, data={**form, "audio_path": str(recordings / "nope.wav")})
+        assert missing.status_code == 422 and "no such recording" in missing.json()["message"]
+    finally:
+        runtime.settings = settings

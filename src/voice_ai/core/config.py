@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     worker: bool = Field(
         default=True, description="Process background jobs (document ingestion) in the service process too."
     )
+    recordings_dir: Path | None = Field(
+        default=None,
+        description="Where FreeSWITCH writes recordings on this host; turns may then pass audio_path instead of "
+        "uploading (only files inside this folder are read)",
+    )
     webhook_retry_base_s: float = Field(
         default=10.0, gt=0, le=3600, description="First webhook retry delay; doubles per attempt (max 1 h)"
     )

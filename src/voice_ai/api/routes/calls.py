@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
@@ -48,6 +49,21 @@ async def _tenant(session: Any, domain_uuid: uuid.UUID) -> uuid.UUID:
     return domain_uuid
 
 
+def _read_recording(folder: Path | None, audio_path: str) -> bytes:
+    """A recording FreeSWITCH wrote on this host — only inside the configured folder, never elsewhere."""
+    if folder is None:
+        raise FieldError("audio_path", "file paths are disabled: set VOICE_AI_RECORDINGS_DIR or upload the audio")
+    root = folder.resolve()
+    target = Path(audio_path).resolve()
+    if not target.is_relative_to(root):
+        raise FieldError("audio_path", "outside the recordings folder", "forbidden_path")
+    if not target.is_file():
+        raise FieldError("audio_path", "no such recording")
+    if target.stat().st_size > MAX_TURN_AUDIO_BYTES:
+        raise FieldError("audio_path", f"larger than {MAX_TURN_AUDIO_BYTES // (1024 * 1024)} MiB")
+    return target.read_bytes()
+
+
 def _audio_url(request: Request, spoken_uuid: uuid.UUID | None) -> str | None:
     return str(request.url_for("get_audio", audio_id=f"{spoken_uuid}.wav")) if spoken_uuid else None
 
@@ -90,11 +106,18 @@ async def turn(
     audio: Annotated[UploadFile | None, File(description="WAV, or raw 16-bit PCM with sample_rate")] = None,
     text: Annotated[str | None, Form(max_length=2000, description="Instead of audio (simulator, DTMF menus)")] = None,
     sample_rate: Annotated[int | None, Form(ge=8000, le=48000, description="For raw L16 audio")] = None,
+    audio_path: Annotated[
+        str | None, Form(max_length=1024, description="A recording inside VOICE_AI_RECORDINGS_DIR (same host)")
+    ] = None,
 ) -> dict[str, Any]:
     await _tenant(session, domain_uuid)
     decoded = None
-    if audio is not None:
+    data: bytes | None = None
+    if audio_path is not None:
+        data = _read_recording(runtime.settings.recordings_dir, audio_path)
+    elif audio is not None:
         data = await audio.read(MAX_TURN_AUDIO_BYTES + 1)
+    if data is not None:
         if len(data) > MAX_TURN_AUDIO_BYTES:
             raise FieldError("audio", f"larger than {MAX_TURN_AUDIO_BYTES // (1024 * 1024)} MiB")
         try:
@@ -108,7 +131,7 @@ async def turn(
         if decoded.duration_s > MAX_AUDIO_SECONDS:
             raise FieldError("audio", f"longer than {MAX_AUDIO_SECONDS} s")
     elif text is None:
-        raise FieldError("audio", "send the caller's audio (or text)")
+        raise FieldError("audio", "send the caller's audio (upload or audio_path) or text")
     result = await CallEngine(runtime).turn(session, domain_uuid, call_uuid, audio=decoded, text=text)
     transfer = result.action.transfer
     return {
