@@ -120,11 +120,11 @@ class Runtime:
             self.worker = jobs.Worker(self.jobs.dsn if self.jobs else "", self._ingest, self._webhook)
             await self.worker.start()
 
-    async def embedder(self, domain_uuid: uuid.UUID) -> EmbeddingsProvider | None:
+    async def embedder(self, domain_uuid: uuid.UUID, session: AsyncSession | None = None) -> EmbeddingsProvider | None:
         """The tenant's embeddings provider (documents and questions must use the same one)."""
         if self.providers is None:
             return None
-        chain = await self.providers.chain(domain_uuid, "embeddings")
+        chain = await self.providers.chain(domain_uuid, "embeddings", session=session)
         provider = chain.members[0].provider if chain.members else None
         return provider if isinstance(provider, EmbeddingsProvider) else None
 

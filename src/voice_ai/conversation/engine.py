@@ -113,7 +113,9 @@ class CallEngine:
             if found is not None:
                 return Spoken(text, found, "cache", round((time.perf_counter() - started) * 1000, 1))
         try:
-            chain = await self.providers.chain(domain_uuid, "tts", preferred=secretary.tts_provider_uuid)
+            chain = await self.providers.chain(
+                domain_uuid, "tts", preferred=secretary.tts_provider_uuid, session=session
+            )
             speech = await chain.run(
                 lambda p: p.synthesize(text, voice=secretary.tts_voice, language=secretary.language, sample_rate=8000)
             )
@@ -229,7 +231,9 @@ class CallEngine:
         if audio is not None:
             t0 = time.perf_counter()
             try:
-                chain = await self.providers.chain(domain_uuid, "stt", preferred=secretary.stt_provider_uuid)
+                chain = await self.providers.chain(
+                    domain_uuid, "stt", preferred=secretary.stt_provider_uuid, session=session
+                )
                 hints = await tenant_vocabulary(session, domain_uuid, secretary.voice_secretary_uuid)
                 heard = await chain.run(lambda p: p.transcribe(audio, language=language, hints=hints))
                 transcript, providers["stt"] = heard.text.strip(), heard.info.provider
@@ -259,7 +263,7 @@ class CallEngine:
                 response, action = phrase(language, "not_understood"), Action("continue")
         else:
             t0 = time.perf_counter()
-            embedder = await self.runtime.embedder(domain_uuid)
+            embedder = await self.runtime.embedder(domain_uuid, session)
             found = await retrieve(session, domain_uuid, transcript, embedder=embedder, language=language)
             timings["retrieve_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             context = DialogContext(
@@ -275,7 +279,9 @@ class CallEngine:
             chat.append(ChatMessage("user", transcript))
             t0 = time.perf_counter()
             try:
-                llm = await self.providers.chain(domain_uuid, "llm", preferred=secretary.llm_provider_uuid)
+                llm = await self.providers.chain(
+                    domain_uuid, "llm", preferred=secretary.llm_provider_uuid, session=session
+                )
                 reply = await llm.run(lambda p: p.chat(chat, context=context, response_schema=DECISION_SCHEMA))
                 providers["llm"] = reply.info.provider
                 decision = reply.data or {"response": reply.text, "action": "continue"}

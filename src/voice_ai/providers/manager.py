@@ -174,10 +174,20 @@ class ProviderManager:
         return self._system[key]
 
     async def chain(
-        self, domain_uuid: uuid.UUID, kind: Kind, *, preferred: uuid.UUID | None = None
+        self,
+        domain_uuid: uuid.UUID,
+        kind: Kind,
+        *,
+        preferred: uuid.UUID | None = None,
+        session: AsyncSession | None = None,
     ) -> FallbackChain[Any]:
-        async with self._sessionmaker() as session:
+        """The chain for a kind. Pass the request's ``session`` to read the rows on its connection: a request
+        that held one connection while waiting for a second could exhaust the pool under load."""
+        if session is not None:
             rows = await ProviderRepository(session).enabled_of_kind(domain_uuid, kind)
+        else:
+            async with self._sessionmaker() as own:
+                rows = await ProviderRepository(own).enabled_of_kind(domain_uuid, kind)
         primary = next((r for r in rows if r.voice_ai_provider_uuid == preferred), None)
         primary = primary or next((r for r in rows if r.is_default), None)
         ordered = ([primary] if primary else []) + [r for r in rows if r is not primary]
@@ -198,22 +208,28 @@ class ProviderManager:
                 skipped.append(f"{SYSTEM_DEFAULTS[kind]}: {exc.kind}")
         chain: FallbackChain[Any] = FallbackChain(kind, domain_uuid, members, self.limiter, skipped)
         if kind == "llm":
-            await self._attach_embedder(domain_uuid, chain)
+            await self._attach_embedder(domain_uuid, chain, session)
         return chain
 
-    async def _attach_embedder(self, domain_uuid: uuid.UUID, chain: FallbackChain[Any]) -> None:
+    async def _attach_embedder(
+        self, domain_uuid: uuid.UUID, chain: FallbackChain[Any], session: AsyncSession | None
+    ) -> None:
         needs = [m.provider for m in chain.members if hasattr(m.provider, "attach_embedder")]
         if not needs:
             return
-        embeddings = await self.chain(domain_uuid, "embeddings")
+        embeddings = await self.chain(domain_uuid, "embeddings", session=session)
         embedder = embeddings.members[0].provider if embeddings.members else None
         for provider in needs:
             provider.attach_embedder(embedder if isinstance(embedder, EmbeddingsProvider) else None)
 
-    async def for_secretary(self, domain_uuid: uuid.UUID, secretary: Any) -> dict[Kind, FallbackChain[Any]]:
+    async def for_secretary(
+        self, domain_uuid: uuid.UUID, secretary: Any, session: AsyncSession | None = None
+    ) -> dict[Kind, FallbackChain[Any]]:
         """The four chains of a call to ``secretary`` (its provider references come first)."""
         return {
-            kind: await self.chain(domain_uuid, kind, preferred=getattr(secretary, f"{kind}_provider_uuid", None))
+            kind: await self.chain(
+                domain_uuid, kind, preferred=getattr(secretary, f"{kind}_provider_uuid", None), session=session
+            )
             for kind in KINDS
         }
 

@@ -118,7 +118,7 @@ class SearchBody(BaseModel):
 
 @router.post("/search", summary="What a call would retrieve from the tenant's documents for a question")
 async def search(domain_uuid: TenantDep, session: SessionDep, runtime: RuntimeDep, body: SearchBody) -> dict[str, Any]:
-    embedder = await runtime.embedder(domain_uuid)
+    embedder = await runtime.embedder(domain_uuid, session)
     language = body.language or await tenant_language(session, domain_uuid)
     found = await retrieve(session, domain_uuid, body.query, embedder=embedder, language=language, top_k=body.top_k)
     return {
