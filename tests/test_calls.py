@@ -273,3 +273,27 @@ async def test_audio_by_path_only_inside_the_recordings_folder(
         assert missing.status_code == 422 and "no such recording" in missing.json()["message"]
     finally:
         runtime.settings = settings
+
+
+async def test_summary_by_the_tenants_llm(client: httpx.AsyncClient, demo: dict[str, Any], vendors: Any) -> None:
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "model": "summarizer"}
+    await client.post(
+        f"/api/v1/domains/{demo['domain']}/providers",
+        json={"provider_type": "llm", "provider_name": "openai_compatible", "is_default": True, "config": config},
+    )
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    await _say(client, demo, call, "Qual o horário?")
+    ended = await client.post(f"/api/v1/calls/{call}/end", json={"domain_uuid": demo["domain"], "outcome": "resolved"})
+    assert ended.json()["summary"] == "ok"  # what the fake model answered to the summary request
+    sent = vendors.requests[-1].body
+    assert (
+        sent["messages"][0]["content"].startswith("Resuma esta ligação")
+        and "Caller: Qual o horário?" in sent["messages"][1]["content"]
+    )
+    vendors.script[:] = [500, 500, 500, 500]
+    call2 = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call2)
+    await _say(client, demo, call2, "Vocês abrem no sábado?")
+    ended = await client.post(f"/api/v1/calls/{call2}/end", json={"domain_uuid": demo["domain"], "outcome": "resolved"})
+    assert ended.json()["summary"] == "Vocês abrem no sábado?"  # the model failed: extractive

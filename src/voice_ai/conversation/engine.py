@@ -392,7 +392,8 @@ class CallEngine:
             )
         ).items
         asked = [m.text for m in history if m.role == "user" and m.text.strip()]
-        summary = "; ".join(asked[:3])[:500] if asked else None
+        summary = await self._llm_summary(session, domain_uuid, conversation, history) if asked else None
+        summary = summary or ("; ".join(asked[:3])[:500] if asked else None)
         if conversation.transfer_destination and outcome == "transferred":
             summary = f"{summary or ''} → {conversation.transfer_department or 'operator'} ({conversation.transfer_destination})".strip()
         conversation = await ConversationRepository(session).update(
@@ -400,6 +401,39 @@ class CallEngine:
         )
         await self._queue_webhook(session, domain_uuid, conversation, history)
         return conversation
+
+    async def _llm_summary(
+        self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation, history: Any
+    ) -> str | None:
+        """A one-sentence summary by the tenant's LLM when it has a real one (the policy cannot summarise:
+        the extractive summary — the caller's first questions — is used then, or when the LLM fails)."""
+        preferred = None
+        if conversation.voice_secretary_uuid:
+            secretary = await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
+            preferred = secretary.llm_provider_uuid if secretary else None
+        chain = await self.providers.chain(domain_uuid, "llm", preferred=preferred, session=session)
+        models = [m for m in chain.members if m.provider.name != "policy"]
+        if not models:
+            return None
+        english = (conversation.language or "").lower().startswith("en")
+        transcript = "\n".join(
+            f"{'Caller' if m.role == 'user' else 'Secretary'}: {m.text}"
+            for m in history
+            if m.role in ("user", "assistant")
+        )
+        instruction = (
+            "Summarise this phone call in one sentence: what the caller wanted and how it ended."
+            if english
+            else "Resuma esta ligação em uma frase: o que a pessoa queria e como terminou."
+        )
+        try:
+            reply = await models[0].provider.chat(
+                [ChatMessage("system", instruction), ChatMessage("user", transcript[-6000:])], max_tokens=120
+            )
+        except ProviderError as exc:
+            logger.warning("call %s: summary by extraction (%s)", conversation.call_uuid, exc)
+            return None
+        return reply.text.strip()[:1000] or None
 
     async def _queue_webhook(
         self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation, history: Any
