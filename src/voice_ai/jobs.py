@@ -81,7 +81,9 @@ class JobQueue:
     async def ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
         payload = json.dumps({"domain_uuid": str(domain_uuid), "document_uuid": str(document_uuid)}).encode()
         queries = await self._queries()
-        await queries.enqueue(INGEST, payload, dedupe_key=f"ingest:{document_uuid}", on_conflict="skip")
+        # No dedupe key: a re-index asked while the previous job's row still exists must not be dropped,
+        # and indexing twice is harmless (a document's chunks are replaced in one transaction).
+        await queries.enqueue(INGEST, payload)
 
     async def webhook(self, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID, *, attempt: int, delay_s: float) -> None:
         payload = json.dumps({"domain_uuid": str(domain_uuid), "delivery_uuid": str(delivery_uuid)}).encode()
