@@ -40,6 +40,7 @@ async def test_upload_is_indexed_in_the_background_and_searchable(client: httpx.
         assert accepted.json()["status"] == "queued" and accepted.json()["mime_type"] == "text/markdown"
         ready = await _wait(client, domain, accepted.json()["voice_document_uuid"])
         assert ready["status"] == "ready" and ready["chunk_count"] > 0 and ready["error"] is None
+        assert ready["progress"] == 100
     pdf = await _upload(
         client, domain, "estacionamento.pdf", make_pdf(["Estacionamento", "Garagem Central, 1 hora gratis."])
     )

@@ -201,6 +201,7 @@ class Document(Timestamps, Base):
     status: Mapped[str] = mapped_column(Text, server_default=sql("'queued'"))
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    progress: Mapped[int] = mapped_column(Integer, server_default=sql("0"))  # percent, while processing
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
     # The upload itself (deferred: lists never load it), so any worker can index it, again if needed.
     content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

@@ -53,7 +53,7 @@ async def ingest_document(
             row.mime_type,
             row.language,
         )
-    await _set(sessionmaker, domain_uuid, document_uuid, status="processing", error=None)
+    await _set(sessionmaker, domain_uuid, document_uuid, status="processing", error=None, progress=0)
     try:
         if not data:
             raise DocumentError("the document has no stored content; upload it again")
@@ -67,8 +67,11 @@ async def ingest_document(
                 embedded = await embedder.embed([c.embedding_text for c in batch], kind="passage")
                 vectors[start : start + len(batch)] = embedded.vectors
                 model = embedded.model
+                done = start + len(batch)
                 if progress is not None:
-                    progress(start + len(batch), len(chunks))
+                    progress(done, len(chunks))
+                if done < len(chunks):  # visible in the API while the rest is embedded
+                    await _set(sessionmaker, domain_uuid, document_uuid, progress=int(90 * done / len(chunks)))
         stored = [StoredChunk(c.position, c.heading, c.content, v) for c, v in zip(chunks, vectors, strict=True)]
         async with sessionmaker() as session, session.begin():
             count = await ChunkRepository(session).replace(
@@ -78,7 +81,7 @@ async def ingest_document(
             row = await repo.get(domain_uuid, document_uuid)
             if row is None:  # deleted while we worked: its chunks went with it (cascade)
                 return None
-            return await repo.update(row, {"status": "ready", "chunk_count": count, "error": None})
+            return await repo.update(row, {"status": "ready", "chunk_count": count, "error": None, "progress": 100})
     except (DocumentError, ProviderError) as exc:
         logger.warning("document %s of tenant %s failed: %s", document_uuid, domain_uuid, exc)
         await _set(sessionmaker, domain_uuid, document_uuid, status="failed", error=str(exc)[:1000])

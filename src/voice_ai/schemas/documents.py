@@ -33,6 +33,7 @@ class DocumentPublic(ORMModel):
     status: str
     error: str | None
     chunk_count: int
+    progress: int = Field(description="Percent of the document indexed (while status is processing)")
     enabled: bool
     insert_date: datetime
     update_date: datetime
