@@ -297,3 +297,17 @@ async def test_summary_by_the_tenants_llm(client: httpx.AsyncClient, demo: dict[
     await _say(client, demo, call2, "Vocês abrem no sábado?")
     ended = await client.post(f"/api/v1/calls/{call2}/end", json={"domain_uuid": demo["domain"], "outcome": "resolved"})
     assert ended.json()["summary"] == "Vocês abrem no sábado?"  # the model failed: extractive
+
+
+async def test_fixed_phrases_are_synthesized_once(client: httpx.AsyncClient, demo: dict[str, Any], db: Any) -> None:
+    urls = []
+    for _ in range(2):
+        call = f"call-{uuid.uuid4()}"
+        await _start(client, demo, call)
+        urls.append((await _say(client, demo, call, "Preciso da segunda via do meu boleto"))["audio_url"])
+    assert urls[0] == urls[1]  # the same cached clip for the same transfer notice
+    audio_id = uuid.UUID(urls[0].rsplit("/", 1)[-1].removesuffix(".wav"))
+    row = await db.fetchrow(
+        "SELECT cache_key, expires_at FROM v_voice_ai_audio WHERE voice_ai_audio_uuid = $1", audio_id
+    )
+    assert row["cache_key"] and row["expires_at"] is None

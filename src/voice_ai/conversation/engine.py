@@ -312,7 +312,10 @@ class CallEngine:
                 Action("hangup"),
             )
 
-        spoken = await self.speak(session, domain_uuid, secretary, response, cached=False)
+        # fixed phrases (transfer notices, "não entendi", operator, apologies, goodbyes) are cached per
+        # secretary/voice/text: only the first call pays for their synthesis
+        fixed = response in self._fixed_phrases(secretary, targets)
+        spoken = await self.speak(session, domain_uuid, secretary, response, cached=fixed)
         timings["tts_ms"] = spoken.ms
         if spoken.provider:
             providers["tts"] = spoken.provider
@@ -350,6 +353,18 @@ class CallEngine:
             }
         await ConversationRepository(session).update(conversation, updates)
         return TurnResult(transcript, response, action, spoken.audio_uuid, timings, providers, turn_index)
+
+    @staticmethod
+    def _fixed_phrases(secretary: Secretary, targets: list[TransferTarget]) -> set[str]:
+        language = secretary.language
+        phrases = {
+            phrase(language, key)
+            for key in ("not_understood", "operator", "failure", "failure_no_operator", "farewell", "max_turns")
+        }
+        phrases |= {phrase(language, "transfer", department=t.department) for t in targets}
+        if secretary.farewell:
+            phrases.add(secretary.farewell)
+        return phrases
 
     async def event(
         self,
