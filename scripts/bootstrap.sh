@@ -9,6 +9,11 @@ profile="${1:-run}"   # run | dev
 venv="${VOICE_AI_VENV:-.venv}"
 
 debian_packages=(python3 python3-venv python3-pip ca-certificates)
+if [ "$profile" = "dev" ]; then
+  # the FreeSWITCH call flow's tests: Lua 5.3 (what mod_lua links on Debian 12), LuaSocket, lua-cjson,
+  # busted (specs) and luacheck
+  debian_packages+=(lua5.3 lua-socket lua-cjson lua-busted lua-check)
+fi
 
 missing_debian_packages() {
   local pkg missing=()

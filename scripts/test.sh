@@ -5,7 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh dev || exit 1
 
-echo "==> ruff";  .venv/bin/ruff check src tests bench && .venv/bin/ruff format --check src tests bench || exit 1
+lint_paths=(src tests bench telephony)
+echo "==> ruff";  .venv/bin/ruff check "${lint_paths[@]}" && .venv/bin/ruff format --check "${lint_paths[@]}" || exit 1
 echo "==> mypy";  .venv/bin/mypy || exit 1
 echo "==> pytest"
 .venv/bin/pytest "$@"

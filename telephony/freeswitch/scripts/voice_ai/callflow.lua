@@ -1,0 +1,472 @@
+--- The call flow of the AI secretary (the seed's steps 1–8) for one FreeSWITCH channel:
+---
+---   answer → POST /api/v1/calls → greeting → loop { recordFile with silence detection → POST …/turns →
+---   play the reply → continue | transfer | hangup } → POST …/end with the outcome.
+---
+--- Keys are handled here, never by the model (see voice_ai.dtmf). Whatever fails — the service unreachable,
+--- too slow, answering 5xx or garbage — the caller hears a short apology from local sound files and is
+--- transferred to the operator: a call is never dropped in silence.
+---
+--- Nothing here is global: `session` and the `freeswitch` table come in as parameters. mod_lua can only call
+--- hooks by global name, so the entry script (secretary_ai.lua) defines the two globals and forwards to
+--- `Call:on_input` and `Call:on_hangup`.
+local config = require("voice_ai.config")
+local dtmf = require("voice_ai.dtmf")
+local http = require("voice_ai.http")
+local logger = require("voice_ai.log")
+
+local M = {}
+
+local Call = {}
+Call.__index = Call
+
+local ACTIONS = { continue = true, transfer = true, hangup = true }
+local LANGUAGES = { pt = "pt-BR", ["pt-br"] = "pt-BR", en = "en-US", ["en-us"] = "en-US", ["en-gb"] = "en-US" }
+local MAX_REPEATS = 3
+
+local function file_exists(path)
+  local handle = io.open(path, "rb")
+  if handle then
+    handle:close()
+    return true
+  end
+  return false
+end
+
+local function read_file(path)
+  local handle = io.open(path, "rb")
+  if not handle then
+    return nil
+  end
+  local data = handle:read("*a")
+  handle:close()
+  return data
+end
+
+local function normalize_language(language)
+  if type(language) ~= "string" then
+    return nil
+  end
+  return LANGUAGES[language:lower()] or language
+end
+
+-- A dialplan token: transfer data is "<destination> XML <context>", so a space (or anything odd) in either
+-- would change what FreeSWITCH does. The service only sends configured rules; this is the last guard.
+local function safe_destination(value)
+  return type(value) == "string" and value:match("^[%w%+%*#%._@-]+$") ~= nil and #value <= 64
+end
+
+local function safe_context(value)
+  return type(value) == "string" and value:match("^[%w%._@-]+$") ~= nil and #value <= 128
+end
+
+--- A call. `fs` is the `freeswitch` table; `argv` the script arguments; `opts` (tests): client, log.
+function M.new(session, fs, argv, opts)
+  opts = opts or {}
+  local cfg = config.load(session, argv)
+  local self = setmetatable({
+    session = session,
+    fs = fs,
+    cfg = cfg,
+    log = opts.log or logger.new(fs, cfg.call_uuid),
+    keys = dtmf.new(),
+    phase = nil,
+    started = nil, -- the service's answer to POST /calls
+    ended = false, -- /end sent (or the service ended the call itself)
+    outcome = nil,
+    turns = 0,
+    last_reply = nil, -- local file of the last thing said (for *)
+    temp_files = {},
+  }, Call)
+  self.client = opts.client or http.new(cfg.url, {
+    token = cfg.token, connect_timeout = cfg.connect_timeout, timeout = cfg.timeout,
+  })
+  self.language = normalize_language(cfg.language) or "pt-BR"
+  return self
+end
+
+-- Hooks (called by the entry script's globals) ------------------------------------------------------------
+
+--- The input callback: "dtmf" with {digit=...}; returns FreeSWITCH's "break" or nil.
+function Call:on_input(kind, input)
+  if kind ~= "dtmf" or type(input) ~= "table" or not input.digit then
+    return nil
+  end
+  self.log:info("key %s during %s", tostring(input.digit), tostring(self.phase))
+  return self.keys:on_digit(tostring(input.digit), self.phase or "playback")
+end
+
+--- The hangup hook: "hangup" when the channel hangs up, "transfer" when it leaves for the dialplan.
+function Call:on_hangup(how)
+  if how ~= "hangup" or self.ended then
+    return nil
+  end
+  self.log:notice("caller hung up%s", self.phase and (" during " .. self.phase) or "")
+  self.outcome = self.turns > 0 and "hangup" or "abandoned"
+  if self.started then
+    self.ended = true
+    self:post_event("caller_hangup", { detail = self.phase and ("during " .. self.phase) or nil })
+  end
+  return nil
+end
+
+-- Service calls ----------------------------------------------------------------------------------------
+
+function Call:path(suffix)
+  return "/api/v1/calls/" .. self.cfg.call_uuid .. suffix
+end
+
+function Call:post_event(event, extra)
+  local payload = { domain_uuid = self.cfg.domain_uuid, event = event }
+  for k, v in pairs(extra or {}) do
+    payload[k] = v
+  end
+  local _, err = self.client:post_json(self:path("/events"), payload, math.min(self.cfg.timeout, 3))
+  if err then
+    self.log:warning("event %s not stored: %s", event, err.message)
+  end
+end
+
+function Call:post_end(outcome)
+  self.ended = true
+  self.outcome = outcome
+  if not self.started then
+    return
+  end
+  local answer, err = self.client:post_json(self:path("/end"), {
+    domain_uuid = self.cfg.domain_uuid, outcome = outcome,
+  }, math.min(self.cfg.timeout, 5))
+  if err then
+    self.log:warning("end (%s) not stored: %s", outcome, err.message)
+  else
+    self.log:info("call ended: %s", tostring(answer.outcome))
+  end
+end
+
+-- Media -------------------------------------------------------------------------------------------------
+
+function Call:temp_path(kind)
+  local path = string.format("%s/voice_ai_%s_%s_%d.wav", self.cfg.tmp_dir, self.cfg.call_uuid, kind, self.turns)
+  self.temp_files[path] = true
+  return path
+end
+
+function Call:local_sound(name)
+  for _, path in ipairs(config.sound(self.cfg, name, self.language)) do
+    if file_exists(path) then
+      return path
+    end
+  end
+  self.log:err("local sound %s is missing under %s (run: voice-ai freeswitch install)", name, self.cfg.sounds_dir)
+  return nil
+end
+
+--- Play a file; keys may interrupt it. Returns false when the channel is gone.
+function Call:play(path)
+  if not path or not self.session:ready() then
+    return self.session:ready()
+  end
+  self.phase = "playback"
+  self.session:streamFile(path)
+  self.phase = nil
+  return self.session:ready()
+end
+
+function Call:play_local(name)
+  return self:play(self:local_sound(name))
+end
+
+--- Fetch the service's audio into a temp file; returns its path or nil.
+function Call:fetch_audio(url, kind)
+  if type(url) ~= "string" or url == "" then
+    return nil
+  end
+  local path = self:temp_path(kind)
+  local ok, err = self.client:download(url, path, self.cfg.timeout)
+  if not ok then
+    self.log:warning("audio %s not fetched: %s", url, err.message)
+    return nil
+  end
+  return path
+end
+
+--- Play what the secretary says (the fetched reply, else a local sound) and honour * (repeat). Returns the
+--- caller's key request left after playing ("operator", "interrupt" or nil) and whether the channel is up.
+function Call:say(path, fallback_sound)
+  local file = path or self:local_sound(fallback_sound)
+  if path then
+    if self.last_reply and self.last_reply ~= path then
+      self:forget(self.last_reply)
+    end
+    self.last_reply = path
+  end
+  local up = self:play(file)
+  for _ = 1, MAX_REPEATS do
+    local request = self.keys:take()
+    if request ~= "repeat" or not up then
+      return request, up
+    end
+    up = self:play(file)
+  end
+  return self.keys:take(), up
+end
+
+function Call:forget(path)
+  if path and self.temp_files[path] then
+    os.remove(path)
+    self.temp_files[path] = nil
+  end
+end
+
+function Call:cleanup()
+  for path in pairs(self.temp_files) do
+    if not (self.cfg.keep_recordings and path:match("_rec_%d+%.wav$")) then
+      os.remove(path)
+    end
+  end
+  self.temp_files = {}
+end
+
+-- Endings -----------------------------------------------------------------------------------------------
+
+--- Send the caller to `destination` in `context` (the dialplan takes over when the script returns).
+function Call:transfer(destination, context, outcome, why)
+  if not self.session:ready() then
+    return
+  end
+  self.log:notice("transfer to %s@%s (%s)", destination, context, why)
+  self.session:execute("transfer", destination .. " XML " .. context)
+  self:post_end(outcome)
+end
+
+function Call:goodbye(outcome, sound)
+  if sound then
+    self:play_local(sound)
+  end
+  if self.session:ready() then
+    self.session:hangup("NORMAL_CLEARING")
+  end
+  self:post_end(outcome)
+end
+
+function Call:operator()
+  local s = self.started or {}
+  local destination = s.operator_destination or self.cfg.fallback_destination
+  local context = s.operator_context or self.cfg.fallback_context
+  if safe_destination(destination) and safe_context(context) then
+    return destination, context
+  end
+  return nil
+end
+
+--- The caller asked for a person (key 0).
+function Call:to_operator()
+  self:post_event("dtmf", { digits = "0" })
+  local destination, context = self:operator()
+  if not destination then
+    self.log:err("no operator destination: set one on the secretary or voice_ai_fallback_destination")
+    return self:goodbye("error", "error_goodbye")
+  end
+  self:play_local("transferring")
+  self:transfer(destination, context, "transferred", "caller pressed 0")
+end
+
+--- Something failed: apologise from local sounds and hand the call to a person.
+function Call:fail_over(stage, err)
+  self.log:err("%s failed (%s): %s", stage, err and err.kind or "?", err and err.message or "?")
+  if self.started and err and err.kind ~= "connect" and err.kind ~= "timeout" then
+    self:post_event("note", { detail = (stage .. " failed: " .. tostring(err.message)):sub(1, 480) })
+  end
+  local destination, context = self:operator()
+  if not destination then
+    self.log:err("no operator destination to fall back to (set voice_ai_fallback_destination)")
+    return self:goodbye("error", "error_goodbye")
+  end
+  self:play_local("error_transfer")
+  self:transfer(destination, context, "error", stage .. " failed")
+end
+
+-- The flow ----------------------------------------------------------------------------------------------
+
+function Call:start()
+  local cfg = self.cfg
+  local answer, err = self.client:post_json("/api/v1/calls", {
+    domain_uuid = cfg.domain_uuid,
+    secretary = cfg.secretary,
+    call_uuid = cfg.call_uuid,
+    caller_id_number = cfg.caller_id_number,
+    caller_id_name = cfg.caller_id_name,
+    destination_number = cfg.destination_number,
+  }, cfg.timeout)
+  if not answer then
+    return nil, err
+  end
+  if type(answer.conversation_uuid) ~= "string" then
+    return nil, { kind = "json", message = "the start answer has no conversation_uuid" }
+  end
+  self.started = answer
+  self.language = normalize_language(answer.language) or self.language
+  self.log:info("conversation %s, secretary %s, language %s", answer.conversation_uuid,
+    tostring(answer.secretary_uuid), self.language)
+  return answer
+end
+
+--- Record one utterance; returns its path (nil when the caller hung up or pressed a key).
+function Call:record()
+  local s = self.started
+  local path = self:temp_path("rec")
+  self.phase = "record"
+  self.session:recordFile(path, tonumber(s.max_record_seconds) or 15, tonumber(s.silence_threshold) or 300,
+    tonumber(s.silence_seconds) or 2)
+  self.phase = nil
+  return path
+end
+
+--- POST one turn with the recording at `path`; returns the service's answer.
+function Call:send_turn(path)
+  local cfg = self.cfg
+  local fields = { domain_uuid = cfg.domain_uuid }
+  local file
+  local data = read_file(path)
+  if not data or #data <= 44 then
+    fields.text = "" -- nothing was recorded: the service treats it as silence
+  elseif cfg.audio_path then
+    fields.audio_path = path
+  else
+    file = { name = "audio", filename = "turn.wav", content_type = "audio/wav", data = data }
+  end
+  local answer, err = self.client:post_form(self:path("/turns"), fields, file, cfg.turn_timeout)
+  if not answer then
+    return nil, err
+  end
+  if not ACTIONS[answer.action] then
+    return nil, { kind = "json", message = "unknown action " .. tostring(answer.action) }
+  end
+  if answer.action == "transfer" then
+    local t = answer.transfer
+    if type(t) ~= "table" or not safe_destination(t.destination) or not safe_context(t.context) then
+      return nil, { kind = "json", message = "transfer without a valid destination" }
+    end
+  end
+  return answer
+end
+
+--- Handle a key request; returns true when the call left the flow.
+function Call:honour(request)
+  if request == "operator" then
+    self:to_operator()
+    return true
+  end
+  return false
+end
+
+function Call:converse()
+  local s = self.started
+  local max_turns = math.floor(tonumber(s.max_turns) or 10)
+  local request, up = self:say(self:fetch_audio(s.greeting_audio_url, "greeting"), "greeting")
+  if not up then
+    return
+  end
+  if self:honour(request) then
+    return
+  end
+  while self.session:ready() do
+    if self.turns >= max_turns + 1 then -- the service ends the call at max_turns; this guards against a loop
+      self.log:warning("the service did not end the call after %d turns", self.turns)
+      return self:goodbye("resolved", "goodbye")
+    end
+    self.turns = self.turns + 1
+    local path = self:record()
+    if not self.session:ready() then
+      return
+    end
+    request = self.keys:take()
+    local digits = self.keys:drain()
+    if self:honour(request) then
+      return
+    end
+    if request == "repeat" then
+      self.turns = self.turns - 1
+      request, up = self:say(self.last_reply, "greeting")
+      if not up or self:honour(request) then
+        return
+      end
+    else
+      if digits ~= "" and digits ~= "#" then
+        self:post_event("dtmf", { digits = digits:gsub("[^%d%*#A-D]", ""):sub(1, 32) })
+      end
+      local started_at = self.client:now()
+      local answer, err = self:send_turn(path)
+      if not self.cfg.keep_recordings then
+        self:forget(path)
+      end
+      if not answer then
+        if err and err.status == 409 then -- the service already ended the call
+          return self:goodbye("resolved", "goodbye")
+        end
+        return self:fail_over("turn", err)
+      end
+      local timings = type(answer.timings) == "table" and answer.timings or {}
+      self.log:info("turn %d: %q → %s (service %.0f ms, round trip %.0f ms)", self.turns, tostring(answer.transcript),
+        answer.action, tonumber(timings.total_ms) or -1, (self.client:now() - started_at) * 1000)
+      local reply = self:fetch_audio(answer.audio_url, "reply")
+      if not reply and answer.action == "continue" then
+        -- the service could not speak: the caller would be talking to silence
+        return self:fail_over("speech", { kind = "tts", message = "no audio for the reply" })
+      end
+      request, up = self:say(reply, answer.action == "transfer" and "transferring" or "goodbye")
+      if not up then
+        return
+      end
+      if self:honour(request) then
+        return
+      end
+      if answer.action == "transfer" then
+        local t = answer.transfer
+        return self:transfer(t.destination, t.context, "transferred", "department " .. tostring(t.department))
+      elseif answer.action == "hangup" then
+        return self:goodbye("resolved")
+      end
+    end
+  end
+end
+
+--- Run the whole call. `input_hook` and `hangup_hook` are the global names the entry script registered.
+function Call:run(input_hook, hangup_hook)
+  local session, cfg = self.session, self.cfg
+  session:setHangupHook(hangup_hook)
+  if not session:answered() then
+    session:answer()
+  end
+  session:setInputCallback(input_hook, "")
+  self.log:info("call from %s to secretary %s (domain %s)", tostring(cfg.caller_id_number), tostring(cfg.secretary),
+    tostring(cfg.domain_name or cfg.domain_uuid))
+  local ok, err = pcall(function()
+    if #cfg.problems > 0 then
+      for _, problem in ipairs(cfg.problems) do
+        self.log:err("configuration: %s", problem)
+      end
+      return self:fail_over("configuration", { kind = "config", message = table.concat(cfg.problems, "; ") })
+    end
+    local started, start_err = self:start()
+    if not started then
+      return self:fail_over("start", start_err)
+    end
+    return self:converse()
+  end)
+  if not ok then
+    -- a bug must not drop the caller either
+    self.log:crit("call flow error: %s", tostring(err))
+    if not self.ended then
+      pcall(self.fail_over, self, "script", { kind = "lua", message = tostring(err) })
+    end
+  end
+  session:ready() -- lets a pending hangup hook run
+  if self.started and not self.ended then
+    self:post_end(self.outcome or (self.turns > 0 and "hangup" or "abandoned"))
+  end
+  self:cleanup()
+end
+
+M.Call = Call
+return M

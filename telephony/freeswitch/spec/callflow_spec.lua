@@ -1,0 +1,352 @@
+-- The call flow through the real entry script (secretary_ai.lua) under the emulator, with the HTTP client
+-- replaced by a scripted one (installed in package.loaded before the script requires it). The end-to-end
+-- tests (tests/test_freeswitch_calls.py) run the same script against the real service.
+local emulator = require("emulator")
+local fake_client = require("fake_client")
+local real_http = require("voice_ai.http")
+
+local SOUNDS = "sounds/voice_ai"
+local QUESTION = "spec/fixtures/question_price.wav"
+local AUDIO = {
+  ["http://svc/api/v1/audio/greeting.wav"] = SOUNDS .. "/pt-BR/greeting.wav",
+  ["http://svc/api/v1/audio/reply.wav"] = SOUNDS .. "/pt-BR/transferring.wav",
+}
+
+local function merge(base, extra)
+  local out = {}
+  for k, v in pairs(base) do
+    out[k] = v
+  end
+  for k, v in pairs(extra or {}) do
+    out[k] = v
+  end
+  return out
+end
+
+local function started(extra)
+  return merge({
+    conversation_uuid = "conv-1", secretary_uuid = "sec-1", greeting_text = "Olá",
+    greeting_audio_url = "http://svc/api/v1/audio/greeting.wav", language = "pt-BR", max_turns = 4,
+    silence_threshold = 300, silence_seconds = 2, max_record_seconds = 15,
+    operator_destination = "200", operator_context = "acme.example.com",
+  }, extra)
+end
+
+local function turn(action, extra)
+  return merge({
+    turn = 1, transcript = "…", response_text = "…", action = action,
+    audio_url = "http://svc/api/v1/audio/reply.wav", timings = { total_ms = 12 },
+  }, extra)
+end
+
+local tmp_dir = os.tmpname()
+os.remove(tmp_dir)
+os.execute("mkdir -p " .. tmp_dir)
+
+local counter = 0
+local function run_call(opts)
+  counter = counter + 1
+  local fake = fake_client.new(merge({ audio = AUDIO }, opts.answers))
+  package.loaded["voice_ai.callflow"] = nil
+  package.loaded["voice_ai.http"] = { new = function() return fake end, multipart = real_http.multipart }
+  local em = emulator.new({
+    uuid = "spec-call-" .. counter,
+    variables = merge({
+      domain_uuid = "dom-1", domain_name = "acme.example.com", caller_id_number = "+5511999990000",
+      destination_number = "8000", voice_ai_sounds_dir = SOUNDS, temp_dir = tmp_dir,
+    }, opts.variables),
+    caller = opts.caller,
+  })
+  rawset(_G, "session", em.session)
+  rawset(_G, "freeswitch", em.freeswitch)
+  rawset(_G, "argv", opts.argv or { "8000" })
+  local ok, err = pcall(dofile, "scripts/secretary_ai.lua")
+  local transcript = em.finish()
+  package.loaded["voice_ai.http"] = real_http
+  package.loaded["voice_ai.callflow"] = nil
+  for _, name in ipairs({ "session", "freeswitch", "argv", "voice_ai_on_input", "voice_ai_on_hangup" }) do
+    rawset(_G, name, nil)
+  end
+  assert(ok, err)
+  return transcript, fake
+end
+
+local function ops(transcript, op)
+  local found = {}
+  for _, e in ipairs(transcript.events) do
+    if e.op == op then
+      found[#found + 1] = e
+    end
+  end
+  return found
+end
+
+local function played(transcript)
+  local names = {}
+  for _, e in ipairs(ops(transcript, "playback")) do
+    assert.is_true(e.ok, "not a playable WAV: " .. tostring(e.file) .. " " .. tostring(e.error))
+    names[#names + 1] = e.file:match("voice_ai_[^_]+%-[^_]+_(%a+)_%d+%.wav$") or e.file:match("([%w_]+)%.wav$")
+  end
+  return names
+end
+
+local function last_event(transcript)
+  local events = transcript.events
+  for i = #events, 1, -1 do
+    local e = events[i]
+    if e.op == "transfer" or e.op == "hangup" then
+      return e
+    end
+  end
+end
+
+describe("call flow", function()
+  it("answers questions and ends with the farewell when the caller is done", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { turn("continue"), turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION }, { say = QUESTION } } },
+    })
+    assert.are.same({ "greeting", "reply", "reply" }, played(t))
+    assert.are.equal(2, #ops(t, "record"))
+    local turns = svc:made("turn")
+    assert.are.equal(2, #turns)
+    assert.are.equal("dom-1", turns[1].payload.domain_uuid)
+    assert.are.equal("RIFF", turns[1].file.data:sub(1, 4))
+    assert.are.equal("/api/v1/calls/spec-call-1/turns", turns[1].path)
+    local hangup = last_event(t)
+    assert.are.same({ "hangup", "script" }, { hangup.op, hangup.by })
+    assert.are.equal("resolved", svc:made("end")[1].payload.outcome)
+    assert.are.equal(0, #svc:made("events")) -- our own hangup is not reported as the caller's
+    local start = svc:made("start")[1].payload
+    assert.are.same({ "dom-1", "8000", "spec-call-1", "+5511999990000" },
+      { start.domain_uuid, start.secretary, start.call_uuid, start.caller_id_number })
+  end)
+
+  it("transfers to the destination the service chose", function()
+    local t, svc = run_call({
+      answers = {
+        start = { started() }, ["end"] = { { outcome = "transferred" } },
+        turn = { turn("transfer", { transfer = { destination = "203", context = "acme.example.com" } }) },
+      },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    local last = last_event(t)
+    assert.are.same({ "transfer", "203", "acme.example.com" }, { last.op, last.destination, last.context })
+    assert.are.equal("transferred", t.final_state)
+    assert.are.equal("transferred", svc:made("end")[1].payload.outcome)
+  end)
+
+  it("service down: apology from local sounds and the fallback destination", function()
+    local t, svc = run_call({
+      answers = {}, variables = { voice_ai_fallback_destination = "9000" },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.same({ "error_transfer" }, played(t))
+    local last = last_event(t)
+    assert.are.same({ "transfer", "9000", "acme.example.com" }, { last.op, last.destination, last.context })
+    assert.are.equal(1, #svc.requests) -- nothing else is attempted against a dead service
+  end)
+
+  it("service down and no destination at all: apology and goodbye, never silence", function()
+    local t = run_call({ answers = {}, caller = { steps = {} } })
+    assert.are.same({ "error_goodbye" }, played(t))
+    assert.are.equal("script", last_event(t).by)
+  end)
+
+  it("a failing turn (5xx) goes to the operator the service named, and is logged as an error", function()
+    local t, svc = run_call({
+      answers = {
+        start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "error" } },
+        turn = { { error = { kind = "http", status = 500, message = "HTTP 500: boom" } } },
+      },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.same({ "greeting", "error_transfer" }, played(t))
+    local last = last_event(t)
+    assert.are.same({ "transfer", "200", "acme.example.com" }, { last.op, last.destination, last.context })
+    assert.are.equal("error", svc:made("end")[1].payload.outcome)
+    assert.matches("turn failed", svc:made("events")[1].payload.detail)
+  end)
+
+  it("a slow service (timeout) and a malformed answer fail over the same way", function()
+    for _, failure in ipairs({
+      { kind = "timeout", message = "no answer within 30s" }, { kind = "json", message = "malformed answer" },
+    }) do
+      local t = run_call({
+        answers = { start = { started() }, turn = { { error = failure } }, ["end"] = { { outcome = "error" } } },
+        caller = { steps = { { say = QUESTION } } },
+      })
+      assert.are.same({ "greeting", "error_transfer" }, played(t))
+      assert.are.equal("200", last_event(t).destination)
+    end
+  end)
+
+  it("0 during the greeting goes straight to the operator", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { playback = { { press = "0", at_ms = 500 } }, steps = { { say = QUESTION } } },
+    })
+    assert.are.same({ "greeting", "transferring" }, played(t))
+    assert.are.equal(500, ops(t, "playback")[1].stopped_at_ms)
+    assert.are.equal("200", last_event(t).destination)
+    assert.are.equal(0, #ops(t, "record"))
+    assert.are.equal("0", svc:made("events")[1].payload.digits)
+    assert.are.equal("transferred", svc:made("end")[1].payload.outcome)
+  end)
+
+  it("0 while recording goes to the operator without sending the turn", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { steps = { { say = QUESTION, press = "0", at_ms = 800 } } },
+    })
+    assert.are.equal("dtmf", ops(t, "record")[1].stopped_by)
+    assert.are.equal("200", last_event(t).destination)
+    assert.are.equal(0, #svc:made("turn"))
+  end)
+
+  it("* repeats the last reply; another key interrupts a prompt", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { turn("continue"), turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = {
+        playback = { { press = "5", at_ms = 300 }, { press = "*", at_ms = 200 } },
+        steps = { { say = QUESTION }, { say = QUESTION } },
+      },
+    })
+    assert.are.same({ "greeting", "reply", "reply", "reply" }, played(t))
+    local plays = ops(t, "playback")
+    assert.are.equal(300, plays[1].stopped_at_ms)
+    assert.are.equal(200, plays[2].stopped_at_ms)
+    assert.are.equal(plays[2].file, plays[3].file)
+    assert.are.equal(2, #svc:made("turn"))
+  end)
+
+  it("a caller who hangs up mid-turn is reported once, by the hangup hook", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { turn("continue") }, events = { { stored = true } } },
+      caller = { steps = { { say = QUESTION }, { say = QUESTION, hangup_at_ms = 700 } } },
+    })
+    local events = svc:made("events")
+    assert.are.equal(1, #events)
+    assert.are.equal("caller_hangup", events[1].payload.event)
+    assert.are.equal("during record", events[1].payload.detail)
+    assert.are.equal(1, #svc:made("turn"))
+    assert.are.equal(0, #svc:made("end")) -- caller_hangup ends the call on the service
+    assert.are.equal("caller", ops(t, "caller_hangup")[1].during and "caller")
+    assert.are.equal(1, #ops(t, "hangup_hook"))
+    assert.are.equal(0, #ops(t, "hangup")) -- nobody hangs up a channel that is gone
+  end)
+
+  it("a caller who hangs up during the reply is reported too", function()
+    local _, svc = run_call({
+      answers = { start = { started() }, turn = { turn("continue") }, events = { { stored = true } } },
+      caller = { playback = { [2] = { hangup_at_ms = 100 } }, steps = { { say = QUESTION }, { say = QUESTION } } },
+    })
+    assert.are.equal("during playback", svc:made("events")[1].payload.detail)
+  end)
+
+  it("ends politely if the service never ends the call", function()
+    local t, svc = run_call({
+      answers = { start = { started({ max_turns = 2 }) }, turn = { turn("continue") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION }, { say = QUESTION }, { say = QUESTION }, { say = QUESTION } } },
+    })
+    assert.are.equal(3, #svc:made("turn"))
+    assert.are.equal("goodbye", played(t)[#played(t)])
+    assert.are.equal("script", last_event(t).by)
+  end)
+
+  it("refuses a transfer target that is not a plain dialplan token", function()
+    local t = run_call({
+      answers = {
+        start = { started() }, ["end"] = { { outcome = "error" } }, events = { { stored = true } },
+        turn = { turn("transfer", { transfer = { destination = "203 XML evil", context = "acme.example.com" } }) },
+      },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    local last = last_event(t)
+    assert.are.same({ "200", "acme.example.com" }, { last.destination, last.context })
+  end)
+
+  it("a reply the service could not speak goes to a person", function()
+    local t = run_call({
+      answers = { start = { started() }, turn = { turn("continue", { audio_url = false }) }, ["end"] = { { outcome = "error" } },
+        events = { { stored = true } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.same({ "greeting", "error_transfer" }, played(t))
+    assert.are.equal("200", last_event(t).destination)
+  end)
+
+  it("plays the local greeting when the service has no greeting audio", function()
+    local t = run_call({
+      answers = { start = { started({ greeting_audio_url = false }) }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.same({ "greeting", "reply" }, played(t))
+    assert.matches("/pt%-BR/greeting%.wav$", ops(t, "playback")[1].file)
+  end)
+
+  it("speaks English local sounds on an English secretary", function()
+    local t = run_call({
+      answers = { start = { started({ language = "en-US" }) }, turn = { { error = { kind = "connect", message = "x" } } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.matches("/en%-US/error_transfer%.wav$", ops(t, "playback")[2].file)
+  end)
+
+  it("a call the service already ended gets the goodbye", function()
+    local t = run_call({
+      answers = { start = { started() }, turn = { { error = { kind = "http", status = 409, message = "ended" } } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.same({ "greeting", "goodbye" }, played(t))
+    assert.are.equal("script", last_event(t).by)
+  end)
+
+  it("a missing domain_uuid is a configuration error that still reaches a person", function()
+    local t, svc = run_call({
+      answers = {}, variables = { domain_uuid = "_undef_", voice_ai_fallback_destination = "9000" },
+      caller = { steps = {} },
+    })
+    assert.are.equal(0, #svc.requests)
+    assert.are.equal("9000", last_event(t).destination)
+    local logged = false
+    for _, line in ipairs(t.logs) do
+      logged = logged or (line.level == "ERR" and line.text:match("domain_uuid") ~= nil)
+    end
+    assert.is_true(logged)
+  end)
+
+  it("sends the recording's path instead of its bytes when asked to", function()
+    local _, svc = run_call({
+      answers = { start = { started() }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      variables = { voice_ai_audio_path = "true" },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    local fields = svc:made("turn")[1].payload
+    assert.is_nil(svc:made("turn")[1].file)
+    assert.matches("^" .. tmp_dir:gsub("%p", "%%%0") .. "/voice_ai_spec%-call%-%d+_rec_1%.wav$", fields.audio_path)
+  end)
+
+  it("a bug in the flow still hands the caller to a person", function()
+    local t = run_call({
+      answers = { start = { started() }, turn = function() error("unexpected!") end, ["end"] = { { outcome = "error" } },
+        events = { { stored = true } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.equal("200", last_event(t).destination)
+    local logged = false
+    for _, line in ipairs(t.logs) do
+      logged = logged or (line.level == "CRIT" and line.text:match("unexpected!") ~= nil)
+    end
+    assert.is_true(logged)
+  end)
+
+  it("removes its temporary files", function()
+    run_call({
+      answers = { start = { started() }, turn = { turn("continue"), turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION }, { say = QUESTION } } },
+    })
+    local listing = io.popen("ls " .. tmp_dir):read("a")
+    assert.are.equal("", listing)
+  end)
+end)

@@ -1,0 +1,717 @@
+--- An emulator of FreeSWITCH's Lua API (mod_lua on FreeSWITCH 1.10) for running the call flow outside
+--- FreeSWITCH. It follows the semantics of switch_cpp.h / freeswitch_lua.cpp, not convenience:
+---
+--- * Methods check their arguments the way the SWIG wrapper does (count and char*/int types), so passing a
+---   Lua function where FreeSWITCH wants a global function *name* fails here as it fails there.
+--- * setInputCallback/setHangupHook take global names; callbacks are looked up in _G when they fire, with the
+---   session object found through the global named by the call uuid (as Session::setLUA does).
+--- * The hangup hook does not run when the caller hangs up: it runs at the script's next blocking session
+---   call (ready(), streamFile, recordFile, execute, sleep, …), and on transfer too ("transfer").
+--- * recordFile(path, time_limit, silence_threshold, silence_hits) runs switch_ivr_record_file's silence
+---   detection on the caller's audio in 20 ms frames: score = mean |sample|; `silence_hits` seconds of frames
+---   below the threshold end the recording; so does time_limit. It writes a real WAV and sets record_ms.
+--- * streamFile checks the file is a real WAV (RIFF/WAVE, PCM, a data chunk that fits) and plays it for its
+---   duration; DTMF during playback goes to the input callback, whose answer "break" (anything but
+---   nil/""/"true"/"undefined") stops it.
+--- * After transfer (execute "transfer" or session:transfer) the channel is not ready().
+---
+--- Time is virtual (media takes no wall-clock time); HTTP made by the script is real.
+---
+--- The caller is a scenario: each recordFile consumes the next step of `caller.steps`:
+---   {say = "x.wav", pause_ms = 300}      speak a WAV (8 kHz mono 16-bit) after a pause, then stay silent
+---   {silence = true}                    say nothing
+---   {press = "0", at_ms = 500}          press a key that far into the recording (with or without say)
+---   {hangup_at_ms = 800}                hang up that far into the recording (with or without say)
+--- and `caller.playback` maps the n-th streamFile (1-based) to {press = "5", at_ms = 200} or
+--- {hangup_at_ms = 100}. With no steps left the caller hangs up.
+local M = {}
+
+local FRAME_MS = 20
+local RATE = 8000
+local FRAME_SAMPLES = RATE * FRAME_MS // 1000
+
+-- WAV files --------------------------------------------------------------------------------------------
+
+--- Parse a WAV file; returns {format, channels, rate, bits, data_bytes, duration_ms, pcm} or nil, error.
+function M.read_wav(path)
+  local handle = io.open(path, "rb")
+  if not handle then
+    return nil, "no such file"
+  end
+  local data = handle:read("a")
+  handle:close()
+  if #data < 12 or data:sub(1, 4) ~= "RIFF" or data:sub(9, 12) ~= "WAVE" then
+    return nil, "not a RIFF/WAVE file"
+  end
+  local pos, fmt, pcm = 13, nil, nil
+  while pos + 8 <= #data + 1 do
+    local id, size = data:sub(pos, pos + 3), string.unpack("<I4", data, pos + 4)
+    local body = pos + 8
+    if id == "fmt " then
+      if size < 16 then
+        return nil, "short fmt chunk"
+      end
+      local format, channels, rate, _, _, bits = string.unpack("<I2I2I4I4I2I2", data, body)
+      fmt = { format = format, channels = channels, rate = rate, bits = bits }
+    elseif id == "data" then
+      if body + size - 1 > #data then
+        return nil, string.format("data chunk says %d bytes, file has %d", size, #data - body + 1)
+      end
+      pcm = data:sub(body, body + size - 1)
+    end
+    pos = body + size + (size % 2)
+  end
+  if not fmt then
+    return nil, "no fmt chunk"
+  end
+  if not pcm or #pcm == 0 then
+    return nil, "no audio data"
+  end
+  if fmt.format ~= 1 or fmt.bits ~= 16 then
+    return nil, string.format("unsupported encoding (format %d, %d bits)", fmt.format, fmt.bits)
+  end
+  if fmt.channels < 1 or fmt.channels > 2 or fmt.rate < 8000 or fmt.rate > 48000 then
+    return nil, string.format("unsupported layout (%d channels, %d Hz)", fmt.channels, fmt.rate)
+  end
+  fmt.data_bytes = #pcm
+  fmt.duration_ms = math.floor(#pcm / (2 * fmt.channels) * 1000 / fmt.rate + 0.5)
+  fmt.pcm = pcm
+  return fmt
+end
+
+--- Write mono 16-bit PCM (a string of little-endian samples) as a WAV file.
+function M.write_wav(path, pcm, rate)
+  local handle, err = io.open(path, "wb")
+  if not handle then
+    return nil, err
+  end
+  rate = rate or RATE
+  handle:write("RIFF", string.pack("<I4", 36 + #pcm), "WAVE", "fmt ",
+    string.pack("<I4I2I2I4I4I2I2", 16, 1, 1, rate, rate * 2, 2, 16), "data", string.pack("<I4", #pcm), pcm)
+  handle:close()
+  return true
+end
+
+-- SWIG-like argument checks ----------------------------------------------------------------------------
+
+local function check_args(method, min, max, ...)
+  local n = select("#", ...)
+  if n < min or n > max then
+    error(string.format("Error in %s expected %d..%d args, got %d", method, min + 1, max + 1, n + 1), 3)
+  end
+  return ...
+end
+
+local function want_string(method, index, value, optional)
+  if value == nil and optional then
+    return nil
+  end
+  local kind = type(value)
+  if kind ~= "string" and kind ~= "number" then
+    error(string.format("Error in %s (arg %d), expected 'char *' got '%s'", method, index + 1, kind), 3)
+  end
+  return tostring(value)
+end
+
+local function want_int(method, index, value, default)
+  if value == nil and default ~= nil then
+    return default
+  end
+  local n = tonumber(value)
+  if n == nil then
+    error(string.format("Error in %s (arg %d), expected 'int' got '%s'", method, index + 1, type(value)), 3)
+  end
+  return math.floor(n)
+end
+
+local function continues(result)
+  -- switch_ivr_process_fh: empty, "true" and "undefined" go on; anything else stops the media
+  return result == nil or result == "" or result == "true" or result == "undefined"
+end
+
+-- The emulator -----------------------------------------------------------------------------------------
+
+--- A new call. opts: uuid, variables (channel), globals (FreeSWITCH global variables), caller (scenario),
+--- env (the table holding Lua globals, default _G).
+function M.new(opts)
+  opts = opts or {}
+  local env = opts.env or _G
+  local uuid = opts.uuid or "00000000-0000-4000-8000-000000000001"
+  local caller = opts.caller or {}
+  local steps = caller.steps or {}
+  local playback_events = caller.playback or {}
+  local noise_level = caller.noise_level or 40
+  local seed = 12345
+
+  local channel = {
+    state = "CS_EXECUTE",
+    answered = false,
+    hangup_cause = nil,
+    transferred = false,
+    variables = {},
+    hook = nil, -- {func=, arg=, hook_state=}
+    hh = false,
+    mark = false,
+    callback = nil, -- {func=, arg=}
+    digit_queue = {},
+    auto_hangup = true,
+  }
+  for k, v in pairs(opts.variables or {}) do
+    channel.variables[k] = tostring(v)
+  end
+  channel.variables.uuid = uuid
+  local globals = {}
+  for k, v in pairs(opts.globals or {}) do
+    globals[k] = tostring(v)
+  end
+
+  local transcript = { events = {}, logs = {} }
+  local clock_ms = 0
+  local record_index, playback_index = 0, 0
+
+  local function event(op, fields)
+    local entry = { t = clock_ms, op = op }
+    for k, v in pairs(fields or {}) do
+      entry[k] = v
+    end
+    transcript.events[#transcript.events + 1] = entry
+    return entry
+  end
+
+  local function set_state(state, cause)
+    if channel.state == "CS_HANGUP" then
+      return
+    end
+    channel.state = state
+    if state == "CS_HANGUP" then
+      channel.hangup_cause = cause or "NORMAL_CLEARING"
+      channel.variables.hangup_cause = channel.hangup_cause
+    end
+    -- lua_hanguphook: the first change to CS_HANGUP or CS_ROUTING marks the hook, which then detaches
+    local hook = channel.hook
+    if hook and not hook.fired_state and (state == "CS_HANGUP" or state == "CS_ROUTING") then
+      hook.fired_state = state
+      channel.hh = true
+    end
+  end
+
+  local function ready()
+    return channel.state ~= "CS_HANGUP" and channel.state ~= "CS_ROUTING" and not channel.transferred
+  end
+
+  local session = {}
+
+  local function do_hangup_hook()
+    if not (channel.hh and not channel.mark) then
+      return
+    end
+    channel.mark = true
+    local hook = channel.hook
+    local how = hook.fired_state == "CS_HANGUP" and "hangup" or "transfer"
+    event("hangup_hook", { func = hook.func, how = how })
+    local fn = env[hook.func]
+    local result
+    if type(fn) ~= "function" then
+      event("error", { message = "hangup hook " .. hook.func .. " is not a global function" })
+    else
+      local args = { env[uuid], how }
+      if hook.arg then
+        args[3] = env[hook.arg]
+      end
+      local ok, value = pcall(fn, table.unpack(args, 1, hook.arg and 3 or 2))
+      if not ok then
+        event("error", { message = "hangup hook raised: " .. tostring(value) })
+      else
+        result = value
+      end
+    end
+    channel.variables.lua_hangup_hook_return_val = result and tostring(result) or nil
+    channel.hook = nil
+    if type(result) == "string" and (result:lower() == "exit" or result:lower() == "die") then
+      error(result, 0)
+    end
+  end
+
+  -- begin_allow_threads/end_allow_threads run the pending hook in every blocking method
+  local function blocking(fn)
+    return function(...)
+      do_hangup_hook()
+      local results = table.pack(fn(...))
+      do_hangup_hook()
+      return table.unpack(results, 1, results.n)
+    end
+  end
+
+  local function caller_hangs_up(where)
+    event("caller_hangup", { during = where })
+    set_state("CS_HANGUP", "NORMAL_CLEARING")
+  end
+
+  -- Deliver a key to the input callback; returns true when the media must stop.
+  local function press(digit, where)
+    local cb = channel.callback
+    if not cb then
+      channel.digit_queue[#channel.digit_queue + 1] = digit
+      event("dtmf_queued", { digit = digit, during = where })
+      return false
+    end
+    local fn = env[cb.func]
+    if type(fn) ~= "function" then
+      event("error", { message = "input callback " .. cb.func .. " is not a global function" })
+      return true
+    end
+    local args = { env[uuid], "dtmf", { digit = digit, duration = 1600 } }
+    if cb.arg then
+      args[4] = env[cb.arg]
+    end
+    local ok, result = pcall(fn, table.unpack(args, 1, cb.arg and 4 or 3))
+    if not ok then
+      event("error", { message = "input callback raised: " .. tostring(result) })
+      result = nil
+    end
+    local stop = not continues(result)
+    event("dtmf", { digit = digit, during = where, callback_returned = result, stops_media = stop })
+    return stop
+  end
+
+  local function next_random()
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed
+  end
+
+  local function noise_frame()
+    local samples = {}
+    for i = 1, FRAME_SAMPLES do
+      samples[i] = next_random() % (2 * noise_level + 1) - noise_level
+    end
+    return samples
+  end
+
+  local function frames_of(pcm)
+    local frames = {}
+    local count = #pcm // 2
+    local frame = {}
+    for i = 0, count - 1 do
+      frame[#frame + 1] = string.unpack("<i2", pcm, i * 2 + 1)
+      if #frame == FRAME_SAMPLES then
+        frames[#frames + 1] = frame
+        frame = {}
+      end
+    end
+    if #frame > 0 then
+      while #frame < FRAME_SAMPLES do
+        frame[#frame + 1] = 0
+      end
+      frames[#frames + 1] = frame
+    end
+    return frames
+  end
+
+  local function score(frame)
+    local energy = 0
+    for i = 1, #frame do
+      energy = energy + math.abs(frame[i])
+    end
+    return energy // #frame
+  end
+
+  -- session methods ---------------------------------------------------------------------------------
+
+  function session:answer()
+    channel.answered = true
+    channel.variables.answer_epoch = tostring(os.time())
+    event("answer")
+    return 0
+  end
+  session.answer = blocking(session.answer)
+
+  function session:preAnswer()
+    event("pre_answer")
+  end
+
+  function session:answered()
+    return channel.answered
+  end
+
+  function session:mediaReady()
+    return channel.answered and ready()
+  end
+
+  function session:ready()
+    local r = ready()
+    do_hangup_hook()
+    return r
+  end
+
+  function session:get_uuid()
+    return uuid
+  end
+
+  function session:getState()
+    return channel.state
+  end
+
+  function session:hangupCause()
+    return channel.hangup_cause
+  end
+
+  function session:getVariable(...)
+    local name = want_string("CoreSession::getVariable", 1, check_args("CoreSession::getVariable", 1, 1, ...))
+    local value = channel.variables[name]
+    if value == nil then
+      value = globals[name] -- switch_channel_get_variable falls back to global variables
+    end
+    return value
+  end
+
+  function session:setVariable(...)
+    local name, value = check_args("CoreSession::setVariable", 2, 2, ...)
+    name = want_string("CoreSession::setVariable", 1, name)
+    channel.variables[name] = want_string("CoreSession::setVariable", 2, value, true)
+  end
+
+  function session:setAutoHangup(value)
+    channel.auto_hangup = value and true or false
+  end
+
+  function session:consoleLog(level, text)
+    transcript.logs[#transcript.logs + 1] = { t = clock_ms, level = tostring(level), text = tostring(text) }
+  end
+
+  function session:setInputCallback(...)
+    local func, arg = check_args("Session::setInputCallback", 1, 2, ...)
+    func = want_string("Session::setInputCallback", 1, func)
+    arg = want_string("Session::setInputCallback", 2, arg, true)
+    channel.callback = { func = func, arg = (arg ~= nil and arg ~= "") and arg or nil }
+    event("set_input_callback", { func = func })
+  end
+
+  function session:unsetInputCallback()
+    channel.callback = nil
+  end
+
+  function session:setHangupHook(...)
+    local func, arg = check_args("Session::setHangupHook", 1, 2, ...)
+    func = want_string("Session::setHangupHook", 1, func)
+    arg = want_string("Session::setHangupHook", 2, arg, true)
+    channel.hook = { func = func, arg = (arg ~= nil and arg ~= "") and arg or nil }
+    channel.hh, channel.mark = false, false
+    event("set_hangup_hook", { func = func })
+  end
+
+  function session:hangup(...)
+    local cause = check_args("CoreSession::hangup", 0, 1, ...)
+    cause = want_string("CoreSession::hangup", 1, cause, true) or "normal_clearing"
+    if channel.state ~= "CS_HANGUP" then
+      event("hangup", { cause = cause, by = "script" })
+      set_state("CS_HANGUP", cause:upper())
+    end
+  end
+
+  local function play(path, where)
+    playback_index = playback_index + 1
+    local index = playback_index
+    local info, err = M.read_wav(path)
+    local entry = event("playback", { file = path, index = index, during = where })
+    if not info then
+      entry.ok = false
+      entry.error = err
+      event("error", { message = string.format("cannot play %s: %s", path, err) })
+      return false
+    end
+    entry.ok = true
+    entry.rate, entry.channels, entry.duration_ms = info.rate, info.channels, info.duration_ms
+    local planned = playback_events[index] or playback_events[tostring(index)]
+    -- queued keys (pressed while the script was busy) reach the callback as soon as playback starts
+    while #channel.digit_queue > 0 and channel.callback do
+      local digit = table.remove(channel.digit_queue, 1)
+      if press(digit, where) then
+        entry.stopped_at_ms = 0
+        return true
+      end
+    end
+    if planned and planned.hangup_at_ms and planned.hangup_at_ms < info.duration_ms then
+      clock_ms = clock_ms + planned.hangup_at_ms
+      entry.stopped_at_ms = planned.hangup_at_ms
+      caller_hangs_up("playback")
+      return false
+    end
+    if planned and planned.press and (planned.at_ms or 0) < info.duration_ms then
+      clock_ms = clock_ms + (planned.at_ms or 0)
+      if press(planned.press, where) then
+        entry.stopped_at_ms = planned.at_ms or 0
+        return true
+      end
+      clock_ms = clock_ms + info.duration_ms - (planned.at_ms or 0)
+      return true
+    end
+    clock_ms = clock_ms + info.duration_ms
+    return true
+  end
+
+  function session:streamFile(...)
+    local file, start = check_args("CoreSession::streamFile", 1, 2, ...)
+    file = want_string("CoreSession::streamFile", 1, file)
+    want_int("CoreSession::streamFile", 2, start, 0)
+    if not ready() then
+      event("playback_skipped", { file = file, reason = "channel not ready" })
+      return 0
+    end
+    return play(file, "streamFile") and 1 or 0
+  end
+  session.streamFile = blocking(session.streamFile)
+
+  function session:recordFile(...)
+    local m = "CoreSession::recordFile"
+    local file, limit, threshold, hits = check_args(m, 1, 4, ...)
+    file = want_string(m, 1, file)
+    limit = want_int(m, 2, limit, 0)
+    threshold = want_int(m, 3, threshold, 0)
+    hits = want_int(m, 4, hits, 0)
+    if not ready() then
+      event("record_skipped", { file = file, reason = "channel not ready" })
+      return 0
+    end
+    record_index = record_index + 1
+    local step = steps[record_index]
+    local entry = event("record", {
+      file = file, index = record_index, time_limit = limit, silence_threshold = threshold, silence_hits = hits,
+    })
+    if not step then
+      entry.stopped_by = "caller hung up (scenario over)"
+      caller_hangs_up("record")
+      return 0
+    end
+    local speech = {}
+    if step.say then
+      local info, err = M.read_wav(step.say)
+      assert(info, "fixture " .. tostring(step.say) .. ": " .. tostring(err))
+      assert(info.rate == RATE and info.channels == 1, "fixtures are 8 kHz mono: " .. step.say)
+      speech = frames_of(info.pcm)
+      entry.said = step.say
+    end
+    local pause_frames = (step.pause_ms or 300) // FRAME_MS
+    local max_frames = limit > 0 and limit * 1000 // FRAME_MS or math.huge
+    local needed = hits > 0 and hits * RATE // FRAME_SAMPLES or 0
+    local left = needed
+    local recorded = {}
+    local stopped_by
+    local frame_index = 0
+    while true do
+      frame_index = frame_index + 1
+      local at_ms = (frame_index - 1) * FRAME_MS
+      if step.hangup_at_ms and at_ms >= step.hangup_at_ms then
+        clock_ms = clock_ms + at_ms
+        stopped_by = "hangup"
+        caller_hangs_up("record")
+        break
+      end
+      if step.press and at_ms >= (step.at_ms or 0) and not entry.pressed then
+        entry.pressed = step.press
+        if press(step.press, "recordFile") then
+          clock_ms = clock_ms + at_ms
+          stopped_by = "dtmf"
+          break
+        end
+      end
+      if frame_index > max_frames then
+        clock_ms = clock_ms + at_ms
+        stopped_by = "time_limit"
+        break
+      end
+      local frame
+      if frame_index > pause_frames and speech[frame_index - pause_frames] then
+        frame = speech[frame_index - pause_frames]
+      else
+        frame = noise_frame()
+      end
+      recorded[#recorded + 1] = frame
+      if threshold > 0 and needed > 0 then
+        if score(frame) < threshold then
+          left = left - 1
+          if left == 0 then
+            clock_ms = clock_ms + frame_index * FRAME_MS
+            stopped_by = "silence"
+            break
+          end
+        else
+          left = needed
+        end
+      end
+      if frame_index > 3600 * 1000 // FRAME_MS then
+        error("recordFile without time limit or silence detection never returns")
+      end
+    end
+    local parts = {}
+    for i, frame in ipairs(recorded) do
+      parts[i] = string.pack("<" .. string.rep("i2", #frame), table.unpack(frame))
+    end
+    local pcm = table.concat(parts)
+    entry.stopped_by = stopped_by
+    entry.recorded_ms = #recorded * FRAME_MS
+    local ok, err = M.write_wav(file, pcm, RATE)
+    if not ok then
+      entry.error = "cannot write: " .. tostring(err)
+      event("error", { message = string.format("Error opening %s for recording", file) })
+      return 0
+    end
+    channel.variables.record_ms = tostring(#recorded * FRAME_MS)
+    channel.variables.record_samples = tostring(#pcm // 2)
+    return 1
+  end
+  session.recordFile = blocking(session.recordFile)
+
+  function session:sleep(...)
+    local ms = want_int("CoreSession::sleep", 1, check_args("CoreSession::sleep", 1, 2, ...))
+    if ready() then
+      clock_ms = clock_ms + ms
+    end
+    return 0
+  end
+  session.sleep = blocking(session.sleep)
+
+  local function transfer_to(destination, dialplan, context)
+    event("transfer", { destination = destination, dialplan = dialplan or "XML", context = context or "default" })
+    channel.transferred = true
+    set_state("CS_ROUTING")
+  end
+
+  function session:transfer(...)
+    local m = "CoreSession::transfer"
+    local ext, dialplan, context = check_args(m, 1, 3, ...)
+    ext = want_string(m, 1, ext)
+    if not ready() then
+      return 0
+    end
+    transfer_to(ext, want_string(m, 2, dialplan, true), want_string(m, 3, context, true))
+    return 1
+  end
+  session.transfer = blocking(session.transfer)
+
+  function session:execute(...)
+    local m = "CoreSession::execute"
+    local app, data = check_args(m, 1, 2, ...)
+    app = want_string(m, 1, app)
+    data = want_string(m, 2, data, true)
+    event("execute", { app = app, data = data })
+    if app == "transfer" then
+      if ready() then
+        local dest, dialplan, context = (data or ""):match("^%s*(%S+)%s*(%S*)%s*(%S*)%s*$")
+        if not dest then
+          event("error", { message = "transfer: no destination" })
+          return
+        end
+        transfer_to(dest, dialplan ~= "" and dialplan or nil, context ~= "" and context or nil)
+      end
+    elseif app == "hangup" then
+      session:hangup(data)
+    elseif app == "answer" then
+      channel.answered = true
+    elseif app == "set" then
+      local name, value = (data or ""):match("^([^=]+)=(.*)$")
+      if name then
+        channel.variables[name] = value
+      end
+    elseif app == "playback" then
+      if ready() then
+        play(data or "", "playback")
+      end
+    elseif app == "sleep" then
+      clock_ms = clock_ms + (tonumber(data) or 0)
+    elseif app ~= "log" and app ~= "export" then
+      event("error", { message = "Invalid Application " .. app })
+    end
+  end
+  session.execute = blocking(session.execute)
+
+  function session:playAndGetDigits(...)
+    local m = "CoreSession::playAndGetDigits"
+    local min, max, tries, timeout, terminators, audio, bad, regex, var_name =
+      check_args(m, 8, 11, ...)
+    min, max = want_int(m, 1, min), want_int(m, 2, max)
+    want_int(m, 3, tries)
+    want_int(m, 4, timeout)
+    want_string(m, 5, terminators)
+    audio = want_string(m, 6, audio)
+    want_string(m, 7, bad)
+    regex = want_string(m, 8, regex)
+    if not ready() then
+      return ""
+    end
+    play(audio, "playAndGetDigits")
+    local digits = table.concat(channel.digit_queue)
+    channel.digit_queue = {}
+    if #digits < min or #digits > max or (regex ~= "" and not digits:match(regex)) then
+      digits = ""
+    end
+    if var_name then
+      channel.variables[var_name] = digits
+    end
+    return digits
+  end
+  session.playAndGetDigits = blocking(session.playAndGetDigits)
+
+  function session:flushDigits()
+    channel.digit_queue = {}
+  end
+
+  -- the freeswitch table --------------------------------------------------------------------------------
+
+  local fs = {}
+
+  function fs.consoleLog(level, text)
+    transcript.logs[#transcript.logs + 1] = { t = clock_ms, level = tostring(level), text = tostring(text) }
+  end
+
+  function fs.getGlobalVariable(name)
+    return globals[name]
+  end
+
+  function fs.msleep(ms)
+    clock_ms = clock_ms + (tonumber(ms) or 0)
+  end
+
+  local Api = {}
+  Api.__index = Api
+
+  function Api:executeString(command)
+    local name, args = tostring(command):match("^(%S+)%s*(.-)%s*$")
+    return self:execute(name, args)
+  end
+
+  function Api:execute(name, args)
+    event("api", { command = name, args = args })
+    if name == "global_getvar" then
+      return globals[args] or ""
+    elseif name == "uuid_exists" then
+      return (args == uuid and ready()) and "true" or "false"
+    end
+    return "-ERR " .. tostring(name) .. " Command not found!\n"
+  end
+
+  function fs.API()
+    return setmetatable({}, Api)
+  end
+
+  -- mod_lua: the session object is also a global named by the call uuid
+  env[uuid] = session
+
+  local emulator = { session = session, freeswitch = fs, transcript = transcript, channel = channel }
+
+  --- What mod_lua does when the script returns: hang up unless it transferred (autoHangup).
+  function emulator.finish()
+    do_hangup_hook()
+    if channel.state ~= "CS_HANGUP" and not channel.transferred and channel.auto_hangup then
+      event("hangup", { cause = "NORMAL_CLEARING", by = "mod_lua (script ended)" })
+      set_state("CS_HANGUP", "NORMAL_CLEARING")
+    end
+    transcript.final_state = channel.transferred and "transferred" or channel.state
+    transcript.variables = channel.variables
+    transcript.duration_ms = clock_ms
+    return transcript
+  end
+
+  return emulator
+end
+
+return M

@@ -1,0 +1,296 @@
+"""Whole calls through the real Lua call flow (telephony/freeswitch/scripts/secretary_ai.lua) under the FreeSWITCH
+emulator (spec/support/emulator.lua), against the real service: embedded PostgreSQL, offline providers (Whisper,
+espeak-ng, the dialog policy), the demo tenant. The caller speaks pt-BR WAV fixtures at 8 kHz.
+
+Each test asserts on what the script did (the emulator's transcript: playbacks of real WAV files, recordings,
+transfers, hangups) and on the conversation the service stored in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from conftest import TEST_SECRET_KEY, PgServer
+from helpers import VOICE_AI, cli_env, free_port, run_cli
+
+pytestmark = pytest.mark.slow
+
+FS = Path(__file__).resolve().parent.parent / "telephony" / "freeswitch"
+FIXTURES = FS / "spec" / "fixtures"
+OPERATOR = "200"  # the demo secretary's operator (Atendimento)
+
+
+def lua() -> str:
+    path = shutil.which("lua5.3")
+    assert path, "lua5.3 is missing: run scripts/bootstrap.sh dev as root (Debian packages lua5.3 lua-socket lua-cjson)"
+    return path
+
+
+@dataclass
+class Service:
+    base: str
+    domain: str
+    dsn: str
+    tmp: Path
+
+    def conversation(self, call_uuid: str) -> dict[str, Any]:
+        async def _fetch() -> dict[str, Any]:
+            conn = await asyncpg.connect(self.dsn)
+            try:
+                row = await conn.fetchrow(
+                    "SELECT * FROM v_voice_conversations WHERE domain_uuid = $1 AND call_uuid = $2",
+                    uuid.UUID(self.domain),
+                    call_uuid,
+                )
+                assert row is not None, f"no conversation stored for {call_uuid}"
+                messages = await conn.fetch(
+                    "SELECT turn_index, role, text, action FROM v_voice_messages"
+                    " WHERE domain_uuid = $1 AND voice_conversation_uuid = $2 ORDER BY turn_index, insert_date",
+                    uuid.UUID(self.domain),
+                    row["voice_conversation_uuid"],
+                )
+                return {**dict(row), "messages": [dict(m) for m in messages]}
+            finally:
+                await conn.close()
+
+        return asyncio.run(_fetch())
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "service exited"
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("service not ready")
+
+
+@pytest.fixture(scope="module")
+def service(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    name = f"fs_{uuid.uuid4().hex[:10]}"
+    asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
+    tmp = tmp_path_factory.mktemp("freeswitch")
+    env = cli_env(
+        VOICE_AI_DATABASE_URL=pg.url(name), VOICE_AI_DATA_DIR=str(tmp / "data"), VOICE_AI_SECRET_KEY=TEST_SECRET_KEY
+    )
+    seeded = run_cli("demo", "seed", env=env, timeout=300)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc)
+        domains = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()["items"]
+        (tmp / "calls").mkdir()
+        yield Service(base, domains[0]["domain_uuid"], pg.url(name), tmp)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def call(
+    service: Service,
+    steps: list[dict[str, Any]],
+    *,
+    playback: dict[int, dict[str, Any]] | None = None,
+    variables: dict[str, str] | None = None,
+    argv: tuple[str, ...] = ("8000",),
+) -> dict[str, Any]:
+    """Run one call; returns the emulator's transcript (with ``call_uuid`` added)."""
+    call_uuid = str(uuid.uuid4())
+    folder = service.tmp / "calls" / call_uuid
+    folder.mkdir()
+    caller_steps = [{**s, "say": str(FIXTURES / f"{s['say']}.wav")} if "say" in s else s for s in steps]
+    scenario = {
+        "script": str(FS / "scripts" / "secretary_ai.lua"),
+        "argv": list(argv),
+        "uuid": call_uuid,
+        "variables": {
+            "domain_uuid": service.domain,
+            "domain_name": "demo.localhost",
+            "caller_id_number": "+554133334444",
+            "caller_id_name": "Maria",
+            "destination_number": "8000",
+            "voice_ai_sounds_dir": str(FS / "sounds" / "voice_ai"),
+            "voice_ai_fallback_destination": "9999",
+            **(variables or {}),
+        },
+        "globals": {"voice_ai_url": service.base, "temp_dir": str(folder)},
+        "caller": {"steps": caller_steps, "playback": {str(k): v for k, v in (playback or {}).items()}},
+    }
+    (folder / "scenario.json").write_text(json.dumps(scenario))
+    out = folder / "transcript.json"
+    ran = subprocess.run(
+        [lua(), str(FS / "spec" / "support" / "run_call.lua"), str(folder / "scenario.json"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    transcript: dict[str, Any] = json.loads(out.read_text())
+    transcript["call_uuid"] = call_uuid
+    assert transcript["script_ok"], transcript["events"]
+    for event in transcript["events"]:
+        if event["op"] == "playback":
+            assert event["ok"], f"played something that is not a WAV: {event}"
+        assert event["op"] not in ("error", "script_error"), event
+    assert sorted(p.name for p in folder.iterdir()) == ["scenario.json", "transcript.json"], "temp files left behind"
+    return transcript
+
+
+def ops(transcript: dict[str, Any], op: str) -> list[dict[str, Any]]:
+    return [e for e in transcript["events"] if e["op"] == op]
+
+
+def ending(transcript: dict[str, Any]) -> dict[str, Any]:
+    """The last transfer or hangup: how the call left the script."""
+    return [e for e in transcript["events"] if e["op"] in ("transfer", "hangup")][-1]
+
+
+def logs(transcript: dict[str, Any]) -> str:
+    return "".join(line["text"] for line in transcript["logs"])
+
+
+def test_questions_answered_then_goodbye(service: Service) -> None:
+    t = call(service, [{"say": "question_price"}, {"say": "question_saturday"}, {"say": "goodbye"}])
+    assert len(ops(t, "record")) == 3
+    assert all(r["stopped_by"] == "silence" for r in ops(t, "record"))  # real silence detection ended each turn
+    plays = ops(t, "playback")
+    assert len(plays) == 4 and all(p["rate"] == 8000 for p in plays)  # greeting + three replies
+    end = ending(t)
+    assert end["op"] == "hangup" and end["by"] == "script"
+    assert f"[{t['call_uuid']}]" in t["logs"][0]["text"]
+    stored = service.conversation(t["call_uuid"])
+    assert stored["outcome"] == "resolved" and stored["turn_count"] == 3
+    assert stored["caller_id_number"] == "+554133334444" and stored["caller_id_name"] == "Maria"
+    said = [m for m in stored["messages"] if m["role"] == "user"]
+    assert len(said) == 3 and "mensalidade" in said[0]["text"].lower() and "tchau" in said[2]["text"].lower()
+    replies = [m for m in stored["messages"] if m["role"] == "assistant" and m["turn_index"] > 0]  # 0: greeting
+    assert [m["action"] for m in replies] == ["continue", "continue", "hangup"]
+
+
+def test_transfer_intent_goes_to_the_configured_extension(service: Service) -> None:
+    t = call(service, [{"say": "transfer_financeiro"}])
+    end = ending(t)
+    assert (end["op"], end["destination"], end["dialplan"], end["context"]) == (
+        "transfer",
+        "203",
+        "XML",
+        "demo.localhost",
+    )
+    assert ops(t, "execute")[-1]["data"] == "203 XML demo.localhost"
+    assert t["final_state"] == "transferred" and not ops(t, "hangup")
+    stored = service.conversation(t["call_uuid"])
+    assert (stored["outcome"], stored["transfer_destination"], stored["transfer_department"]) == (
+        "transferred",
+        "203",
+        "Financeiro",
+    )
+
+
+def test_goodbye_hangs_up_after_the_farewell(service: Service) -> None:
+    t = call(service, [{"say": "goodbye"}])
+    assert ending(t)["by"] == "script"
+    assert ops(t, "playback")[-1]["t"] < ending(t)["t"]  # the farewell was played before hanging up
+    assert service.conversation(t["call_uuid"])["outcome"] == "resolved"
+
+
+def test_dtmf_zero_reaches_the_operator(service: Service) -> None:
+    t = call(service, [{"say": "question_price"}], playback={1: {"press": "0", "at_ms": 800}})
+    assert ops(t, "playback")[0]["stopped_at_ms"] == 800  # the greeting was cut by the key
+    assert not ops(t, "record")
+    end = ending(t)
+    assert (end["op"], end["destination"]) == ("transfer", OPERATOR)
+    stored = service.conversation(t["call_uuid"])
+    assert stored["outcome"] == "transferred"
+    assert any(m["role"] == "system" and m["text"] == "[dtmf] 0" for m in stored["messages"])
+
+
+def test_dtmf_zero_while_speaking(service: Service) -> None:
+    t = call(service, [{"say": "question_price", "press": "0", "at_ms": 1000}])
+    assert ops(t, "record")[0]["stopped_by"] == "dtmf"
+    assert ending(t)["destination"] == OPERATOR
+    assert service.conversation(t["call_uuid"])["turn_count"] == 0
+
+
+def test_caller_hangs_up_mid_turn(service: Service) -> None:
+    t = call(service, [{"say": "question_price"}, {"say": "question_saturday", "hangup_at_ms": 900}])
+    assert [h["how"] for h in ops(t, "hangup_hook")] == ["hangup"]
+    assert not ops(t, "hangup")  # the script did not hang up a channel that was gone
+    stored = service.conversation(t["call_uuid"])
+    assert stored["outcome"] == "hangup" and stored["turn_count"] == 1 and stored["ended_at"] is not None
+    assert any(m["role"] == "system" and m["text"].startswith("[caller_hangup]") for m in stored["messages"])
+
+
+def test_silence_only_ends_with_the_operator(service: Service) -> None:
+    t = call(service, [{"silence": True}, {"silence": True}, {"silence": True}])
+    assert len(ops(t, "record")) == 2
+    assert all(r["stopped_by"] == "silence" for r in ops(t, "record"))
+    end = ending(t)
+    assert (end["op"], end["destination"]) == ("transfer", OPERATOR)
+    stored = service.conversation(t["call_uuid"])
+    assert stored["outcome"] == "transferred"
+
+
+def test_service_down_transfers_to_the_fallback(service: Service) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    t = call(service, [{"say": "question_price"}], variables={"voice_ai_url": dead})
+    plays = ops(t, "playback")
+    assert len(plays) == 1 and plays[0]["file"].endswith("/pt-BR/error_transfer.wav")
+    end = ending(t)
+    assert (end["op"], end["destination"], end["context"]) == ("transfer", "9999", "demo.localhost")
+    assert "start failed (connect)" in logs(t)
+
+
+def test_service_slower_than_the_timeout(service: Service, vendors: Any) -> None:
+    """The tenant's LLM hangs (5 s); the script gives up after its turn timeout and hands the caller over."""
+    from fakes.vendors import OPENAI_KEY
+
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "model": "slow", "timeout_s": 30}
+    created = httpx.post(
+        f"{service.base}/api/v1/domains/{service.domain}/providers",
+        json={"provider_type": "llm", "provider_name": "openai_compatible", "is_default": True, "config": config},
+    )
+    assert created.status_code == 201, created.text
+    vendors.script[:] = ["slow"] * 10
+    try:
+        started = time.monotonic()
+        t = call(service, [{"say": "question_price"}], variables={"voice_ai_turn_timeout": "2"})
+        elapsed = time.monotonic() - started
+    finally:
+        httpx.delete(
+            f"{service.base}/api/v1/domains/{service.domain}/providers/{created.json()['voice_ai_provider_uuid']}"
+        )
+        vendors.reset()
+    assert "turn failed (timeout)" in logs(t)
+    assert ops(t, "playback")[-1]["file"].endswith("/pt-BR/error_transfer.wav")
+    end = ending(t)
+    assert (end["op"], end["destination"]) == ("transfer", OPERATOR)  # the operator the service named at start
+    assert elapsed < 5
+    assert service.conversation(t["call_uuid"])["outcome"] == "error"
+
+
+def test_unknown_secretary_still_reaches_a_person(service: Service) -> None:
+    t = call(service, [{"say": "question_price"}], argv=("7777",))
+    assert "HTTP 404" in logs(t)
+    assert ending(t)["destination"] == "9999"
