@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,7 @@ class Service:
     domain: str
     dsn: str
     tmp: Path
+    env: dict[str, str]
 
     def conversation(self, call_uuid: str) -> dict[str, Any]:
         async def _fetch() -> dict[str, Any]:
@@ -101,7 +104,7 @@ def service(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         _wait_ready(base, proc)
         domains = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()["items"]
         (tmp / "calls").mkdir()
-        yield Service(base, domains[0]["domain_uuid"], pg.url(name), tmp)
+        yield Service(base, domains[0]["domain_uuid"], pg.url(name), tmp, env)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -114,8 +117,10 @@ def call(
     playback: dict[int, dict[str, Any]] | None = None,
     variables: dict[str, str] | None = None,
     argv: tuple[str, ...] = ("8000",),
+    tenant: bool = True,
 ) -> dict[str, Any]:
-    """Run one call; returns the emulator's transcript (with ``call_uuid`` added)."""
+    """Run one call; returns the emulator's transcript (with ``call_uuid`` added). ``tenant=False``: the channel
+    has no domain variables or fallback unless ``variables`` (e.g. a dialplan's) set them."""
     call_uuid = str(uuid.uuid4())
     folder = service.tmp / "calls" / call_uuid
     folder.mkdir()
@@ -125,13 +130,19 @@ def call(
         "argv": list(argv),
         "uuid": call_uuid,
         "variables": {
-            "domain_uuid": service.domain,
-            "domain_name": "demo.localhost",
+            **(
+                {
+                    "domain_uuid": service.domain,
+                    "domain_name": "demo.localhost",
+                    "voice_ai_fallback_destination": "9999",
+                }
+                if tenant
+                else {}
+            ),
             "caller_id_number": "+554133334444",
             "caller_id_name": "Maria",
             "destination_number": "8000",
             "voice_ai_sounds_dir": str(FS / "sounds" / "voice_ai"),
-            "voice_ai_fallback_destination": "9999",
             **(variables or {}),
         },
         "globals": {"voice_ai_url": service.base, "temp_dir": str(folder)},
@@ -294,3 +305,29 @@ def test_unknown_secretary_still_reaches_a_person(service: Service) -> None:
     t = call(service, [{"say": "question_price"}], argv=("7777",))
     assert "HTTP 404" in logs(t)
     assert ending(t)["destination"] == "9999"
+
+
+def test_a_call_routed_by_the_rendered_dialplan(service: Service) -> None:
+    """`voice-ai freeswitch dialplan` output drives the call: its `set` actions are the channel's variables and
+    its `lua` action the script's arguments; nothing else tells the script who the tenant is."""
+    rendered = run_cli("freeswitch", "dialplan", "--domain", "demo.localhost", "--extension", "8000", env=service.env)
+    assert rendered.returncode == 0, rendered.stderr
+    extension = ET.fromstring(rendered.stdout)  # noqa: S314 (our own output)
+    condition = extension.find("condition")
+    assert condition is not None and condition.get("field") == "destination_number"
+    assert re.fullmatch(str(condition.get("expression")), "8000")
+    variables: dict[str, str] = {}
+    argv: tuple[str, ...] = ()
+    for action in condition.findall("action"):
+        app, data = action.get("application"), str(action.get("data"))
+        if app == "set":
+            key, _, value = data.partition("=")
+            variables[key] = value
+        elif app == "lua":
+            script, *argv_list = data.split()
+            assert script == "secretary_ai.lua"
+            argv = tuple(argv_list)
+    assert variables["domain_uuid"] == service.domain and variables["voice_ai_fallback_destination"] == OPERATOR
+    t = call(service, [{"say": "transfer_financeiro"}], variables=variables, argv=argv, tenant=False)
+    end = ending(t)
+    assert (end["op"], end["destination"], end["context"]) == ("transfer", "203", "demo.localhost")

@@ -31,8 +31,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo tenant.", no_args_is_help=True)
+freeswitch_app = typer.Typer(
+    help="FreeSWITCH/FusionPBX: install the Lua call flow, render dialplan.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(freeswitch_app, name="freeswitch")
 
 T = TypeVar("T")
 _OPERATOR_ERRORS = (
@@ -394,3 +398,83 @@ def call(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+@freeswitch_app.command("install")
+def freeswitch_install(
+    scripts_dir: Annotated[Path, typer.Option(help="FreeSWITCH's script directory")] = Path(
+        "/usr/share/freeswitch/scripts"
+    ),
+    sounds_dir: Annotated[Path, typer.Option(help="FreeSWITCH's sounds directory")] = Path(
+        "/usr/share/freeswitch/sounds"
+    ),
+    conf_dir: Annotated[Path, typer.Option(help="FreeSWITCH's configuration (to check lua.conf.xml)")] = Path(
+        "/etc/freeswitch"
+    ),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be copied")] = False,
+) -> None:
+    """Copy secretary_ai.lua, its voice_ai/*.lua modules and the local sounds into FreeSWITCH's folders."""
+    from voice_ai.telephony.freeswitch import install
+
+    try:
+        report = install(scripts_dir, sounds_dir, conf_dir, dry_run=dry_run)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    verb = "would copy" if dry_run else "copied"
+    for path in report.copied:
+        typer.echo(f"{verb} {path}")
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(
+        f"{len(report.copied)} files {verb}. Next: route an extension to the secretary "
+        "(voice-ai freeswitch dialplan --domain <domain> --extension <ext>); see docs/freeswitch.md."
+    )
+
+
+@freeswitch_app.command("dialplan")
+def freeswitch_dialplan(
+    domain: Annotated[str, typer.Option(help="The tenant's domain name")],
+    extension: Annotated[str, typer.Option(help="The secretary's extension")],
+    flavor: Annotated[
+        str, typer.Option(help="fusionpbx (Dialplan Manager XML) or freeswitch (conf/dialplan file)")
+    ] = "fusionpbx",
+    fallback: Annotated[
+        str | None, typer.Option(help="Where callers go if the service is down (default: the secretary's operator)")
+    ] = None,
+) -> None:
+    """Print the dialplan entry that routes an extension to a tenant's secretary."""
+    from voice_ai.db.repositories.domains import DomainRepository
+    from voice_ai.db.repositories.entities import SecretaryRepository
+    from voice_ai.telephony.freeswitch import render_dialplan
+
+    if flavor not in ("fusionpbx", "freeswitch"):
+        raise _fail("--flavor is fusionpbx or freeswitch", code=2)
+
+    async def _go(settings: Settings) -> str:
+        async with (
+            Runtime(settings.model_copy(update={"worker": False})) as runtime,
+            runtime.sessionmaker() as session,
+        ):
+            found = await DomainRepository(session).get_by_name(domain)
+            if found is None:
+                raise _fail(f"no domain named {domain!r}")
+            domain_uuid = found["domain_uuid"]
+            secretary = await SecretaryRepository(session).get_by_extension(domain_uuid, extension)
+            if secretary is None:
+                raise _fail(f"{domain} has no secretary on extension {extension}")
+            operator = fallback or secretary.operator_destination
+            if not operator:
+                raise _fail("the secretary has no operator destination: pass --fallback <extension>")
+            try:
+                return render_dialplan(
+                    flavor,  # type: ignore[arg-type]
+                    domain_uuid=domain_uuid,
+                    domain_name=str(found["domain_name"]),
+                    extension=extension,
+                    secretary=str(secretary.voice_secretary_uuid),
+                    fallback_destination=operator,
+                )
+            except ValueError as exc:
+                raise _fail(str(exc)) from None
+
+    typer.echo(_run(_go), nl=False)

@@ -1,0 +1,1 @@
+"""Telephony integration assets and helpers (FreeSWITCH Lua call flow, sounds, dialplan templates)."""

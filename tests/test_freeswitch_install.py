@@ -1,0 +1,113 @@
+"""``voice-ai freeswitch install`` and the dialplan templates (no FreeSWITCH needed: folders are checked)."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from helpers import cli_env, run_cli
+from voice_ai.telephony.freeswitch import assets_dir, check_host, render_dialplan
+
+
+def _layout(tmp_path: Path, script_directory: str) -> tuple[Path, Path, Path]:
+    scripts, sounds, conf = tmp_path / "scripts", tmp_path / "sounds", tmp_path / "conf"
+    for folder in (scripts, sounds, conf / "autoload_configs"):
+        folder.mkdir(parents=True)
+    (conf / "autoload_configs" / "lua.conf.xml").write_text(
+        f'<configuration name="lua.conf"><settings><param name="script-directory" value="{script_directory}"/>'
+        "</settings></configuration>"
+    )
+    return scripts, sounds, conf
+
+
+def test_install_copies_scripts_and_sounds(tmp_path: Path) -> None:
+    scripts, sounds, conf = _layout(tmp_path, "$${script_dir}/?.lua;;")
+    (scripts / "other_app.lua").write_text("-- someone else's script")
+    args = ["--scripts-dir", str(scripts), "--sounds-dir", str(sounds), "--conf-dir", str(conf)]
+    dry = run_cli("freeswitch", "install", *args, "--dry-run", env=cli_env())
+    assert dry.returncode == 0, dry.stderr
+    assert "would copy" in dry.stdout and not (scripts / "secretary_ai.lua").exists()
+
+    done = run_cli("freeswitch", "install", *args, env=cli_env())
+    assert done.returncode == 0, done.stderr
+    source = assets_dir()
+    assert (scripts / "secretary_ai.lua").read_bytes() == (source / "scripts" / "secretary_ai.lua").read_bytes()
+    modules = sorted(p.name for p in (scripts / "voice_ai").glob("*.lua"))
+    assert modules == ["callflow.lua", "config.lua", "dtmf.lua", "http.lua", "json.lua", "log.lua"]
+    for language in ("pt-BR", "en-US"):
+        names = sorted(p.stem for p in (sounds / "voice_ai" / language).glob("*.wav"))
+        assert names == ["error_goodbye", "error_transfer", "goodbye", "greeting", "transferring"]
+    assert (scripts / "other_app.lua").read_text() == "-- someone else's script"  # only our files are written
+    assert "script-directory" not in done.stderr  # lua.conf is right
+    again = run_cli("freeswitch", "install", *args, env=cli_env())  # upgrading in place works
+    assert again.returncode == 0
+
+
+def test_install_warns_about_a_lua_path_that_hides_luasocket(tmp_path: Path) -> None:
+    scripts, sounds, conf = _layout(tmp_path, "/usr/share/freeswitch/scripts/?.lua")
+    problems = check_host(conf)
+    assert any('does not end with ";;"' in p for p in problems)
+    done = run_cli(
+        "freeswitch",
+        "install",
+        "--scripts-dir",
+        str(scripts),
+        "--sounds-dir",
+        str(sounds),
+        "--conf-dir",
+        str(conf),
+        env=cli_env(),
+    )
+    assert done.returncode == 0 and 'does not end with ";;"' in done.stderr
+
+
+def test_install_refuses_missing_folders(tmp_path: Path) -> None:
+    done = run_cli("freeswitch", "install", "--scripts-dir", str(tmp_path / "nope"), env=cli_env())
+    assert done.returncode == 1 and "does not exist" in done.stderr
+
+
+@pytest.mark.parametrize("flavor", ["fusionpbx", "freeswitch"])
+def test_dialplan_templates_render_valid_xml(flavor: str) -> None:
+    domain_uuid = uuid.uuid4()
+    xml = render_dialplan(
+        flavor,  # type: ignore[arg-type]
+        domain_uuid=domain_uuid,
+        domain_name="acme.example.com",
+        extension="+5541",
+        secretary="8000",
+        fallback_destination="200",
+    )
+    root = ET.fromstring(xml)  # noqa: S314 (our own template)
+    extension = root if root.tag == "extension" else root.find("extension")
+    assert extension is not None
+    condition = extension.find("condition")
+    assert condition is not None and condition.get("expression") == r"^\+5541$"
+    actions = [(a.get("application"), a.get("data")) for a in condition.findall("action")]
+    assert ("set", f"domain_uuid={domain_uuid}") in actions
+    assert ("set", "domain_name=acme.example.com") in actions
+    assert ("set", "voice_ai_fallback_destination=200") in actions
+    assert actions[-1] == ("lua", "secretary_ai.lua 8000")
+
+
+def test_dialplan_refuses_values_that_would_change_the_xml() -> None:
+    with pytest.raises(ValueError, match="extension"):
+        render_dialplan(
+            "fusionpbx",
+            domain_uuid=uuid.uuid4(),
+            domain_name="acme",
+            extension='8000"/><action application="bridge',
+            secretary="8000",
+            fallback_destination="200",
+        )
+    with pytest.raises(ValueError, match="domain"):
+        render_dialplan(
+            "fusionpbx",
+            domain_uuid=uuid.uuid4(),
+            domain_name="a b",
+            extension="8000",
+            secretary="8000",
+            fallback_destination="200",
+        )
