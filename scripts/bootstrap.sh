@@ -10,9 +10,9 @@ venv="${VOICE_AI_VENV:-.venv}"
 
 debian_packages=(python3 python3-venv python3-pip ca-certificates)
 if [ "$profile" = "dev" ]; then
-  # the FreeSWITCH call flow's tests: Lua 5.3 (what mod_lua links on Debian 12), LuaSocket, lua-cjson,
+  # the FreeSWITCH call flow's tests: Lua 5.3 (what mod_lua links on Debian 12) and 5.2, LuaSocket, lua-cjson,
   # busted (specs) and luacheck
-  debian_packages+=(lua5.3 lua-socket lua-cjson lua-busted lua-check)
+  debian_packages+=(lua5.3 lua5.2 lua-socket lua-cjson lua-busted lua-check)
 fi
 
 missing_debian_packages() {

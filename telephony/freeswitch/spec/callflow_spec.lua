@@ -346,7 +346,7 @@ describe("call flow", function()
       answers = { start = { started() }, turn = { turn("continue"), turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
       caller = { steps = { { say = QUESTION }, { say = QUESTION } } },
     })
-    local listing = io.popen("ls " .. tmp_dir):read("a")
+    local listing = io.popen("ls " .. tmp_dir):read("*a")
     assert.are.equal("", listing)
   end)
 end)

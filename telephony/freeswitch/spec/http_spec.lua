@@ -30,7 +30,7 @@ local function read(path)
   if not handle then
     return ""
   end
-  local text = handle:read("a")
+  local text = handle:read("*a")
   handle:close()
   return text
 end

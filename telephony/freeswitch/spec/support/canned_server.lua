@@ -8,7 +8,7 @@ local dump = arg[5]
 local body = ""
 if body_file ~= "-" then
   local handle = assert(io.open(body_file, "rb"))
-  body = handle:read("a")
+  body = handle:read("*a")
   handle:close()
 end
 local server = assert(socket.bind("127.0.0.1", 0))

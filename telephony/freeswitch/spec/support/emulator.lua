@@ -38,7 +38,7 @@ function M.read_wav(path)
   if not handle then
     return nil, "no such file"
   end
-  local data = handle:read("a")
+  local data = handle:read("*a")
   handle:close()
   if #data < 12 or data:sub(1, 4) ~= "RIFF" or data:sub(9, 12) ~= "WAVE" then
     return nil, "not a RIFF/WAVE file"

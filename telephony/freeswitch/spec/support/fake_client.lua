@@ -57,7 +57,7 @@ function Fake:download(url, path)
   end
   local input = assert(io.open(source, "rb"))
   local output = assert(io.open(path, "wb"))
-  output:write(input:read("a"))
+  output:write(input:read("*a"))
   input:close()
   output:close()
   return true

@@ -12,7 +12,7 @@ local emulator = require("emulator")
 
 local function slurp(path)
   local handle = assert(io.open(path, "rb"))
-  local text = handle:read("a")
+  local text = handle:read("*a")
   handle:close()
   return text
 end
