@@ -1,4 +1,5 @@
-"""Background jobs on PostgreSQL with PgQueuer: document ingestion (and, later, webhooks, cleanup).
+"""Background jobs on PostgreSQL with PgQueuer: document ingestion, webhook deliveries and the post-call
+summary by the tenant's LLM.
 
 No extra server: jobs live in the same database (tables prefixed ``v_voice_ai_``), survive restarts, and any
 number of service instances or dedicated workers (``voice-ai worker``) share them. A job whose worker died
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 PREFIX = "v_voice_ai_"
 INGEST = "ingest_document"
 WEBHOOK = "deliver_webhook"
+FINISH = "finish_call"
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 
 
@@ -96,6 +98,12 @@ class JobQueue:
             on_conflict="skip",
         )
 
+    async def finish_call(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> None:
+        """The LLM summary (then the webhook) of a call that ended, off the call's critical path."""
+        payload = json.dumps({"domain_uuid": str(domain_uuid), "conversation_uuid": str(conversation_uuid)}).encode()
+        queries = await self._queries()
+        await queries.enqueue(FINISH, payload, dedupe_key=f"finish:{conversation_uuid}", on_conflict="skip")
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
@@ -108,8 +116,9 @@ Handler = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
 class Worker:
     """Consumes jobs in this process until ``stop()``."""
 
-    def __init__(self, dsn: str, ingest: Handler, webhook: Handler, *, concurrency: int = 2) -> None:
-        self.dsn, self._ingest, self._webhook, self.concurrency = dsn, ingest, webhook, concurrency
+    def __init__(self, dsn: str, ingest: Handler, webhook: Handler, finish: Handler, *, concurrency: int = 2) -> None:
+        self.dsn, self._ingest, self._webhook, self._finish = dsn, ingest, webhook, finish
+        self.concurrency = concurrency
         self._manager: Any = None
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -132,6 +141,11 @@ class Worker:
         async def webhook(job: Job) -> None:
             data = json.loads(job.payload or b"{}")
             await self._webhook(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["delivery_uuid"]))
+
+        @manager.entrypoint(FINISH, concurrency_limit=4)
+        async def finish(job: Job) -> None:
+            data = json.loads(job.payload or b"{}")
+            await self._finish(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["conversation_uuid"]))
 
         self._manager = manager
         self._task = asyncio.create_task(

@@ -117,7 +117,9 @@ class Runtime:
     async def start_worker(self) -> None:
         """Consume background jobs (document ingestion) in this process."""
         if self.worker is None:
-            self.worker = jobs.Worker(self.jobs.dsn if self.jobs else "", self._ingest, self._webhook)
+            self.worker = jobs.Worker(
+                self.jobs.dsn if self.jobs else "", self._ingest, self._webhook, self._finish_call
+            )
             await self.worker.start()
 
     async def embedder(self, domain_uuid: uuid.UUID, session: AsyncSession | None = None) -> EmbeddingsProvider | None:
@@ -132,6 +134,12 @@ class Runtime:
         from voice_ai.services.webhooks import deliver
 
         await deliver(self, domain_uuid, delivery_uuid)
+
+    async def _finish_call(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> None:
+        from voice_ai.conversation.engine import CallEngine
+
+        async with self.sessionmaker() as session:
+            await CallEngine(self).finish(session, domain_uuid, conversation_uuid)
 
     async def _ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
         from voice_ai.rag.ingest import ingest_document
