@@ -263,13 +263,19 @@ def test_silence_only_ends_with_the_operator(service: Service) -> None:
     assert stored["outcome"] == "transferred"
 
 
-def test_service_down_transfers_to_the_fallback(service: Service) -> None:
+def test_service_down_transfers_to_the_operator(service: Service) -> None:
+    """The service is stopped (nothing listens): the dialplan's fallback — the operator — takes the call."""
     dead = f"http://127.0.0.1:{free_port()}"
-    t = call(service, [{"say": "question_price"}], variables={"voice_ai_url": dead})
+    t = call(
+        service,
+        [{"say": "question_price"}],
+        variables={"voice_ai_url": dead, "voice_ai_fallback_destination": OPERATOR},
+    )
     plays = ops(t, "playback")
     assert len(plays) == 1 and plays[0]["file"].endswith("/pt-BR/error_transfer.wav")
     end = ending(t)
-    assert (end["op"], end["destination"], end["context"]) == ("transfer", "9999", "demo.localhost")
+    assert (end["op"], end["destination"], end["context"]) == ("transfer", OPERATOR, "demo.localhost")
+    assert not ops(t, "hangup")  # never a silent hangup
     assert "start failed (connect)" in logs(t)
 
 
