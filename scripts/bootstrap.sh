@@ -13,6 +13,8 @@ if [ "$profile" = "dev" ]; then
   # the FreeSWITCH call flow's tests: Lua 5.3 (what mod_lua links on Debian 12) and 5.2, LuaSocket, lua-cjson,
   # busted (specs) and luacheck
   debian_packages+=(lua5.3 lua5.2 lua-socket lua-cjson lua-busted lua-check)
+  # the FusionPBX app's tests: PHP with the extensions FusionPBX uses, PHPUnit, headless Chromium
+  debian_packages+=(php-cli php-curl php-mbstring php-xml php-pgsql phpunit chromium chromium-driver)
 fi
 
 missing_debian_packages() {

@@ -1,0 +1,116 @@
+<?php
+/**
+ * Small rendering helpers shared by the pages, in FusionPBX's markup (action_bar, card, list table,
+ * vncell/vtable form rows). Every value is escaped here; pages pass raw values.
+ */
+class voice_secretary_ui {
+
+	/** Stop with FusionPBX's usual answer unless the user has one of the permissions. */
+	public static function require_permission(string ...$names): void {
+		foreach ($names as $name) {
+			if (permission_exists($name)) {
+				return;
+			}
+		}
+		echo 'access denied';
+		exit;
+	}
+
+	public static function h($value): string {
+		return htmlspecialchars((string) $value, ENT_QUOTES | ENT_HTML5, 'UTF-8');
+	}
+
+	/** The app's sections, for the action bars. */
+	public static function nav(array $text, string $current): string {
+		$pages = [
+			'voice_secretaries.php' => ['voice_secretary_view', 'title-voice_secretaries'],
+			'voice_transfer_rules.php' => ['voice_transfer_rule_view', 'title-voice_transfer_rules'],
+			'voice_documents.php' => ['voice_document_view', 'title-voice_documents'],
+			'voice_conversations.php' => ['voice_conversation_view', 'title-voice_conversations'],
+			'voice_providers.php' => ['voice_provider_view', 'title-voice_providers'],
+		];
+		$html = '';
+		foreach ($pages as $page => [$permission, $label]) {
+			if ($page !== $current && permission_exists($permission)) {
+				$html .= button::create(['type' => 'button', 'label' => $text[$label], 'icon' => 'list', 'link' => $page]);
+			}
+		}
+		return $html;
+	}
+
+	public static function action_bar(string $title, string $buttons, ?int $count = null): string {
+		$html = "<div class='action_bar' id='action_bar'>\n";
+		$html .= "\t<div class='heading'><b>".self::h($title)."</b>";
+		if ($count !== null) {
+			$html .= "<div class='count'>".self::h($count)."</div>";
+		}
+		$html .= "</div>\n\t<div class='actions'>\n".$buttons."\t</div>\n\t<div style='clear: both;'></div>\n</div>\n";
+		return $html;
+	}
+
+	public static function token_fields(array $token): string {
+		return "<input type='hidden' name='".self::h($token['name'])."' value='".self::h($token['hash'])."'>\n";
+	}
+
+	/** A form row: label cell and a value cell holding $input and a description. */
+	public static function row(string $label, string $input, string $description = '', bool $required = false, string $error = ''): string {
+		$html = "<tr>\n\t<td class='".($required ? 'vncellreq' : 'vncell')."' valign='top' align='left' nowrap='nowrap'>".self::h($label)."</td>\n";
+		$html .= "\t<td class='vtable' align='left'>\n\t\t".$input."\n";
+		if ($error !== '') {
+			$html .= "\t\t<br /><span class='voice-secretary-error' style='color: #c00;'>".self::h($error)."</span>\n";
+		}
+		if ($description !== '') {
+			$html .= "\t\t<br />".self::h($description)."\n";
+		}
+		return $html."\t</td>\n</tr>\n";
+	}
+
+	public static function input(string $name, $value, string $type = 'text', array $attributes = []): string {
+		$html = "<input class='formfld' type='".self::h($type)."' name='".self::h($name)."' id='".self::h($name)."' value='".self::h($value)."'";
+		foreach ($attributes as $key => $attribute) {
+			$html .= ' '.self::h($key)."='".self::h($attribute)."'";
+		}
+		return $html.'>';
+	}
+
+	public static function textarea(string $name, $value, int $rows = 4): string {
+		return "<textarea class='formfld' style='width: 100%; max-width: 600px;' rows='".$rows."' name='".self::h($name)."' id='".self::h($name)."'>".self::h($value)."</textarea>";
+	}
+
+	/** @param array $options value => label */
+	public static function select(string $name, $value, array $options): string {
+		$html = "<select class='formfld' name='".self::h($name)."' id='".self::h($name)."'>\n";
+		foreach ($options as $option => $label) {
+			$selected = ((string) $option === (string) $value) ? " selected='selected'" : '';
+			$html .= "\t<option value='".self::h($option)."'".$selected.'>'.self::h($label)."</option>\n";
+		}
+		return $html.'</select>';
+	}
+
+	public static function boolean(string $name, $value, array $text): string {
+		return self::select($name, $value ? 'true' : 'false', ['true' => $text['option-true'] ?? 'True', 'false' => $text['option-false'] ?? 'False']);
+	}
+
+	/** A POST value as a trimmed string, or null when absent or empty. */
+	public static function post(string $name): ?string {
+		if (!isset($_POST[$name]) || !is_string($_POST[$name])) {
+			return null;
+		}
+		$value = trim($_POST[$name]);
+		return $value === '' ? null : $value;
+	}
+
+	/** Show the service's failure to the user (negative message). */
+	public static function fail(voice_secretary_response $response): void {
+		message::add($response->message(), 'negative');
+	}
+
+	public static function local_time(?string $iso): string {
+		if ($iso === null || $iso === '') {
+			return '';
+		}
+		$time = strtotime($iso);
+		return $time === false ? $iso : date('Y-m-d H:i:s', $time);
+	}
+
+}

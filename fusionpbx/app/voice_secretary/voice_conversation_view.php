@@ -1,0 +1,77 @@
+<?php
+/* Voice Secretary: one conversation — caller, outcome, summary and the transcript with per-turn timings. */
+
+	require_once dirname(__DIR__, 2).'/resources/require.php';
+	require_once 'resources/check_auth.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+
+	voice_secretary_ui::require_permission('voice_conversation_view');
+	$language = new text;
+	$text = $language->get();
+	$client = voice_secretary_client::from_session();
+	$ui = 'voice_secretary_ui';
+
+	$id = (isset($_GET['id']) && voice_secretary_client::is_uuid($_GET['id'])) ? $_GET['id'] : null;
+	$response = $id !== null ? $client->get('conversations', $id) : null;
+	if ($response === null || !$response->ok()) {
+		message::add($response !== null && $response->status !== 404 ? $response->message() : $text['message-not_found'], 'negative');
+		header('Location: voice_conversations.php');
+		exit;
+	}
+	$conversation = $response->data;
+
+	$document['title'] = $text['title-voice_conversation'];
+	require_once 'resources/header.php';
+
+	$back = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_conversations.php']);
+	echo $ui::action_bar($text['title-voice_conversation'], $back);
+
+	$outcome = $conversation['outcome'] ? ($text['option-outcome_'.$conversation['outcome']] ?? $conversation['outcome']) : $text['label-in_progress'];
+	if ($conversation['transfer_destination']) {
+		$outcome .= ' → '.($conversation['transfer_department'] ?: $text['label-operator']).' ('.$conversation['transfer_destination'].')';
+	}
+	$duration = '';
+	if ($conversation['ended_at']) {
+		$duration = (strtotime($conversation['ended_at']) - strtotime($conversation['started_at'])).' s';
+	}
+	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
+	echo $ui::row($text['label-caller'], $ui::h(trim(($conversation['caller_id_name'] ?? '').' '.($conversation['caller_id_number'] ?? ''))));
+	echo $ui::row($text['label-started'], $ui::h($ui::local_time($conversation['started_at']).($duration !== '' ? ' ('.$duration.')' : '')));
+	echo $ui::row($text['label-outcome'], "<span id='conversation_outcome'>".$ui::h($outcome).'</span>');
+	echo $ui::row($text['label-summary'], $ui::h($conversation['summary'] ?? ''));
+	echo $ui::row($text['label-call_uuid'], $ui::h($conversation['call_uuid']));
+	echo "</table>\n</div>\n<br />\n";
+
+	echo "<div class='card'>\n<table class='list' id='transcript'>\n<tr class='list-header'>\n";
+	foreach (['label-turn', 'label-who', 'label-text', 'label-action', 'label-timings'] as $label) {
+		echo "\t<th>".$ui::h($text[$label])."</th>\n";
+	}
+	echo "</tr>\n";
+	$who = ['user' => $text['label-caller'], 'assistant' => $text['label-secretary'], 'system' => $text['label-event']];
+	foreach ($conversation['messages'] as $message) {
+		$timings = [];
+		foreach ((array) $message['timings'] as $stage => $ms) {
+			if (is_numeric($ms)) {
+				$timings[] = str_replace('_ms', '', (string) $stage).' '.round((float) $ms).' ms';
+			}
+		}
+		$providers = [];
+		foreach ((array) $message['providers_used'] as $kind => $name) {
+			if (is_string($name)) {
+				$providers[] = $kind.': '.$name;
+			}
+		}
+		echo "<tr class='list-row message-".$ui::h($message['role'])."'>\n";
+		echo "\t<td>".$ui::h($message['turn_index'])."</td>\n";
+		echo "\t<td>".$ui::h($who[$message['role']] ?? $message['role'])."</td>\n";
+		echo "\t<td>".$ui::h($message['text'])."</td>\n";
+		echo "\t<td>".$ui::h($message['action'] ?? '')."</td>\n";
+		echo "\t<td class='message-timings'>".$ui::h(implode(', ', $timings));
+		if (count($providers) > 0) {
+			echo "<br /><small>".$ui::h(implode(', ', $providers))."</small>";
+		}
+		echo "</td>\n</tr>\n";
+	}
+	echo "</table>\n</div>\n";
+	require_once 'resources/footer.php';

@@ -1,0 +1,88 @@
+<?php
+/* Voice Secretary: the tenant's providers (speech recognition, voice, language model, embeddings). */
+
+	require_once dirname(__DIR__, 2).'/resources/require.php';
+	require_once 'resources/check_auth.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+
+	voice_secretary_ui::require_permission('voice_provider_view');
+	$language = new text;
+	$text = $language->get();
+	$client = voice_secretary_client::from_session();
+	$ui = 'voice_secretary_ui';
+
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+		$token = new token;
+		if (!$token->validate($_SERVER['PHP_SELF'])) {
+			message::add($text['message-invalid_token'], 'negative');
+			header('Location: voice_providers.php');
+			exit;
+		}
+		voice_secretary_ui::require_permission('voice_provider_delete');
+		$deleted = 0;
+		foreach ((array) ($_POST['voice_providers'] ?? []) as $row) {
+			$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
+			if (($row['checked'] ?? '') === 'true' && voice_secretary_client::is_uuid($id)) {
+				$response = $client->delete('providers', $id);
+				$response->ok() ? $deleted++ : voice_secretary_ui::fail($response);
+			}
+		}
+		if ($deleted > 0) {
+			message::add($text['message-delete']);
+		}
+		header('Location: voice_providers.php');
+		exit;
+	}
+
+	$response = $client->list('providers', ['limit' => 200]);
+	$providers = $response->ok() ? $response->data['items'] : [];
+	$names = [];
+	$types = $client->provider_types();
+	foreach (($types->ok() ? $types->data['items'] : []) as $type) {
+		$names[$type['provider_type'].':'.$type['provider_name']] = $type['display_name'];
+	}
+
+	$object = new token;
+	$token = $object->create($_SERVER['PHP_SELF']);
+	$document['title'] = $text['title-voice_providers'];
+	require_once 'resources/header.php';
+
+	if (!$response->ok()) {
+		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($response->message())."</div>\n";
+	}
+	echo "<form id='form_list' method='post'>\n";
+	$buttons = $ui::nav($text, 'voice_providers.php');
+	if (permission_exists('voice_provider_add')) {
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_provider_edit.php']);
+	}
+	if (permission_exists('voice_provider_delete') && count($providers) > 0) {
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".$ui::h($text['confirm-delete'])."');"]);
+	}
+	echo $ui::action_bar($text['title-voice_providers'], $buttons, count($providers));
+	echo $ui::h($text['description-voice_providers'])."\n<br /><br />\n";
+	echo "<input type='hidden' name='action' value='delete'>\n";
+	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n\t<th class='checkbox'></th>\n";
+	foreach (['label-provider_type', 'label-provider', 'label-description', 'label-default', 'label-priority', 'label-enabled'] as $label) {
+		echo "\t<th>".$ui::h($text[$label])."</th>\n";
+	}
+	echo "</tr>\n";
+	foreach ($providers as $x => $provider) {
+		$id = (string) $provider['voice_ai_provider_uuid'];
+		$edit = 'voice_provider_edit.php?id='.urlencode($id);
+		$key = $provider['provider_type'].':'.$provider['provider_name'];
+		echo "<tr class='list-row' href='".$ui::h($edit)."'>\n";
+		echo "\t<td class='checkbox'><input type='checkbox' name='voice_providers[".$x."][checked]' value='true'>";
+		echo "<input type='hidden' name='voice_providers[".$x."][uuid]' value='".$ui::h($id)."'></td>\n";
+		echo "\t<td>".$ui::h($text['option-type_'.$provider['provider_type']] ?? $provider['provider_type'])."</td>\n";
+		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($names[$key] ?? $provider['provider_name'])."</a></td>\n";
+		echo "\t<td>".$ui::h($provider['description'] ?? '')."</td>\n";
+		echo "\t<td>".$ui::h($provider['is_default'] ? $text['label-true'] : '')."</td>\n";
+		echo "\t<td>".$ui::h($provider['priority'])."</td>\n";
+		echo "\t<td>".$ui::h($provider['enabled'] ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "</tr>\n";
+	}
+	echo "</table>\n</div>\n";
+	echo $ui::token_fields($token);
+	echo "</form>\n";
+	require_once 'resources/footer.php';

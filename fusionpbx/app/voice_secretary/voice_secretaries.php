@@ -1,0 +1,100 @@
+<?php
+/* Voice Secretary: the tenant's secretaries (list, bulk delete). */
+
+	require_once dirname(__DIR__, 2).'/resources/require.php';
+	require_once 'resources/check_auth.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_dialplan.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+
+	voice_secretary_ui::require_permission('voice_secretary_view');
+	$language = new text;
+	$text = $language->get();
+	$client = voice_secretary_client::from_session();
+
+	//delete the checked secretaries (and their dialplan entries)
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+		$token = new token;
+		if (!$token->validate($_SERVER['PHP_SELF'])) {
+			message::add($text['message-invalid_token'], 'negative');
+			header('Location: voice_secretaries.php');
+			exit;
+		}
+		voice_secretary_ui::require_permission('voice_secretary_delete');
+		$deleted = 0;
+		foreach ((array) ($_POST['voice_secretaries'] ?? []) as $row) {
+			$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
+			if (($row['checked'] ?? '') !== 'true' || !voice_secretary_client::is_uuid($id)) {
+				continue;
+			}
+			$response = $client->delete('secretaries', $id);
+			if ($response->ok()) {
+				voice_secretary_dialplan::remove($id, $client->domain_uuid(), (string) $_SESSION['domain_name']);
+				$deleted++;
+			}
+			else {
+				voice_secretary_ui::fail($response);
+			}
+		}
+		if ($deleted > 0) {
+			message::add($text['message-delete']);
+		}
+		header('Location: voice_secretaries.php');
+		exit;
+	}
+
+	$response = $client->list('secretaries', ['limit' => 200]);
+	$secretaries = $response->ok() ? $response->data['items'] : [];
+
+	$object = new token;
+	$token = $object->create($_SERVER['PHP_SELF']);
+
+	$document['title'] = $text['title-voice_secretaries'];
+	require_once 'resources/header.php';
+
+	if (!$response->ok()) {
+		echo "<div class='voice-secretary-error' style='color: #c00;'>".voice_secretary_ui::h($response->message())."</div>\n";
+	}
+
+	$buttons = voice_secretary_ui::nav($text, 'voice_secretaries.php');
+	if (permission_exists('voice_secretary_add')) {
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_secretary_edit.php']);
+	}
+	if (permission_exists('voice_secretary_delete') && count($secretaries) > 0) {
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".voice_secretary_ui::h($text['confirm-delete'])."');"]);
+	}
+	echo "<form id='form_list' method='post'>\n";
+	echo voice_secretary_ui::action_bar($text['title-voice_secretaries'], $buttons, count($secretaries));
+	echo voice_secretary_ui::h($text['description-voice_secretaries'])."\n<br /><br />\n";
+
+	echo "<input type='hidden' name='action' value='delete'>\n";
+	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n";
+	if (permission_exists('voice_secretary_delete')) {
+		echo "\t<th class='checkbox'></th>\n";
+	}
+	echo "\t<th>".voice_secretary_ui::h($text['label-name'])."</th>\n";
+	echo "\t<th>".voice_secretary_ui::h($text['label-extension'])."</th>\n";
+	echo "\t<th>".voice_secretary_ui::h($text['label-language'])."</th>\n";
+	echo "\t<th class='hide-sm-dn'>".voice_secretary_ui::h($text['label-operator_destination'])."</th>\n";
+	echo "\t<th class='center'>".voice_secretary_ui::h($text['label-enabled'])."</th>\n";
+	echo "</tr>\n";
+	foreach ($secretaries as $x => $secretary) {
+		$id = (string) $secretary['voice_secretary_uuid'];
+		$edit = 'voice_secretary_edit.php?id='.urlencode($id);
+		echo "<tr class='list-row' href='".voice_secretary_ui::h($edit)."'>\n";
+		if (permission_exists('voice_secretary_delete')) {
+			echo "\t<td class='checkbox'><input type='checkbox' name='voice_secretaries[".$x."][checked]' value='true'>";
+			echo "<input type='hidden' name='voice_secretaries[".$x."][uuid]' value='".voice_secretary_ui::h($id)."'></td>\n";
+		}
+		echo "\t<td><a href='".voice_secretary_ui::h($edit)."'>".voice_secretary_ui::h($secretary['name'])."</a></td>\n";
+		echo "\t<td>".voice_secretary_ui::h($secretary['extension'] ?? '')."</td>\n";
+		echo "\t<td>".voice_secretary_ui::h($secretary['language'])."</td>\n";
+		echo "\t<td class='hide-sm-dn'>".voice_secretary_ui::h($secretary['operator_destination'] ?? '')."</td>\n";
+		echo "\t<td class='center'>".voice_secretary_ui::h($secretary['enabled'] ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "</tr>\n";
+	}
+	echo "</table>\n</div>\n";
+	echo voice_secretary_ui::token_fields($token);
+	echo "</form>\n";
+
+	require_once 'resources/footer.php';

@@ -1,0 +1,235 @@
+<?php
+/* Voice Secretary: add or edit a secretary, and try it with a typed question. */
+
+	require_once dirname(__DIR__, 2).'/resources/require.php';
+	require_once 'resources/check_auth.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_dialplan.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+
+	voice_secretary_ui::require_permission('voice_secretary_add', 'voice_secretary_edit');
+	$language = new text;
+	$text = $language->get();
+	$client = voice_secretary_client::from_session();
+	$ui = 'voice_secretary_ui';
+
+	$id = (isset($_REQUEST['id']) && voice_secretary_client::is_uuid($_REQUEST['id'])) ? strtolower($_REQUEST['id']) : null;
+	$action = $id !== null ? 'update' : 'add';
+	if ($action === 'update') {
+		voice_secretary_ui::require_permission('voice_secretary_edit');
+	}
+	else {
+		voice_secretary_ui::require_permission('voice_secretary_add');
+	}
+
+	$text_fields = ['name', 'extension', 'language', 'company_name', 'greeting', 'farewell', 'personality_prompt',
+		'operator_destination', 'operator_context', 'tts_voice', 'webhook_url'];
+	$number_fields = ['max_turns', 'silence_threshold', 'silence_seconds', 'max_record_seconds'];
+	$provider_fields = ['stt' => 'stt_provider_uuid', 'tts' => 'tts_provider_uuid', 'llm' => 'llm_provider_uuid', 'embeddings' => 'embeddings_provider_uuid'];
+
+	//the stored secretary (another tenant's id is a 404 from the service: treated as not found)
+	$secretary = null;
+	if ($id !== null) {
+		$found = $client->get('secretaries', $id);
+		if (!$found->ok()) {
+			message::add($found->status === 404 ? $text['message-not_found'] : $found->message(), 'negative');
+			header('Location: voice_secretaries.php');
+			exit;
+		}
+		$secretary = $found->data;
+	}
+
+	$errors = [];
+	$try_key = 'voice_secretary_try_'.($id ?? 'new');
+	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
+		$token = new token;
+		if (!$token->validate($_SERVER['PHP_SELF'])) {
+			message::add($text['message-invalid_token'], 'negative');
+			header('Location: voice_secretaries.php');
+			exit;
+		}
+		$posted_action = (string) ($_POST['submit_action'] ?? 'save');
+
+		if ($posted_action === 'try' || $posted_action === 'try_reset') {
+			//the try-it box: a typed question through the telephony API, as a call would ask it
+			$history = $_SESSION[$try_key] ?? ['call_uuid' => null, 'turns' => []];
+			if ($posted_action === 'try_reset' || $id === null) {
+				if (!empty($history['call_uuid'])) {
+					$client->end_try($history['call_uuid']);
+				}
+				unset($_SESSION[$try_key]);
+			}
+			else {
+				$question = mb_substr((string) voice_secretary_ui::post('question'), 0, 500);
+				if ($question !== '') {
+					if (empty($history['call_uuid'])) {
+						$history = ['call_uuid' => 'fusionpbx-try-'.bin2hex(random_bytes(12)), 'turns' => []];
+					}
+					$answer = $client->try_question($id, $history['call_uuid'], $question);
+					if ($answer->ok()) {
+						$history['turns'][] = [
+							'question' => $question,
+							'transcript' => (string) ($answer->data['transcript'] ?? $question),
+							'response' => (string) ($answer->data['response_text'] ?? ''),
+							'action' => (string) ($answer->data['action'] ?? ''),
+							'transfer' => $answer->data['transfer'] ?? null,
+							'total_ms' => $answer->data['timings']['total_ms'] ?? null,
+						];
+						if (($answer->data['action'] ?? 'continue') !== 'continue') {
+							$client->end_try($history['call_uuid']); //the call is over: the next question starts a new one
+							$history['call_uuid'] = null;
+						}
+						$_SESSION[$try_key] = $history;
+					}
+					else {
+						voice_secretary_ui::fail($answer);
+					}
+				}
+			}
+			header('Location: voice_secretary_edit.php?id='.urlencode((string) $id).'#try');
+			exit;
+		}
+
+		//save
+		$data = [];
+		foreach ($text_fields as $field) {
+			$data[$field] = voice_secretary_ui::post($field);
+		}
+		foreach ($number_fields as $field) {
+			$value = voice_secretary_ui::post($field);
+			if ($value !== null) {
+				$data[$field] = is_numeric($value) ? (int) $value : $value;
+			}
+		}
+		foreach ($provider_fields as $field) {
+			$value = voice_secretary_ui::post($field);
+			$data[$field] = voice_secretary_client::is_uuid($value) ? $value : null;
+		}
+		$data['enabled'] = ($_POST['enabled'] ?? 'true') === 'true';
+		$data['language'] = $data['language'] ?? 'pt-BR';
+		$secret = voice_secretary_ui::post('webhook_secret');
+		if ($secret !== null) {
+			$data['webhook_secret'] = $secret; //write-only: sent only when typed
+		}
+		elseif (($_POST['webhook_secret_clear'] ?? '') === 'true') {
+			$data['webhook_secret'] = null;
+		}
+		if ($data['name'] === null) {
+			$errors['name'] = $text['message-required'].$text['label-name'];
+		}
+		if (count($errors) === 0) {
+			$response = $action === 'update' ? $client->update('secretaries', $id, $data) : $client->create('secretaries', $data);
+			if ($response->ok()) {
+				$saved = $response->data;
+				if (!voice_secretary_dialplan::sync($saved, $client->domain_uuid(), (string) $_SESSION['domain_name'])) {
+					message::add($text['message-dialplan_failed'], 'negative');
+				}
+				message::add($text[$action === 'update' ? 'message-update' : 'message-add']);
+				header('Location: voice_secretary_edit.php?id='.urlencode((string) $saved['voice_secretary_uuid']));
+				exit;
+			}
+			$errors = $response->field_errors();
+			if (count($errors) === 0) {
+				$errors[''] = $response->message();
+			}
+		}
+		//show the form again with what was typed
+		$secretary = array_merge($secretary ?? [], $data, ['webhook_secret' => $secretary['webhook_secret'] ?? null]);
+	}
+
+	$values = $secretary ?? ['language' => 'pt-BR', 'max_turns' => 10, 'silence_threshold' => 300,
+		'silence_seconds' => 2, 'max_record_seconds' => 15, 'enabled' => true];
+	$value = function (string $field) use ($values) {
+		return $values[$field] ?? '';
+	};
+
+	//the tenant's providers, for the per-secretary choice (empty: the tenant's default chain)
+	$provider_options = [];
+	foreach (array_keys($provider_fields) as $type) {
+		$provider_options[$type] = ['' => $text['option-tenant_default']];
+	}
+	foreach ($client->all('providers') as $provider) {
+		$type = (string) $provider['provider_type'];
+		if (isset($provider_options[$type])) {
+			$label = $provider['provider_name'].($provider['description'] ? ' — '.$provider['description'] : '');
+			$provider_options[$type][(string) $provider['voice_ai_provider_uuid']] = $label;
+		}
+	}
+
+	$object = new token;
+	$token = $object->create($_SERVER['PHP_SELF']);
+
+	$document['title'] = $text['title-voice_secretary'];
+	require_once 'resources/header.php';
+
+	echo "<form name='frm' id='frm' method='post'>\n";
+	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_secretaries.php']);
+	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save']);
+	echo voice_secretary_ui::action_bar($text['title-voice_secretary'], $buttons);
+	if (isset($errors[''])) {
+		echo "<div class='voice-secretary-error' style='color: #c00;'>".voice_secretary_ui::h($errors[''])."</div><br />\n";
+	}
+	$error = function (string $field) use ($errors) {
+		return $errors[$field] ?? '';
+	};
+
+	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
+	echo $ui::row($text['label-name'], $ui::input('name', $value('name'), 'text', ['maxlength' => '200', 'required' => 'required']), $text['description-name'], true, $error('name'));
+	echo $ui::row($text['label-extension'], $ui::input('extension', $value('extension'), 'text', ['maxlength' => '20']), $text['description-extension'], false, $error('extension'));
+	echo $ui::row($text['label-language'], $ui::select('language', $value('language'), ['pt-BR' => 'Português (Brasil)', 'en-US' => 'English (US)']), $text['description-language'], true, $error('language'));
+	echo $ui::row($text['label-company_name'], $ui::input('company_name', $value('company_name')), $text['description-company_name'], false, $error('company_name'));
+	echo $ui::row($text['label-greeting'], $ui::textarea('greeting', $value('greeting'), 2), $text['description-greeting'], false, $error('greeting'));
+	echo $ui::row($text['label-farewell'], $ui::textarea('farewell', $value('farewell'), 2), $text['description-farewell'], false, $error('farewell'));
+	echo $ui::row($text['label-personality_prompt'], $ui::textarea('personality_prompt', $value('personality_prompt'), 5), $text['description-personality_prompt'], false, $error('personality_prompt'));
+	echo $ui::row($text['label-operator_destination'], $ui::input('operator_destination', $value('operator_destination')), $text['description-operator_destination'], false, $error('operator_destination'));
+	echo $ui::row($text['label-operator_context'], $ui::input('operator_context', $value('operator_context'), 'text', ['placeholder' => (string) $_SESSION['domain_name']]), $text['description-operator_context'], false, $error('operator_context'));
+	echo $ui::row($text['label-max_turns'], $ui::input('max_turns', $value('max_turns'), 'number', ['min' => '1', 'max' => '100']), $text['description-max_turns'], false, $error('max_turns'));
+	echo $ui::row($text['label-silence_threshold'], $ui::input('silence_threshold', $value('silence_threshold'), 'number', ['min' => '1', 'max' => '10000']), $text['description-silence_threshold'], false, $error('silence_threshold'));
+	echo $ui::row($text['label-silence_seconds'], $ui::input('silence_seconds', $value('silence_seconds'), 'number', ['min' => '1', 'max' => '30']), $text['description-silence_seconds'], false, $error('silence_seconds'));
+	echo $ui::row($text['label-max_record_seconds'], $ui::input('max_record_seconds', $value('max_record_seconds'), 'number', ['min' => '2', 'max' => '300']), $text['description-max_record_seconds'], false, $error('max_record_seconds'));
+	foreach ($provider_fields as $type => $field) {
+		echo $ui::row($text['label-provider_'.$type], $ui::select($field, $value($field), $provider_options[$type]), $text['description-provider'], false, $error($field));
+	}
+	echo $ui::row($text['label-tts_voice'], $ui::input('tts_voice', $value('tts_voice')), $text['description-tts_voice'], false, $error('tts_voice'));
+	echo $ui::row($text['label-webhook_url'], $ui::input('webhook_url', $value('webhook_url'), 'url'), $text['description-webhook_url'], false, $error('webhook_url'));
+	$secret_input = $ui::input('webhook_secret', '', 'password', ['autocomplete' => 'new-password', 'placeholder' => $value('webhook_secret') !== '' ? $text['label-secret_set'].' ('.$value('webhook_secret').')' : '']);
+	if ($value('webhook_secret') !== '') {
+		$secret_input .= " <label><input type='checkbox' name='webhook_secret_clear' value='true'> ".$ui::h($text['label-secret_clear']).'</label>';
+	}
+	echo $ui::row($text['label-webhook_secret'], $secret_input, $text['description-webhook_secret'], false, $error('webhook_secret'));
+	echo $ui::row($text['label-enabled'], $ui::boolean('enabled', $values['enabled'] ?? true, $text), $text['description-enabled'], false, $error('enabled'));
+	echo "</table>\n</div>\n";
+	if ($id !== null) {
+		echo "<input type='hidden' name='id' value='".$ui::h($id)."'>\n";
+	}
+	echo $ui::token_fields($token);
+	echo "</form>\n";
+
+	//try it
+	if ($id !== null) {
+		$history = $_SESSION[$try_key] ?? ['call_uuid' => null, 'turns' => []];
+		echo "<br /><a name='try'></a>\n<form id='form_try' method='post' action='voice_secretary_edit.php?id=".$ui::h(urlencode($id))."'>\n";
+		$buttons = button::create(['type' => 'submit', 'label' => $text['button-ask'], 'icon' => 'comment', 'id' => 'btn_try', 'name' => 'submit_action', 'value' => 'try']);
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-new_conversation'], 'icon' => 'rotate', 'id' => 'btn_try_reset', 'name' => 'submit_action', 'value' => 'try_reset']);
+		echo $ui::action_bar($text['header-try'], $buttons);
+		echo $ui::h($text['description-try'])."<br /><br />\n";
+		echo "<div class='card' id='try_transcript'>\n<table class='list'>\n";
+		foreach ($history['turns'] as $turn) {
+			$transfer = is_array($turn['transfer']) ? ' → '.($turn['transfer']['department'] ?? $text['label-operator']).' ('.$turn['transfer']['destination'].')' : '';
+			echo "<tr class='list-row'><td><b>".$ui::h($text['label-caller'])."</b></td><td>".$ui::h($turn['question'])."</td></tr>\n";
+			echo "<tr class='list-row'><td><b>".$ui::h($text['label-secretary'])."</b></td><td><span class='try-response'>".$ui::h($turn['response'])."</span>";
+			echo " <span class='try-action'>[".$ui::h($turn['action'].$transfer)."]</span>";
+			if ($turn['total_ms'] !== null) {
+				echo ' <span class="try-time">'.$ui::h(round((float) $turn['total_ms'])).' ms</span>';
+			}
+			echo "</td></tr>\n";
+		}
+		echo "</table>\n</div>\n";
+		echo "<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
+		echo $ui::row($text['label-question'], $ui::input('question', '', 'text', ['maxlength' => '500', 'placeholder' => $text['description-question'], 'style' => 'width: 100%; max-width: 600px;']));
+		echo "</table>\n";
+		echo $ui::token_fields($token);
+		echo "</form>\n";
+	}
+
+	require_once 'resources/footer.php';

@@ -1,0 +1,112 @@
+<?php
+/* Voice Secretary: add or edit a transfer rule. */
+
+	require_once dirname(__DIR__, 2).'/resources/require.php';
+	require_once 'resources/check_auth.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+
+	voice_secretary_ui::require_permission('voice_transfer_rule_add', 'voice_transfer_rule_edit');
+	$language = new text;
+	$text = $language->get();
+	$client = voice_secretary_client::from_session();
+	$ui = 'voice_secretary_ui';
+
+	$id = (isset($_REQUEST['id']) && voice_secretary_client::is_uuid($_REQUEST['id'])) ? strtolower($_REQUEST['id']) : null;
+	$action = $id !== null ? 'update' : 'add';
+	voice_secretary_ui::require_permission($action === 'update' ? 'voice_transfer_rule_edit' : 'voice_transfer_rule_add');
+
+	$rule = null;
+	if ($id !== null) {
+		$found = $client->get('transfer-rules', $id);
+		if (!$found->ok()) {
+			message::add($found->status === 404 ? $text['message-not_found'] : $found->message(), 'negative');
+			header('Location: voice_transfer_rules.php');
+			exit;
+		}
+		$rule = $found->data;
+	}
+
+	$errors = [];
+	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
+		$token = new token;
+		if (!$token->validate($_SERVER['PHP_SELF'])) {
+			message::add($text['message-invalid_token'], 'negative');
+			header('Location: voice_transfer_rules.php');
+			exit;
+		}
+		$keywords = [];
+		foreach (explode(',', (string) ($_POST['keywords'] ?? '')) as $keyword) {
+			if (trim($keyword) !== '') {
+				$keywords[] = trim($keyword);
+			}
+		}
+		$secretary = voice_secretary_ui::post('voice_secretary_uuid');
+		$priority = voice_secretary_ui::post('priority');
+		$data = [
+			'department_name' => voice_secretary_ui::post('department_name'),
+			'destination_number' => voice_secretary_ui::post('destination_number'),
+			'destination_context' => voice_secretary_ui::post('destination_context'),
+			'description' => voice_secretary_ui::post('description'),
+			'keywords' => $keywords,
+			'voice_secretary_uuid' => voice_secretary_client::is_uuid($secretary) ? $secretary : null,
+			'priority' => $priority === null ? 100 : (is_numeric($priority) ? (int) $priority : $priority),
+			'enabled' => ($_POST['enabled'] ?? 'true') === 'true',
+		];
+		foreach (['department_name' => 'label-department_name', 'destination_number' => 'label-destination_number'] as $field => $label) {
+			if ($data[$field] === null) {
+				$errors[$field] = $text['message-required'].$text[$label];
+			}
+		}
+		if (count($errors) === 0) {
+			$response = $action === 'update' ? $client->update('transfer-rules', $id, $data) : $client->create('transfer-rules', $data);
+			if ($response->ok()) {
+				message::add($text[$action === 'update' ? 'message-update' : 'message-add']);
+				header('Location: voice_transfer_rules.php');
+				exit;
+			}
+			$errors = $response->field_errors() ?: ['' => $response->message()];
+		}
+		$rule = array_merge($rule ?? [], $data);
+	}
+
+	$values = $rule ?? ['priority' => 100, 'enabled' => true, 'keywords' => []];
+	$value = function (string $field) use ($values) {
+		return $values[$field] ?? '';
+	};
+	$error = function (string $field) use ($errors) {
+		return $errors[$field] ?? '';
+	};
+	$secretaries = ['' => $text['option-all_secretaries']];
+	foreach ($client->all('secretaries') as $secretary) {
+		$secretaries[$secretary['voice_secretary_uuid']] = $secretary['name'].($secretary['extension'] ? ' ('.$secretary['extension'].')' : '');
+	}
+
+	$object = new token;
+	$token = $object->create($_SERVER['PHP_SELF']);
+	$document['title'] = $text['title-voice_transfer_rule'];
+	require_once 'resources/header.php';
+
+	echo "<form name='frm' id='frm' method='post'>\n";
+	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_transfer_rules.php']);
+	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save']);
+	echo $ui::action_bar($text['title-voice_transfer_rule'], $buttons);
+	if (isset($errors[''])) {
+		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($errors[''])."</div><br />\n";
+	}
+	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
+	echo $ui::row($text['label-department_name'], $ui::input('department_name', $value('department_name'), 'text', ['maxlength' => '200']), $text['description-department_name'], true, $error('department_name'));
+	echo $ui::row($text['label-destination_number'], $ui::input('destination_number', $value('destination_number'), 'text', ['maxlength' => '64']), $text['description-destination_number'], true, $error('destination_number'));
+	echo $ui::row($text['label-destination_context'], $ui::input('destination_context', $value('destination_context'), 'text', ['placeholder' => (string) $_SESSION['domain_name']]), $text['description-destination_context'], false, $error('destination_context'));
+	echo $ui::row($text['label-description'], $ui::textarea('description', $value('description'), 3), $text['description-rule_description'], false, $error('description'));
+	echo $ui::row($text['label-keywords'], $ui::input('keywords', implode(', ', (array) ($values['keywords'] ?? []))), $text['description-keywords'], false, $error('keywords'));
+	echo $ui::row($text['label-secretary'], $ui::select('voice_secretary_uuid', $value('voice_secretary_uuid'), $secretaries), $text['description-rule_secretary'], false, $error('voice_secretary_uuid'));
+	echo $ui::row($text['label-priority'], $ui::input('priority', $value('priority'), 'number', ['min' => '0', 'max' => '10000']), $text['description-priority'], false, $error('priority'));
+	echo $ui::row($text['label-enabled'], $ui::boolean('enabled', $values['enabled'] ?? true, $text), $text['description-enabled'], false, $error('enabled'));
+	echo "</table>\n</div>\n";
+	if ($id !== null) {
+		echo "<input type='hidden' name='id' value='".$ui::h($id)."'>\n";
+	}
+	echo $ui::token_fields($token);
+	echo "</form>\n";
+	require_once 'resources/footer.php';

@@ -1,0 +1,93 @@
+<?php
+/* Voice Secretary: transfer rules (department → extension) the secretaries may transfer to. */
+
+	require_once dirname(__DIR__, 2).'/resources/require.php';
+	require_once 'resources/check_auth.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+
+	voice_secretary_ui::require_permission('voice_transfer_rule_view');
+	$language = new text;
+	$text = $language->get();
+	$client = voice_secretary_client::from_session();
+	$ui = 'voice_secretary_ui';
+
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+		$token = new token;
+		if (!$token->validate($_SERVER['PHP_SELF'])) {
+			message::add($text['message-invalid_token'], 'negative');
+			header('Location: voice_transfer_rules.php');
+			exit;
+		}
+		voice_secretary_ui::require_permission('voice_transfer_rule_delete');
+		$deleted = 0;
+		foreach ((array) ($_POST['voice_transfer_rules'] ?? []) as $row) {
+			$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
+			if (($row['checked'] ?? '') === 'true' && voice_secretary_client::is_uuid($id)) {
+				$response = $client->delete('transfer-rules', $id);
+				$response->ok() ? $deleted++ : voice_secretary_ui::fail($response);
+			}
+		}
+		if ($deleted > 0) {
+			message::add($text['message-delete']);
+		}
+		header('Location: voice_transfer_rules.php');
+		exit;
+	}
+
+	$response = $client->list('transfer-rules', ['limit' => 200]);
+	$rules = $response->ok() ? $response->data['items'] : [];
+	$secretaries = [];
+	foreach ($client->all('secretaries') as $secretary) {
+		$secretaries[$secretary['voice_secretary_uuid']] = $secretary['name'];
+	}
+
+	$object = new token;
+	$token = $object->create($_SERVER['PHP_SELF']);
+	$document['title'] = $text['title-voice_transfer_rules'];
+	require_once 'resources/header.php';
+
+	if (!$response->ok()) {
+		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($response->message())."</div>\n";
+	}
+	echo "<form id='form_list' method='post'>\n";
+	$buttons = $ui::nav($text, 'voice_transfer_rules.php');
+	if (permission_exists('voice_transfer_rule_add')) {
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_transfer_rule_edit.php']);
+	}
+	if (permission_exists('voice_transfer_rule_delete') && count($rules) > 0) {
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".$ui::h($text['confirm-delete'])."');"]);
+	}
+	echo $ui::action_bar($text['title-voice_transfer_rules'], $buttons, count($rules));
+	echo $ui::h($text['description-voice_transfer_rules'])."\n<br /><br />\n";
+	echo "<input type='hidden' name='action' value='delete'>\n";
+	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n";
+	if (permission_exists('voice_transfer_rule_delete')) {
+		echo "\t<th class='checkbox'></th>\n";
+	}
+	foreach (['label-department_name', 'label-destination_number', 'label-secretary', 'label-keywords', 'label-priority', 'label-enabled'] as $label) {
+		echo "\t<th>".$ui::h($text[$label])."</th>\n";
+	}
+	echo "</tr>\n";
+	foreach ($rules as $x => $rule) {
+		$id = (string) $rule['voice_transfer_rule_uuid'];
+		$edit = 'voice_transfer_rule_edit.php?id='.urlencode($id);
+		echo "<tr class='list-row' href='".$ui::h($edit)."'>\n";
+		if (permission_exists('voice_transfer_rule_delete')) {
+			echo "\t<td class='checkbox'><input type='checkbox' name='voice_transfer_rules[".$x."][checked]' value='true'>";
+			echo "<input type='hidden' name='voice_transfer_rules[".$x."][uuid]' value='".$ui::h($id)."'></td>\n";
+		}
+		$destination = $rule['destination_number'].($rule['destination_context'] ? '@'.$rule['destination_context'] : '');
+		$secretary = $rule['voice_secretary_uuid'] ? ($secretaries[$rule['voice_secretary_uuid']] ?? '?') : $text['option-all_secretaries'];
+		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($rule['department_name'])."</a></td>\n";
+		echo "\t<td>".$ui::h($destination)."</td>\n";
+		echo "\t<td>".$ui::h($secretary)."</td>\n";
+		echo "\t<td>".$ui::h(implode(', ', $rule['keywords']))."</td>\n";
+		echo "\t<td>".$ui::h($rule['priority'])."</td>\n";
+		echo "\t<td>".$ui::h($rule['enabled'] ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "</tr>\n";
+	}
+	echo "</table>\n</div>\n";
+	echo $ui::token_fields($token);
+	echo "</form>\n";
+	require_once 'resources/footer.php';

@@ -1,0 +1,57 @@
+<?php
+use PHPUnit\Framework\TestCase;
+
+/** The registration files follow FusionPBX's conventions and the texts cover every page in both languages. */
+final class AppFilesTest extends TestCase {
+
+	private function app(): array {
+		$x = 0;
+		$apps = [];
+		include getenv('APP_DIR').'/app_config.php';
+		include getenv('APP_DIR').'/app_menu.php';
+		return $apps[0];
+	}
+
+	public function test_app_config_declares_permissions_settings_and_destinations(): void {
+		$app = $this->app();
+		$this->assertSame('545f45a5-0c17-4257-9d1d-275fc5f5aaf9', $app['uuid']);
+		$names = array_column($app['permissions'], 'name');
+		foreach (['voice_secretary', 'voice_transfer_rule', 'voice_provider'] as $entity) {
+			foreach (['view', 'add', 'edit', 'delete'] as $action) {
+				$this->assertContains($entity.'_'.$action, $names);
+			}
+		}
+		$this->assertContains('voice_secretary_destinations', $names);
+		foreach ($app['permissions'] as $permission) {
+			$this->assertSame(['superadmin', 'admin'], $permission['groups']);
+		}
+		foreach ($app['default_settings'] as $setting) {
+			$this->assertSame('voice_secretary', $setting['default_setting_category']);
+			$this->assertMatchesRegularExpression('/^[0-9a-f-]{36}$/', $setting['default_setting_uuid']);
+		}
+		$this->assertSame(['service_url', 'api_token', 'timeout'], array_column($app['default_settings'], 'default_setting_subcategory'));
+		$this->assertSame('fd29e39c-c936-f5fc-8e2b-611681b266b5', $app['menu'][0]['parent_uuid']);
+		$this->assertSame($app['menu'][0]['uuid'], $app['permissions'][0]['menu']['uuid']);
+		$this->assertSame('voice_secretary', $app['destinations'][0]['name']);
+	}
+
+	public function test_every_text_used_exists_in_english_and_portuguese(): void {
+		$text = [];
+		include getenv('APP_DIR').'/app_languages.php';
+		foreach ($text as $key => $languages) {
+			$this->assertNotSame('', $languages['en-us'] ?? '', $key);
+			$this->assertNotSame('', $languages['pt-br'] ?? '', $key);
+		}
+		$used = [];
+		foreach (array_merge(glob(getenv('APP_DIR').'/*.php'), glob(getenv('APP_DIR').'/resources/classes/*.php')) as $file) {
+			preg_match_all("/\\\$text\\['([a-z_-]+)'\\]/", file_get_contents($file), $matches);
+			$used = array_merge($used, $matches[1]);
+		}
+		$dynamic = ['label-provider_stt', 'label-provider_tts', 'label-provider_llm', 'label-provider_embeddings', 'option-type_stt',
+			'option-status_ready', 'option-outcome_transferred', 'message-add', 'message-update', 'message-reindex', 'label-status',
+			'label-turn', 'label-who', 'label-timings', 'label-voice_secretary'];
+		foreach (array_unique(array_merge($used, $dynamic)) as $key) {
+			$this->assertArrayHasKey($key, $text, $key);
+		}
+	}
+}

@@ -1,0 +1,143 @@
+<?php
+use PHPUnit\Framework\TestCase;
+
+/** Transfer rules, documents, conversations and providers pages, against the real service. */
+final class PagesTest extends TestCase {
+
+	private function browser(): Browser {
+		return (new Browser())->login(env_or_fail('DOMAIN_A'), env_or_fail('DOMAIN_A_NAME'));
+	}
+
+	public function test_transfer_rules_add_edit_delete(): void {
+		$browser = $this->browser();
+		$list = $browser->get('/app/voice_secretary/voice_transfer_rules.php');
+		$this->assertStringContainsString('Financeiro', $list->body);
+		$form = $browser->get('/app/voice_secretary/voice_transfer_rule_edit.php')->form('frm');
+		$form['department_name'] = 'Jurídico';
+		$form['destination_number'] = '205';
+		$form['keywords'] = 'advogado, processo,  contrato ';
+		$form['description'] = 'questões legais';
+		$page = $browser->post('/app/voice_secretary/voice_transfer_rule_edit.php', $form);
+		$this->assertSame(['Added'], $page->messages());
+		[, $rules] = Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules?limit=200');
+		$rule = array_values(array_filter($rules['items'], function ($r) { return $r['department_name'] === 'Jurídico'; }))[0];
+		$this->assertSame(['advogado', 'processo', 'contrato'], $rule['keywords']);
+		$this->assertSame('205', $rule['destination_number']);
+
+		$id = $rule['voice_transfer_rule_uuid'];
+		$form = $browser->get('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$id)->form('frm');
+		$this->assertSame('advogado, processo, contrato', $form['keywords']);
+		$form['destination_number'] = '205 XML evil';
+		$page = $browser->post('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$id, $form);
+		$this->assertNotSame('', $page->text("//span[@class='voice-secretary-error']"), 'the service refuses a destination that is not a dialplan token');
+		$form['destination_number'] = '206';
+		$browser->post('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$id, $form);
+		$this->assertSame('206', Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$id)[1]['destination_number']);
+
+		$fields = $browser->get('/app/voice_secretary/voice_transfer_rules.php')->form('form_list');
+		foreach ($fields as $name => $value) {
+			if ($value === $id) {
+				$fields[str_replace('[uuid]', '[checked]', $name)] = 'true';
+			}
+		}
+		$this->assertSame(['Deleted'], $browser->post('/app/voice_secretary/voice_transfer_rules.php', $fields)->messages());
+		$this->assertSame(404, Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$id)[0]);
+	}
+
+	public function test_documents_upload_shows_status_and_bad_files_get_a_clear_error(): void {
+		$browser = $this->browser();
+		$page = $browser->get('/app/voice_secretary/voice_documents.php');
+		$this->assertStringContainsString('empresa.md', $page->body);
+		$file = tempnam(sys_get_temp_dir(), 'doc');
+		file_put_contents($file, "# Estacionamento\n\nO escritório tem estacionamento gratuito para clientes na Rua das Flores, 120.\n");
+		$form = $page->form('form_upload');
+		$uploaded = $browser->post('/app/voice_secretary/voice_documents.php', $form, ['document' => [$file, 'estacionamento.md']]);
+		$this->assertSame(['Document received: it is being indexed.'], $uploaded->messages());
+		$this->assertStringContainsString('estacionamento.md', $uploaded->body);
+		$status = $uploaded->text("//tr[td[text()='estacionamento.md']]/td[@class='document-status']");
+		$this->assertMatchesRegularExpression('/^(Queued|Indexing|Ready)/', $status);
+
+		//an empty file and a binary one are refused with the service's reason
+		file_put_contents($file, '');
+		$empty = $browser->post('/app/voice_secretary/voice_documents.php', $page->form('form_upload'), ['document' => [$file, 'vazio.txt']]);
+		$this->assertCount(1, $empty->messages('negative'));
+		$this->assertStringContainsString('empty', $empty->messages('negative')[0]);
+		file_put_contents($file, "\x00\x01\x02\x03binary\xff\xfe");
+		$binary = $browser->post('/app/voice_secretary/voice_documents.php', $page->form('form_upload'), ['document' => [$file, 'planilha.xls']]);
+		$this->assertCount(1, $binary->messages('negative'));
+		//no file at all
+		$none = $browser->post('/app/voice_secretary/voice_documents.php', $page->form('form_upload'));
+		$this->assertSame(['Choose a file to upload.'], $none->messages('negative'));
+		unlink($file);
+	}
+
+	public function test_conversations_list_filters_and_transcript(): void {
+		$domain = env_or_fail('DOMAIN_A');
+		$call = 'php-test-'.bin2hex(random_bytes(6));
+		Api::call('POST', '/api/v1/calls', ['domain_uuid' => $domain, 'secretary' => '8000', 'call_uuid' => $call, 'caller_id_number' => '+5541988887777']);
+		$turn = curl_init(env_or_fail('SERVICE_URL').'/api/v1/calls/'.$call.'/turns');
+		curl_setopt_array($turn, [CURLOPT_RETURNTRANSFER => true, CURLOPT_POSTFIELDS => ['domain_uuid' => $domain, 'text' => 'Quero falar com o financeiro']]);
+		curl_exec($turn);
+		curl_close($turn);
+		Api::call('POST', '/api/v1/calls/'.$call.'/end', ['domain_uuid' => $domain, 'outcome' => 'transferred']);
+
+		$browser = $this->browser();
+		$page = $browser->get('/app/voice_secretary/voice_conversations.php?outcome=transferred&caller=988887777');
+		$this->assertStringContainsString('+5541988887777', $page->body);
+		$this->assertStringContainsString('Financeiro (203)', $page->text("//td[@class='conversation-outcome']"));
+		$this->assertStringNotContainsString('+5541988887777', $browser->get('/app/voice_secretary/voice_conversations.php?outcome=resolved&caller=988887777')->body);
+		$this->assertStringContainsString('+5541988887777', $browser->get('/app/voice_secretary/voice_conversations.php?from='.date('Y-m-d').'&to='.date('Y-m-d'))->body);
+
+		preg_match("/voice_conversation_view.php\\?id=([0-9a-f-]{36})/", $page->body, $match);
+		$view = $browser->get('/app/voice_secretary/voice_conversation_view.php?id='.$match[1]);
+		$this->assertStringContainsString('Transferred', $view->text("//span[@id='conversation_outcome']"));
+		$this->assertStringContainsString('Quero falar com o financeiro', $view->text("//table[@id='transcript']"));
+		$this->assertMatchesRegularExpression('/total \d+ ms/', $view->text("//tr[contains(@class, 'message-assistant')][last()]/td[@class='message-timings']"));
+		//nonsense filters are ignored, not passed on
+		$this->assertSame(200, $browser->get("/app/voice_secretary/voice_conversations.php?outcome=%27%3Bdrop&from=yesterday&secretary=1%20or%201")->status);
+	}
+
+	public function test_providers_form_from_the_schema_with_write_only_secrets(): void {
+		$browser = $this->browser();
+		$pick = $browser->get('/app/voice_secretary/voice_provider_edit.php');
+		$this->assertStringContainsString("value='llm:openai_compatible'", $pick->body);
+		$page = $browser->get('/app/voice_secretary/voice_provider_edit.php?provider=llm:openai_compatible');
+		$form = $page->form('frm');
+		$this->assertArrayHasKey('config_base_url', $form);
+		$this->assertArrayHasKey('config_api_key', $form);
+		$form['config_base_url'] = 'http://127.0.0.1:9/v1';
+		$form['config_model'] = 'local-model';
+		$form['config_api_key'] = 'sk-very-secret-9876';
+		$form['description'] = 'LLM local';
+		$form['submit_action'] = 'save';
+		$saved = $browser->post('/app/voice_secretary/voice_provider_edit.php', $form);
+		$this->assertSame(['Added'], $saved->messages());
+		$this->assertStringNotContainsString('sk-very-secret-9876', $saved->body);
+		$this->assertSame('', $saved->form('frm')['config_api_key']);
+		preg_match('/id=([0-9a-f-]{36})/', $saved->url, $match);
+		$id = $match[1];
+		[, $stored] = Api::domain(env_or_fail('DOMAIN_A'), '/providers/'.$id);
+		$this->assertSame('local-model', $stored['config']['model']);
+		$this->assertStringEndsWith('9876', $stored['config']['api_key']);
+		$this->assertStringNotContainsString('very-secret', $stored['config']['api_key']);
+
+		//saving without typing the secret keeps it; the test button reports the failure of a dead endpoint
+		$form = $saved->form('frm');
+		$form['config_model'] = 'other-model';
+		$form['submit_action'] = 'save';
+		$browser->post('/app/voice_secretary/voice_provider_edit.php?id='.$id, $form);
+		[, $stored] = Api::domain(env_or_fail('DOMAIN_A'), '/providers/'.$id);
+		$this->assertSame('other-model', $stored['config']['model']);
+		$this->assertStringEndsWith('9876', $stored['config']['api_key']);
+		$form['submit_action'] = 'test';
+		$tested = $browser->post('/app/voice_secretary/voice_provider_edit.php?id='.$id, $form);
+		$this->assertStringStartsWith('The provider failed', $tested->messages('negative')[0] ?? '');
+
+		//a bad value is explained next to its field
+		$form['config_timeout_s'] = '-5';
+		$form['submit_action'] = 'save';
+		$bad = $browser->post('/app/voice_secretary/voice_provider_edit.php?id='.$id, $form);
+		$this->assertNotSame('', $bad->text("//span[@class='voice-secretary-error']"));
+		$this->assertSame(204, Api::domain(env_or_fail('DOMAIN_A'), '/providers/'.$id, 'DELETE')[0]);
+	}
+}

@@ -1,0 +1,245 @@
+"""The FusionPBX app (fusionpbx/app/voice_secretary): ``php -l`` over every file, the PHPUnit page tests and a
+headless Chromium test, all against the real service (embedded PostgreSQL, the demo tenant as domain A and a
+second tenant as domain B).
+
+The pages run under ``php -S`` in a temporary web root shaped like FusionPBX's, with the shim of
+``fusionpbx/tests/shim`` standing in for FusionPBX itself (session, permissions, text, token, database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from conftest import TEST_SECRET_KEY, PgServer
+from helpers import VOICE_AI, cli_env, free_port, run_cli
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+FUSIONPBX = ROOT / "fusionpbx"
+APP = FUSIONPBX / "app" / "voice_secretary"
+OUTPUT = Path(os.environ.get("VOICE_AI_TEST_OUTPUT", ROOT / "test-output"))
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} is missing: run scripts/bootstrap.sh dev as root (Debian: php-cli phpunit chromium)"
+    return path
+
+
+@dataclass
+class Site:
+    shim_url: str
+    service_url: str
+    env: dict[str, str]
+    root: Path
+
+
+def _wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "exited"
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.fixture(scope="module")
+def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    name = f"fpbx_{uuid.uuid4().hex[:10]}"
+    asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
+
+    async def _dialplans() -> None:
+        conn = await asyncpg.connect(pg.url(name))
+        try:
+            await conn.execute((FUSIONPBX / "tests" / "shim" / "v_dialplans.sql").read_text())
+        finally:
+            await conn.close()
+
+    asyncio.run(_dialplans())
+    tmp = tmp_path_factory.mktemp("fusionpbx")
+    env = cli_env(
+        VOICE_AI_DATABASE_URL=pg.url(name), VOICE_AI_DATA_DIR=str(tmp / "data"), VOICE_AI_SECRET_KEY=TEST_SECRET_KEY
+    )
+    seeded = run_cli("demo", "seed", env=env, timeout=300)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    port = free_port()
+    service = subprocess.Popen(
+        [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    service_url = f"http://127.0.0.1:{port}"
+    php = None
+    try:
+        _wait_http(f"{service_url}/ready", service)
+        api = httpx.Client(base_url=f"{service_url}/api/v1", timeout=30)
+        domain_a = api.get("/domains", params={"name": "demo.localhost"}).json()["items"][0]["domain_uuid"]
+        secretary_a = api.get(f"/domains/{domain_a}/secretaries").json()["items"][0]["voice_secretary_uuid"]
+        domain_b = api.post("/domains", json={"domain_name": "outra.example.com"}).json()["domain_uuid"]
+        secretary_b = api.post(
+            f"/domains/{domain_b}/secretaries",
+            json={
+                "name": "Recepção B",
+                "extension": "8000",
+                "greeting": "Olá, empresa B.",
+                "operator_destination": "100",
+            },
+        ).json()["voice_secretary_uuid"]
+        api.post(
+            f"/domains/{domain_b}/transfer-rules", json={"department_name": "Vendas B", "destination_number": "101"}
+        )
+
+        # a web root shaped like FusionPBX's: <root>/resources (the shim), <root>/app/voice_secretary
+        root = tmp / "www"
+        shutil.copytree(FUSIONPBX / "tests" / "shim", root)
+        shutil.copytree(APP, root / "app" / "voice_secretary")
+        (root / "sessions").mkdir()
+        dsn = f"pgsql:host={pg.socket_dir};dbname={name};user=postgres"
+        (root / "shim_config.json").write_text(
+            json.dumps(
+                {
+                    "settings": {"voice_secretary": {"service_url": service_url, "timeout": 60}},
+                    "database": {"dsn": dsn},
+                }
+            )
+        )
+        php_port = free_port()
+        php = subprocess.Popen(
+            [
+                _tool("php"),
+                "-S",
+                f"127.0.0.1:{php_port}",
+                "-t",
+                str(root),
+                "-d",
+                f"session.save_path={root / 'sessions'}",
+                "-d",
+                "upload_max_filesize=20M",
+                "-d",
+                "post_max_size=25M",
+                "-d",
+                "display_errors=stderr",
+            ],
+            env={**os.environ, "PHP_CLI_SERVER_WORKERS": "4"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        shim_url = f"http://127.0.0.1:{php_port}"
+        _wait_http(f"{shim_url}/shim_login.php?domain_uuid={domain_a}&domain_name=demo.localhost", php)
+        yield Site(
+            shim_url,
+            service_url,
+            {
+                "SHIM_URL": shim_url,
+                "SERVICE_URL": service_url,
+                "DB_DSN": dsn,
+                "APP_DIR": str(APP),
+                "DOMAIN_A": domain_a,
+                "DOMAIN_A_NAME": "demo.localhost",
+                "SECRETARY_A": secretary_a,
+                "DOMAIN_B": domain_b,
+                "DOMAIN_B_NAME": "outra.example.com",
+                "SECRETARY_B": secretary_b,
+            },
+            root,
+        )
+    finally:
+        if php is not None:
+            php.terminate()
+            php.wait(timeout=30)
+        service.terminate()
+        service.wait(timeout=30)
+
+
+def test_php_files_have_no_syntax_errors() -> None:
+    files = sorted(FUSIONPBX.rglob("*.php"))
+    assert len(files) >= 20
+    for path in files:
+        linted = subprocess.run([_tool("php"), "-l", str(path)], capture_output=True, text=True, check=False)
+        assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_phpunit_pages_against_the_real_service(site: Site, tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    ran = subprocess.run(
+        [_tool("phpunit"), "--configuration", str(FUSIONPBX / "tests" / "phpunit.xml"), "--log-junit", str(junit)],
+        env={**os.environ, **site.env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    report = ran.stdout + ran.stderr
+    assert ran.returncode == 0, report
+    suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 (phpunit's own report)
+    assert suite is not None, report
+    assert int(suite.get("tests", 0)) >= 19, report
+    assert suite.get("failures") == "0" and suite.get("errors") == "0", report
+
+
+def test_chromium_saves_a_secretary_and_leaves_a_screenshot(site: Site, tmp_path: Path) -> None:
+    """Headless Chromium (Debian's, through its chromedriver): log in, open the secretaries list, open the edit
+    page from it, change the greeting, save; the API has the change; screenshots land in the test output."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = _tool("chromium")
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=_tool("chromedriver")), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        env = site.env
+        driver.get(f"{site.shim_url}/shim_login.php?domain_uuid={env['DOMAIN_A']}&domain_name={env['DOMAIN_A_NAME']}")
+        assert driver.current_url.endswith("/app/voice_secretary/voice_secretaries.php")
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(OUTPUT / "voice_secretaries.png"))
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.list-row")
+        assert rows and "Secretária Virtual" in rows[0].text
+        driver.find_element(By.CSS_SELECTOR, f"a[href*='{env['SECRETARY_A']}']").click()
+        greeting = driver.find_element(By.ID, "greeting")
+        assert greeting.get_attribute("value")
+        new_greeting = f"Olá! Aqui é a Contabilidade Exata ({uuid.uuid4().hex[:6]}). Como posso ajudar?"
+        greeting.clear()
+        greeting.send_keys(new_greeting)
+        driver.find_element(By.ID, "btn_save").click()
+        assert driver.find_element(By.CSS_SELECTOR, "#messages .message-positive").text == "Updated"
+        assert driver.find_element(By.ID, "greeting").get_attribute("value") == new_greeting
+        driver.save_screenshot(str(OUTPUT / "voice_secretary_edit.png"))
+    finally:
+        driver.quit()
+    stored = httpx.get(f"{site.service_url}/api/v1/domains/{env['DOMAIN_A']}/secretaries/{env['SECRETARY_A']}").json()
+    assert stored["greeting"] == new_greeting
+    for name in ("voice_secretaries.png", "voice_secretary_edit.png"):
+        assert (OUTPUT / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
