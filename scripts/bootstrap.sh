@@ -14,7 +14,7 @@ if [ "$profile" = "dev" ]; then
   # busted (specs) and luacheck
   debian_packages+=(lua5.3 lua5.2 lua-socket lua-cjson lua-busted lua-check)
   # the FusionPBX app's tests: PHP with the extensions FusionPBX uses, PHPUnit, headless Chromium
-  debian_packages+=(php-cli php-curl php-mbstring php-xml php-pgsql phpunit chromium chromium-driver)
+  debian_packages+=(php-cli php-curl php-mbstring php-xml php-pgsql phpunit chromium chromium-driver fonts-dejavu-core)
 fi
 
 missing_debian_packages() {
