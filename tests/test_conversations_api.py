@@ -80,3 +80,24 @@ async def test_list_filter_and_detail(client: httpx.AsyncClient, new_domain: New
     page = (await client.get(f"{base}/{c1}/messages", params={"limit": 1, "offset": 1})).json()
     assert page["total"] == 2 and page["items"][0]["text"] == "Vou transferir"
     assert (await client.get(f"{base}/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_delete_a_conversation_with_its_transcript(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection
+) -> None:
+    a, b = await new_domain(), await new_domain()
+    conv = await _conversation(db, a, "erase-me", "+5511988887777", "resolved", datetime.now(UTC))
+    await db.execute(
+        "INSERT INTO v_voice_messages (domain_uuid, voice_conversation_uuid, turn_index, role, text)"
+        " VALUES ($1, $2, 1, 'user', 'meu CPF é 123')",
+        uuid.UUID(a),
+        conv,
+    )
+    other_tenant = await client.delete(f"/api/v1/domains/{b}/conversations/{conv}")
+    assert other_tenant.status_code == 404  # another tenant's call is not there
+    assert (await client.get(f"/api/v1/domains/{a}/conversations/{conv}")).status_code == 200
+    deleted = await client.delete(f"/api/v1/domains/{a}/conversations/{conv}")
+    assert deleted.status_code == 204
+    assert (await client.get(f"/api/v1/domains/{a}/conversations/{conv}")).status_code == 404
+    assert await db.fetchval("SELECT count(*) FROM v_voice_messages WHERE voice_conversation_uuid = $1", conv) == 0
+    assert (await client.delete(f"/api/v1/domains/{a}/conversations/{conv}")).status_code == 404

@@ -25,8 +25,8 @@
 	$entities = [
 		'voice_secretary' => ['view', 'add', 'edit', 'delete'],
 		'voice_transfer_rule' => ['view', 'add', 'edit', 'delete'],
-		'voice_document' => ['view', 'add', 'delete'],
-		'voice_conversation' => ['view'],
+		'voice_document' => ['view', 'add', 'edit', 'delete'],
+		'voice_conversation' => ['view', 'delete'],
 		'voice_provider' => ['view', 'add', 'edit', 'delete'],
 	];
 	foreach ($entities as $entity => $actions) {

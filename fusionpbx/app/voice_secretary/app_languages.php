@@ -466,3 +466,6 @@ $text['message-not_found']['pt-br'] = 'Não encontrado.';
 $text['message-dialplan_failed']['en-us'] = 'Saved, but the dialplan entry could not be written: check the Dialplan Manager.';
 $text['message-dialplan_failed']['en-gb'] = 'Saved, but the dialplan entry could not be written: check the Dialplan Manager.';
 $text['message-dialplan_failed']['pt-br'] = 'Salvo, mas a entrada de dialplan não pôde ser gravada: verifique o Dialplan Manager.';
+$text['confirm-delete_conversation']['en-us'] = 'Delete this conversation and its transcript for good?';
+$text['confirm-delete_conversation']['en-gb'] = 'Delete this conversation and its transcript for good?';
+$text['confirm-delete_conversation']['pt-br'] = 'Excluir esta conversa e a transcrição definitivamente?';

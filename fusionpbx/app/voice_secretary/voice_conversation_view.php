@@ -12,7 +12,7 @@
 	$client = voice_secretary_client::from_session();
 	$ui = 'voice_secretary_ui';
 
-	$id = (isset($_GET['id']) && voice_secretary_client::is_uuid($_GET['id'])) ? $_GET['id'] : null;
+	$id = (isset($_GET['id']) && voice_secretary_client::is_uuid($_GET['id'])) ? strtolower($_GET['id']) : null;
 	$response = $id !== null ? $client->get('conversations', $id) : null;
 	if ($response === null || !$response->ok()) {
 		message::add($response !== null && $response->status !== 404 ? $response->message() : $text['message-not_found'], 'negative');
@@ -21,11 +21,34 @@
 	}
 	$conversation = $response->data;
 
+	//delete (a caller's request to erase their data)
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+		$token = new token;
+		if (!$token->validate($_SERVER['PHP_SELF'])) {
+			message::add($text['message-invalid_token'], 'negative');
+			header('Location: voice_conversations.php');
+			exit;
+		}
+		voice_secretary_ui::require_permission('voice_conversation_delete');
+		$deleted = $client->delete('conversations', $id);
+		$deleted->ok() ? message::add($text['message-delete']) : voice_secretary_ui::fail($deleted);
+		header('Location: voice_conversations.php');
+		exit;
+	}
+	$object = new token;
+	$token = $object->create($_SERVER['PHP_SELF']);
+
 	$document['title'] = $text['title-voice_conversation'];
 	require_once 'resources/header.php';
 
-	$back = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_conversations.php']);
-	echo $ui::action_bar($text['title-voice_conversation'], $back);
+	echo "<form id='form_delete' method='post' action='voice_conversation_view.php?id=".$ui::h(urlencode($id))."'>\n";
+	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_conversations.php']);
+	if (permission_exists('voice_conversation_delete')) {
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".$ui::h($text['confirm-delete_conversation'])."');"]);
+	}
+	echo $ui::action_bar($text['title-voice_conversation'], $buttons);
+	echo $ui::token_fields($token);
+	echo "</form>\n";
 
 	$outcome = $conversation['outcome'] ? ($text['option-outcome_'.$conversation['outcome']] ?? $conversation['outcome']) : $text['label-in_progress'];
 	if ($conversation['transfer_destination']) {

@@ -40,7 +40,7 @@
 			}
 		}
 		elseif ($posted_action === 'delete' || $posted_action === 'reindex') {
-			voice_secretary_ui::require_permission($posted_action === 'delete' ? 'voice_document_delete' : 'voice_document_add');
+			voice_secretary_ui::require_permission($posted_action === 'delete' ? 'voice_document_delete' : 'voice_document_edit');
 			$done = 0;
 			foreach ((array) ($_POST['voice_documents'] ?? []) as $row) {
 				$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
@@ -70,7 +70,7 @@
 	}
 	echo "<form id='form_list' method='post'>\n";
 	$buttons = $ui::nav($text, 'voice_documents.php');
-	if (permission_exists('voice_document_add') && count($documents) > 0) {
+	if (permission_exists('voice_document_edit') && count($documents) > 0) {
 		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-reindex'], 'icon' => 'rotate', 'id' => 'btn_reindex', 'name' => 'action', 'value' => 'reindex']);
 	}
 	if (permission_exists('voice_document_delete') && count($documents) > 0) {

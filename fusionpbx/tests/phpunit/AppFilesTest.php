@@ -22,6 +22,9 @@ final class AppFilesTest extends TestCase {
 			}
 		}
 		$this->assertContains('voice_secretary_destinations', $names);
+		foreach (['voice_document_view', 'voice_document_add', 'voice_document_edit', 'voice_document_delete', 'voice_conversation_view', 'voice_conversation_delete'] as $name) {
+			$this->assertContains($name, $names);
+		}
 		foreach ($app['permissions'] as $permission) {
 			$this->assertSame(['superadmin', 'admin'], $permission['groups']);
 		}

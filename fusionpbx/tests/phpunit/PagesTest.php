@@ -93,6 +93,10 @@ final class PagesTest extends TestCase {
 		$this->assertStringContainsString('Transferred', $view->text("//span[@id='conversation_outcome']"));
 		$this->assertStringContainsString('Quero falar com o financeiro', $view->text("//table[@id='transcript']"));
 		$this->assertMatchesRegularExpression('/total \d+ ms/', $view->text("//tr[contains(@class, 'message-assistant')][last()]/td[@class='message-timings']"));
+		//deleting it (a caller's erasure request) removes it from the service
+		$deleted = $browser->post('/app/voice_secretary/voice_conversation_view.php?id='.$match[1], $view->form('form_delete') + ['action' => 'delete']);
+		$this->assertSame(['Deleted'], $deleted->messages());
+		$this->assertSame(404, Api::domain($domain, '/conversations/'.$match[1])[0]);
 		//nonsense filters are ignored, not passed on
 		$this->assertSame(200, $browser->get("/app/voice_secretary/voice_conversations.php?outcome=%27%3Bdrop&from=yesterday&secretary=1%20or%201")->status);
 	}

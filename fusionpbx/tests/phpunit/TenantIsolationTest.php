@@ -69,7 +69,18 @@ final class TenantIsolationTest extends TestCase {
 		[, $calls] = Api::domain(env_or_fail('DOMAIN_A'), '/conversations?limit=1');
 		$rule = $rules['items'][0]['voice_transfer_rule_uuid'];
 		$this->assertSame(['Not found.'], $browser->get('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$rule)->messages('negative'));
-		$this->assertSame(['Not found.'], $browser->get('/app/voice_secretary/voice_conversation_view.php?id='.$calls['items'][0]['voice_conversation_uuid'])->messages('negative'));
+		$call = $calls['items'][0]['voice_conversation_uuid'];
+		$this->assertSame(['Not found.'], $browser->get('/app/voice_secretary/voice_conversation_view.php?id='.$call)->messages('negative'));
+		//B's own conversation page gives a valid delete form; pointed at A's call it deletes nothing
+		$b_call = 'b-call-'.bin2hex(random_bytes(6));
+		Api::call('POST', '/api/v1/calls', ['domain_uuid' => env_or_fail('DOMAIN_B'), 'secretary' => '8000', 'call_uuid' => $b_call]);
+		Api::call('POST', '/api/v1/calls/'.$b_call.'/end', ['domain_uuid' => env_or_fail('DOMAIN_B'), 'outcome' => 'abandoned']);
+		[, $b_calls] = Api::domain(env_or_fail('DOMAIN_B'), '/conversations?limit=1');
+		$b_view = $browser->get('/app/voice_secretary/voice_conversation_view.php?id='.$b_calls['items'][0]['voice_conversation_uuid']);
+		$forged = $b_view->form('form_delete') + ['action' => 'delete'];
+		$refused = $browser->post('/app/voice_secretary/voice_conversation_view.php?id='.$call, $forged);
+		$this->assertSame(['Not found.'], $refused->messages('negative'));
+		$this->assertSame(200, Api::domain(env_or_fail('DOMAIN_A'), '/conversations/'.$call)[0], "A's call is still there");
 		if (count($providers['items']) > 0) {
 			$this->assertSame(['Not found.'], $browser->get('/app/voice_secretary/voice_provider_edit.php?id='.$providers['items'][0]['voice_ai_provider_uuid'])->messages('negative'));
 		}

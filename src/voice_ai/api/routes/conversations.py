@@ -1,4 +1,5 @@
-"""Conversation log (read-only): one row per call, with its messages and per-turn timings."""
+"""Conversation log: one row per call, with its messages and per-turn timings. Written by calls only; an admin
+may read it and delete a conversation (e.g. a caller's request to erase their data, LGPD/GDPR)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
 
 from voice_ai.api.deps import PageDep, SessionDep, TenantDep
 from voice_ai.core.errors import NotFoundError
@@ -57,6 +58,17 @@ async def get_conversation(domain_uuid: TenantDep, session: SessionDep, conversa
         domain_uuid, conversation_uuid, limit=MESSAGES_IN_DETAIL, offset=0
     )
     return {**ConversationPublic.model_validate(row).model_dump(), "messages": messages.items}
+
+
+@router.delete(
+    "/{conversation_uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a conversation with its transcript and webhook deliveries (a caller's erasure request)",
+)
+async def delete_conversation(domain_uuid: TenantDep, session: SessionDep, conversation_uuid: uuid.UUID) -> Response:
+    if not await ConversationRepository(session).delete(domain_uuid, conversation_uuid):
+        raise NotFoundError("Conversation")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{conversation_uuid}/messages", response_model=Page[MessagePublic], summary="Messages of a conversation")
