@@ -67,14 +67,14 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
     name = f"fpbx_{uuid.uuid4().hex[:10]}"
     asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
 
-    async def _dialplans() -> None:
+    async def _fusionpbx_tables() -> None:
         conn = await asyncpg.connect(pg.url(name))
         try:
-            await conn.execute((FUSIONPBX / "tests" / "shim" / "v_dialplans.sql").read_text())
+            await conn.execute((FUSIONPBX / "tests" / "shim" / "fusionpbx_tables.sql").read_text())
         finally:
             await conn.close()
 
-    asyncio.run(_dialplans())
+    asyncio.run(_fusionpbx_tables())
     tmp = tmp_path_factory.mktemp("fusionpbx")
     env = cli_env(
         VOICE_AI_DATABASE_URL=pg.url(name), VOICE_AI_DATA_DIR=str(tmp / "data"), VOICE_AI_SECRET_KEY=TEST_SECRET_KEY
@@ -106,6 +106,36 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
             f"/domains/{domain_b}/transfer-rules", json={"department_name": "Vendas B", "destination_number": "101"}
         )
 
+        async def _fusionpbx_rows() -> None:
+            """The app's default settings as Upgrade → App Defaults writes them, and an existing extension."""
+            conn = await asyncpg.connect(pg.url(name))
+            try:
+                for subcategory, kind, value, enabled in (
+                    ("service_url", "text", service_url, True),
+                    ("api_key", "text", "", False),
+                    ("timeout", "numeric", "60", True),
+                ):
+                    await conn.execute(
+                        "INSERT INTO v_default_settings (default_setting_uuid, default_setting_category,"
+                        " default_setting_subcategory, default_setting_name, default_setting_value,"
+                        " default_setting_enabled) VALUES ($1, 'voice_secretary', $2, $3, $4, $5)",
+                        uuid.uuid4(),
+                        subcategory,
+                        kind,
+                        value,
+                        enabled,
+                    )
+                await conn.execute(
+                    "INSERT INTO v_extensions (extension_uuid, domain_uuid, extension, number_alias, enabled)"
+                    " VALUES ($1, $2, '8100', '5100', true)",
+                    uuid.uuid4(),
+                    uuid.UUID(domain_a),
+                )
+            finally:
+                await conn.close()
+
+        asyncio.run(_fusionpbx_rows())
+
         # a web root shaped like FusionPBX's: <root>/resources (the shim), <root>/app/voice_secretary
         root = tmp / "www"
         shutil.copytree(FUSIONPBX / "tests" / "shim", root)
@@ -115,7 +145,8 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
         (root / "shim_config.json").write_text(
             json.dumps(
                 {
-                    "settings": {"voice_secretary": {"service_url": service_url, "timeout": 60}},
+                    # the session's settings hold a user override a tenant admin could write: ignored by the app
+                    "settings": {"voice_secretary": {"service_url": "http://127.0.0.1:9", "api_key": "stolen"}},
                     "database": {"dsn": dsn},
                 }
             )
@@ -136,9 +167,11 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
                 "post_max_size=25M",
                 "-d",
                 "display_errors=stderr",
+                "-d",
+                "error_reporting=E_ALL",
             ],
             env={**os.environ, "PHP_CLI_SERVER_WORKERS": "4"},
-            stdout=subprocess.PIPE,
+            stdout=(tmp / "php.log").open("w"),
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -187,8 +220,11 @@ def test_phpunit_pages_against_the_real_service(site: Site, tmp_path: Path) -> N
         timeout=900,
         check=False,
     )
-    report = ran.stdout + ran.stderr
+    php_log = (site.root.parent / "php.log").read_text(errors="replace")
+    errors = "\n".join(line for line in php_log.splitlines() if "PHP " in line)[-4000:]
+    report = ran.stdout + ran.stderr + "\nPHP errors of the pages:\n" + errors
     assert ran.returncode == 0, report
+    assert "PHP Warning" not in errors and "PHP Fatal" not in errors and "PHP Deprecated" not in errors, errors
     suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 (phpunit's own report)
     assert suite is not None, report
     assert int(suite.get("tests", 0)) >= 19, report

@@ -20,34 +20,93 @@
 	$apps[$x]['description']['en-gb'] = $apps[$x]['description']['en-us'];
 	$apps[$x]['description']['pt-br'] = 'Secretária virtual com IA: atende ligações com base nos documentos da empresa e transfere para o ramal certo.';
 
-	//permissions: each entity's view/add/edit/delete, for admin and superadmin
+	//permissions (written out: this file is included at global scope, it must not leave variables behind)
 	$y = 0;
-	$entities = [
-		'voice_secretary' => ['view', 'add', 'edit', 'delete'],
-		'voice_transfer_rule' => ['view', 'add', 'edit', 'delete'],
-		'voice_document' => ['view', 'add', 'edit', 'delete'],
-		'voice_conversation' => ['view', 'delete'],
-		'voice_provider' => ['view', 'add', 'edit', 'delete'],
-	];
-	foreach ($entities as $entity => $actions) {
-		foreach ($actions as $action) {
-			$apps[$x]['permissions'][$y]['name'] = $entity.'_'.$action;
-			if ($entity === 'voice_secretary' && $action === 'view') {
-				$apps[$x]['permissions'][$y]['menu']['uuid'] = 'ed60c99f-fa1a-42b6-b6f5-ea7c3cd684d9';
-			}
-			$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
-			$apps[$x]['permissions'][$y]['groups'][] = 'admin';
-			$y++;
-		}
-	}
+	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_view';
+	$apps[$x]['permissions'][$y]['menu']['uuid'] = 'ed60c99f-fa1a-42b6-b6f5-ea7c3cd684d9';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_add';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_transfer_rule_view';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_transfer_rule_add';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_transfer_rule_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_transfer_rule_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_document_view';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_document_add';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_document_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_document_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_conversation_view';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_conversation_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_provider_view';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_provider_add';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_provider_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_provider_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
 	//offer secretaries in the destination selects (inbound routes, IVR options, time conditions)
 	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_destinations';
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
 	$y++;
-	unset($entities, $entity, $actions, $action);
+	//transfers to another dialplan context than the domain's own (another tenant's, public): superadmin only
+	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_context';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$y++;
 
-	//default settings: where the Voice AI Service listens (loopback by default) and its API token
+	//default settings (global only: the app never reads domain or user overrides of these): where the Voice AI
+	//Service listens (loopback by default) and its API token (named *_key so Default Settings masks it)
 	$y = 0;
 	$apps[$x]['default_settings'][$y]['default_setting_uuid'] = '231c7733-67eb-425c-832b-d9c324ff0f0a';
 	$apps[$x]['default_settings'][$y]['default_setting_category'] = 'voice_secretary';
@@ -59,7 +118,7 @@
 	$y++;
 	$apps[$x]['default_settings'][$y]['default_setting_uuid'] = 'b3d6fb30-85fd-465f-b964-983b66e96796';
 	$apps[$x]['default_settings'][$y]['default_setting_category'] = 'voice_secretary';
-	$apps[$x]['default_settings'][$y]['default_setting_subcategory'] = 'api_token';
+	$apps[$x]['default_settings'][$y]['default_setting_subcategory'] = 'api_key';
 	$apps[$x]['default_settings'][$y]['default_setting_name'] = 'text';
 	$apps[$x]['default_settings'][$y]['default_setting_value'] = '';
 	$apps[$x]['default_settings'][$y]['default_setting_enabled'] = 'false';

@@ -12,17 +12,17 @@
 	$client = voice_secretary_client::from_session();
 	$ui = 'voice_secretary_ui';
 
-	$id = (isset($_GET['id']) && voice_secretary_client::is_uuid($_GET['id'])) ? strtolower($_GET['id']) : null;
+	$id = voice_secretary_client::is_uuid(voice_secretary_ui::param($_GET, 'id')) ? strtolower($_GET['id']) : null;
 	$response = $id !== null ? $client->get('conversations', $id) : null;
 	if ($response === null || !$response->ok()) {
-		message::add($response !== null && $response->status !== 404 ? $response->message() : $text['message-not_found'], 'negative');
+		$response !== null && $response->status !== 404 ? voice_secretary_ui::fail($response) : message::add($text['message-not_found'], 'negative');
 		header('Location: voice_conversations.php');
 		exit;
 	}
 	$conversation = $response->data;
 
 	//delete (a caller's request to erase their data)
-	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
 		$token = new token;
 		if (!$token->validate($_SERVER['PHP_SELF'])) {
 			message::add($text['message-invalid_token'], 'negative');
@@ -44,26 +44,26 @@
 	echo "<form id='form_delete' method='post' action='voice_conversation_view.php?id=".$ui::h(urlencode($id))."'>\n";
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_conversations.php']);
 	if (permission_exists('voice_conversation_delete')) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".$ui::h($text['confirm-delete_conversation'])."');"]);
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete_conversation'])]);
 	}
 	echo $ui::action_bar($text['title-voice_conversation'], $buttons);
 	echo $ui::token_fields($token);
 	echo "</form>\n";
 
-	$outcome = $conversation['outcome'] ? ($text['option-outcome_'.$conversation['outcome']] ?? $conversation['outcome']) : $text['label-in_progress'];
-	if ($conversation['transfer_destination']) {
-		$outcome .= ' → '.($conversation['transfer_department'] ?: $text['label-operator']).' ('.$conversation['transfer_destination'].')';
+	$outcome = !empty($conversation['outcome']) ? ($text['option-outcome_'.$conversation['outcome']] ?? $conversation['outcome']) : $text['label-in_progress'];
+	if (!empty($conversation['transfer_destination'])) {
+		$outcome .= ' → '.(($conversation['transfer_department'] ?? '') ?: $text['label-operator']).' ('.$conversation['transfer_destination'].')';
 	}
 	$duration = '';
-	if ($conversation['ended_at']) {
+	if (!empty($conversation['ended_at']) && !empty($conversation['started_at'])) {
 		$duration = (strtotime($conversation['ended_at']) - strtotime($conversation['started_at'])).' s';
 	}
 	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
 	echo $ui::row($text['label-caller'], $ui::h(trim(($conversation['caller_id_name'] ?? '').' '.($conversation['caller_id_number'] ?? ''))));
-	echo $ui::row($text['label-started'], $ui::h($ui::local_time($conversation['started_at']).($duration !== '' ? ' ('.$duration.')' : '')));
+	echo $ui::row($text['label-started'], $ui::h($ui::local_time($conversation['started_at'] ?? null).($duration !== '' ? ' ('.$duration.')' : '')));
 	echo $ui::row($text['label-outcome'], "<span id='conversation_outcome'>".$ui::h($outcome).'</span>');
 	echo $ui::row($text['label-summary'], $ui::h($conversation['summary'] ?? ''));
-	echo $ui::row($text['label-call_uuid'], $ui::h($conversation['call_uuid']));
+	echo $ui::row($text['label-call_uuid'], $ui::h($conversation['call_uuid'] ?? ''));
 	echo "</table>\n</div>\n<br />\n";
 
 	echo "<div class='card'>\n<table class='list' id='transcript'>\n<tr class='list-header'>\n";
@@ -72,23 +72,24 @@
 	}
 	echo "</tr>\n";
 	$who = ['user' => $text['label-caller'], 'assistant' => $text['label-secretary'], 'system' => $text['label-event']];
-	foreach ($conversation['messages'] as $message) {
+	foreach ((array) ($conversation['messages'] ?? []) as $message) {
 		$timings = [];
-		foreach ((array) $message['timings'] as $stage => $ms) {
+		foreach ((array) ($message['timings'] ?? []) as $stage => $ms) {
 			if (is_numeric($ms)) {
 				$timings[] = str_replace('_ms', '', (string) $stage).' '.round((float) $ms).' ms';
 			}
 		}
 		$providers = [];
-		foreach ((array) $message['providers_used'] as $kind => $name) {
+		foreach ((array) ($message['providers_used'] ?? []) as $kind => $name) {
 			if (is_string($name)) {
 				$providers[] = $kind.': '.$name;
 			}
 		}
-		echo "<tr class='list-row message-".$ui::h($message['role'])."'>\n";
-		echo "\t<td>".$ui::h($message['turn_index'])."</td>\n";
-		echo "\t<td>".$ui::h($who[$message['role']] ?? $message['role'])."</td>\n";
-		echo "\t<td>".$ui::h($message['text'])."</td>\n";
+		$role = (string) ($message['role'] ?? '');
+		echo "<tr class='list-row message-".$ui::h($role)."'>\n";
+		echo "\t<td>".$ui::h($message['turn_index'] ?? '')."</td>\n";
+		echo "\t<td>".$ui::h($who[$role] ?? $role)."</td>\n";
+		echo "\t<td>".$ui::h($message['text'] ?? '')."</td>\n";
 		echo "\t<td>".$ui::h($message['action'] ?? '')."</td>\n";
 		echo "\t<td class='message-timings'>".$ui::h(implode(', ', $timings));
 		if (count($providers) > 0) {

@@ -15,33 +15,33 @@
 	//filters: only known values reach the API query
 	$outcomes = ['resolved', 'transferred', 'hangup', 'abandoned', 'error'];
 	$filters = [];
-	$outcome = (string) ($_GET['outcome'] ?? '');
+	$outcome = voice_secretary_ui::param($_GET, 'outcome');
 	if (in_array($outcome, $outcomes, true)) {
 		$filters['outcome'] = $outcome;
 	}
-	$caller = preg_replace('/[^0-9+*#A-Za-z]/', '', (string) ($_GET['caller'] ?? ''));
+	$caller = preg_replace('/[^0-9+*#A-Za-z-]/', '', voice_secretary_ui::param($_GET, 'caller'));
 	if ($caller !== '') {
 		$filters['caller'] = substr($caller, 0, 64);
 	}
-	$secretary_filter = (string) ($_GET['secretary'] ?? '');
+	$secretary_filter = voice_secretary_ui::param($_GET, 'secretary');
 	if (voice_secretary_client::is_uuid($secretary_filter)) {
 		$filters['secretary_uuid'] = $secretary_filter;
 	}
 	foreach (['from' => 'started_from', 'to' => 'started_to'] as $param => $api) {
-		$date = (string) ($_GET[$param] ?? '');
+		$date = voice_secretary_ui::param($_GET, $param);
 		if (preg_match('/^\d{4}-\d{2}-\d{2}$/', $date)) {
 			$filters[$api] = $param === 'to' ? date('Y-m-d', strtotime($date.' +1 day')) : $date;
 		}
 	}
 	$rows_per_page = 50;
-	$page = (isset($_GET['page']) && is_numeric($_GET['page'])) ? max(0, (int) $_GET['page']) : 0;
+	$page = is_numeric(voice_secretary_ui::param($_GET, 'page')) ? max(0, (int) $_GET['page']) : 0;
 
 	$response = $client->list('conversations', array_merge($filters, ['limit' => $rows_per_page, 'offset' => $page * $rows_per_page]));
-	$conversations = $response->ok() ? $response->data['items'] : [];
-	$total = $response->ok() ? (int) $response->data['total'] : 0;
+	$conversations = $response->items();
+	$total = $response->ok() ? (int) ($response->data['total'] ?? 0) : 0;
 	$secretary_names = [];
 	foreach ($client->all('secretaries') as $secretary) {
-		$secretary_names[$secretary['voice_secretary_uuid']] = $secretary['name'];
+		$secretary_names[(string) ($secretary['voice_secretary_uuid'] ?? '')] = (string) ($secretary['name'] ?? '');
 	}
 	$secretaries = array_merge(['' => $text['option-all_secretaries']], $secretary_names);
 
@@ -62,8 +62,8 @@
 	echo $ui::select('outcome', $outcome, $outcome_options)."\n";
 	echo $ui::select('secretary', $secretary_filter, $secretaries)."\n";
 	echo $ui::input('caller', $caller, 'text', ['placeholder' => $text['label-caller'], 'style' => 'width: 140px;'])."\n";
-	echo $ui::input('from', (string) ($_GET['from'] ?? ''), 'date', ['title' => $text['label-from']])."\n";
-	echo $ui::input('to', (string) ($_GET['to'] ?? ''), 'date', ['title' => $text['label-to']])."\n";
+	echo $ui::input('from', $ui::param($_GET, 'from'), 'date', ['title' => $text['label-from']])."\n";
+	echo $ui::input('to', $ui::param($_GET, 'to'), 'date', ['title' => $text['label-to']])."\n";
 	echo button::create(['type' => 'submit', 'label' => $text['button-search'], 'icon' => 'search', 'id' => 'btn_search']);
 	echo "</div>\n</form>\n<br />\n";
 
@@ -73,17 +73,17 @@
 	}
 	echo "</tr>\n";
 	foreach ($conversations as $conversation) {
-		$view = 'voice_conversation_view.php?id='.urlencode((string) $conversation['voice_conversation_uuid']);
+		$view = 'voice_conversation_view.php?id='.urlencode((string) ($conversation['voice_conversation_uuid'] ?? ''));
 		$caller_label = trim(($conversation['caller_id_name'] ?? '').' '.($conversation['caller_id_number'] ?? ''));
-		$outcome_label = $conversation['outcome'] ? ($text['option-outcome_'.$conversation['outcome']] ?? $conversation['outcome']) : $text['label-in_progress'];
-		if ($conversation['transfer_destination']) {
-			$outcome_label .= ' → '.($conversation['transfer_department'] ?: $text['label-operator']).' ('.$conversation['transfer_destination'].')';
+		$outcome_label = !empty($conversation['outcome']) ? ($text['option-outcome_'.$conversation['outcome']] ?? $conversation['outcome']) : $text['label-in_progress'];
+		if (!empty($conversation['transfer_destination'])) {
+			$outcome_label .= ' → '.(($conversation['transfer_department'] ?? '') ?: $text['label-operator']).' ('.$conversation['transfer_destination'].')';
 		}
 		echo "<tr class='list-row' href='".$ui::h($view)."'>\n";
-		echo "\t<td><a href='".$ui::h($view)."'>".$ui::h($ui::local_time($conversation['started_at']))."</a></td>\n";
+		echo "\t<td><a href='".$ui::h($view)."'>".$ui::h($ui::local_time($conversation['started_at'] ?? null))."</a></td>\n";
 		echo "\t<td>".$ui::h($caller_label)."</td>\n";
 		echo "\t<td>".$ui::h($secretary_names[$conversation['voice_secretary_uuid'] ?? ''] ?? '')."</td>\n";
-		echo "\t<td>".$ui::h($conversation['turn_count'])."</td>\n";
+		echo "\t<td>".$ui::h($conversation['turn_count'] ?? '')."</td>\n";
 		echo "\t<td class='conversation-outcome'>".$ui::h($outcome_label)."</td>\n";
 		echo "\t<td class='description overflow'>".$ui::h($conversation['summary'] ?? '')."</td>\n";
 		echo "</tr>\n";

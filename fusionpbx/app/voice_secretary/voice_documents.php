@@ -19,7 +19,7 @@
 			header('Location: voice_documents.php');
 			exit;
 		}
-		$posted_action = (string) ($_POST['action'] ?? '');
+		$posted_action = voice_secretary_ui::param($_POST, 'action');
 		if ($posted_action === 'upload') {
 			voice_secretary_ui::require_permission('voice_document_add');
 			$file = $_FILES['document'] ?? null;
@@ -58,7 +58,7 @@
 	}
 
 	$response = $client->list('documents', ['limit' => 200]);
-	$documents = $response->ok() ? $response->data['items'] : [];
+	$documents = $response->items();
 
 	$object = new token;
 	$token = $object->create($_SERVER['PHP_SELF']);
@@ -74,7 +74,7 @@
 		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-reindex'], 'icon' => 'rotate', 'id' => 'btn_reindex', 'name' => 'action', 'value' => 'reindex']);
 	}
 	if (permission_exists('voice_document_delete') && count($documents) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".$ui::h($text['confirm-delete'])."');"]);
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete'])]);
 	}
 	echo $ui::action_bar($text['title-voice_documents'], $buttons, count($documents));
 	echo $ui::h($text['description-voice_documents'])."\n<br /><br />\n";
@@ -83,24 +83,27 @@
 		echo "\t<th>".$ui::h($text[$label])."</th>\n";
 	}
 	echo "</tr>\n";
-	foreach ($documents as $x => $doc) {
-		$status = $text['option-status_'.$doc['status']] ?? $doc['status'];
-		if ($doc['status'] === 'processing' || $doc['status'] === 'queued') {
+	$x = 0;
+	foreach ($documents as $doc) {
+		$doc_status = (string) ($doc['status'] ?? '');
+		$status = $text['option-status_'.$doc_status] ?? $doc_status;
+		if ($doc_status === 'processing' || $doc_status === 'queued') {
 			$status .= ' ('.(int) ($doc['progress'] ?? 0).'%)';
 		}
 		echo "<tr class='list-row'>\n";
 		echo "\t<td class='checkbox'><input type='checkbox' name='voice_documents[".$x."][checked]' value='true'>";
-		echo "<input type='hidden' name='voice_documents[".$x."][uuid]' value='".$ui::h($doc['voice_document_uuid'])."'></td>\n";
-		echo "\t<td>".$ui::h($doc['name'])."</td>\n";
+		echo "<input type='hidden' name='voice_documents[".$x."][uuid]' value='".$ui::h($doc['voice_document_uuid'] ?? '')."'></td>\n";
+		echo "\t<td>".$ui::h($doc['name'] ?? '')."</td>\n";
 		echo "\t<td class='document-status'>".$ui::h($status);
 		if (!empty($doc['error'])) {
 			echo "<br /><span style='color: #c00;'>".$ui::h($doc['error'])."</span>";
 		}
 		echo "</td>\n";
-		echo "\t<td>".$ui::h($doc['chunk_count'])."</td>\n";
-		echo "\t<td>".$ui::h(number_format((int) $doc['size_bytes'] / 1024, 1))." KiB</td>\n";
-		echo "\t<td>".$ui::h($ui::local_time($doc['update_date']))."</td>\n";
+		echo "\t<td>".$ui::h($doc['chunk_count'] ?? '')."</td>\n";
+		echo "\t<td>".$ui::h(number_format((int) ($doc['size_bytes'] ?? 0) / 1024, 1))." KiB</td>\n";
+		echo "\t<td>".$ui::h($ui::local_time($doc['update_date'] ?? null))."</td>\n";
 		echo "</tr>\n";
+		$x++;
 	}
 	echo "</table>\n</div>\n";
 	echo $ui::token_fields($token);
@@ -109,7 +112,7 @@
 	if (permission_exists('voice_document_add')) {
 		echo "<br />\n<form id='form_upload' method='post' enctype='multipart/form-data'>\n";
 		echo "<input type='hidden' name='action' value='upload'>\n";
-		echo $ui::action_bar($text['header-upload'], button::create(['type' => 'submit', 'label' => $text['button-upload'], 'icon' => 'upload', 'id' => 'btn_upload']));
+		echo $ui::action_bar($text['header-upload'], button::create(['type' => 'submit', 'label' => $text['button-upload'], 'icon' => 'upload', 'id' => 'btn_upload']), null, true);
 		echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
 		echo $ui::row($text['label-file'], "<input class='formfld' type='file' name='document' id='document' accept='.pdf,.docx,.html,.htm,.md,.txt'>", $text['description-file'], true);
 		echo $ui::row($text['label-language'], $ui::select('language', '', ['' => $text['option-auto'], 'pt-BR' => 'Português (Brasil)', 'en-US' => 'English (US)']), $text['description-document_language']);

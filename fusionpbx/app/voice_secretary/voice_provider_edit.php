@@ -20,23 +20,25 @@
 	//the provider types the service knows: "type:name" => description
 	$types = [];
 	$response = $client->provider_types();
-	foreach (($response->ok() ? $response->data['items'] : []) as $type) {
-		$types[$type['provider_type'].':'.$type['provider_name']] = $type;
+	foreach ($response->items() as $type) {
+		if (is_array($type['settings_schema'] ?? null)) {
+			$types[($type['provider_type'] ?? '').':'.($type['provider_name'] ?? '')] = $type;
+		}
 	}
 
 	$provider = null;
 	if ($id !== null) {
 		$found = $client->get('providers', $id);
 		if (!$found->ok()) {
-			message::add($found->status === 404 ? $text['message-not_found'] : $found->message(), 'negative');
+			$found->status === 404 ? message::add($text['message-not_found'], 'negative') : voice_secretary_ui::fail($found);
 			header('Location: voice_providers.php');
 			exit;
 		}
 		$provider = $found->data;
-		$key = $provider['provider_type'].':'.$provider['provider_name'];
+		$key = ($provider['provider_type'] ?? '').':'.($provider['provider_name'] ?? '');
 	}
 	else {
-		$key = (string) ($_REQUEST['provider'] ?? '');
+		$key = voice_secretary_ui::param($_REQUEST, 'provider');
 	}
 	$type = $types[$key] ?? null;
 
@@ -49,13 +51,14 @@
 			header('Location: voice_providers.php');
 			exit;
 		}
-		if (($_POST['submit_action'] ?? '') === 'test' && $id !== null) {
+		if (voice_secretary_ui::param($_POST, 'submit_action') === 'test' && $id !== null) {
 			$result = $client->test_provider($id);
 			if ($result->ok() && !empty($result->data['ok'])) {
 				message::add($text['message-test_ok'].' ('.round((float) ($result->data['latency_ms'] ?? 0)).' ms)');
 			}
 			else {
-				message::add($text['message-test_failed'].': '.($result->ok() ? (string) ($result->data['message'] ?? '') : $result->message()), 'negative');
+				//the provider's own words: escaped
+				voice_secretary_ui::message($text['message-test_failed'].': '.($result->ok() ? (string) ($result->data['message'] ?? '') : $result->message()), 'negative');
 			}
 			header('Location: voice_provider_edit.php?id='.urlencode($id));
 			exit;
@@ -69,10 +72,10 @@
 			$rpm = voice_secretary_ui::post('rate_limit_rpm');
 			$data = [
 				'description' => voice_secretary_ui::post('description'),
-				'is_default' => ($_POST['is_default'] ?? 'false') === 'true',
+				'is_default' => voice_secretary_ui::param($_POST, 'is_default') === 'true',
 				'priority' => $priority === null ? 100 : (is_numeric($priority) ? (int) $priority : $priority),
 				'rate_limit_rpm' => $rpm === null ? null : (is_numeric($rpm) ? (int) $rpm : $rpm),
-				'enabled' => ($_POST['enabled'] ?? 'true') === 'true',
+				'enabled' => voice_secretary_ui::param($_POST, 'enabled') !== 'false',
 				'config' => $action === 'update' ? (object) $config : $config,
 			];
 			if ($action === 'add') {
@@ -124,8 +127,8 @@
 		foreach (['stt', 'tts', 'llm', 'embeddings'] as $group) {
 			$select .= "<optgroup label='".$ui::h($text['option-type_'.$group])."'>\n";
 			foreach ($types as $option => $described) {
-				if ($described['provider_type'] === $group) {
-					$select .= "<option value='".$ui::h($option)."'>".$ui::h($described['display_name'])."</option>\n";
+				if (($described['provider_type'] ?? '') === $group) {
+					$select .= "<option value='".$ui::h($option)."'>".$ui::h($described['display_name'] ?? $option)."</option>\n";
 				}
 			}
 			$select .= "</optgroup>\n";
@@ -143,13 +146,13 @@
 		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-test'], 'icon' => 'plug', 'id' => 'btn_test', 'name' => 'submit_action', 'value' => 'test']);
 	}
 	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save']);
-	echo $ui::action_bar($text['title-voice_provider'].': '.$type['display_name'], $buttons);
+	echo $ui::action_bar($text['title-voice_provider'].': '.($type['display_name'] ?? $key), $buttons);
 	if (isset($errors[''])) {
 		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($errors[''])."</div><br />\n";
 	}
-	echo $ui::h($type['description'])."<br /><br />\n";
+	echo $ui::h($type['description'] ?? '')."<br /><br />\n";
 	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
-	echo $ui::row($text['label-provider_type'], $ui::h($text['option-type_'.$type['provider_type']] ?? $type['provider_type']));
+	echo $ui::row($text['label-provider_type'], $ui::h($text['option-type_'.($type['provider_type'] ?? '')] ?? ($type['provider_type'] ?? '')));
 	echo voice_secretary_provider_form::render($type['settings_schema'], (array) $type['secret_fields'], (array) ($values['config'] ?? []), $errors, $text);
 	echo $ui::row($text['label-description'], $ui::input('description', $values['description'] ?? '', 'text', ['maxlength' => '500']), '', false, $error('description'));
 	echo $ui::row($text['label-default'], $ui::boolean('is_default', !empty($values['is_default']), $text), $text['description-is_default'], false, $error('is_default'));

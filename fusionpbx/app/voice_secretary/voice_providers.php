@@ -12,7 +12,7 @@
 	$client = voice_secretary_client::from_session();
 	$ui = 'voice_secretary_ui';
 
-	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
 		$token = new token;
 		if (!$token->validate($_SERVER['PHP_SELF'])) {
 			message::add($text['message-invalid_token'], 'negative');
@@ -36,11 +36,11 @@
 	}
 
 	$response = $client->list('providers', ['limit' => 200]);
-	$providers = $response->ok() ? $response->data['items'] : [];
+	$providers = $response->items();
 	$names = [];
 	$types = $client->provider_types();
-	foreach (($types->ok() ? $types->data['items'] : []) as $type) {
-		$names[$type['provider_type'].':'.$type['provider_name']] = $type['display_name'];
+	foreach ($types->items() as $type) {
+		$names[($type['provider_type'] ?? '').':'.($type['provider_name'] ?? '')] = (string) ($type['display_name'] ?? '');
 	}
 
 	$object = new token;
@@ -57,7 +57,7 @@
 		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_provider_edit.php']);
 	}
 	if (permission_exists('voice_provider_delete') && count($providers) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".$ui::h($text['confirm-delete'])."');"]);
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete'])]);
 	}
 	echo $ui::action_bar($text['title-voice_providers'], $buttons, count($providers));
 	echo $ui::h($text['description-voice_providers'])."\n<br /><br />\n";
@@ -67,20 +67,23 @@
 		echo "\t<th>".$ui::h($text[$label])."</th>\n";
 	}
 	echo "</tr>\n";
-	foreach ($providers as $x => $provider) {
-		$id = (string) $provider['voice_ai_provider_uuid'];
+	$x = 0;
+	foreach ($providers as $provider) {
+		$id = (string) ($provider['voice_ai_provider_uuid'] ?? '');
 		$edit = 'voice_provider_edit.php?id='.urlencode($id);
-		$key = $provider['provider_type'].':'.$provider['provider_name'];
+		$type = (string) ($provider['provider_type'] ?? '');
+		$key = $type.':'.($provider['provider_name'] ?? '');
 		echo "<tr class='list-row' href='".$ui::h($edit)."'>\n";
 		echo "\t<td class='checkbox'><input type='checkbox' name='voice_providers[".$x."][checked]' value='true'>";
 		echo "<input type='hidden' name='voice_providers[".$x."][uuid]' value='".$ui::h($id)."'></td>\n";
-		echo "\t<td>".$ui::h($text['option-type_'.$provider['provider_type']] ?? $provider['provider_type'])."</td>\n";
-		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($names[$key] ?? $provider['provider_name'])."</a></td>\n";
+		echo "\t<td>".$ui::h($text['option-type_'.$type] ?? $type)."</td>\n";
+		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($names[$key] ?? ($provider['provider_name'] ?? ''))."</a></td>\n";
 		echo "\t<td>".$ui::h($provider['description'] ?? '')."</td>\n";
-		echo "\t<td>".$ui::h($provider['is_default'] ? $text['label-true'] : '')."</td>\n";
-		echo "\t<td>".$ui::h($provider['priority'])."</td>\n";
-		echo "\t<td>".$ui::h($provider['enabled'] ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "\t<td>".$ui::h(!empty($provider['is_default']) ? $text['label-true'] : '')."</td>\n";
+		echo "\t<td>".$ui::h($provider['priority'] ?? '')."</td>\n";
+		echo "\t<td>".$ui::h(!empty($provider['enabled']) ? $text['label-true'] : $text['label-false'])."</td>\n";
 		echo "</tr>\n";
+		$x++;
 	}
 	echo "</table>\n</div>\n";
 	echo $ui::token_fields($token);

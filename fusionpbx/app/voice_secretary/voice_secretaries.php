@@ -13,7 +13,7 @@
 	$client = voice_secretary_client::from_session();
 
 	//delete the checked secretaries (and their dialplan entries)
-	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
 		$token = new token;
 		if (!$token->validate($_SERVER['PHP_SELF'])) {
 			message::add($text['message-invalid_token'], 'negative');
@@ -28,9 +28,10 @@
 				continue;
 			}
 			$response = $client->delete('secretaries', $id);
-			if ($response->ok()) {
+			if ($response->ok() || $response->status === 404) {
+				//404: already gone from the service; its dialplan entry (if this domain's) goes too
 				voice_secretary_dialplan::remove($id, $client->domain_uuid(), (string) $_SESSION['domain_name']);
-				$deleted++;
+				$deleted += $response->ok() ? 1 : 0;
 			}
 			else {
 				voice_secretary_ui::fail($response);
@@ -44,7 +45,7 @@
 	}
 
 	$response = $client->list('secretaries', ['limit' => 200]);
-	$secretaries = $response->ok() ? $response->data['items'] : [];
+	$secretaries = $response->items();
 
 	$object = new token;
 	$token = $object->create($_SERVER['PHP_SELF']);
@@ -61,7 +62,7 @@
 		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_secretary_edit.php']);
 	}
 	if (permission_exists('voice_secretary_delete') && count($secretaries) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".voice_secretary_ui::h($text['confirm-delete'])."');"]);
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => voice_secretary_ui::confirm($text['confirm-delete'])]);
 	}
 	echo "<form id='form_list' method='post'>\n";
 	echo voice_secretary_ui::action_bar($text['title-voice_secretaries'], $buttons, count($secretaries));
@@ -78,20 +79,22 @@
 	echo "\t<th class='hide-sm-dn'>".voice_secretary_ui::h($text['label-operator_destination'])."</th>\n";
 	echo "\t<th class='center'>".voice_secretary_ui::h($text['label-enabled'])."</th>\n";
 	echo "</tr>\n";
-	foreach ($secretaries as $x => $secretary) {
-		$id = (string) $secretary['voice_secretary_uuid'];
+	$x = 0;
+	foreach ($secretaries as $secretary) {
+		$id = (string) ($secretary['voice_secretary_uuid'] ?? '');
 		$edit = 'voice_secretary_edit.php?id='.urlencode($id);
 		echo "<tr class='list-row' href='".voice_secretary_ui::h($edit)."'>\n";
 		if (permission_exists('voice_secretary_delete')) {
 			echo "\t<td class='checkbox'><input type='checkbox' name='voice_secretaries[".$x."][checked]' value='true'>";
 			echo "<input type='hidden' name='voice_secretaries[".$x."][uuid]' value='".voice_secretary_ui::h($id)."'></td>\n";
 		}
-		echo "\t<td><a href='".voice_secretary_ui::h($edit)."'>".voice_secretary_ui::h($secretary['name'])."</a></td>\n";
+		echo "\t<td><a href='".voice_secretary_ui::h($edit)."'>".voice_secretary_ui::h($secretary['name'] ?? '')."</a></td>\n";
 		echo "\t<td>".voice_secretary_ui::h($secretary['extension'] ?? '')."</td>\n";
-		echo "\t<td>".voice_secretary_ui::h($secretary['language'])."</td>\n";
+		echo "\t<td>".voice_secretary_ui::h($secretary['language'] ?? '')."</td>\n";
 		echo "\t<td class='hide-sm-dn'>".voice_secretary_ui::h($secretary['operator_destination'] ?? '')."</td>\n";
-		echo "\t<td class='center'>".voice_secretary_ui::h($secretary['enabled'] ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "\t<td class='center'>".voice_secretary_ui::h(!empty($secretary['enabled']) ? $text['label-true'] : $text['label-false'])."</td>\n";
 		echo "</tr>\n";
+		$x++;
 	}
 	echo "</table>\n</div>\n";
 	echo voice_secretary_ui::token_fields($token);

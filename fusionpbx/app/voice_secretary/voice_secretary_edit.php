@@ -32,7 +32,7 @@
 	if ($id !== null) {
 		$found = $client->get('secretaries', $id);
 		if (!$found->ok()) {
-			message::add($found->status === 404 ? $text['message-not_found'] : $found->message(), 'negative');
+			$found->status === 404 ? message::add($text['message-not_found'], 'negative') : voice_secretary_ui::fail($found);
 			header('Location: voice_secretaries.php');
 			exit;
 		}
@@ -48,7 +48,7 @@
 			header('Location: voice_secretaries.php');
 			exit;
 		}
-		$posted_action = (string) ($_POST['submit_action'] ?? 'save');
+		$posted_action = voice_secretary_ui::param($_POST, 'submit_action') ?: 'save';
 
 		if ($posted_action === 'try' || $posted_action === 'try_reset') {
 			//the try-it box: a typed question through the telephony API, as a call would ask it
@@ -105,17 +105,25 @@
 			$value = voice_secretary_ui::post($field);
 			$data[$field] = voice_secretary_client::is_uuid($value) ? $value : null;
 		}
-		$data['enabled'] = ($_POST['enabled'] ?? 'true') === 'true';
+		$data['enabled'] = voice_secretary_ui::param($_POST, 'enabled') !== 'false';
 		$data['language'] = $data['language'] ?? 'pt-BR';
 		$secret = voice_secretary_ui::post('webhook_secret');
 		if ($secret !== null) {
 			$data['webhook_secret'] = $secret; //write-only: sent only when typed
 		}
-		elseif (($_POST['webhook_secret_clear'] ?? '') === 'true') {
+		elseif (voice_secretary_ui::param($_POST, 'webhook_secret_clear') === 'true') {
 			$data['webhook_secret'] = null;
 		}
 		if ($data['name'] === null) {
 			$errors['name'] = $text['message-required'].$text['label-name'];
+		}
+		//transfers stay inside the tenant: another context only with the (superadmin) context permission
+		if ($data['operator_context'] !== null && $data['operator_context'] !== $_SESSION['domain_name'] && !permission_exists('voice_secretary_context')) {
+			$errors['operator_context'] = $text['message-context'];
+		}
+		$conflict = voice_secretary_dialplan::conflict((string) $data['extension'], (string) $id, $client->domain_uuid(), (string) $_SESSION['domain_name']);
+		if ($conflict !== null) {
+			$errors['extension'] = $text['message-extension_taken'];
 		}
 		if (count($errors) === 0) {
 			$response = $action === 'update' ? $client->update('secretaries', $id, $data) : $client->create('secretaries', $data);
@@ -149,10 +157,10 @@
 		$provider_options[$type] = ['' => $text['option-tenant_default']];
 	}
 	foreach ($client->all('providers') as $provider) {
-		$type = (string) $provider['provider_type'];
+		$type = (string) ($provider['provider_type'] ?? '');
 		if (isset($provider_options[$type])) {
-			$label = $provider['provider_name'].($provider['description'] ? ' — '.$provider['description'] : '');
-			$provider_options[$type][(string) $provider['voice_ai_provider_uuid']] = $label;
+			$label = ($provider['provider_name'] ?? '').(!empty($provider['description']) ? ' — '.$provider['description'] : '');
+			$provider_options[$type][(string) ($provider['voice_ai_provider_uuid'] ?? '')] = $label;
 		}
 	}
 
@@ -211,11 +219,11 @@
 		echo "<br /><a name='try'></a>\n<form id='form_try' method='post' action='voice_secretary_edit.php?id=".$ui::h(urlencode($id))."'>\n";
 		$buttons = button::create(['type' => 'submit', 'label' => $text['button-ask'], 'icon' => 'comment', 'id' => 'btn_try', 'name' => 'submit_action', 'value' => 'try']);
 		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-new_conversation'], 'icon' => 'rotate', 'id' => 'btn_try_reset', 'name' => 'submit_action', 'value' => 'try_reset']);
-		echo $ui::action_bar($text['header-try'], $buttons);
+		echo $ui::action_bar($text['header-try'], $buttons, null, true);
 		echo $ui::h($text['description-try'])."<br /><br />\n";
 		echo "<div class='card' id='try_transcript'>\n<table class='list'>\n";
 		foreach ($history['turns'] as $turn) {
-			$transfer = is_array($turn['transfer']) ? ' → '.($turn['transfer']['department'] ?? $text['label-operator']).' ('.$turn['transfer']['destination'].')' : '';
+			$transfer = is_array($turn['transfer']) ? ' → '.($turn['transfer']['department'] ?? $text['label-operator']).' ('.($turn['transfer']['destination'] ?? '').')' : '';
 			echo "<tr class='list-row'><td><b>".$ui::h($text['label-caller'])."</b></td><td>".$ui::h($turn['question'])."</td></tr>\n";
 			echo "<tr class='list-row'><td><b>".$ui::h($text['label-secretary'])."</b></td><td><span class='try-response'>".$ui::h($turn['response'])."</span>";
 			echo " <span class='try-action'>[".$ui::h($turn['action'].$transfer)."]</span>";

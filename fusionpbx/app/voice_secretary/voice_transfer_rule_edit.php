@@ -20,7 +20,7 @@
 	if ($id !== null) {
 		$found = $client->get('transfer-rules', $id);
 		if (!$found->ok()) {
-			message::add($found->status === 404 ? $text['message-not_found'] : $found->message(), 'negative');
+			$found->status === 404 ? message::add($text['message-not_found'], 'negative') : voice_secretary_ui::fail($found);
 			header('Location: voice_transfer_rules.php');
 			exit;
 		}
@@ -36,7 +36,7 @@
 			exit;
 		}
 		$keywords = [];
-		foreach (explode(',', (string) ($_POST['keywords'] ?? '')) as $keyword) {
+		foreach (explode(',', voice_secretary_ui::param($_POST, 'keywords')) as $keyword) {
 			if (trim($keyword) !== '') {
 				$keywords[] = trim($keyword);
 			}
@@ -51,8 +51,12 @@
 			'keywords' => $keywords,
 			'voice_secretary_uuid' => voice_secretary_client::is_uuid($secretary) ? $secretary : null,
 			'priority' => $priority === null ? 100 : (is_numeric($priority) ? (int) $priority : $priority),
-			'enabled' => ($_POST['enabled'] ?? 'true') === 'true',
+			'enabled' => voice_secretary_ui::param($_POST, 'enabled') !== 'false',
 		];
+		//transfers stay inside the tenant: another context only with the (superadmin) context permission
+		if ($data['destination_context'] !== null && $data['destination_context'] !== $_SESSION['domain_name'] && !permission_exists('voice_secretary_context')) {
+			$errors['destination_context'] = $text['message-context'];
+		}
 		foreach (['department_name' => 'label-department_name', 'destination_number' => 'label-destination_number'] as $field => $label) {
 			if ($data[$field] === null) {
 				$errors[$field] = $text['message-required'].$text[$label];
@@ -79,7 +83,7 @@
 	};
 	$secretaries = ['' => $text['option-all_secretaries']];
 	foreach ($client->all('secretaries') as $secretary) {
-		$secretaries[$secretary['voice_secretary_uuid']] = $secretary['name'].($secretary['extension'] ? ' ('.$secretary['extension'].')' : '');
+		$secretaries[(string) ($secretary['voice_secretary_uuid'] ?? '')] = ($secretary['name'] ?? '').(!empty($secretary['extension']) ? ' ('.$secretary['extension'].')' : '');
 	}
 
 	$object = new token;

@@ -12,7 +12,7 @@
 	$client = voice_secretary_client::from_session();
 	$ui = 'voice_secretary_ui';
 
-	if ($_SERVER['REQUEST_METHOD'] === 'POST' && ($_POST['action'] ?? '') === 'delete') {
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
 		$token = new token;
 		if (!$token->validate($_SERVER['PHP_SELF'])) {
 			message::add($text['message-invalid_token'], 'negative');
@@ -36,10 +36,10 @@
 	}
 
 	$response = $client->list('transfer-rules', ['limit' => 200]);
-	$rules = $response->ok() ? $response->data['items'] : [];
+	$rules = $response->items();
 	$secretaries = [];
 	foreach ($client->all('secretaries') as $secretary) {
-		$secretaries[$secretary['voice_secretary_uuid']] = $secretary['name'];
+		$secretaries[(string) ($secretary['voice_secretary_uuid'] ?? '')] = (string) ($secretary['name'] ?? '');
 	}
 
 	$object = new token;
@@ -56,7 +56,7 @@
 		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_transfer_rule_edit.php']);
 	}
 	if (permission_exists('voice_transfer_rule_delete') && count($rules) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => "return confirm('".$ui::h($text['confirm-delete'])."');"]);
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete'])]);
 	}
 	echo $ui::action_bar($text['title-voice_transfer_rules'], $buttons, count($rules));
 	echo $ui::h($text['description-voice_transfer_rules'])."\n<br /><br />\n";
@@ -69,23 +69,25 @@
 		echo "\t<th>".$ui::h($text[$label])."</th>\n";
 	}
 	echo "</tr>\n";
-	foreach ($rules as $x => $rule) {
-		$id = (string) $rule['voice_transfer_rule_uuid'];
+	$x = 0;
+	foreach ($rules as $rule) {
+		$id = (string) ($rule['voice_transfer_rule_uuid'] ?? '');
 		$edit = 'voice_transfer_rule_edit.php?id='.urlencode($id);
 		echo "<tr class='list-row' href='".$ui::h($edit)."'>\n";
 		if (permission_exists('voice_transfer_rule_delete')) {
 			echo "\t<td class='checkbox'><input type='checkbox' name='voice_transfer_rules[".$x."][checked]' value='true'>";
 			echo "<input type='hidden' name='voice_transfer_rules[".$x."][uuid]' value='".$ui::h($id)."'></td>\n";
 		}
-		$destination = $rule['destination_number'].($rule['destination_context'] ? '@'.$rule['destination_context'] : '');
-		$secretary = $rule['voice_secretary_uuid'] ? ($secretaries[$rule['voice_secretary_uuid']] ?? '?') : $text['option-all_secretaries'];
-		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($rule['department_name'])."</a></td>\n";
+		$destination = ($rule['destination_number'] ?? '').(!empty($rule['destination_context']) ? '@'.$rule['destination_context'] : '');
+		$secretary = !empty($rule['voice_secretary_uuid']) ? ($secretaries[$rule['voice_secretary_uuid']] ?? '?') : $text['option-all_secretaries'];
+		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($rule['department_name'] ?? '')."</a></td>\n";
 		echo "\t<td>".$ui::h($destination)."</td>\n";
 		echo "\t<td>".$ui::h($secretary)."</td>\n";
-		echo "\t<td>".$ui::h(implode(', ', $rule['keywords']))."</td>\n";
-		echo "\t<td>".$ui::h($rule['priority'])."</td>\n";
-		echo "\t<td>".$ui::h($rule['enabled'] ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "\t<td>".$ui::h(implode(', ', (array) ($rule['keywords'] ?? [])))."</td>\n";
+		echo "\t<td>".$ui::h($rule['priority'] ?? '')."</td>\n";
+		echo "\t<td>".$ui::h(!empty($rule['enabled']) ? $text['label-true'] : $text['label-false'])."</td>\n";
 		echo "</tr>\n";
+		$x++;
 	}
 	echo "</table>\n</div>\n";
 	echo $ui::token_fields($token);

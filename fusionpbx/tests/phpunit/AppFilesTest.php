@@ -26,16 +26,40 @@ final class AppFilesTest extends TestCase {
 			$this->assertContains($name, $names);
 		}
 		foreach ($app['permissions'] as $permission) {
-			$this->assertSame(['superadmin', 'admin'], $permission['groups']);
+			$groups = $permission['name'] === 'voice_secretary_context' ? ['superadmin'] : ['superadmin', 'admin'];
+			$this->assertSame($groups, $permission['groups'], $permission['name']);
 		}
 		foreach ($app['default_settings'] as $setting) {
 			$this->assertSame('voice_secretary', $setting['default_setting_category']);
 			$this->assertMatchesRegularExpression('/^[0-9a-f-]{36}$/', $setting['default_setting_uuid']);
 		}
-		$this->assertSame(['service_url', 'api_token', 'timeout'], array_column($app['default_settings'], 'default_setting_subcategory'));
+		$this->assertSame(['service_url', 'api_key', 'timeout'], array_column($app['default_settings'], 'default_setting_subcategory'));
 		$this->assertSame('fd29e39c-c936-f5fc-8e2b-611681b266b5', $app['menu'][0]['parent_uuid']);
 		$this->assertSame($app['menu'][0]['uuid'], $app['permissions'][0]['menu']['uuid']);
 		$this->assertSame('voice_secretary', $app['destinations'][0]['name']);
+	}
+
+	public function test_app_config_leaves_no_variables_behind(): void {
+		$before = array_keys(get_defined_vars());
+		$x = 0;
+		$apps = [];
+		include getenv('APP_DIR').'/app_config.php';
+		$this->assertSame([], array_values(array_diff(array_keys(get_defined_vars()), $before, ['x', 'apps', 'y', 'before'])));
+	}
+
+	public function test_messages_from_outside_are_escaped_for_fusionpbx(): void {
+		require_once getenv('APP_DIR').'/resources/classes/voice_secretary_response.php';
+		require_once getenv('APP_DIR').'/resources/classes/voice_secretary_ui.php';
+		if (!class_exists('message')) {
+			eval('class message { public static $added = []; public static function add($m, $mood = "positive") { self::$added[] = [$m, $mood]; } }');
+		}
+		message::$added = [];
+		voice_secretary_ui::fail(new voice_secretary_response(502, ['detail' => '</script><img src=x onerror=alert(1)>']));
+		voice_secretary_ui::fail(new voice_secretary_response(422, ['detail' => [['loc' => ['body', '<b>'], 'message' => '<i>bad</i>']]]));
+		$this->assertStringNotContainsString('<', message::$added[0][0].message::$added[1][0]);
+		$this->assertSame('negative', message::$added[0][1]);
+		$this->assertStringContainsString('&lt;i&gt;bad&lt;/i&gt;', message::$added[1][0]);
+		$this->assertSame("return confirm(\"It\u0027s \u003Cok\u003E\");", voice_secretary_ui::confirm("It's <ok>"));
 	}
 
 	public function test_every_text_used_exists_in_english_and_portuguese(): void {
@@ -52,7 +76,7 @@ final class AppFilesTest extends TestCase {
 		}
 		$dynamic = ['label-provider_stt', 'label-provider_tts', 'label-provider_llm', 'label-provider_embeddings', 'option-type_stt',
 			'option-status_ready', 'option-outcome_transferred', 'message-add', 'message-update', 'message-reindex', 'label-status',
-			'label-turn', 'label-who', 'label-timings', 'label-voice_secretary'];
+			'label-turn', 'label-who', 'label-timings', 'label-voice_secretary', 'message-context', 'message-extension_taken'];
 		foreach (array_unique(array_merge($used, $dynamic)) as $key) {
 			$this->assertArrayHasKey($key, $text, $key);
 		}

@@ -96,6 +96,25 @@ final class SecretariesTest extends TestCase {
 		$this->assertStringContainsString('Please provide: Name', $page->body);
 	}
 
+	public function test_an_extension_or_context_of_someone_else_is_refused(): void {
+		$browser = $this->browser();
+		$id = env_or_fail('SECRETARY_A');
+		[, $before] = Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id);
+		$form = $browser->get('/app/voice_secretary/voice_secretary_edit.php?id='.$id)->form('frm');
+		$form['submit_action'] = 'save';
+		foreach (['8100', '5100'] as $taken) { //an extension of the domain, and its number alias
+			$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, ['extension' => $taken] + $form);
+			$this->assertStringContainsString('already belongs', $page->text("//span[@class='voice-secretary-error']"));
+		}
+		$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, ['operator_context' => env_or_fail('DOMAIN_B_NAME')] + $form);
+		$this->assertStringContainsString("Only this domain's context", $page->text("//span[@class='voice-secretary-error']"));
+		[, $after] = Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id);
+		$this->assertSame($before['update_date'], $after['update_date']);
+		//the domain's own context is fine
+		$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, ['operator_context' => env_or_fail('DOMAIN_A_NAME')] + $form);
+		$this->assertSame(['Updated'], $page->messages());
+	}
+
 	public function test_a_form_without_its_csrf_token_changes_nothing(): void {
 		$browser = $this->browser();
 		$id = env_or_fail('SECRETARY_A');

@@ -1,5 +1,6 @@
 <?php
-// Test-only login: ?domain_uuid=&domain_name=&permissions=a,b|all&language=en-us (&next=/app/...).
+// Test-only login: ?domain_uuid=&domain_name=&permissions=a,b|all&group=admin|superadmin&language=en-us
+// (&next=/app/...). "all": every permission app_config.php grants to the group (default admin).
 require_once __DIR__.'/resources/require.php';
 $_SESSION = [];
 $_SESSION['authorized'] = true;
@@ -12,8 +13,11 @@ if ($permissions === 'all') {
 	$x = 0;
 	$apps = [];
 	include PROJECT_ROOT.'/app/voice_secretary/app_config.php';
+	$group = (string) ($_GET['group'] ?? 'admin');
 	foreach ($apps[0]['permissions'] as $permission) {
-		$_SESSION['permissions'][$permission['name']] = true;
+		if (in_array($group, $permission['groups'], true)) {
+			$_SESSION['permissions'][$permission['name']] = true;
+		}
 	}
 }
 else {

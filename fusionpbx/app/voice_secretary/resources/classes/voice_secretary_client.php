@@ -26,32 +26,31 @@ class voice_secretary_client {
 		$this->timeout = max(1, $timeout);
 	}
 
-	/** The client for the logged-in user's domain, configured from FusionPBX default settings. */
+	/**
+	 * The client for the logged-in user's domain. The service URL, API key and timeout are FusionPBX *default*
+	 * settings (category voice_secretary) read from v_default_settings: never domain or user settings, which a
+	 * tenant admin can write — they must not be able to send the installation's API key elsewhere.
+	 */
 	public static function from_session(): voice_secretary_client {
 		return new voice_secretary_client(
 			(string) self::setting('service_url', 'http://127.0.0.1:8100'),
-			(string) self::setting('api_token', ''),
+			(string) self::setting('api_key', ''),
 			(string) ($_SESSION['domain_uuid'] ?? ''),
 			(int) self::setting('timeout', 30)
 		);
 	}
 
-	/** A default setting of category voice_secretary (5.x settings object, or the session copy). */
+	/** An enabled default setting of category voice_secretary, or $default. */
 	public static function setting(string $name, $default) {
-		global $settings;
-		if (is_object($settings) && method_exists($settings, 'get')) {
-			$value = $settings->get('voice_secretary', $name, $default);
-			return ($value === null || $value === '') ? $default : $value;
+		global $database;
+		if (!is_object($database)) {
+			$database = method_exists('database', 'new') ? database::new() : new database;
 		}
-		if (isset($_SESSION['voice_secretary'][$name])) {
-			$entry = $_SESSION['voice_secretary'][$name];
-			foreach (['text', 'numeric', 'boolean'] as $type) {
-				if (isset($entry[$type]) && $entry[$type] !== '') {
-					return $entry[$type];
-				}
-			}
-		}
-		return $default;
+		$sql = "select default_setting_value from v_default_settings ";
+		$sql .= "where default_setting_category = 'voice_secretary' and default_setting_subcategory = :name ";
+		$sql .= "and cast(default_setting_enabled as text) = 'true' ";
+		$value = $database->select($sql, ['name' => $name], 'column');
+		return ($value === null || $value === false || $value === '') ? $default : $value;
 	}
 
 	public static function is_uuid($value): bool {
@@ -89,7 +88,7 @@ class voice_secretary_client {
 			if (!$page->ok()) {
 				return $items;
 			}
-			$batch = $page->data['items'] ?? [];
+			$batch = $page->items();
 			$items = array_merge($items, $batch);
 			$offset += count($batch);
 		} while (count($batch) > 0 && $offset < (int) ($page->data['total'] ?? 0) && $offset < $max);
@@ -196,11 +195,11 @@ class voice_secretary_client {
 		$error = curl_error($curl);
 		curl_close($curl);
 		if ($body === false || $status === 0) {
-			return new voice_secretary_response(0, null, 'The Voice AI Service is not reachable at '.$this->base_url.' ('.$error.'). Check that it is running and the voice_secretary service_url default setting.');
+			return new voice_secretary_response(0, null, 'The Voice AI Service is not reachable ('.$error.'). Check that it is running and the voice_secretary service_url default setting.');
 		}
 		$data = json_decode((string) $body, true);
 		if ($status === 401 || $status === 403) {
-			return new voice_secretary_response($status, $data, 'The Voice AI Service refused the request (HTTP '.$status.'): check the voice_secretary api_token default setting.');
+			return new voice_secretary_response($status, $data, 'The Voice AI Service refused the request (HTTP '.$status.'): check the voice_secretary api_key default setting.');
 		}
 		if ($status >= 500) {
 			return new voice_secretary_response($status, $data, 'The Voice AI Service failed (HTTP '.$status.'); see its log.');

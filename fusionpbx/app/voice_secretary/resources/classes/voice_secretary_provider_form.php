@@ -42,6 +42,9 @@ class voice_secretary_provider_form {
 			$kind = self::kind($name, $property, $secret_fields);
 			$field = 'config_'.$name;
 			$stored = $config[$name] ?? null;
+			if (is_array($stored) && $kind[0] !== 'json') {
+				$stored = json_encode($stored);
+			}
 			$default = $property['default'] ?? null;
 			$placeholder = $default === null ? '' : (is_scalar($default) ? (string) var_export($default, true) : json_encode($default));
 			$placeholder = trim($placeholder, "'");

@@ -10,6 +10,11 @@ class voice_secretary_response {
 	public $error;
 
 	public function __construct(int $status, $data, ?string $error = null) {
+		if ($error === null && $status >= 200 && $status < 300 && $status !== 204 && !is_array($data)) {
+			//a 2xx that is not our JSON: service_url points at something else
+			$error = 'The Voice AI Service answered something that is not its API: check the voice_secretary service_url default setting.';
+			$status = 0;
+		}
 		$this->status = $status;
 		$this->data = $data;
 		$this->error = $error;
@@ -17,6 +22,11 @@ class voice_secretary_response {
 
 	public function ok(): bool {
 		return $this->status >= 200 && $this->status < 300;
+	}
+
+	/** The items of a list answer (empty on failure). */
+	public function items(): array {
+		return $this->ok() && is_array($this->data['items'] ?? null) ? $this->data['items'] : [];
 	}
 
 	/** Field errors of a 422 answer: field name => message. */

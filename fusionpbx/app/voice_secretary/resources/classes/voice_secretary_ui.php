@@ -38,8 +38,9 @@ class voice_secretary_ui {
 		return $html;
 	}
 
-	public static function action_bar(string $title, string $buttons, ?int $count = null): string {
-		$html = "<div class='action_bar' id='action_bar'>\n";
+	/** FusionPBX's action bar; the page's first one carries id='action_bar', later ones are class 'sub'. */
+	public static function action_bar(string $title, string $buttons, ?int $count = null, bool $sub = false): string {
+		$html = $sub ? "<div class='action_bar sub'>\n" : "<div class='action_bar' id='action_bar'>\n";
 		$html .= "\t<div class='heading'><b>".self::h($title)."</b>";
 		if ($count !== null) {
 			$html .= "<div class='count'>".self::h($count)."</div>";
@@ -100,17 +101,41 @@ class voice_secretary_ui {
 		return $value === '' ? null : $value;
 	}
 
-	/** Show the service's failure to the user (negative message). */
+	/** Show the service's failure to the user. FusionPBX renders messages as HTML: text from outside is escaped. */
 	public static function fail(voice_secretary_response $response): void {
-		message::add($response->message(), 'negative');
+		self::message($response->message(), 'negative');
 	}
 
+	/** message::add() for text that is not one of our fixed strings (escaped). */
+	public static function message(string $text, string $mood = 'positive'): void {
+		message::add(self::h($text), $mood);
+	}
+
+	/** onclick code asking to confirm (the text is a JS string literal safe inside any attribute quoting). */
+	public static function confirm(string $question): string {
+		return 'return confirm('.json_encode($question, JSON_HEX_APOS | JSON_HEX_QUOT | JSON_HEX_TAG | JSON_HEX_AMP | JSON_UNESCAPED_UNICODE).');';
+	}
+
+	/** A time from the service (UTC, ISO 8601) in the domain's time zone. */
 	public static function local_time(?string $iso): string {
+		global $settings;
 		if ($iso === null || $iso === '') {
 			return '';
 		}
-		$time = strtotime($iso);
-		return $time === false ? $iso : date('Y-m-d H:i:s', $time);
+		try {
+			$zone = is_object($settings) && method_exists($settings, 'get') ? (string) $settings->get('domain', 'time_zone', '') : '';
+			$time = new DateTime($iso);
+			$time->setTimezone(new DateTimeZone($zone !== '' ? $zone : date_default_timezone_get()));
+			return $time->format('Y-m-d H:i:s');
+		}
+		catch (Exception $e) {
+			return $iso;
+		}
+	}
+
+	/** A scalar request value as a string ('' for arrays and absent values). */
+	public static function param(array $source, string $name): string {
+		return isset($source[$name]) && is_scalar($source[$name]) ? (string) $source[$name] : '';
 	}
 
 }

@@ -75,9 +75,14 @@ class permissions {
 	}
 }
 
+/**
+ * The session's settings (defaults merged with domain and user settings, as FusionPBX's). The harness puts
+ * a *user* override of voice_secretary/service_url here that points nowhere: the app must read its service
+ * settings from the default settings only.
+ */
 class settings {
 	private $values;
-	public function __construct(array $values) {
+	public function __construct(array $values = []) {
 		$this->values = $values;
 	}
 	public function get($category, $subcategory, $default = null) {
@@ -139,6 +144,18 @@ class database {
 		}
 		$this->message = ['code' => '200', 'message' => 'OK'];
 		return true;
+	}
+
+	public function select($sql, $parameters = [], $return_type = 'all') {
+		$statement = $this->pdo->prepare($sql);
+		$statement->execute($parameters ?? []);
+		if ($return_type === 'column') {
+			return $statement->fetchColumn();
+		}
+		if ($return_type === 'row') {
+			return $statement->fetch(PDO::FETCH_ASSOC) ?: [];
+		}
+		return $statement->fetchAll(PDO::FETCH_ASSOC);
 	}
 
 	public function delete(array $array) {
