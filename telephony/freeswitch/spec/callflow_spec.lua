@@ -172,13 +172,91 @@ describe("call flow", function()
     for _, failure in ipairs({
       { kind = "timeout", message = "no answer within 30s" }, { kind = "json", message = "malformed answer" },
     }) do
-      local t = run_call({
-        answers = { start = { started() }, turn = { { error = failure } }, ["end"] = { { outcome = "error" } } },
+      local t, svc = run_call({
+        answers = { start = { started() }, turn = { { error = failure } }, ["end"] = { { outcome = "error" } },
+          events = { { stored = true } } },
         caller = { steps = { { say = QUESTION } } },
       })
       assert.are.same({ "greeting", "error_transfer" }, played(t))
       assert.are.equal("200", last_event(t).destination)
+      if failure.kind == "timeout" then
+        -- a service that timed out is not waited on again: no note, and /end gets a second at most
+        assert.are.equal(0, #svc:made("events"))
+        assert.are.equal(1, svc:made("end")[1].timeout)
+      else
+        assert.are.equal(1, #svc:made("events"))
+      end
     end
+  end)
+
+  it("starts the call while it rings and answers once the service is ready", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.is_false(svc:made("start")[1].answered)
+    assert.are.equal(1, #ops(t, "answer"))
+  end)
+
+  it("an unwritable temp folder is a configuration error, not a dropped call", function()
+    local t, svc = run_call({
+      answers = {}, variables = { temp_dir = "/nonexistent/voice-ai", voice_ai_fallback_destination = "9000" },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.equal(0, #svc.requests)
+    assert.are.same({ "error_transfer" }, played(t))
+    assert.are.equal("9000", last_event(t).destination)
+  end)
+
+  it("a transfer FreeSWITCH does not carry out falls back to the operator", function()
+    local t = run_call({
+      answers = { start = { started() }, ["end"] = { { outcome = "transferred" } },
+        turn = { turn("transfer", { transfer = { destination = "203", context = "acme.example.com" } }) } },
+      caller = { steps = { { say = QUESTION } }, refuse_transfers = { "203" } },
+    })
+    assert.are.equal(1, #ops(t, "transfer_ignored"))
+    assert.are.same({ "transfer", "200" }, { last_event(t).op, last_event(t).destination })
+  end)
+
+  it("refuses a destination that would be a flag of the transfer app", function()
+    local t = run_call({
+      answers = { start = { started() }, ["end"] = { { outcome = "error" } }, events = { { stored = true } },
+        turn = { turn("transfer", { transfer = { destination = "-bleg", context = "acme.example.com" } }) } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.equal(0, #ops(t, "transfer_ignored"))
+    assert.are.equal("200", last_event(t).destination)
+  end)
+
+  it("sends a caller id the service accepts, whatever the carrier sent", function()
+    local _, svc = run_call({
+      answers = { start = { started() }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      variables = { caller_id_name = "Jos\233 " .. string.rep("\195\169", 300), caller_id_number = "+55 (11) 9999-0000;x" },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    local start = svc:made("start")[1].payload
+    assert.are.equal("+55119999000", start.caller_id_number:sub(1, 12))
+    assert.are.equal("Jos? ", start.caller_id_name:sub(1, 5))
+    assert.are.equal(200, utf8.len(start.caller_id_name))
+  end)
+
+  it("bounds the recording settings whatever the service says", function()
+    local t = run_call({
+      answers = { start = { started({ max_record_seconds = 0, silence_threshold = 0, silence_seconds = 99 }) },
+        turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    local record = ops(t, "record")[1]
+    assert.are.same({ 2, 20, 10 }, { record.time_limit, record.silence_threshold, record.silence_hits })
+  end)
+
+  it("plays a tone when even the local sounds are missing", function()
+    local t = run_call({
+      answers = {}, variables = { voice_ai_sounds_dir = "/nonexistent", voice_ai_fallback_destination = "9000" },
+      caller = { steps = {} },
+    })
+    assert.matches("^tone_stream://", ops(t, "playback")[1].file)
+    assert.are.equal("9000", last_event(t).destination)
   end)
 
   it("0 during the greeting goes straight to the operator", function()

@@ -24,10 +24,12 @@ describe("dtmf", function()
     assert.are.equal("operator", keys:take())
   end)
 
-  it("any key interrupts a prompt; only # ends a recording", function()
+  it("any key but # interrupts a prompt; only # ends a recording", function()
     local keys = dtmf.new()
     assert.are.equal("break", keys:on_digit("5", "playback"))
     assert.are.equal("interrupt", keys:take())
+    assert.is_nil(keys:on_digit("#", "playback")) -- a late # meant for the recording must not cut the reply
+    assert.is_nil(keys:take())
     assert.is_nil(keys:on_digit("5", "record"))
     assert.is_nil(keys:take())
     assert.are.equal("break", keys:on_digit("#", "record"))

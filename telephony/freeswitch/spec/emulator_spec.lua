@@ -110,8 +110,30 @@ describe("emulator", function()
     rawset(_G, "spec_hook", function() return "exit" end)
     local em = emulator.new({ uuid = "em-7" })
     em.session:setHangupHook("spec_hook")
+    assert.has_error(function() em.session:hangup() end, "exit") -- the hook runs inside hangup()
+  end)
+
+  it("runs the hook inside the script's own hangup, before it returns", function()
+    local order = {}
+    rawset(_G, "spec_hook", function(_, how) order[#order + 1] = "hook:" .. how end)
+    local em = emulator.new({ uuid = "em-7b" })
+    em.session:setHangupHook("spec_hook")
     em.session:hangup()
-    assert.has_error(function() em.session:ready() end, "exit")
+    order[#order + 1] = "after hangup"
+    assert.are.same({ "hook:hangup", "after hangup" }, order)
+  end)
+
+  it("a recording that cannot be opened hangs the call up, as FreeSWITCH does", function()
+    local em = emulator.new({ uuid = "em-7c", caller = { steps = { { say = FIXTURE } } } })
+    assert.are.equal(0, em.session:recordFile("/nonexistent-dir/x.wav", 15, 300, 2))
+    assert.is_false(em.session:ready())
+    assert.are.equal("DESTINATION_OUT_OF_ORDER", em.session:hangupCause())
+  end)
+
+  it("a transfer to a flag-like destination does nothing", function()
+    local em = emulator.new({ uuid = "em-7d" })
+    em.session:execute("transfer", "-bleg 200 XML default")
+    assert.is_true(em.session:ready())
   end)
 
   it("delivers keys to the input callback; 'break' stops the prompt, nil lets it play", function()

@@ -21,6 +21,8 @@ local Call = {}
 Call.__index = Call
 
 local ACTIONS = { continue = true, transfer = true, hangup = true }
+local AUDIO_TIMEOUT = 4 -- seconds to fetch a reply's audio: the caller is waiting in silence
+local TONE = "tone_stream://%(500,500,480,620);loops=3" -- when even the local sounds are missing
 local LANGUAGES = { pt = "pt-BR", ["pt-br"] = "pt-BR", en = "en-US", ["en-us"] = "en-US", ["en-gb"] = "en-US" }
 local MAX_REPEATS = 3
 
@@ -51,9 +53,54 @@ local function normalize_language(language)
 end
 
 -- A dialplan token: transfer data is "<destination> XML <context>", so a space (or anything odd) in either
--- would change what FreeSWITCH does. The service only sends configured rules; this is the last guard.
+-- would change what FreeSWITCH does, and a leading "-" is a flag of the transfer app (-bleg, -both). The
+-- service only sends configured rules; this is the last guard.
 local function safe_destination(value)
-  return type(value) == "string" and value:match("^[%w%+%*#%._@-]+$") ~= nil and #value <= 64
+  return type(value) == "string" and value:match("^[%w%+%*#][%w%+%*#%._@-]*$") ~= nil and #value <= 64
+end
+
+-- Text for the service: valid UTF-8 (invalid bytes become "?"; without Lua 5.3's utf8, ASCII only), at most
+-- `max` characters, never cut inside a character.
+local function clean_text(value, max)
+  if type(value) ~= "string" or value == "" then
+    return nil
+  end
+  local text = value
+  if utf8 and utf8.len then
+    local parts, i = {}, 1
+    while i <= #text do
+      local ok_len, bad = utf8.len(text, i)
+      if ok_len then
+        parts[#parts + 1] = text:sub(i)
+        break
+      end
+      parts[#parts + 1] = text:sub(i, bad - 1) .. "?"
+      i = bad + 1
+    end
+    text = table.concat(parts)
+    if utf8.len(text) > max then
+      text = text:sub(1, utf8.offset(text, max + 1) - 1)
+    end
+  else
+    text = text:gsub("[\128-\255]", "?"):sub(1, max)
+  end
+  return text
+end
+
+local function clean_number(value)
+  if type(value) ~= "string" then
+    return nil
+  end
+  local number = value:gsub("[^%w%+%*#]", ""):sub(1, 64)
+  return number ~= "" and number or nil
+end
+
+local function clamp(value, default, min, max)
+  local n = tonumber(value)
+  if not n then
+    return default
+  end
+  return math.floor(math.max(min, math.min(max, n)))
 end
 
 local function safe_context(value)
@@ -98,7 +145,8 @@ end
 
 --- The hangup hook: "hangup" when the channel hangs up, "transfer" when it leaves for the dialplan.
 function Call:on_hangup(how)
-  if how ~= "hangup" or self.ended then
+  -- FreeSWITCH runs the hook inside the script's own hangup() too: only a hangup we did not start counts
+  if how ~= "hangup" or self.ended or self.closing then
     return nil
   end
   self.log:notice("caller hung up%s", self.phase and (" during " .. self.phase) or "")
@@ -116,13 +164,24 @@ function Call:path(suffix)
   return "/api/v1/calls/" .. self.cfg.call_uuid .. suffix
 end
 
+-- After a connect error or a timeout the service is presumed down: no more waiting on it for bookkeeping.
+function Call:note_failure(err)
+  if err and (err.kind == "connect" or err.kind == "timeout") then
+    self.service_down = true
+  end
+end
+
 function Call:post_event(event, extra)
+  if self.service_down then
+    return
+  end
   local payload = { domain_uuid = self.cfg.domain_uuid, event = event }
   for k, v in pairs(extra or {}) do
     payload[k] = v
   end
   local _, err = self.client:post_json(self:path("/events"), payload, math.min(self.cfg.timeout, 3))
   if err then
+    self:note_failure(err)
     self.log:warning("event %s not stored: %s", event, err.message)
   end
 end
@@ -133,9 +192,10 @@ function Call:post_end(outcome)
   if not self.started then
     return
   end
+  -- the script reports the end right before a transfer takes effect (when it returns): keep it short
   local answer, err = self.client:post_json(self:path("/end"), {
     domain_uuid = self.cfg.domain_uuid, outcome = outcome,
-  }, math.min(self.cfg.timeout, 5))
+  }, self.service_down and 1 or math.min(self.cfg.timeout, 2))
   if err then
     self.log:warning("end (%s) not stored: %s", outcome, err.message)
   else
@@ -158,7 +218,7 @@ function Call:local_sound(name)
     end
   end
   self.log:err("local sound %s is missing under %s (run: voice-ai freeswitch install)", name, self.cfg.sounds_dir)
-  return nil
+  return TONE
 end
 
 --- Play a file; keys may interrupt it. Returns false when the channel is gone.
@@ -182,8 +242,9 @@ function Call:fetch_audio(url, kind)
     return nil
   end
   local path = self:temp_path(kind)
-  local ok, err = self.client:download(url, path, self.cfg.timeout)
+  local ok, err = self.client:download(url, path, math.min(self.cfg.timeout, AUDIO_TIMEOUT))
   if not ok then
+    self:note_failure(err)
     self.log:warning("audio %s not fetched: %s", url, err.message)
     return nil
   end
@@ -235,7 +296,20 @@ function Call:transfer(destination, context, outcome, why)
     return
   end
   self.log:notice("transfer to %s@%s (%s)", destination, context, why)
+  self.closing = true
   self.session:execute("transfer", destination .. " XML " .. context)
+  if self.session:ready() then
+    -- the transfer did not happen (FreeSWITCH refused it): never leave the caller to the auto hangup
+    self.closing = false
+    self.log:err("transfer to %s@%s did not happen", destination, context)
+    local fallback, fallback_context = self:operator()
+    if fallback and (fallback ~= destination or fallback_context ~= context) and not self.retried then
+      self.retried = true
+      return self:transfer(fallback, fallback_context, outcome == "transferred" and "transferred" or "error",
+        "fallback after a failed transfer")
+    end
+    return self:goodbye("error", "error_goodbye")
+  end
   self:post_end(outcome)
 end
 
@@ -243,6 +317,7 @@ function Call:goodbye(outcome, sound)
   if sound then
     self:play_local(sound)
   end
+  self.closing = true
   if self.session:ready() then
     self.session:hangup("NORMAL_CLEARING")
   end
@@ -261,21 +336,23 @@ end
 
 --- The caller asked for a person (key 0).
 function Call:to_operator()
-  self:post_event("dtmf", { digits = "0" })
   local destination, context = self:operator()
   if not destination then
     self.log:err("no operator destination: set one on the secretary or voice_ai_fallback_destination")
+    self:post_event("dtmf", { digits = "0" })
     return self:goodbye("error", "error_goodbye")
   end
   self:play_local("transferring")
+  self:post_event("dtmf", { digits = "0" })
   self:transfer(destination, context, "transferred", "caller pressed 0")
 end
 
 --- Something failed: apologise from local sounds and hand the call to a person.
 function Call:fail_over(stage, err)
   self.log:err("%s failed (%s): %s", stage, err and err.kind or "?", err and err.message or "?")
-  if self.started and err and err.kind ~= "connect" and err.kind ~= "timeout" then
-    self:post_event("note", { detail = (stage .. " failed: " .. tostring(err.message)):sub(1, 480) })
+  self:note_failure(err)
+  if self.session:ready() and not self.session:answered() then
+    self.session:answer()
   end
   local destination, context = self:operator()
   if not destination then
@@ -283,6 +360,9 @@ function Call:fail_over(stage, err)
     return self:goodbye("error", "error_goodbye")
   end
   self:play_local("error_transfer")
+  if self.started then
+    self:post_event("note", { detail = clean_text(stage .. " failed: " .. tostring(err and err.message), 480) })
+  end
   self:transfer(destination, context, "error", stage .. " failed")
 end
 
@@ -294,9 +374,9 @@ function Call:start()
     domain_uuid = cfg.domain_uuid,
     secretary = cfg.secretary,
     call_uuid = cfg.call_uuid,
-    caller_id_number = cfg.caller_id_number,
-    caller_id_name = cfg.caller_id_name,
-    destination_number = cfg.destination_number,
+    caller_id_number = clean_number(cfg.caller_id_number),
+    caller_id_name = clean_text(cfg.caller_id_name, 200),
+    destination_number = clean_number(cfg.destination_number),
   }, cfg.timeout)
   if not answer then
     return nil, err
@@ -316,8 +396,9 @@ function Call:record()
   local s = self.started
   local path = self:temp_path("rec")
   self.phase = "record"
-  self.session:recordFile(path, tonumber(s.max_record_seconds) or 15, tonumber(s.silence_threshold) or 300,
-    tonumber(s.silence_seconds) or 2)
+  -- bounded whatever the service says: 0 would mean no time limit or no silence detection
+  self.session:recordFile(path, clamp(s.max_record_seconds, 15, 2, 120), clamp(s.silence_threshold, 300, 20, 5000),
+    clamp(s.silence_seconds, 2, 1, 10))
   self.phase = nil
   return path
 end
@@ -400,6 +481,9 @@ function Call:converse()
       if not self.cfg.keep_recordings then
         self:forget(path)
       end
+      if not self.session:ready() then
+        return -- the caller left while the service was working (the hangup hook reported it)
+      end
       if not answer then
         if err and err.status == 409 then -- the service already ended the call
           return self:goodbye("resolved", "goodbye")
@@ -435,10 +519,16 @@ end
 function Call:run(input_hook, hangup_hook)
   local session, cfg = self.session, self.cfg
   session:setHangupHook(hangup_hook)
-  if not session:answered() then
-    session:answer()
-  end
   session:setInputCallback(input_hook, "")
+  -- recordFile hangs the call up when it cannot open its file: check the folder before anything else
+  local probe = string.format("%s/voice_ai_%s_probe", cfg.tmp_dir, cfg.call_uuid)
+  local handle = io.open(probe, "wb")
+  if handle then
+    handle:close()
+    os.remove(probe)
+  else
+    cfg.problems[#cfg.problems + 1] = "cannot write to " .. cfg.tmp_dir .. " (voice_ai_tmp_dir / temp_dir)"
+  end
   self.log:info("call from %s to secretary %s (domain %s)", tostring(cfg.caller_id_number), tostring(cfg.secretary),
     tostring(cfg.domain_name or cfg.domain_uuid))
   local ok, err = pcall(function()
@@ -448,9 +538,16 @@ function Call:run(input_hook, hangup_hook)
       end
       return self:fail_over("configuration", { kind = "config", message = table.concat(cfg.problems, "; ") })
     end
+    -- the call is started while it still rings (ringback, not silence, while the service prepares it)
     local started, start_err = self:start()
     if not started then
       return self:fail_over("start", start_err)
+    end
+    if not session:ready() then
+      return -- the caller gave up while it rang
+    end
+    if not session:answered() then
+      session:answer()
     end
     return self:converse()
   end)

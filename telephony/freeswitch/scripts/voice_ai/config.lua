@@ -7,7 +7,7 @@
 ---   voice_ai_token                   bearer token when the service requires one (keep it in vars.xml)
 ---   voice_ai_connect_timeout         seconds to connect          (default 2)
 ---   voice_ai_timeout                 seconds for start/events    (default 8)
----   voice_ai_turn_timeout            seconds for one turn        (default 30)
+---   voice_ai_turn_timeout            seconds for one turn        (default 15: the caller hears silence)
 ---   voice_ai_fallback_destination    where to send the caller when the service cannot even start the call
 ---   voice_ai_fallback_context        its context                 (default domain_name)
 ---   voice_ai_language                language of the local sounds before the service answers (default pt-BR)
@@ -58,7 +58,7 @@ function M.load(session, argv)
     token = var("voice_ai_token"),
     connect_timeout = number(var("voice_ai_connect_timeout"), 2, 0.1, 30),
     timeout = number(var("voice_ai_timeout"), 8, 0.5, 120),
-    turn_timeout = number(var("voice_ai_turn_timeout"), 30, 1, 300),
+    turn_timeout = number(var("voice_ai_turn_timeout"), 15, 1, 300),
     fallback_destination = var("voice_ai_fallback_destination"),
     language = var("voice_ai_language") or "pt-BR",
     audio_path = truthy(var("voice_ai_audio_path")),

@@ -2,7 +2,9 @@
 ---   0  at any time          → transfer to the operator
 ---   *  at any time          → repeat the last thing the secretary said
 ---   #  while recording      → the caller finished speaking (stop recording now)
----   any key while playing   → interrupt the prompt (the caller wants to speak)
+---   any key while playing   → interrupt the prompt (the caller wants to speak); not # — a # pressed to end
+---                             speech may only reach us when the reply starts (keys queue while the
+---                             script waits for the service) and must not cut the reply
 --- mod_lua calls the input callback by its global name; the entry script owns that global and forwards
 --- here. The callback's return value is FreeSWITCH's: "break" stops the current playback/recording,
 --- nil lets it go on.
@@ -26,7 +28,7 @@ function Keys:on_digit(digit, phase)
       self.pending = "repeat"
     end
     return "break"
-  elseif phase == "playback" then
+  elseif phase == "playback" and digit ~= "#" then
     self.pending = self.pending or "interrupt"
     return "break"
   elseif digit == "#" and phase == "record" then

@@ -22,6 +22,8 @@
 ---   {silence = true}                    say nothing
 ---   {press = "0", at_ms = 500}          press a key that far into the recording (with or without say)
 ---   {hangup_at_ms = 800}                hang up that far into the recording (with or without say)
+--- `caller.refuse_transfers` lists destinations whose transfer FreeSWITCH would not carry out (e.g. the
+--- loop guard max_forwards): execute("transfer") returns and the channel stays in the script.
 --- and `caller.playback` maps the n-th streamFile (1-based) to {press = "5", at_ms = 200} or
 --- {hangup_at_ms = 100}. With no steps left the caller hangs up.
 local M = {}
@@ -267,7 +269,7 @@ function M.new(opts)
     local ok, result = pcall(fn, table.unpack(args, 1, cb.arg and 4 or 3))
     if not ok then
       event("error", { message = "input callback raised: " .. tostring(result) })
-      result = nil
+      result = "SCRIPT_ERROR" -- mod_lua's answer for a failed callback: it stops the media
     end
     local stop = not continues(result)
     event("dtmf", { digit = digit, during = where, callback_returned = result, stops_media = stop })
@@ -317,13 +319,12 @@ function M.new(opts)
 
   -- session methods ---------------------------------------------------------------------------------
 
-  function session:answer()
+  function session:answer() -- CoreSession::answer: no allow_threads, so no hook here; 1 on success
     channel.answered = true
     channel.variables.answer_epoch = tostring(os.time())
     event("answer")
-    return 0
+    return 1
   end
-  session.answer = blocking(session.answer)
 
   function session:preAnswer()
     event("pre_answer")
@@ -407,11 +408,17 @@ function M.new(opts)
       set_state("CS_HANGUP", cause:upper())
     end
   end
+  session.hangup = blocking(session.hangup) -- FreeSWITCH runs the hangup hook before hangup() returns
 
   local function play(path, where)
     playback_index = playback_index + 1
     local index = playback_index
-    local info, err = M.read_wav(path)
+    local info, err
+    if path:match("^tone_stream://") then
+      info = { rate = 8000, channels = 1, duration_ms = 1000 * (tonumber(path:match("loops=(%d+)")) or 1) }
+    else
+      info, err = M.read_wav(path)
+    end
     local entry = event("playback", { file = path, index = index, during = where })
     if not info then
       entry.ok = false
@@ -457,7 +464,14 @@ function M.new(opts)
       event("playback_skipped", { file = file, reason = "channel not ready" })
       return 0
     end
-    return play(file, "streamFile") and 1 or 0
+    local before = #transcript.events
+    local ok = play(file, "streamFile")
+    for i = before + 1, #transcript.events do
+      if transcript.events[i].op == "playback" and transcript.events[i].stopped_at_ms then
+        return 0 -- interrupted: switch_ivr_play_file answers SWITCH_STATUS_BREAK
+      end
+    end
+    return ok and 1 or 0
   end
   session.streamFile = blocking(session.streamFile)
 
@@ -492,7 +506,29 @@ function M.new(opts)
     end
     local pause_frames = (step.pause_ms or 300) // FRAME_MS
     local max_frames = limit > 0 and limit * 1000 // FRAME_MS or math.huge
+    if threshold > 0 and hits == 0 then
+      hits = 3 -- switch_ivr_record_file's default when a threshold is set
+    end
     local needed = hits > 0 and hits * RATE // FRAME_SAMPLES or 0
+    -- the file is opened before anything is recorded; FreeSWITCH does not create folders
+    local probe = io.open(file, "wb")
+    if not probe then
+      entry.error = "cannot open " .. file
+      event("error", { message = string.format("Error opening %s for recording", file) })
+      caller_hangs_up("record (file open failed)")
+      channel.hangup_cause = "DESTINATION_OUT_OF_ORDER"
+      return 0
+    end
+    probe:close()
+    -- keys pressed while the script was busy reach the callback now
+    while #channel.digit_queue > 0 and channel.callback do
+      if press(table.remove(channel.digit_queue, 1), "recordFile") then
+        entry.stopped_by = "dtmf (queued)"
+        entry.recorded_ms = 0
+        M.write_wav(file, "", RATE)
+        return 1
+      end
+    end
     local left = needed
     local recorded = {}
     local stopped_by
@@ -557,6 +593,7 @@ function M.new(opts)
     end
     channel.variables.record_ms = tostring(#recorded * FRAME_MS)
     channel.variables.record_samples = tostring(#pcm // 2)
+    channel.digit_queue = {} -- record_file flushes the keys when it ends
     return 1
   end
   session.recordFile = blocking(session.recordFile)
@@ -600,6 +637,16 @@ function M.new(opts)
         if not dest then
           event("error", { message = "transfer: no destination" })
           return
+        end
+        if dest:sub(1, 1) == "-" then -- "-bleg"/"-both": a flag for the other leg; with none, nothing happens
+          event("transfer_ignored", { data = data })
+          return
+        end
+        for _, refused in ipairs(caller.refuse_transfers or {}) do
+          if refused == dest then
+            event("transfer_ignored", { data = data, reason = "refused by the scenario" })
+            return
+          end
         end
         transfer_to(dest, dialplan ~= "" and dialplan or nil, context ~= "" and context or nil)
       end

@@ -37,9 +37,16 @@ function Fake:now()
   return self.clock
 end
 
+local function answered()
+  local session = rawget(_G, "session")
+  return session ~= nil and session:answered()
+end
+
 function Fake:post_json(path, payload, timeout)
   local name = endpoint(path)
-  self.requests[#self.requests + 1] = { endpoint = name, path = path, payload = payload, timeout = timeout }
+  self.requests[#self.requests + 1] = {
+    endpoint = name, path = path, payload = payload, timeout = timeout, answered = answered(),
+  }
   return self:next_answer(name)
 end
 
