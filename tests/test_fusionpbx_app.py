@@ -235,8 +235,11 @@ def test_chromium_saves_a_secretary_and_leaves_a_screenshot(site: Site, tmp_path
     """Headless Chromium (Debian's, through its chromedriver): log in, open the secretaries list, open the edit
     page from it, change the greeting, save; the API has the change; screenshots land in the test output."""
     from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = _tool("chromium")
@@ -264,13 +267,19 @@ def test_chromium_saves_a_secretary_and_leaves_a_screenshot(site: Site, tmp_path
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.list-row")
         assert rows and "Secretária Virtual" in rows[0].text
         driver.find_element(By.CSS_SELECTOR, f"a[href*='{env['SECRETARY_A']}']").click()
-        greeting = driver.find_element(By.ID, "greeting")
+        greeting = WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "greeting")))
         assert greeting.get_attribute("value")
         new_greeting = f"Olá! Aqui é a Contabilidade Exata ({uuid.uuid4().hex[:6]}). Como posso ajudar?"
         greeting.clear()
         greeting.send_keys(new_greeting)
         driver.find_element(By.ID, "btn_save").click()
-        assert driver.find_element(By.CSS_SELECTOR, "#messages .message-positive").text == "Updated"
+        try:  # the save posts the form and the browser follows the redirect: wait for the new page
+            saved = WebDriverWait(driver, 30).until(
+                expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "#messages div"))
+            )
+        except TimeoutException:
+            raise AssertionError(driver.page_source[:3000]) from None
+        assert saved.text == "Updated", driver.page_source[:3000]
         assert driver.find_element(By.ID, "greeting").get_attribute("value") == new_greeting
         driver.save_screenshot(str(OUTPUT / "voice_secretary_edit.png"))
     finally:
