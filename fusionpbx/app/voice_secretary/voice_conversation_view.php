@@ -23,12 +23,7 @@
 
 	//delete (a caller's request to erase their data)
 	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_conversations.php');
-			exit;
-		}
+		voice_secretary_ui::require_token($text, 'voice_conversations.php');
 		voice_secretary_ui::require_permission('voice_conversation_delete');
 		$deleted = $client->delete('conversations', $id);
 		$deleted->ok() ? message::add($text['message-delete']) : voice_secretary_ui::fail($deleted);

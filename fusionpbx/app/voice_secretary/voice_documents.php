@@ -13,13 +13,11 @@
 	$ui = 'voice_secretary_ui';
 
 	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_documents.php');
-			exit;
-		}
 		$posted_action = voice_secretary_ui::param($_POST, 'action');
+		if ($posted_action === 'delete') {
+			voice_secretary_ui::bulk_delete($client, 'documents', 'voice_documents', 'voice_document_delete', $text, 'voice_documents.php');
+		}
+		voice_secretary_ui::require_token($text, 'voice_documents.php');
 		if ($posted_action === 'upload') {
 			voice_secretary_ui::require_permission('voice_document_add');
 			$file = $_FILES['document'] ?? null;
@@ -39,18 +37,15 @@
 				}
 			}
 		}
-		elseif ($posted_action === 'delete' || $posted_action === 'reindex') {
-			voice_secretary_ui::require_permission($posted_action === 'delete' ? 'voice_document_delete' : 'voice_document_edit');
+		elseif ($posted_action === 'reindex') {
+			voice_secretary_ui::require_permission('voice_document_edit');
 			$done = 0;
-			foreach ((array) ($_POST['voice_documents'] ?? []) as $row) {
-				$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
-				if (($row['checked'] ?? '') === 'true' && voice_secretary_client::is_uuid($id)) {
-					$response = $posted_action === 'delete' ? $client->delete('documents', $id) : $client->reindex_document($id);
-					$response->ok() ? $done++ : voice_secretary_ui::fail($response);
-				}
+			foreach (voice_secretary_ui::checked('voice_documents') as $id) {
+				$response = $client->reindex_document($id);
+				$response->ok() ? $done++ : voice_secretary_ui::fail($response);
 			}
 			if ($done > 0) {
-				message::add($text[$posted_action === 'delete' ? 'message-delete' : 'message-reindex']);
+				message::add($text['message-reindex']);
 			}
 		}
 		header('Location: voice_documents.php');

@@ -28,13 +28,7 @@
 
 	$provider = null;
 	if ($id !== null) {
-		$found = $client->get('providers', $id);
-		if (!$found->ok()) {
-			$found->status === 404 ? message::add($text['message-not_found'], 'negative') : voice_secretary_ui::fail($found);
-			header('Location: voice_providers.php');
-			exit;
-		}
-		$provider = $found->data;
+		$provider = voice_secretary_ui::load($client, 'providers', $id, $text, 'voice_providers.php');
 		$key = ($provider['provider_type'] ?? '').':'.($provider['provider_name'] ?? '');
 	}
 	else {
@@ -45,12 +39,7 @@
 	$errors = [];
 	$tested = null;
 	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_providers.php');
-			exit;
-		}
+		voice_secretary_ui::require_token($text, 'voice_providers.php');
 		if (voice_secretary_ui::param($_POST, 'submit_action') === 'test' && $id !== null) {
 			$result = $client->test_provider($id);
 			if ($result->ok() && !empty($result->data['ok'])) {

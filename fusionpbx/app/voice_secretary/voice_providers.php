@@ -13,26 +13,7 @@
 	$ui = 'voice_secretary_ui';
 
 	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_providers.php');
-			exit;
-		}
-		voice_secretary_ui::require_permission('voice_provider_delete');
-		$deleted = 0;
-		foreach ((array) ($_POST['voice_providers'] ?? []) as $row) {
-			$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
-			if (($row['checked'] ?? '') === 'true' && voice_secretary_client::is_uuid($id)) {
-				$response = $client->delete('providers', $id);
-				$response->ok() ? $deleted++ : voice_secretary_ui::fail($response);
-			}
-		}
-		if ($deleted > 0) {
-			message::add($text['message-delete']);
-		}
-		header('Location: voice_providers.php');
-		exit;
+		voice_secretary_ui::bulk_delete($client, 'providers', 'voice_providers', 'voice_provider_delete', $text, 'voice_providers.php');
 	}
 
 	$response = $client->list('providers', ['limit' => 200]);

@@ -12,36 +12,11 @@
 	$text = $language->get();
 	$client = voice_secretary_client::from_session();
 
-	//delete the checked secretaries (and their dialplan entries)
+	//delete the checked secretaries (and their dialplan entries: also of those the service no longer has)
 	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_secretaries.php');
-			exit;
-		}
-		voice_secretary_ui::require_permission('voice_secretary_delete');
-		$deleted = 0;
-		foreach ((array) ($_POST['voice_secretaries'] ?? []) as $row) {
-			$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
-			if (($row['checked'] ?? '') !== 'true' || !voice_secretary_client::is_uuid($id)) {
-				continue;
-			}
-			$response = $client->delete('secretaries', $id);
-			if ($response->ok() || $response->status === 404) {
-				//404: already gone from the service; its dialplan entry (if this domain's) goes too
-				voice_secretary_dialplan::remove($id, $client->domain_uuid(), (string) $_SESSION['domain_name']);
-				$deleted += $response->ok() ? 1 : 0;
-			}
-			else {
-				voice_secretary_ui::fail($response);
-			}
-		}
-		if ($deleted > 0) {
-			message::add($text['message-delete']);
-		}
-		header('Location: voice_secretaries.php');
-		exit;
+		voice_secretary_ui::bulk_delete($client, 'secretaries', 'voice_secretaries', 'voice_secretary_delete', $text, 'voice_secretaries.php', function ($id) use ($client) {
+			voice_secretary_dialplan::remove($id, $client->domain_uuid(), (string) $_SESSION['domain_name']);
+		});
 	}
 
 	$response = $client->list('secretaries', ['limit' => 200]);

@@ -30,24 +30,13 @@
 	//the stored secretary (another tenant's id is a 404 from the service: treated as not found)
 	$secretary = null;
 	if ($id !== null) {
-		$found = $client->get('secretaries', $id);
-		if (!$found->ok()) {
-			$found->status === 404 ? message::add($text['message-not_found'], 'negative') : voice_secretary_ui::fail($found);
-			header('Location: voice_secretaries.php');
-			exit;
-		}
-		$secretary = $found->data;
+		$secretary = voice_secretary_ui::load($client, 'secretaries', $id, $text, 'voice_secretaries.php');
 	}
 
 	$errors = [];
 	$try_key = 'voice_secretary_try_'.($id ?? 'new');
 	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_secretaries.php');
-			exit;
-		}
+		voice_secretary_ui::require_token($text, 'voice_secretaries.php');
 		$posted_action = voice_secretary_ui::param($_POST, 'submit_action') ?: 'save';
 
 		if ($posted_action === 'try' || $posted_action === 'try_reset') {

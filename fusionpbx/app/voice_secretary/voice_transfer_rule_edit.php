@@ -18,23 +18,12 @@
 
 	$rule = null;
 	if ($id !== null) {
-		$found = $client->get('transfer-rules', $id);
-		if (!$found->ok()) {
-			$found->status === 404 ? message::add($text['message-not_found'], 'negative') : voice_secretary_ui::fail($found);
-			header('Location: voice_transfer_rules.php');
-			exit;
-		}
-		$rule = $found->data;
+		$rule = voice_secretary_ui::load($client, 'transfer-rules', $id, $text, 'voice_transfer_rules.php');
 	}
 
 	$errors = [];
 	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_transfer_rules.php');
-			exit;
-		}
+		voice_secretary_ui::require_token($text, 'voice_transfer_rules.php');
 		$keywords = [];
 		foreach (explode(',', voice_secretary_ui::param($_POST, 'keywords')) as $keyword) {
 			if (trim($keyword) !== '') {

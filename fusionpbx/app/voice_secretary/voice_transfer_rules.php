@@ -13,26 +13,7 @@
 	$ui = 'voice_secretary_ui';
 
 	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'action') === 'delete') {
-		$token = new token;
-		if (!$token->validate($_SERVER['PHP_SELF'])) {
-			message::add($text['message-invalid_token'], 'negative');
-			header('Location: voice_transfer_rules.php');
-			exit;
-		}
-		voice_secretary_ui::require_permission('voice_transfer_rule_delete');
-		$deleted = 0;
-		foreach ((array) ($_POST['voice_transfer_rules'] ?? []) as $row) {
-			$id = is_array($row) ? (string) ($row['uuid'] ?? '') : '';
-			if (($row['checked'] ?? '') === 'true' && voice_secretary_client::is_uuid($id)) {
-				$response = $client->delete('transfer-rules', $id);
-				$response->ok() ? $deleted++ : voice_secretary_ui::fail($response);
-			}
-		}
-		if ($deleted > 0) {
-			message::add($text['message-delete']);
-		}
-		header('Location: voice_transfer_rules.php');
-		exit;
+		voice_secretary_ui::bulk_delete($client, 'transfer-rules', 'voice_transfer_rules', 'voice_transfer_rule_delete', $text, 'voice_transfer_rules.php');
 	}
 
 	$response = $client->list('transfer-rules', ['limit' => 200]);

@@ -3,6 +3,8 @@
  * Small rendering helpers shared by the pages, in FusionPBX's markup (action_bar, card, list table,
  * vncell/vtable form rows). Every value is escaped here; pages pass raw values.
  */
+require_once __DIR__.'/voice_secretary_client.php';
+
 class voice_secretary_ui {
 
 	/** Stop with FusionPBX's usual answer unless the user has one of the permissions. */
@@ -131,6 +133,67 @@ class voice_secretary_ui {
 		catch (Exception $e) {
 			return $iso;
 		}
+	}
+
+	/** Stop unless the POST carries this page's CSRF token (FusionPBX's token class); back to $back if not. */
+	public static function require_token(array $text, string $back): void {
+		$token = new token;
+		if (!$token->validate($_SERVER['PHP_SELF'])) {
+			message::add($text['message-invalid_token'], 'negative');
+			header('Location: '.$back);
+			exit;
+		}
+	}
+
+	/** The uuids of the rows checked in a list form ($_POST[$list][n][checked|uuid]). */
+	public static function checked(string $list): array {
+		$ids = [];
+		foreach ((array) ($_POST[$list] ?? []) as $row) {
+			$id = is_array($row) ? self::param($row, 'uuid') : '';
+			if (is_array($row) && self::param($row, 'checked') === 'true' && voice_secretary_client::is_uuid($id)) {
+				$ids[] = strtolower($id);
+			}
+		}
+		return $ids;
+	}
+
+	/**
+	 * A list page's bulk delete: token, permission, one API call per checked row, a message, back to the list.
+	 * $after runs for each deleted id (and for ids the service no longer has).
+	 */
+	public static function bulk_delete(voice_secretary_client $client, string $resource, string $list, string $permission, array $text, string $back, ?callable $after = null): void {
+		self::require_token($text, $back);
+		self::require_permission($permission);
+		$deleted = 0;
+		foreach (self::checked($list) as $id) {
+			$response = $client->delete($resource, $id);
+			if ($response->ok()) {
+				$deleted++;
+			}
+			elseif ($response->status !== 404) {
+				self::fail($response);
+				continue;
+			}
+			if ($after !== null) {
+				$after($id);
+			}
+		}
+		if ($deleted > 0) {
+			message::add($text['message-delete']);
+		}
+		header('Location: '.$back);
+		exit;
+	}
+
+	/** The object the page edits, or back to $back with "Not found." (another tenant's id is a 404 too). */
+	public static function load(voice_secretary_client $client, string $resource, string $id, array $text, string $back): array {
+		$found = $client->get($resource, $id);
+		if (!$found->ok()) {
+			$found->status === 404 ? message::add($text['message-not_found'], 'negative') : self::fail($found);
+			header('Location: '.$back);
+			exit;
+		}
+		return $found->data;
 	}
 
 	/** A scalar request value as a string ('' for arrays and absent values). */
