@@ -6,7 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 VOICE_AI = str(Path(sys.executable).parent / "voice-ai")
 
@@ -19,6 +22,22 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([VOICE_AI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 120, *, ok_below: int = 300) -> None:
+    """Poll ``url`` until it answers with a status below ``ok_below``; fail at once if ``proc`` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.stdout.read() if proc.stdout and not proc.stdout.closed else ""
+            raise AssertionError(f"{proc.args[0]} exited early:\n{output}")
+        try:
+            if httpx.get(url, timeout=2).status_code < ok_below:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from conftest import TEST_SECRET_KEY, PgServer
-from helpers import VOICE_AI, cli_env, free_port, run_cli
+from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -72,19 +72,6 @@ class Service:
         return asyncio.run(_fetch())
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "service exited"
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("service not ready")
-
-
 @pytest.fixture(scope="module")
 def service(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     name = f"fs_{uuid.uuid4().hex[:10]}"
@@ -101,7 +88,7 @@ def service(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, proc)
+        wait_http(f"{base}/ready", proc)
         domains = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()["items"]
         (tmp / "calls").mkdir()
         yield Service(base, domains[0]["domain_uuid"], pg.url(name), tmp, env)

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ import httpx
 import pytest
 
 from conftest import TEST_SECRET_KEY, PgServer
-from helpers import VOICE_AI, cli_env, free_port, run_cli
+from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -47,19 +46,6 @@ class Site:
     service_url: str
     env: dict[str, str]
     root: Path
-
-
-def _wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "exited"
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer")
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +74,7 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
     service_url = f"http://127.0.0.1:{port}"
     php = None
     try:
-        _wait_http(f"{service_url}/ready", service)
+        wait_http(f"{service_url}/ready", service)
         api = httpx.Client(base_url=f"{service_url}/api/v1", timeout=30)
         domain_a = api.get("/domains", params={"name": "demo.localhost"}).json()["items"][0]["domain_uuid"]
         secretary_a = api.get(f"/domains/{domain_a}/secretaries").json()["items"][0]["voice_secretary_uuid"]
@@ -176,7 +162,7 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
             text=True,
         )
         shim_url = f"http://127.0.0.1:{php_port}"
-        _wait_http(f"{shim_url}/shim_login.php?domain_uuid={domain_a}&domain_name=demo.localhost", php)
+        wait_http(f"{shim_url}/shim_login.php?domain_uuid={domain_a}&domain_name=demo.localhost", php, ok_below=500)
         yield Site(
             shim_url,
             service_url,

@@ -12,23 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import VOICE_AI, cli_env, free_port, run_cli
+from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"service exited early:\n{proc.stdout.read() if proc.stdout else ''}")
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("service did not become ready")
 
 
 def test_serve_demo_on_embedded_postgres(tmp_path: Path) -> None:
@@ -44,7 +30,7 @@ def test_serve_demo_on_embedded_postgres(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        _wait_ready(base, proc)
+        wait_http(f"{base}/ready", proc)
         domains = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()
         assert domains["total"] == 1
         domain = domains["items"][0]["domain_uuid"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from conftest import TEST_SECRET_KEY
-from helpers import VOICE_AI, cli_env, free_port, run_cli
+from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -22,19 +21,6 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-
-
-def _ready(base: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("instance not ready")
 
 
 async def test_two_instances_share_one_call(fresh_database: Callable[..., Awaitable[str]], tmp_path: Path) -> None:
@@ -51,7 +37,7 @@ async def test_two_instances_share_one_call(fresh_database: Callable[..., Awaita
     try:
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base, proc in zip(bases, procs, strict=True):
-            _ready(base, proc)
+            wait_http(f"{base}/ready", proc)
         domain = httpx.get(f"{bases[0]}/api/v1/domains", params={"name": "demo.localhost"}).json()["items"][0][
             "domain_uuid"
         ]
