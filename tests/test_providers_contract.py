@@ -54,3 +54,16 @@ def test_cloud_providers_require_their_key() -> None:
 def test_unknown_provider_names_the_known_ones() -> None:
     with pytest.raises(ProviderConfigError, match=r"known: .*policy"):
         provider_class("llm", "nope")
+
+
+async def test_http_vendors_release_their_client_on_aclose() -> None:
+    from voice_ai.providers.http import HttpVendor
+
+    vendors = [(k, n) for k, n in ALL if issubclass(provider_class(k, n), HttpVendor)]
+    assert len(vendors) >= 7
+    for kind, name in vendors:
+        cls = provider_class(kind, name)
+        provider = cls.__new__(cls)  # no settings needed: only the HTTP client's life is checked
+        client = provider.http_client(5.0)  # type: ignore[attr-defined]
+        await provider.aclose()
+        assert client.is_closed and provider._http is None, (kind, name)  # type: ignore[attr-defined]

@@ -26,6 +26,10 @@ class HttpVendor:
             await self._http.aclose()
             self._http = None
 
+    async def aclose(self) -> None:
+        """Provider.aclose for HTTP vendors (this mixin comes first in their bases)."""
+        await self.http_close()
+
     async def http_request(self, method: str, url: str, *, timeout_s: float, **kwargs: Any) -> httpx.Response:
         try:
             response = await self.http_client(timeout_s).request(method, url, **kwargs)

@@ -33,9 +33,6 @@ class GeminiLLM(HttpVendor, LLMProvider):
     capabilities = Capabilities(structured_output=True)
     settings: GeminiSettings
 
-    async def aclose(self) -> None:
-        await self.http_close()
-
     async def _chat_impl(
         self,
         messages: list[ChatMessage],

@@ -30,9 +30,6 @@ class AzureSpeechSTT(HttpVendor, STTProvider):
     capabilities = Capabilities(sample_rates=(16000,))
     settings: AzureSpeechSTTSettings
 
-    async def aclose(self) -> None:
-        await self.http_close()
-
     async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
         s = self.settings
         base = s.endpoint or f"https://{s.region}.stt.speech.microsoft.com"

@@ -29,9 +29,6 @@ class DeepgramSTT(HttpVendor, STTProvider):
     capabilities = Capabilities(sample_rates=(8000, 16000))
     settings: DeepgramSettings
 
-    async def aclose(self) -> None:
-        await self.http_close()
-
     async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
         s = self.settings
         params: list[tuple[str, str]] = [("model", s.model), ("smart_format", str(s.smart_format).lower())]

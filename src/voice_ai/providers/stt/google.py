@@ -28,9 +28,6 @@ class GoogleSTT(HttpVendor, STTProvider):
     capabilities = Capabilities(sample_rates=(8000, 16000))
     settings: GoogleSTTSettings
 
-    async def aclose(self) -> None:
-        await self.http_close()
-
     async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
         s = self.settings
         config: dict[str, object] = {

@@ -35,9 +35,6 @@ class AzureSpeechTTS(HttpVendor, TTSProvider):
     capabilities = Capabilities(sample_rates=tuple(OUTPUT_FORMATS))
     settings: AzureSpeechTTSSettings
 
-    async def aclose(self) -> None:
-        await self.http_close()
-
     async def _synthesize_impl(self, text: str, voice: str | None, language: str | None, sample_rate: int) -> Audio:
         s = self.settings
         rate = sample_rate if sample_rate in OUTPUT_FORMATS else 16000

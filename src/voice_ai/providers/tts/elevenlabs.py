@@ -34,9 +34,6 @@ class ElevenLabsTTS(HttpVendor, TTSProvider):
     capabilities = Capabilities(streaming=True, sample_rates=tuple(PCM_FORMATS))
     settings: ElevenLabsSettings
 
-    async def aclose(self) -> None:
-        await self.http_close()
-
     def _request(self, text: str, voice: str | None, language: str | None, rate: int) -> dict[str, object]:
         s = self.settings
         body: dict[str, object] = {"text": text, "model_id": s.model_id}

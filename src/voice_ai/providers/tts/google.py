@@ -28,9 +28,6 @@ class GoogleTTS(HttpVendor, TTSProvider):
     capabilities = Capabilities(sample_rates=(8000, 16000, 24000))
     settings: GoogleTTSSettings
 
-    async def aclose(self) -> None:
-        await self.http_close()
-
     async def _synthesize_impl(self, text: str, voice: str | None, language: str | None, sample_rate: int) -> Audio:
         s = self.settings
         name = voice or s.voice
