@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -88,3 +90,23 @@ def make_docx(blocks: list[tuple[str, str]]) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def demo_service(database_url: str, data_dir: Path, secret_key: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """``voice-ai demo seed`` then ``voice-ai serve`` on a free port, on an existing database; yields the base URL
+    and the environment (for more CLI calls); stops the service on the way out."""
+    env = cli_env(VOICE_AI_DATABASE_URL=database_url, VOICE_AI_DATA_DIR=str(data_dir), VOICE_AI_SECRET_KEY=secret_key)
+    seeded = run_cli("demo", "seed", env=env, timeout=300)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/ready", proc)
+        yield base, env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from conftest import TEST_SECRET_KEY, PgServer
-from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
+from helpers import demo_service, free_port, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -77,24 +77,10 @@ def service(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     name = f"fs_{uuid.uuid4().hex[:10]}"
     asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
     tmp = tmp_path_factory.mktemp("freeswitch")
-    env = cli_env(
-        VOICE_AI_DATABASE_URL=pg.url(name), VOICE_AI_DATA_DIR=str(tmp / "data"), VOICE_AI_SECRET_KEY=TEST_SECRET_KEY
-    )
-    seeded = run_cli("demo", "seed", env=env, timeout=300)
-    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-    port = free_port()
-    proc = subprocess.Popen(
-        [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{base}/ready", proc)
+    with demo_service(pg.url(name), tmp / "data", TEST_SECRET_KEY) as (base, env):
         domains = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()["items"]
         (tmp / "calls").mkdir()
         yield Service(base, domains[0]["domain_uuid"], pg.url(name), tmp, env)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def call(

@@ -9,6 +9,7 @@ The pages run under ``php -S`` in a temporary web root shaped like FusionPBX's, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ import httpx
 import pytest
 
 from conftest import TEST_SECRET_KEY, PgServer
-from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
+from helpers import demo_service, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -62,19 +63,10 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
 
     asyncio.run(_fusionpbx_tables())
     tmp = tmp_path_factory.mktemp("fusionpbx")
-    env = cli_env(
-        VOICE_AI_DATABASE_URL=pg.url(name), VOICE_AI_DATA_DIR=str(tmp / "data"), VOICE_AI_SECRET_KEY=TEST_SECRET_KEY
-    )
-    seeded = run_cli("demo", "seed", env=env, timeout=300)
-    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-    port = free_port()
-    service = subprocess.Popen(
-        [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    service_url = f"http://127.0.0.1:{port}"
+    services = contextlib.ExitStack()
+    service_url, _ = services.enter_context(demo_service(pg.url(name), tmp / "data", TEST_SECRET_KEY))
     php = None
     try:
-        wait_http(f"{service_url}/ready", service)
         api = httpx.Client(base_url=f"{service_url}/api/v1", timeout=30)
         domain_a = api.get("/domains", params={"name": "demo.localhost"}).json()["items"][0]["domain_uuid"]
         secretary_a = api.get(f"/domains/{domain_a}/secretaries").json()["items"][0]["voice_secretary_uuid"]
@@ -184,8 +176,7 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
         if php is not None:
             php.terminate()
             php.wait(timeout=30)
-        service.terminate()
-        service.wait(timeout=30)
+        services.close()
 
 
 def test_php_files_have_no_syntax_errors() -> None:

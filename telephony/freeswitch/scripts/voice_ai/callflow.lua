@@ -441,14 +441,16 @@ function Call:honour(request)
   return false
 end
 
+--- Say something; true when the call left the flow meanwhile (the caller hung up, or pressed 0).
+function Call:say_or_leave(path, fallback_sound)
+  local request, up = self:say(path, fallback_sound)
+  return not up or self:honour(request)
+end
+
 function Call:converse()
   local s = self.started
   local max_turns = math.floor(tonumber(s.max_turns) or 10)
-  local request, up = self:say(self:fetch_audio(s.greeting_audio_url, "greeting"), "greeting")
-  if not up then
-    return
-  end
-  if self:honour(request) then
+  if self:say_or_leave(self:fetch_audio(s.greeting_audio_url, "greeting"), "greeting") then
     return
   end
   while self.session:ready() do
@@ -461,15 +463,14 @@ function Call:converse()
     if not self.session:ready() then
       return
     end
-    request = self.keys:take()
+    local request = self.keys:take()
     local digits = self.keys:drain()
     if self:honour(request) then
       return
     end
     if request == "repeat" then
       self.turns = self.turns - 1
-      request, up = self:say(self.last_reply, "greeting")
-      if not up or self:honour(request) then
+      if self:say_or_leave(self.last_reply, "greeting") then
         return
       end
     else
@@ -498,11 +499,7 @@ function Call:converse()
         -- the service could not speak: the caller would be talking to silence
         return self:fail_over("speech", { kind = "tts", message = "no audio for the reply" })
       end
-      request, up = self:say(reply, answer.action == "transfer" and "transferring" or "goodbye")
-      if not up then
-        return
-      end
-      if self:honour(request) then
+      if self:say_or_leave(reply, answer.action == "transfer" and "transferring" or "goodbye") then
         return
       end
       if answer.action == "transfer" then
