@@ -40,17 +40,23 @@ class voice_secretary_client {
 		);
 	}
 
-	/** An enabled default setting of category voice_secretary, or $default. */
+	/** An enabled default setting of category voice_secretary, or $default (one query per request). */
 	public static function setting(string $name, $default) {
-		global $database;
-		if (!is_object($database)) {
-			$database = method_exists('database', 'new') ? database::new() : new database;
+		static $values = null;
+		if ($values === null) {
+			global $database;
+			if (!is_object($database)) {
+				$database = method_exists('database', 'new') ? database::new() : new database;
+			}
+			$sql = "select default_setting_subcategory, default_setting_value from v_default_settings ";
+			$sql .= "where default_setting_category = 'voice_secretary' and cast(default_setting_enabled as text) = 'true' ";
+			$values = [];
+			foreach ((array) $database->select($sql, null, 'all') as $row) {
+				$values[(string) $row['default_setting_subcategory']] = $row['default_setting_value'];
+			}
 		}
-		$sql = "select default_setting_value from v_default_settings ";
-		$sql .= "where default_setting_category = 'voice_secretary' and default_setting_subcategory = :name ";
-		$sql .= "and cast(default_setting_enabled as text) = 'true' ";
-		$value = $database->select($sql, ['name' => $name], 'column');
-		return ($value === null || $value === false || $value === '') ? $default : $value;
+		$value = $values[$name] ?? null;
+		return ($value === null || $value === '') ? $default : $value;
 	}
 
 	public static function is_uuid($value): bool {
