@@ -36,7 +36,13 @@ def test_install_copies_scripts_and_sounds(tmp_path: Path) -> None:
     source = assets_dir()
     assert (scripts / "secretary_ai.lua").read_bytes() == (source / "scripts" / "secretary_ai.lua").read_bytes()
     modules = sorted(p.name for p in (scripts / "voice_ai").glob("*.lua"))
-    assert modules == ["callflow.lua", "config.lua", "dtmf.lua", "http.lua", "json.lua", "log.lua"]
+    assert modules == ["callflow.lua", "config.lua", "dtmf.lua", "http.lua", "json.lua", "log.lua", "rescue.lua"]
+    # the entry scripts: the call, and the one FreeSWITCH runs when a transfer finds no extension
+    assert sorted(p.name for p in scripts.glob("*.lua")) == [
+        "other_app.lua",
+        "secretary_ai.lua",
+        "voice_ai_no_route.lua",
+    ]
     for language in ("pt-BR", "en-US"):
         names = sorted(p.stem for p in (sounds / "voice_ai" / language).glob("*.wav"))
         assert names == ["error_goodbye", "error_transfer", "goodbye", "greeting", "transferring"]
@@ -62,6 +68,42 @@ def test_install_warns_about_a_lua_path_that_hides_luasocket(tmp_path: Path) -> 
         env=cli_env(),
     )
     assert done.returncode == 0 and 'does not end with ";;"' in done.stderr
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        '<!-- <param name="script-directory" value="$${script_dir}/?.lua"/> -->',  # FreeSWITCH's stock file
+        "",
+    ],
+)
+def test_install_names_the_fix_for_a_missing_script_directory(tmp_path: Path, settings: str) -> None:
+    """A commented-out line is not a setting (point 4); the fix is printed exactly, with a restart (point 5)."""
+    scripts, sounds, conf = _layout(tmp_path, "unused")
+    (conf / "autoload_configs" / "lua.conf.xml").write_text(
+        f'<configuration name="lua.conf"><settings>{settings}</settings></configuration>'
+    )
+    args = ["--scripts-dir", str(scripts), "--sounds-dir", str(sounds), "--conf-dir", str(conf)]
+    done = run_cli("freeswitch", "install", *args, env=cli_env())
+    assert done.returncode == 0, done.stderr
+    assert "script-directory is not set" in done.stderr
+    assert '<param name="script-directory" value="$${script_dir}/?.lua;;"/>' in done.stderr
+    assert "restart FreeSWITCH" in done.stderr and "reload" not in done.stderr
+
+
+def test_no_text_says_mod_lua_can_be_reloaded() -> None:
+    """mod_lua is not unloadable (point 5): no doc, script or message may tell anyone to reload it."""
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for folder in ("docs", "src", "telephony", "scripts", "fusionpbx"):
+        for path in (root / folder).rglob("*"):
+            if path.is_file() and path.suffix in {".md", ".py", ".lua", ".sh", ".php", ".xml", ".txt"}:
+                if "reload mod_lua" in path.read_text(errors="replace"):
+                    offenders.append(str(path.relative_to(root)))
+    assert (root / "README.md").is_file()
+    if "reload mod_lua" in (root / "README.md").read_text():
+        offenders.append("README.md")
+    assert offenders == []
 
 
 def test_install_refuses_missing_folders(tmp_path: Path) -> None:

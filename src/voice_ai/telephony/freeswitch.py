@@ -54,17 +54,40 @@ def _copy_tree(source: Path, target: Path, pattern: str, report: InstallReport, 
             destination.chmod(0o644)
 
 
+LUA_CONF_LINE = '<param name="script-directory" value="$${script_dir}/?.lua;;"/>'
+_RESTART = "then restart FreeSWITCH (systemctl restart freeswitch): mod_lua cannot be unloaded, so lua.conf changes need a restart"
+
+
+def _active_xml(text: str) -> str:
+    """The XML without its comments: FreeSWITCH's stock lua.conf.xml has script-directory commented out."""
+    return re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+
+
+def check_lua_conf(conf_dir: Path) -> list[str]:
+    """What is wrong with mod_lua's ``script-directory`` (empty when all is well), each with the exact fix."""
+    lua_conf = conf_dir / "autoload_configs" / "lua.conf.xml"
+    if not lua_conf.is_file():
+        return [f"{lua_conf} not found: is --conf-dir FreeSWITCH's configuration folder?"]
+    values = re.findall(
+        r'<param\s+name="script-directory"\s+value="([^"]*)"', _active_xml(lua_conf.read_text(errors="replace"))
+    )
+    if not values:
+        return [
+            f"{lua_conf}: script-directory is not set (FreeSWITCH ships the line commented out). The call flow "
+            "finds its modules next to secretary_ai.lua anyway, but set it so every script shares one search path: "
+            f"add {LUA_CONF_LINE} inside <settings>, {_RESTART}"
+        ]
+    return [
+        f'{lua_conf}: script-directory "{value}" does not end with ";;", so it replaces Lua\'s default search path '
+        f'and mod_lua cannot find LuaSocket: change it to "{value};;", {_RESTART}'
+        for value in values
+        if not value.endswith(";;")
+    ]
+
+
 def check_host(conf_dir: Path, lua_version: str = "5.3") -> list[str]:
     """What the FreeSWITCH host still needs for the call flow (empty when all is well)."""
-    problems: list[str] = []
-    lua_conf = conf_dir / "autoload_configs" / "lua.conf.xml"
-    if lua_conf.is_file():
-        for value in re.findall(r'name="script-directory"\s+value="([^"]*)"', lua_conf.read_text(errors="replace")):
-            if not value.endswith(";;"):
-                problems.append(
-                    f'{lua_conf}: script-directory "{value}" does not end with ";;", so mod_lua cannot find '
-                    'LuaSocket: change it to "' + value + ';;" and run `fs_cli -x "reload mod_lua"`'
-                )
+    problems = check_lua_conf(conf_dir)
     search = [Path("/usr/share/lua") / lua_version, Path("/usr/local/share/lua") / lua_version]
     search += [*Path("/usr/lib").glob(f"*/lua/{lua_version}"), Path("/usr/local/lib/lua") / lua_version]
     if not any((base / "socket.lua").is_file() or (base / "socket" / "core.so").is_file() for base in search):

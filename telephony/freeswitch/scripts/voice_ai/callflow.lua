@@ -1,7 +1,12 @@
 --- The call flow of the AI secretary (the seed's steps 1–8) for one FreeSWITCH channel:
 ---
----   answer → POST /api/v1/calls → greeting → loop { recordFile with silence detection → POST …/turns →
----   play the reply → continue | transfer | hangup } → POST …/end with the outcome.
+---   answer → POST /api/v1/calls → greeting → loop { record_session with end-of-speech detection →
+---   POST …/turns → play the reply → continue | transfer | hangup } → POST …/end with the outcome.
+---
+--- A transfer names an inline fallback dialplan after XML (`transfer <dest> XML,inline:lua:<no-route script>
+--- <context>`): when XML finds no extension for it, FreeSWITCH runs voice_ai_no_route.lua on the same channel,
+--- which tells the service (`transfer_failed`, then a second /end with the truth) and sends the caller to the
+--- operator — see `M.resume` and `Call:recover_transfer`.
 ---
 --- Keys are handled here, never by the model (see voice_ai.dtmf). Whatever fails — the service unreachable,
 --- too slow, answering 5xx or garbage — the caller hears a short apology from local sound files and is
@@ -25,6 +30,14 @@ local AUDIO_TIMEOUT = 4 -- seconds to fetch a reply's audio: the caller is waiti
 local TONE = "tone_stream://%(500,500,480,620);loops=3" -- when even the local sounds are missing
 local LANGUAGES = { pt = "pt-BR", ["pt-br"] = "pt-BR", en = "en-US", ["en-us"] = "en-US", ["en-gb"] = "en-US" }
 local MAX_REPEATS = 3
+local POLL_MS = 50 -- how often the recording loop looks at the recording (a key ends the wait at once)
+local NO_ROUTE_SCRIPT = "voice_ai_no_route.lua"
+local MAX_TRANSFER_ATTEMPTS = 2 -- the rule's destination, then the operator; never a loop
+-- record_session's flags for one utterance: only what the caller says (read), mono, a new file; channel
+-- variables of the same names (e.g. a PBX's call-recording settings) must not change it
+local RECORD_FLAGS = "RECORD_READ_ONLY=true,RECORD_WRITE_ONLY=false,RECORD_STEREO=false,RECORD_STEREO_SWAP=false," ..
+  "RECORD_APPEND=false,RECORD_ANSWER_REQ=false,RECORD_BRIDGE_REQ=false,RECORD_CHECK_BRIDGE=false," ..
+  "RECORD_TOGGLE_ON_REPEAT=false,RECORD_HANGUP_ON_ERROR=false,RECORD_MIN_SEC=0,RECORD_PRE_BUFFER_FRAMES=0"
 
 local function file_exists(path)
   local handle = io.open(path, "rb")
@@ -107,7 +120,7 @@ local function safe_context(value)
   return type(value) == "string" and value:match("^[%w%._@-]+$") ~= nil and #value <= 128
 end
 
---- A call. `fs` is the `freeswitch` table; `argv` the script arguments; `opts` (tests): client, log.
+--- A call. `fs` is the `freeswitch` table; `argv` the script arguments; `opts`: scripts_dir; (tests) client, log.
 function M.new(session, fs, argv, opts)
   opts = opts or {}
   local cfg = config.load(session, argv)
@@ -115,7 +128,7 @@ function M.new(session, fs, argv, opts)
     session = session,
     fs = fs,
     cfg = cfg,
-    log = opts.log or logger.new(fs, cfg.call_uuid),
+    log = opts.log or logger.new(session, fs, cfg.call_uuid),
     keys = dtmf.new(),
     phase = nil,
     started = nil, -- the service's answer to POST /calls
@@ -124,6 +137,8 @@ function M.new(session, fs, argv, opts)
     turns = 0,
     last_reply = nil, -- local file of the last thing said (for *)
     temp_files = {},
+    transfer_attempts = 0,
+    scripts_dir = opts.scripts_dir, -- where the entry scripts are (for the no-route script's absolute path)
   }, Call)
   self.client = opts.client or http.new(cfg.url, {
     token = cfg.token, connect_timeout = cfg.connect_timeout, timeout = cfg.timeout,
@@ -140,7 +155,7 @@ function Call:on_input(kind, input)
     return nil
   end
   self.log:info("key %s during %s", tostring(input.digit), tostring(self.phase))
-  return self.keys:on_digit(tostring(input.digit), self.phase or "playback")
+  return self.keys:on_digit(tostring(input.digit), self.phase == "record" and "record" or "playback")
 end
 
 --- The hangup hook: "hangup" when the channel hangs up, "transfer" when it leaves for the dialplan.
@@ -149,6 +164,8 @@ function Call:on_hangup(how)
   if how ~= "hangup" or self.ended or self.closing then
     return nil
   end
+  -- the phase stays what it was until the next step begins: a hangup that stopped a playback is reported
+  -- as "during playback" even when FreeSWITCH runs this hook after streamFile returned
   self.log:notice("caller hung up%s", self.phase and (" during " .. self.phase) or "")
   self.outcome = self.turns > 0 and "hangup" or "abandoned"
   if self.started then
@@ -186,7 +203,8 @@ function Call:post_event(event, extra)
   end
 end
 
-function Call:post_end(outcome)
+--- POST /end. `destination`/`context`: where a transferred caller really went (the operator included).
+function Call:post_end(outcome, destination, context)
   self.ended = true
   self.outcome = outcome
   if not self.started then
@@ -195,6 +213,8 @@ function Call:post_end(outcome)
   -- the script reports the end right before a transfer takes effect (when it returns): keep it short
   local answer, err = self.client:post_json(self:path("/end"), {
     domain_uuid = self.cfg.domain_uuid, outcome = outcome,
+    destination = outcome == "transferred" and destination or nil,
+    context = outcome == "transferred" and context or nil,
   }, self.service_down and 1 or math.min(self.cfg.timeout, 2))
   if err then
     self.log:warning("end (%s) not stored: %s", outcome, err.message)
@@ -228,7 +248,6 @@ function Call:play(path)
   end
   self.phase = "playback"
   self.session:streamFile(path)
-  self.phase = nil
   return self.session:ready()
 end
 
@@ -290,6 +309,37 @@ end
 
 -- Endings -----------------------------------------------------------------------------------------------
 
+--- The dialplans a transfer hunts: XML, then (only when XML has no extension for it) our no-route script, by
+--- absolute path when we know where we are installed and the path is a plain dialplan token.
+function Call:transfer_dialplans()
+  local script = NO_ROUTE_SCRIPT
+  if self.scripts_dir and self.scripts_dir:match("^/[%w%._/-]*$") then
+    script = self.scripts_dir .. "/" .. NO_ROUTE_SCRIPT
+  end
+  return "XML,inline:lua:" .. script
+end
+
+--- What the no-route script needs to carry on, kept on the channel (the script's Lua state ends with it).
+function Call:remember_transfer(destination, context, outcome)
+  local s = self.started or {}
+  local operator, operator_context = self:operator()
+  local vars = {
+    voice_ai_transfer_destination = destination,
+    voice_ai_transfer_context = context,
+    voice_ai_transfer_outcome = outcome,
+    voice_ai_transfer_attempts = tostring(self.transfer_attempts),
+    voice_ai_call_language = self.language,
+    voice_ai_call_started = self.started and "true" or "false",
+    voice_ai_call_turns = tostring(self.turns),
+    voice_ai_operator_destination = operator,
+    voice_ai_operator_context = operator_context,
+    voice_ai_conversation_uuid = s.conversation_uuid,
+  }
+  for name, value in pairs(vars) do
+    self.session:setVariable(name, value)
+  end
+end
+
 --- Send the caller to `destination` in `context` (the dialplan takes over when the script returns).
 function Call:transfer(destination, context, outcome, why)
   if not self.session:ready() then
@@ -297,7 +347,10 @@ function Call:transfer(destination, context, outcome, why)
   end
   self.log:notice("transfer to %s@%s (%s)", destination, context, why)
   self.closing = true
-  self.session:execute("transfer", destination .. " XML " .. context)
+  self.phase = "transfer"
+  self.transfer_attempts = (self.transfer_attempts or 0) + 1
+  self:remember_transfer(destination, context, outcome)
+  self.session:execute("transfer", destination .. " " .. self:transfer_dialplans() .. " " .. context)
   if self.session:ready() then
     -- the transfer did not happen (FreeSWITCH refused it): never leave the caller to the auto hangup
     self.closing = false
@@ -310,7 +363,7 @@ function Call:transfer(destination, context, outcome, why)
     end
     return self:goodbye("error", "error_goodbye")
   end
-  self:post_end(outcome)
+  self:post_end(outcome, destination, context)
 end
 
 function Call:goodbye(outcome, sound)
@@ -391,26 +444,60 @@ function Call:start()
   return answer
 end
 
---- Record one utterance; returns its path (nil when the caller hung up or pressed a key).
+--- Record one utterance. Returns its path and how the recording ended: FreeSWITCH's completion cause
+--- ("success-silence" after speech, "no-input-timeout" when the caller never spoke, "success-maxtime"), "key"
+--- or "deadline".
+---
+--- End-of-speech detection waits for speech to start: record_session's media bug counts
+--- RECORD_INITIAL_TIMEOUT_MS of silence before any speech (a caller who takes a moment after a prompt is not
+--- cut off) and RECORD_FINAL_TIMEOUT_MS after it (the secretary's silence_seconds). recordFile cannot: it
+--- counts silence from the first frame. The script waits in short sleeps, which deliver keys to the input
+--- callback, until the bug reports a completion cause.
 function Call:record()
-  local s = self.started
+  local s, session = self.started, self.session
   local path = self:temp_path("rec")
-  self.phase = "record"
   -- bounded whatever the service says: 0 would mean no time limit or no silence detection
-  self.session:recordFile(path, clamp(s.max_record_seconds, 15, 2, 120), clamp(s.silence_threshold, 300, 20, 5000),
-    clamp(s.silence_seconds, 2, 1, 10))
-  self.phase = nil
-  return path
+  local max_seconds = clamp(s.max_record_seconds, 15, 2, 120)
+  local settings = string.format("RECORD_INITIAL_TIMEOUT_MS=%d,RECORD_FINAL_TIMEOUT_MS=%d,RECORD_SILENCE_THRESHOLD=%d",
+    math.floor(math.min(self.cfg.speech_timeout, max_seconds) * 1000), clamp(s.silence_seconds, 2, 1, 10) * 1000,
+    clamp(s.silence_threshold, 300, 20, 5000))
+  self.phase = "record"
+  self.keys:take_stop()
+  session:setVariable("record_completion_cause", nil)
+  session:execute("record_session", string.format("%s +%d {%s,%s}", path, max_seconds, RECORD_FLAGS, settings))
+  -- FreeSWITCH stops the bug at the time limit itself; this guards against a bug that never reports
+  local deadline = self.client:now() + max_seconds + 2
+  local cause
+  while session:ready() do
+    session:sleep(POLL_MS)
+    cause = session:getVariable("record_completion_cause")
+    if cause ~= nil and cause ~= "" then
+      break
+    elseif self.keys:take_stop() then
+      cause = "key"
+      break
+    elseif self.client:now() > deadline then
+      cause = "deadline"
+      self.log:warning("the recording did not stop by itself after %d s", max_seconds)
+      break
+    end
+  end
+  if session:ready() then
+    session:execute("stop_record_session", path)
+  end
+  return path, cause
 end
 
---- POST one turn with the recording at `path`; returns the service's answer.
-function Call:send_turn(path)
+--- POST one turn with the recording at `path`; returns the service's answer. A turn in which the caller
+--- never spoke (`how` = "no-input-timeout", or an empty recording: FreeSWITCH writes a bare 44-byte WAV when
+--- no frame arrived) is posted as `text=""`: a silent turn, which the service answers with "pode repetir?".
+function Call:send_turn(path, how)
   local cfg = self.cfg
   local fields = { domain_uuid = cfg.domain_uuid }
   local file
   local data = read_file(path)
-  if not data or #data <= 44 then
-    fields.text = "" -- nothing was recorded: the service treats it as silence
+  if how == "no-input-timeout" or not data or #data <= 44 then
+    fields.text = "" -- a silent turn: no audio worth transcribing
   elseif cfg.audio_path then
     fields.audio_path = path
   else
@@ -459,7 +546,7 @@ function Call:converse()
       return self:goodbye("resolved", "goodbye")
     end
     self.turns = self.turns + 1
-    local path = self:record()
+    local path, how = self:record()
     if not self.session:ready() then
       return
     end
@@ -478,7 +565,8 @@ function Call:converse()
         self:post_event("dtmf", { digits = digits:gsub("[^%d%*#A-D]", ""):sub(1, 32) })
       end
       local started_at = self.client:now()
-      local answer, err = self:send_turn(path)
+      self.phase = "service"
+      local answer, err = self:send_turn(path, how)
       if not self.cfg.keep_recordings then
         self:forget(path)
       end
@@ -492,8 +580,9 @@ function Call:converse()
         return self:fail_over("turn", err)
       end
       local timings = type(answer.timings) == "table" and answer.timings or {}
-      self.log:info("turn %d: %q → %s (service %.0f ms, round trip %.0f ms)", self.turns, tostring(answer.transcript),
-        answer.action, tonumber(timings.total_ms) or -1, (self.client:now() - started_at) * 1000)
+      self.log:info("turn %d (%s): %q → %s (service %.0f ms, round trip %.0f ms)", self.turns, tostring(how),
+        tostring(answer.transcript), answer.action, tonumber(timings.total_ms) or -1,
+        (self.client:now() - started_at) * 1000)
       local reply = self:fetch_audio(answer.audio_url, "reply")
       if not reply and answer.action == "continue" then
         -- the service could not speak: the caller would be talking to silence
@@ -560,6 +649,78 @@ function Call:run(input_hook, hangup_hook)
     self:post_end(self.outcome or (self.turns > 0 and "hangup" or "abandoned"))
   end
   self:cleanup()
+end
+
+-- A transfer that did not route -------------------------------------------------------------------------
+
+local function channel_var(session, name)
+  local value = session:getVariable(name)
+  if value == nil or value == "" or value == "_undef_" then
+    return nil
+  end
+  return value
+end
+
+--- The call again, on a channel whose transfer found no extension: FreeSWITCH hunted the inline dialplan
+--- after XML and ran voice_ai_no_route.lua. What the first script knew is in the channel variables it set
+--- before transferring (Call:remember_transfer).
+function M.resume(session, fs, opts)
+  local call = M.new(session, fs, nil, opts)
+  call.language = normalize_language(channel_var(session, "voice_ai_call_language")) or call.language
+  call.turns = tonumber(channel_var(session, "voice_ai_call_turns")) or 0
+  call.transfer_attempts = tonumber(channel_var(session, "voice_ai_transfer_attempts")) or MAX_TRANSFER_ATTEMPTS
+  if channel_var(session, "voice_ai_call_started") == "true" then
+    call.started = {
+      conversation_uuid = channel_var(session, "voice_ai_conversation_uuid"),
+      operator_destination = channel_var(session, "voice_ai_operator_destination"),
+      operator_context = channel_var(session, "voice_ai_operator_context"),
+    }
+  end
+  call.failed = {
+    destination = channel_var(session, "voice_ai_transfer_destination") or "?",
+    context = channel_var(session, "voice_ai_transfer_context") or "?",
+    outcome = channel_var(session, "voice_ai_transfer_outcome") or "transferred",
+  }
+  return call
+end
+
+--- Tell the service the transfer did not happen (`transfer_failed` re-opens the conversation), then send the
+--- caller to the operator with an apology — unless the operator is what did not route, or this is already the
+--- second attempt: then the apology, a hangup and the outcome `error`. Either way a second /end tells the truth.
+function Call:recover_transfer(input_hook, hangup_hook)
+  local session, failed = self.session, self.failed
+  session:setHangupHook(hangup_hook)
+  session:setInputCallback(input_hook, "")
+  self.log:err("transfer to %s@%s did not route (no such extension or context in the dialplan)", failed.destination,
+    failed.context)
+  if self.started then
+    self:post_event("transfer_failed", {
+      destination = safe_destination(failed.destination) and failed.destination or nil,
+      context = safe_context(failed.context) and failed.context or nil,
+      detail = "NO_ROUTE_DESTINATION",
+    })
+  end
+  local ok, err = pcall(function()
+    local destination, context = self:operator()
+    local same = destination == failed.destination and context == failed.context
+    if destination and not same and self.transfer_attempts < MAX_TRANSFER_ATTEMPTS then
+      self:play_local("error_transfer")
+      return self:transfer(destination, context, failed.outcome == "error" and "error" or "transferred",
+        "the transfer to " .. failed.destination .. " did not route")
+    end
+    self.log:err("no operator destination left that routes: the call ends")
+    return self:goodbye("error", "error_goodbye")
+  end)
+  if not ok then
+    self.log:crit("call flow error: %s", tostring(err))
+    if session:ready() then
+      session:hangup("NORMAL_TEMPORARY_FAILURE")
+    end
+  end
+  session:ready() -- lets a pending hangup hook run
+  if self.started and not self.ended then
+    self:post_end(self.outcome or "error")
+  end
 end
 
 M.Call = Call

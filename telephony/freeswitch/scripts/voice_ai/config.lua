@@ -8,6 +8,8 @@
 ---   voice_ai_connect_timeout         seconds to connect          (default 2)
 ---   voice_ai_timeout                 seconds for start/events    (default 8)
 ---   voice_ai_turn_timeout            seconds for one turn        (default 15: the caller hears silence)
+---   voice_ai_speech_timeout          seconds a caller may take to start speaking after a prompt before the
+---                                    turn counts as silent       (default 5)
 ---   voice_ai_fallback_destination    where to send the caller when the service cannot even start the call
 ---   voice_ai_fallback_context        its context                 (default domain_name)
 ---   voice_ai_language                language of the local sounds before the service answers (default pt-BR)
@@ -59,6 +61,7 @@ function M.load(session, argv)
     connect_timeout = number(var("voice_ai_connect_timeout"), 2, 0.1, 30),
     timeout = number(var("voice_ai_timeout"), 8, 0.5, 120),
     turn_timeout = number(var("voice_ai_turn_timeout"), 15, 1, 300),
+    speech_timeout = number(var("voice_ai_speech_timeout"), 5, 1, 60),
     fallback_destination = var("voice_ai_fallback_destination"),
     language = var("voice_ai_language") or "pt-BR",
     audio_path = truthy(var("voice_ai_audio_path")),
