@@ -60,7 +60,23 @@ local function run_call(opts)
   rawset(_G, "session", em.session)
   rawset(_G, "freeswitch", em.freeswitch)
   rawset(_G, "argv", opts.argv or { "8000" })
-  local ok, err = pcall(dofile, "scripts/secretary_ai.lua")
+  local saved_path = package.path
+  if opts.package_path then -- e.g. FreeSWITCH's stock lua.conf: our scripts folder is not on the path
+    package.path = opts.package_path
+    for name in pairs(package.loaded) do
+      if name:match("^voice_ai%.") and name ~= "voice_ai.http" then
+        package.loaded[name] = nil
+      end
+    end
+  end
+  local ok, err = pcall(dofile, opts.script or "scripts/secretary_ai.lua")
+  package.path = saved_path
+  local inline = ok and em.take_inline()
+  while inline do -- a transfer did not route: FreeSWITCH runs the inline dialplan's script
+    rawset(_G, "argv", {})
+    ok, err = pcall(dofile, inline:sub(1, 1) == "/" and inline or ("scripts/" .. inline))
+    inline = ok and em.take_inline()
+  end
   local transcript = em.finish()
   package.loaded["voice_ai.http"] = real_http
   package.loaded["voice_ai.callflow"] = nil
@@ -247,7 +263,8 @@ describe("call flow", function()
       caller = { steps = { { say = QUESTION } } },
     })
     local record = ops(t, "record")[1]
-    assert.are.same({ 2, 20, 10 }, { record.time_limit, record.silence_threshold, record.silence_hits })
+    assert.are.same({ 2, 20, 10000, 2000 },
+      { record.time_limit, record.silence_threshold, record.final_timeout_ms, record.initial_timeout_ms })
   end)
 
   it("plays a tone when even the local sounds are missing", function()
@@ -419,6 +436,103 @@ describe("call flow", function()
     assert.is_true(logged)
   end)
 
+  it("waits for speech to start: a pause longer than the silence setting is not an empty turn", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION, pause_ms = 3000 } } },
+    })
+    local record = ops(t, "record")[1]
+    assert.are.same({ "record_session", "success-silence" }, { record.mode, record.completion_cause })
+    local upload = svc:made("turn")[1]
+    assert.is_nil(upload.payload.text)
+    local wav = emulator.read_wav(QUESTION)
+    -- the pause, the whole question and the end-of-speech silence are in the one recording
+    assert.is_true((#upload.file.data - 44) / 16 >= 3000 + wav.duration_ms)
+  end)
+
+  it("a caller who sends no audio at all makes a silent turn: text=\"\"", function()
+    for _, step in ipairs({ { quiet = true }, { silence = true } }) do
+      local t, svc = run_call({
+        answers = { start = { started() }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+        caller = { steps = { step } },
+      })
+      assert.are.equal("no-input-timeout", ops(t, "record")[1].completion_cause)
+      local upload = svc:made("turn")[1]
+      assert.are.equal("", upload.payload.text)
+      assert.is_nil(upload.file)
+      assert.are.same({ "greeting", "reply" }, played(t))
+    end
+  end)
+
+  it("# ends the caller's turn at once", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION, press = "#", at_ms = 1500 } } },
+    })
+    assert.are.equal("dtmf", ops(t, "record")[1].stopped_by)
+    assert.are.equal(1, #svc:made("turn"))
+    assert.is_nil(svc:made("turn")[1].payload.text)
+  end)
+
+  it("a transfer that does not route sends the caller to the operator and tells the service the truth", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
+        turn = { turn("transfer", { transfer = { destination = "203", context = "nowhere" } }) } },
+      caller = { steps = { { say = QUESTION } }, unrouted = { "@nowhere" } },
+    })
+    local transfers = ops(t, "transfer")
+    assert.are.same({ "203", "nowhere", false }, { transfers[1].destination, transfers[1].context, transfers[1].routed })
+    assert.matches("^XML,inline:lua:.*voice_ai_no_route%.lua$", transfers[1].dialplan)
+    assert.are.same({ "transfer", "200", "acme.example.com" }, { last_event(t).op, last_event(t).destination,
+      last_event(t).context })
+    assert.are.equal("transferred", t.final_state)
+    assert.are.same({ "greeting", "reply", "error_transfer" }, played(t))
+    local failed = svc:made("events")[1].payload
+    assert.are.same({ "transfer_failed", "203", "nowhere", "NO_ROUTE_DESTINATION" },
+      { failed.event, failed.destination, failed.context, failed.detail })
+    local ends = svc:made("end")
+    assert.are.equal(2, #ends)
+    assert.are.same({ "transferred", "203", "nowhere" }, { ends[1].payload.outcome, ends[1].payload.destination,
+      ends[1].payload.context })
+    assert.are.same({ "transferred", "200", "acme.example.com" }, { ends[2].payload.outcome,
+      ends[2].payload.destination, ends[2].payload.context })
+  end)
+
+  it("when the operator does not route either: apology, hangup, outcome error, and no loop", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "x" } },
+        turn = { turn("transfer", { transfer = { destination = "203", context = "nowhere" } }) } },
+      caller = { steps = { { say = QUESTION } }, unrouted = { "@nowhere", "200" } },
+    })
+    assert.are.equal(2, #ops(t, "transfer"))
+    assert.are.same({ "greeting", "reply", "error_transfer", "error_goodbye" }, played(t))
+    assert.are.same({ "hangup", "script" }, { last_event(t).op, last_event(t).by })
+    assert.are.equal(2, #svc:made("events"))
+    local ends = svc:made("end")
+    assert.are.same({ "transferred", "transferred", "error" },
+      { ends[1].payload.outcome, ends[2].payload.outcome, ends[3].payload.outcome })
+  end)
+
+  it("key 0 stores where the caller went (the operator) with the end", function()
+    local _, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
+    })
+    local ended = svc:made("end")[1].payload
+    assert.are.same({ "transferred", "200", "acme.example.com" }, { ended.outcome, ended.destination, ended.context })
+  end)
+
+  it("logs through the session, so FreeSWITCH ties the lines to the call", function()
+    local t = run_call({
+      answers = { start = { started() }, turn = { turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.is_true(#t.logs > 3)
+    for _, line in ipairs(t.logs) do
+      assert.are.equal("session", line.via, line.text)
+    end
+  end)
+
   it("removes its temporary files", function()
     run_call({
       answers = { start = { started() }, turn = { turn("continue"), turn("hangup") }, ["end"] = { { outcome = "resolved" } } },
@@ -426,5 +540,57 @@ describe("call flow", function()
     })
     local listing = io.popen("ls " .. tmp_dir):read("*a")
     assert.are.equal("", listing)
+  end)
+end)
+
+describe("entry script", function()
+  local stock_path = package.path:gsub("[^;]*scripts/%?%.lua;?", "")
+  local function install_copy(without)
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. " && cp -r scripts/. " .. dir))
+    if without then
+      os.remove(dir .. "/" .. without)
+    end
+    return dir
+  end
+
+  it("finds its modules next to itself with FreeSWITCH's stock lua.conf (no script-directory)", function()
+    local dir = install_copy()
+    local t, svc = run_call({
+      script = dir .. "/secretary_ai.lua", package_path = stock_path,
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
+    })
+    assert.are.equal(1, #svc:made("start"))
+    assert.are.same({ "transfer", "200" }, { last_event(t).op, last_event(t).destination })
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("a call flow that does not load still hands the caller to the fallback, with the apology", function()
+    local dir = install_copy("voice_ai/callflow.lua")
+    local t, svc = run_call({
+      script = dir .. "/secretary_ai.lua", package_path = stock_path, answers = {},
+      variables = { voice_ai_fallback_destination = "9000" }, caller = { steps = {} },
+    })
+    assert.are.equal(0, #svc.requests)
+    assert.are.same({ "error_transfer" }, played(t))
+    assert.are.same({ "transfer", "9000", "acme.example.com" }, { last_event(t).op, last_event(t).destination,
+      last_event(t).context })
+    local logged = false
+    for _, line in ipairs(t.logs) do
+      logged = logged or (line.text:match("the call flow did not load") ~= nil and line.via == "session")
+    end
+    assert.is_true(logged)
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("without a fallback destination the caller still hears the apology before the call ends", function()
+    local dir = install_copy("voice_ai/callflow.lua")
+    local t = run_call({ script = dir .. "/secretary_ai.lua", package_path = stock_path, answers = {},
+      caller = { steps = {} } })
+    assert.are.same({ "error_goodbye" }, played(t))
+    assert.are.same({ "hangup", "script" }, { last_event(t).op, last_event(t).by })
+    os.execute("rm -rf " .. dir)
   end)
 end)

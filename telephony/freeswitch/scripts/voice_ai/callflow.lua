@@ -210,12 +210,19 @@ function Call:post_end(outcome, destination, context)
   if not self.started then
     return
   end
-  -- the script reports the end right before a transfer takes effect (when it returns): keep it short
+  -- the script reports the end right before a transfer takes effect (when it returns): keep it short then;
+  -- after a hangup nobody waits, and a busy service gets the usual timeout
+  local timeout = self.cfg.timeout
+  if self.service_down then
+    timeout = 1
+  elseif self.session:ready() or self.phase == "transfer" then
+    timeout = math.min(timeout, 2)
+  end
   local answer, err = self.client:post_json(self:path("/end"), {
     domain_uuid = self.cfg.domain_uuid, outcome = outcome,
     destination = outcome == "transferred" and destination or nil,
     context = outcome == "transferred" and context or nil,
-  }, self.service_down and 1 or math.min(self.cfg.timeout, 2))
+  }, timeout)
   if err then
     self.log:warning("end (%s) not stored: %s", outcome, err.message)
   else

@@ -5,7 +5,7 @@
 --- Secrets never reach the log: the caller of this module logs events, not request headers.
 local M = {}
 
-local LEVELS = { debug = "debug", info = "info", notice = "notice", warning = "warning", err = "err", crit = "crit" }
+local LEVELS = { debug = "DEBUG", info = "INFO", notice = "NOTICE", warning = "WARNING", err = "ERR", crit = "CRIT" }
 
 --- A logger bound to one call: `session` (may be nil), `fs` the `freeswitch` table, `uuid` the call's.
 function M.new(session, fs, uuid)

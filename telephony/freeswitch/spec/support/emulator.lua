@@ -13,13 +13,28 @@
 --- * streamFile checks the file is a real WAV (RIFF/WAVE, PCM, a data chunk that fits) and plays it for its
 ---   duration; DTMF during playback goes to the input callback, whose answer "break" (anything but
 ---   nil/""/"true"/"undefined") stops it.
---- * After transfer (execute "transfer" or session:transfer) the channel is not ready().
+--- * record_session (switch_ivr_async.c's media bug) as checked on the real FreeSWITCH 1.10.12: `path [+limit]
+---   [{VAR=value,…}]`, the variables read from the braces first, then the channel; the bug records while the
+---   script does other blocking things — here, while it sleeps (CoreSession::sleep, which also hands keys to the
+---   input callback and returns early when it answers "break"). RECORD_INITIAL_TIMEOUT_MS /
+---   RECORD_FINAL_TIMEOUT_MS / RECORD_SILENCE_THRESHOLD: silence is timed from the start of the recording
+---   until the first loud frame (initial), then from the start of each silence (final); either timeout ends the
+---   recording and sets `record_completion_cause` ("no-input-timeout" without speech, "success-silence" after
+---   it), as does the time limit ("success-maxtime"), stop_record_session ("success-maxtime" unless already
+---   set) and a hangup. With a bug on the channel, frames the caller does not send (comfort noise) still reach
+---   it as samples of -1: silence that counts. A recording that got no frame is deleted (RECORD_DISCARDED).
+--- * After transfer (execute "transfer" or session:transfer) the channel is not ready(). A transfer names its
+---   dialplans ("XML" or "XML,inline:lua:<script>"); `caller.unrouted` lists "<destination>@<context>",
+---   "@<context>" or "<destination>" that XML has no extension for: then the inline dialplan's script runs
+---   (emulator.take_inline() gives it to the harness), or, without one, the channel hangs up with
+---   NO_ROUTE_DESTINATION, in silence — FreeSWITCH's behaviour.
 ---
 --- Time is virtual (media takes no wall-clock time); HTTP made by the script is real.
 ---
 --- The caller is a scenario: each recordFile consumes the next step of `caller.steps`:
 ---   {say = "x.wav", pause_ms = 300}      speak a WAV (8 kHz mono 16-bit) after a pause, then stay silent
----   {silence = true}                    say nothing
+---   {silence = true}                    say nothing (line noise)
+---   {quiet = true}                      send no audio at all (comfort noise)
 ---   {press = "0", at_ms = 500}          press a key that far into the recording (with or without say)
 ---   {hangup_at_ms = 800}                hang up that far into the recording (with or without say)
 --- `caller.refuse_transfers` lists destinations whose transfer FreeSWITCH would not carry out (e.g. the
@@ -168,6 +183,8 @@ function M.new(opts)
   end
 
   local transcript = { events = {}, logs = {} }
+  local bug = nil -- the running record_session
+  local inline = nil -- the script of a transfer XML could not route
   local clock_ms = 0
   local record_index, playback_index = 0, 0
 
@@ -375,8 +392,8 @@ function M.new(opts)
     channel.auto_hangup = value and true or false
   end
 
-  function session:consoleLog(level, text)
-    transcript.logs[#transcript.logs + 1] = { t = clock_ms, level = tostring(level), text = tostring(text) }
+  function session:consoleLog(level, text) -- CoreSession::consoleLog: the line carries the channel's uuid
+    transcript.logs[#transcript.logs + 1] = { t = clock_ms, level = tostring(level), text = tostring(text), via = "session" }
   end
 
   function session:setInputCallback(...)
@@ -598,19 +615,215 @@ function M.new(opts)
   end
   session.recordFile = blocking(session.recordFile)
 
+  -- record_session ---------------------------------------------------------------------------------
+
+  local function recording_var(vars, name)
+    local value = vars[name]
+    if value == nil then
+      value = channel.variables[name]
+    end
+    return value
+  end
+
+  local function truthy(value)
+    return value ~= nil and ({ ["true"] = true, yes = true, on = true, ["1"] = true })[tostring(value):lower()] == true
+  end
+
+  local function close_bug(cause, stopped_by)
+    local b = bug
+    bug = nil
+    if not b.cause then
+      b.cause = cause
+    end
+    local parts = {}
+    for i, frame in ipairs(b.recorded) do
+      parts[i] = string.pack("<" .. string.rep("i2", #frame), table.unpack(frame))
+    end
+    local pcm = table.concat(parts)
+    b.entry.stopped_by = stopped_by
+    b.entry.completion_cause = b.cause
+    b.entry.recorded_ms = #b.recorded * FRAME_MS
+    if #b.recorded == 0 then
+      os.remove(b.file)
+      channel.variables.RECORD_DISCARDED = "true"
+      b.cause = "empty-file"
+    else
+      M.write_wav(b.file, pcm, RATE)
+    end
+    channel.variables.record_completion_cause = b.cause
+    channel.variables.record_ms = tostring(#b.recorded * FRAME_MS)
+    channel.variables.record_samples = tostring(#pcm // 2)
+  end
+
+  local function start_bug(data)
+    local file, rest = (data or ""):match("^(%S+)%s*(.-)$")
+    if not file then
+      event("error", { message = "usage: <path> [+<timeout>] [{var1=x,var2=y}]" })
+      return
+    end
+    local limit = tonumber(rest:match("^%+(%d+)")) or 0
+    local vars = {}
+    for pair in (rest:match("{(.*)}") or ""):gmatch("[^,]+") do
+      local k, v = pair:match("^%s*([^=]+)=(.*)$")
+      if k then
+        vars[k] = v
+      end
+    end
+    record_index = record_index + 1
+    local step = steps[record_index]
+    local initial = tonumber(recording_var(vars, "RECORD_INITIAL_TIMEOUT_MS"))
+    local final = tonumber(recording_var(vars, "RECORD_FINAL_TIMEOUT_MS"))
+    local threshold = (initial or final) and 200 or 0
+    threshold = tonumber(recording_var(vars, "RECORD_SILENCE_THRESHOLD")) or threshold
+    local entry = event("record", {
+      file = file, index = record_index, mode = "record_session", time_limit = limit, silence_threshold = threshold,
+      initial_timeout_ms = initial or 0, final_timeout_ms = final or 0,
+    })
+    if not truthy(recording_var(vars, "RECORD_READ_ONLY")) or truthy(recording_var(vars, "RECORD_STEREO")) then
+      event("error", { message = "record_session would record both directions (the secretary's prompts too)" })
+    end
+    if not step then
+      entry.stopped_by = "caller hung up (scenario over)"
+      caller_hangs_up("record")
+      return
+    end
+    local probe = io.open(file, "wb")
+    if not probe then
+      entry.error = "cannot open " .. file
+      event("error", { message = string.format("Error opening %s for recording", file) })
+      return
+    end
+    probe:close()
+    local speech = {}
+    if step.say then
+      local info, err = M.read_wav(step.say)
+      assert(info, "fixture " .. tostring(step.say) .. ": " .. tostring(err))
+      assert(info.rate == RATE and info.channels == 1, "fixtures are 8 kHz mono: " .. step.say)
+      speech = frames_of(info.pcm)
+      entry.said = step.say
+    end
+    bug = {
+      file = file, entry = entry, step = step, speech = speech, recorded = {}, frame_index = 0,
+      pause_frames = (step.pause_ms or 300) // FRAME_MS, limit_ms = limit * 1000, threshold = threshold,
+      initial = initial or 0, final = final or 0, silence_start = 0, timeout = initial or 0, speaking = false,
+      remainder = 0,
+    }
+  end
+
+  -- One 20 ms frame of the caller into the bug. Returns "stop" when a key asked to stop the media.
+  local function feed_frame()
+    local b = bug
+    b.frame_index = b.frame_index + 1
+    local at_ms = (b.frame_index - 1) * FRAME_MS
+    local step = b.step
+    if step.hangup_at_ms and at_ms >= step.hangup_at_ms then
+      b.entry.hangup_at_ms = at_ms
+      caller_hangs_up("record")
+      close_bug(b.speaking and "success-silence" or "no-input-timeout", "hangup")
+      return "gone"
+    end
+    if step.press and at_ms >= (step.at_ms or 0) and not b.entry.pressed then
+      b.entry.pressed = step.press
+      if press(step.press, "record_session") then
+        b.key_stopped = true
+        return "stop"
+      end
+    end
+    if b.limit_ms > 0 and at_ms >= b.limit_ms then
+      close_bug("success-maxtime", "time_limit")
+      return "closed"
+    end
+    clock_ms = clock_ms + FRAME_MS
+    local frame
+    if b.frame_index > b.pause_frames and b.speech[b.frame_index - b.pause_frames] then
+      frame = b.speech[b.frame_index - b.pause_frames]
+    elseif step.quiet then
+      frame = {}
+      for i = 1, FRAME_SAMPLES do
+        frame[i] = -1 -- comfort noise turned into raw frames for the bug (switch_core_io.c: memset 255)
+      end
+    else
+      frame = noise_frame()
+    end
+    b.recorded[#b.recorded + 1] = frame
+    if b.threshold > 0 then
+      if score(frame) < b.threshold then
+        if not b.silence_start then
+          b.silence_start = at_ms
+        elseif b.timeout > 0 and at_ms + FRAME_MS - b.silence_start >= b.timeout then
+          close_bug(b.speaking and "success-silence" or "no-input-timeout", b.speaking and "silence" or "no_input")
+          return "closed"
+        end
+      elseif b.silence_start then
+        b.speaking = true
+        b.silence_start = nil
+        b.timeout = b.final
+      end
+    end
+    if b.frame_index > 3600 * 1000 // FRAME_MS then
+      error("record_session without time limit or silence detection never ends")
+    end
+  end
+
   function session:sleep(...)
     local ms = want_int("CoreSession::sleep", 1, check_args("CoreSession::sleep", 1, 2, ...))
-    if ready() then
-      clock_ms = clock_ms + ms
+    if not ready() then
+      return 0
     end
-    return 0
+    event("sleep", { ms = ms, recording = bug ~= nil })
+    -- keys pressed while the script was busy reach the callback now; "break" ends the sleep
+    while #channel.digit_queue > 0 and channel.callback do
+      if press(table.remove(channel.digit_queue, 1), "sleep") then
+        return 0
+      end
+    end
+    if not bug then
+      clock_ms = clock_ms + ms
+      return 1
+    end
+    bug.remainder = bug.remainder + ms
+    while bug and bug.remainder >= FRAME_MS do
+      bug.remainder = bug.remainder - FRAME_MS
+      local result = feed_frame()
+      if result == "stop" or result == "gone" then
+        return 0
+      end
+    end
+    return 1
   end
   session.sleep = blocking(session.sleep)
 
+  local function routes(destination, context)
+    for _, unrouted in ipairs(caller.unrouted or {}) do
+      if unrouted == destination .. "@" .. context or unrouted == "@" .. context or unrouted == destination then
+        return false
+      end
+    end
+    return true
+  end
+
   local function transfer_to(destination, dialplan, context)
-    event("transfer", { destination = destination, dialplan = dialplan or "XML", context = context or "default" })
+    dialplan, context = dialplan or "XML", context or "default"
+    local entry = event("transfer", { destination = destination, dialplan = dialplan, context = context })
     channel.transferred = true
     set_state("CS_ROUTING")
+    if bug then
+      close_bug(bug.speaking and "success-silence" or "no-input-timeout", "transfer")
+    end
+    if routes(destination, context) then
+      return
+    end
+    -- switch_core_standard_on_routing: the dialplans are hunted in order; XML finds nothing
+    entry.routed = false
+    local script = dialplan:match(",%s*inline:lua:([^,]+)")
+    if script then
+      inline = script
+      event("no_route", { destination = destination, context = context, inline = script })
+    else
+      event("no_route", { destination = destination, context = context })
+      channel.transferred = false
+      set_state("CS_HANGUP", "NO_ROUTE_DESTINATION")
+    end
   end
 
   function session:transfer(...)
@@ -649,6 +862,14 @@ function M.new(opts)
           end
         end
         transfer_to(dest, dialplan ~= "" and dialplan or nil, context ~= "" and context or nil)
+      end
+    elseif app == "record_session" then
+      if ready() then
+        start_bug(data)
+      end
+    elseif app == "stop_record_session" then
+      if bug and bug.file == data then
+        close_bug("success-maxtime", bug.key_stopped and "dtmf" or "stop_record_session")
       end
     elseif app == "hangup" then
       session:hangup(data)
@@ -706,8 +927,8 @@ function M.new(opts)
 
   local fs = {}
 
-  function fs.consoleLog(level, text)
-    transcript.logs[#transcript.logs + 1] = { t = clock_ms, level = tostring(level), text = tostring(text) }
+  function fs.consoleLog(level, text) -- freeswitch.consoleLog: a global line, tied to no call
+    transcript.logs[#transcript.logs + 1] = { t = clock_ms, level = tostring(level), text = tostring(text), via = "global" }
   end
 
   function fs.getGlobalVariable(name)
@@ -745,12 +966,30 @@ function M.new(opts)
 
   local emulator = { session = session, freeswitch = fs, transcript = transcript, channel = channel }
 
+  --- The script the inline dialplan runs after a transfer XML could not route (nil when none is due); the
+  --- channel is executing again, with its variables, for that script.
+  function emulator.take_inline()
+    local script = inline
+    inline = nil
+    if script then
+      do_hangup_hook()
+      channel.transferred = false
+      channel.state = "CS_EXECUTE"
+      channel.hook, channel.callback, channel.hh, channel.mark = nil, nil, false, false
+      event("inline", { script = script })
+    end
+    return script
+  end
+
   --- What mod_lua does when the script returns: hang up unless it transferred (autoHangup).
   function emulator.finish()
     do_hangup_hook()
     if channel.state ~= "CS_HANGUP" and not channel.transferred and channel.auto_hangup then
       event("hangup", { cause = "NORMAL_CLEARING", by = "mod_lua (script ended)" })
       set_state("CS_HANGUP", "NORMAL_CLEARING")
+    end
+    if bug then
+      close_bug(bug.speaking and "success-silence" or "no-input-timeout", "hangup")
     end
     transcript.final_state = channel.transferred and "transferred" or channel.state
     transcript.variables = channel.variables

@@ -37,6 +37,16 @@ if not ok then
   -- mod_lua logs the error and the channel goes on to autoHangup
   em.transcript.events[#em.transcript.events + 1] = { op = "script_error", message = tostring(err) }
 end
+-- a transfer XML could not route: FreeSWITCH runs the inline dialplan's script on the same channel
+local inline = ok and em.take_inline()
+while inline do
+  argv = {}
+  ok, err = pcall(dofile, inline:sub(1, 1) == "/" and inline or (scripts_dir .. "/" .. inline))
+  if not ok then
+    em.transcript.events[#em.transcript.events + 1] = { op = "script_error", message = tostring(err) }
+  end
+  inline = ok and em.take_inline()
+end
 local transcript = em.finish()
 transcript.script_ok = ok
 transcript.cpu_s = os.clock() - wall
