@@ -130,7 +130,7 @@ async def test_webhook_survives_a_down_receiver_and_a_restart(
     assert got.headers["x-voiceai-signature"] == sign(SECRET, timestamp, got.body)
     body = json.loads(got.body)
     assert body["event"] == "call.ended" and body["call_uuid"] == call and body["outcome"] == "transferred"
-    assert body["transfer"] == {"destination": "203", "department": "Financeiro"}
+    assert body["transfer"] == {"destination": "203", "context": "demo.localhost", "department": "Financeiro"}
     assert [t["role"] for t in body["transcript"]] == ["assistant", "user", "assistant"]
     assert SECRET not in got.body.decode()
 

@@ -1,5 +1,5 @@
-"""Background jobs on PostgreSQL with PgQueuer: document ingestion, webhook deliveries and the post-call
-summary by the tenant's LLM.
+"""Background jobs on PostgreSQL with PgQueuer: document ingestion, webhook deliveries, the post-call
+summary by the tenant's LLM, and the periodic closer of stale calls.
 
 No extra server: jobs live in the same database (tables prefixed ``v_voice_ai_``), survive restarts, and any
 number of service instances or dedicated workers (``voice-ai worker``) share them. A job whose worker died
@@ -13,7 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -25,6 +25,8 @@ PREFIX = "v_voice_ai_"
 INGEST = "ingest_document"
 WEBHOOK = "deliver_webhook"
 FINISH = "finish_call"
+CLOSE_STALE = "close_stale_calls"
+STALE_CRON = "* * * * *"  # every minute; the closer itself decides what is stale
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 
 
@@ -98,11 +100,27 @@ class JobQueue:
             on_conflict="skip",
         )
 
-    async def finish_call(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> None:
-        """The LLM summary (then the webhook) of a call that ended, off the call's critical path."""
-        payload = json.dumps({"domain_uuid": str(domain_uuid), "conversation_uuid": str(conversation_uuid)}).encode()
+    async def finish_call(
+        self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID, ended_at: datetime | None, *, delay_s: float = 0
+    ) -> None:
+        """The LLM summary (then the webhook) of a call that ended, off the call's critical path, after a grace
+        period. One job per end (``ended_at``): a call re-opened and ended again gets a job of its own."""
+        payload = json.dumps(
+            {
+                "domain_uuid": str(domain_uuid),
+                "conversation_uuid": str(conversation_uuid),
+                "ended_at": ended_at.isoformat() if ended_at else None,
+            }
+        ).encode()
         queries = await self._queries()
-        await queries.enqueue(FINISH, payload, dedupe_key=f"finish:{conversation_uuid}", on_conflict="skip")
+        stamp = ended_at.isoformat() if ended_at else "-"
+        await queries.enqueue(
+            FINISH,
+            payload,
+            execute_after=timedelta(seconds=delay_s),
+            dedupe_key=f"finish:{conversation_uuid}:{stamp}",
+            on_conflict="skip",
+        )
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -111,17 +129,33 @@ class JobQueue:
 
 
 Handler = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
+FinishHandler = Callable[[uuid.UUID, uuid.UUID, datetime | None], Awaitable[None]]
+Periodic = Callable[[], Awaitable[None]]
 
 
 class Worker:
-    """Consumes jobs in this process until ``stop()``."""
+    """Consumes jobs in this process until ``stop()``; with ``stale`` it also takes part in the periodic
+    stale-call closer (PgQueuer's scheduler: one instance runs each tick, whichever gets it first)."""
 
-    def __init__(self, dsn: str, ingest: Handler, webhook: Handler, finish: Handler, *, concurrency: int = 2) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        ingest: Handler,
+        webhook: Handler,
+        finish: FinishHandler,
+        *,
+        stale: Periodic | None = None,
+        concurrency: int = 2,
+    ) -> None:
         self.dsn, self._ingest, self._webhook, self._finish = dsn, ingest, webhook, finish
+        self._stale = stale
         self.concurrency = concurrency
         self._manager: Any = None
+        self._scheduler: Any = None
         self._conn: asyncpg.Connection | None = None
+        self._schedule_conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._schedule_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         from pgqueuer.db import AsyncpgDriver
@@ -145,28 +179,51 @@ class Worker:
         @manager.entrypoint(FINISH, concurrency_limit=4)
         async def finish(job: Job) -> None:
             data = json.loads(job.payload or b"{}")
-            await self._finish(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["conversation_uuid"]))
+            ended_at = datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None
+            await self._finish(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["conversation_uuid"]), ended_at)
 
         self._manager = manager
         self._task = asyncio.create_task(
             manager.run(heartbeat_timeout=HEARTBEAT_TIMEOUT, dequeue_timeout=timedelta(seconds=5)),
             name="voice-ai-worker",
         )
+        if self._stale is not None:
+            await self._start_scheduler(self._stale)
+
+    async def _start_scheduler(self, stale: Periodic) -> None:
+        from pgqueuer.core.sm import SchedulerManager
+        from pgqueuer.db import AsyncpgDriver
+        from pgqueuer.models import Schedule
+
+        self._schedule_conn = await asyncpg.connect(self.dsn)
+        scheduler = SchedulerManager(_queries(AsyncpgDriver(self._schedule_conn)))
+
+        @scheduler.schedule(CLOSE_STALE, STALE_CRON)
+        async def close_stale(_: Schedule) -> None:
+            await stale()
+
+        self._scheduler = scheduler
+        self._schedule_task = asyncio.create_task(scheduler.run(), name="voice-ai-scheduler")
 
     async def run_until_stopped(self) -> None:
         if self._task is not None:
             await self._task
 
     async def stop(self) -> None:
-        if self._manager is not None:
-            self._manager.shutdown.set()
-        if self._task is not None:
+        for manager in (self._manager, self._scheduler):
+            if manager is not None:
+                manager.shutdown.set()
+        for task in (self._task, self._schedule_task):
+            if task is None:
+                continue
             try:
-                await asyncio.wait_for(self._task, timeout=30)
+                await asyncio.wait_for(task, timeout=30)
             except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
+                task.cancel()
             except Exception:
                 logger.exception("job worker stopped with an error")
-        if self._conn is not None:
-            await self._conn.close()
+        for conn in (self._conn, self._schedule_conn):
+            if conn is not None:
+                await conn.close()
         self._manager = self._task = self._conn = None
+        self._scheduler = self._schedule_task = self._schedule_conn = None

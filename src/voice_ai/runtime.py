@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import uuid
+from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy import text
@@ -118,7 +119,11 @@ class Runtime:
         """Consume background jobs (document ingestion) in this process."""
         if self.worker is None:
             self.worker = jobs.Worker(
-                self.jobs.dsn if self.jobs else "", self._ingest, self._webhook, self._finish_call
+                self.jobs.dsn if self.jobs else "",
+                self._ingest,
+                self._webhook,
+                self._finish_call,
+                stale=self.close_stale_calls if self.settings.stale_call_minutes > 0 else None,
             )
             await self.worker.start()
 
@@ -135,11 +140,19 @@ class Runtime:
 
         await deliver(self, domain_uuid, delivery_uuid)
 
-    async def _finish_call(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> None:
-        from voice_ai.conversation.engine import CallEngine
+    async def _finish_call(
+        self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID, ended_at: datetime | None
+    ) -> None:
+        from voice_ai.conversation.lifecycle import CallLifecycle
 
         async with self.sessionmaker() as session:
-            await CallEngine(self).finish(session, domain_uuid, conversation_uuid)
+            await CallLifecycle(self).finish(session, domain_uuid, conversation_uuid, ended_at)
+
+    async def close_stale_calls(self) -> None:
+        """End calls nobody ended (run every minute by the job scheduler)."""
+        from voice_ai.conversation.lifecycle import CallLifecycle
+
+        await CallLifecycle(self).close_stale(self.settings.stale_call_minutes)
 
     async def _ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
         from voice_ai.rag.ingest import ingest_document

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,6 @@ from voice_ai.db.repositories.entities import (
     TransferRuleRepository,
 )
 from voice_ai.providers.audio import Audio
-from voice_ai.providers.base import LLMProvider
 from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.llm.decision import DECISION_SCHEMA
 from voice_ai.providers.types import ChatMessage, DialogContext, TransferTarget
@@ -229,7 +228,7 @@ class CallEngine:
         providers: dict[str, str] = {}
 
         transcript = (text or "").strip()
-        if audio is not None:
+        if audio is not None and audio.pcm:  # a recording without frames is a silent turn: nothing to transcribe
             t0 = time.perf_counter()
             try:
                 chain = await self.providers.chain(
@@ -350,6 +349,7 @@ class CallEngine:
         if action.transfer is not None:
             updates |= {
                 "transfer_destination": action.transfer.destination,
+                "transfer_context": action.transfer.context,
                 "transfer_department": action.transfer.department,
             }
         await ConversationRepository(session).update(conversation, updates)
@@ -366,152 +366,3 @@ class CallEngine:
         if secretary.farewell:
             phrases.add(secretary.farewell)
         return phrases
-
-    async def event(
-        self,
-        session: AsyncSession,
-        domain_uuid: uuid.UUID,
-        call_uuid: str,
-        event: str,
-        digits: str | None,
-        detail: str | None,
-    ) -> int:
-        """Record a line event (DTMF, hangup, transfer result) in the call's log as a system message."""
-        conversation = await self._conversation(session, domain_uuid, call_uuid)
-        messages = MessageRepository(session)
-        history = (
-            await messages.for_conversation(domain_uuid, conversation.voice_conversation_uuid, limit=500, offset=0)
-        ).items
-        index = max((m.turn_index for m in history), default=0)
-        text = " ".join(p for p in (f"[{event}]", digits, detail) if p)
-        await messages.create(
-            domain_uuid,
-            {
-                "voice_conversation_uuid": conversation.voice_conversation_uuid,
-                "turn_index": index,
-                "role": "system",
-                "text": text,
-                "action": event,
-            },
-        )
-        if event == "caller_hangup" and conversation.ended_at is None:
-            await self.end(session, domain_uuid, call_uuid, "abandoned" if index == 0 else "hangup")
-        return index
-
-    async def end(self, session: AsyncSession, domain_uuid: uuid.UUID, call_uuid: str, outcome: str) -> Conversation:
-        """Store the outcome now, with an extractive summary (the caller's first questions). When the tenant
-        has a real LLM, its one-sentence summary is written by a background job (``finish``) that then queues
-        the webhook: the script that reports the end — often right before a transfer — never waits for a
-        model. Without a job queue (tests, tools) it is done inline."""
-        conversation = await self._conversation(session, domain_uuid, call_uuid)
-        if conversation.ended_at is not None:
-            return conversation  # idempotent: a hangup hook and the script may both report the end
-        history = await self._history(session, domain_uuid, conversation.voice_conversation_uuid)
-        asked = [m.text for m in history if m.role == "user" and m.text.strip()]
-        summary = _with_transfer("; ".join(asked[:3])[:500] if asked else None, conversation, outcome)
-        conversation = await ConversationRepository(session).update(
-            conversation, {"ended_at": datetime.now(UTC), "outcome": outcome, "summary": summary}
-        )
-        model = await self._summary_model(session, domain_uuid, conversation) if asked else None
-        if model is None:
-            await self._queue_webhook(session, domain_uuid, conversation, history)
-        elif self.runtime.jobs is not None:
-            await session.commit()  # the worker must find the ended conversation
-            await self.runtime.jobs.finish_call(domain_uuid, conversation.voice_conversation_uuid)
-        else:
-            conversation = await self._summarise(session, domain_uuid, conversation, history, model)
-        return conversation
-
-    async def finish(self, session: AsyncSession, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> None:
-        """The background half of ``end``: the LLM summary, then the webhook."""
-        conversation = await ConversationRepository(session).get(domain_uuid, conversation_uuid)
-        if conversation is None:
-            return
-        history = await self._history(session, domain_uuid, conversation_uuid)
-        model = await self._summary_model(session, domain_uuid, conversation)
-        if model is not None:
-            await self._summarise(session, domain_uuid, conversation, history, model)
-        else:
-            await self._queue_webhook(session, domain_uuid, conversation, history)
-        await session.commit()
-
-    async def _history(self, session: AsyncSession, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> Any:
-        page = await MessageRepository(session).for_conversation(domain_uuid, conversation_uuid, limit=500, offset=0)
-        return page.items
-
-    async def _summarise(
-        self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation, history: Any, model: Any
-    ) -> Conversation:
-        summary = await self._llm_summary(model, conversation, history)
-        if summary:
-            conversation = await ConversationRepository(session).update(
-                conversation, {"summary": _with_transfer(summary, conversation, conversation.outcome)}
-            )
-        await self._queue_webhook(session, domain_uuid, conversation, history)
-        return conversation
-
-    async def _summary_model(
-        self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation
-    ) -> LLMProvider | None:
-        """The tenant's first real LLM (the dialog policy cannot summarise), or None."""
-        preferred = None
-        if conversation.voice_secretary_uuid:
-            secretary = await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
-            preferred = secretary.llm_provider_uuid if secretary else None
-        chain = await self.providers.chain(domain_uuid, "llm", preferred=preferred, session=session)
-        models = [m.provider for m in chain.members if m.provider.name != "policy"]
-        return models[0] if models and isinstance(models[0], LLMProvider) else None
-
-    async def _llm_summary(self, model: LLMProvider, conversation: Conversation, history: Any) -> str | None:
-        """A one-sentence summary by the tenant's LLM; None (keep the extractive one) when it fails."""
-        english = (conversation.language or "").lower().startswith("en")
-        transcript = "\n".join(
-            f"{'Caller' if m.role == 'user' else 'Secretary'}: {m.text}"
-            for m in history
-            if m.role in ("user", "assistant")
-        )
-        instruction = (
-            "Summarise this phone call in one sentence: what the caller wanted and how it ended."
-            if english
-            else "Resuma esta ligação em uma frase: o que a pessoa queria e como terminou."
-        )
-        try:
-            reply = await model.chat(
-                [ChatMessage("system", instruction), ChatMessage("user", transcript[-6000:])], max_tokens=120
-            )
-        except ProviderError as exc:
-            logger.warning("call %s: summary by extraction (%s)", conversation.call_uuid, exc)
-            return None
-        return reply.text.strip()[:1000] or None
-
-    async def _queue_webhook(
-        self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation, history: Any
-    ) -> None:
-        from voice_ai.db.repositories.entities import WebhookDeliveryRepository
-        from voice_ai.services.webhooks import payload
-
-        secretary = (
-            await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
-            if conversation.voice_secretary_uuid
-            else None
-        )
-        if secretary is None or not secretary.webhook_url:
-            return
-        delivery = await WebhookDeliveryRepository(session).create(
-            domain_uuid,
-            {
-                "voice_conversation_uuid": conversation.voice_conversation_uuid,
-                "url": secretary.webhook_url,
-                "payload": payload(conversation, secretary, list(history)),
-            },
-        )
-        await session.commit()  # the worker must find the row
-        if self.runtime.jobs is not None:
-            await self.runtime.jobs.webhook(domain_uuid, delivery.voice_ai_webhook_delivery_uuid, attempt=0, delay_s=0)
-
-
-def _with_transfer(summary: str | None, conversation: Conversation, outcome: str | None) -> str | None:
-    if conversation.transfer_destination and outcome == "transferred":
-        department = conversation.transfer_department or "operator"
-        return f"{summary or ''} → {department} ({conversation.transfer_destination})".strip()
-    return summary

@@ -59,6 +59,19 @@ class Settings(BaseSettings):
     webhook_retry_base_s: float = Field(
         default=10.0, gt=0, le=3600, description="First webhook retry delay; doubles per attempt (max 1 h)"
     )
+    end_grace_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="Seconds the end-of-call job (summary, webhook) waits, so that a transfer that failed and "
+        "re-opened the call is not reported with its first, wrong outcome",
+    )
+    stale_call_minutes: int = Field(
+        default=30,
+        ge=0,
+        le=7 * 24 * 60,
+        description="A call with no activity for this long is closed (abandoned/hangup) by a periodic job; 0: never",
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")

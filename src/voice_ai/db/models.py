@@ -252,6 +252,12 @@ class Conversation(Timestamps, Base):
         Index("ix_voice_conversations_domain_started", "domain_uuid", "started_at"),
         Index("ix_voice_conversations_domain_caller", "domain_uuid", "caller_id_number"),
         Index("ix_voice_conversations_domain_outcome", "domain_uuid", "outcome"),
+        Index(
+            "ix_voice_conversations_open_activity",
+            "domain_uuid",
+            "update_date",
+            postgresql_where=sql("ended_at IS NULL"),
+        ),
     )
 
     voice_conversation_uuid: Mapped[uuid.UUID] = _pk()
@@ -267,6 +273,7 @@ class Conversation(Timestamps, Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     transfer_destination: Mapped[str | None] = mapped_column(Text)
     transfer_department: Mapped[str | None] = mapped_column(Text)
+    transfer_context: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     turn_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
 

@@ -32,6 +32,7 @@ class ConversationPublic(ORMModel):
     outcome: str | None
     transfer_destination: str | None
     transfer_department: str | None
+    transfer_context: str | None = None
     summary: str | None
     turn_count: int
 

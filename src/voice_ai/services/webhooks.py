@@ -43,7 +43,11 @@ def payload(conversation: Conversation, secretary: Secretary | None, messages: l
         "ended_at": conversation.ended_at.isoformat() if conversation.ended_at else None,
         "outcome": conversation.outcome,
         "transfer": (
-            {"destination": conversation.transfer_destination, "department": conversation.transfer_department}
+            {
+                "destination": conversation.transfer_destination,
+                "context": conversation.transfer_context,
+                "department": conversation.transfer_department,
+            }
             if conversation.transfer_destination
             else None
         ),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from voice_ai.api.deps import RuntimeDep, SessionDep
 from voice_ai.conversation.engine import CallEngine
+from voice_ai.conversation.lifecycle import CallLifecycle
 from voice_ai.core.errors import FieldError, NotFoundError
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.domains import DomainRepository
@@ -31,16 +32,30 @@ class StartCall(BaseModel):
     destination_number: str | None = Field(default=None, max_length=64)
 
 
+# What the script's transfer may name (one dialplan token: no spaces, quotes or leading flag characters).
+DIALPLAN_WORD = r"^[\w+*#][\w+*#.@-]*$"
+TargetDestination = Annotated[str, Field(max_length=64, pattern=DIALPLAN_WORD)]
+TargetContext = Annotated[str, Field(max_length=128, pattern=DIALPLAN_WORD)]
+
+
 class CallEvent(BaseModel):
     domain_uuid: uuid.UUID
-    event: Literal["dtmf", "caller_hangup", "transfer_result", "playback_error", "note"]
+    event: Literal["dtmf", "caller_hangup", "transfer_result", "transfer_failed", "playback_error", "note"]
     digits: str | None = Field(default=None, pattern=r"^[0-9*#A-D]{1,32}$")
-    detail: str | None = Field(default=None, max_length=500, description="e.g. the transfer result or an error")
+    detail: str | None = Field(
+        default=None, max_length=500, description="e.g. the transfer result, its cause (NO_ROUTE_DESTINATION), an error"
+    )
+    destination: TargetDestination | None = Field(default=None, description="transfer_failed: where it was sent")
+    context: TargetContext | None = Field(default=None, description="transfer_failed: in which dialplan context")
 
 
 class EndCall(BaseModel):
     domain_uuid: uuid.UUID
     outcome: Literal["resolved", "transferred", "hangup", "abandoned", "error"]
+    destination: TargetDestination | None = Field(
+        default=None, description="transferred: where the caller really went (the operator by key 0 included)"
+    )
+    context: TargetContext | None = Field(default=None, description="transferred: the destination's context")
 
 
 async def _tenant(session: Any, domain_uuid: uuid.UUID) -> uuid.UUID:
@@ -117,7 +132,9 @@ async def turn(
         data = _read_recording(runtime.settings.recordings_dir, audio_path)
     elif audio is not None:
         data = await audio.read(MAX_TURN_AUDIO_BYTES + 1)
-    if data is not None:
+    if data is not None and not data:
+        decoded = Audio(b"", 8000)  # an empty recording: silence
+    elif data is not None:
         if len(data) > MAX_TURN_AUDIO_BYTES:
             raise FieldError("audio", f"larger than {MAX_TURN_AUDIO_BYTES // (1024 * 1024)} MiB")
         try:
@@ -130,7 +147,7 @@ async def turn(
             raise FieldError("audio", str(exc), "invalid_audio") from None
         if decoded.duration_s > MAX_AUDIO_SECONDS:
             raise FieldError("audio", f"longer than {MAX_AUDIO_SECONDS} s")
-    elif text is None:
+    elif text is None and "text" not in await request.form():
         raise FieldError("audio", "send the caller's audio (upload or audio_path) or text")
     result = await CallEngine(runtime).turn(session, domain_uuid, call_uuid, audio=decoded, text=text)
     transfer = result.action.transfer
@@ -155,18 +172,38 @@ async def turn(
 )
 async def call_event(call_uuid: str, body: CallEvent, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     await _tenant(session, body.domain_uuid)
-    index = await CallEngine(runtime).event(session, body.domain_uuid, call_uuid, body.event, body.digits, body.detail)
+    index = await CallLifecycle(runtime).event(
+        session,
+        body.domain_uuid,
+        call_uuid,
+        body.event,
+        digits=body.digits,
+        detail=body.detail,
+        destination=body.destination,
+        context=body.context,
+    )
     return {"stored": True, "turn": index}
 
 
 @router.post("/calls/{call_uuid}/end", summary="The call ended: outcome stored, summary written")
 async def end_call(call_uuid: str, body: EndCall, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     await _tenant(session, body.domain_uuid)
-    conversation = await CallEngine(runtime).end(session, body.domain_uuid, call_uuid, body.outcome)
+    conversation = await CallLifecycle(runtime).end(
+        session, body.domain_uuid, call_uuid, body.outcome, destination=body.destination, context=body.context
+    )
     return {
         "conversation_uuid": str(conversation.voice_conversation_uuid),
         "outcome": conversation.outcome,
         "summary": conversation.summary,
+        "transfer": (
+            {
+                "destination": conversation.transfer_destination,
+                "context": conversation.transfer_context,
+                "department": conversation.transfer_department,
+            }
+            if conversation.outcome == "transferred" and conversation.transfer_destination
+            else None
+        ),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 
 from voice_ai.db.models import Conversation, Document, Message, Provider, Secretary, TransferRule, WebhookDelivery
 from voice_ai.db.repositories.base import Page, TenantRepository
@@ -112,6 +112,35 @@ class ConversationRepository(TenantRepository[Conversation]):
             "no secretary with this id in this domain",
         ),
     }
+
+    async def by_call(self, domain_uuid: uuid.UUID, call_uuid: str, *, for_update: bool = False) -> Conversation | None:
+        """The conversation of a call; ``for_update`` locks its row until the transaction ends, so that an end,
+        a failed transfer and the stale-call closer never interleave on one call."""
+        stmt = self._scoped(domain_uuid).where(Conversation.call_uuid == call_uuid)
+        if for_update:
+            stmt = stmt.with_for_update()
+        result = await self.session.scalars(stmt.execution_options(populate_existing=True))
+        return result.first()
+
+    async def touch(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> None:
+        """Record activity on a call (a line event) for the stale-call closer."""
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.domain_uuid == domain_uuid, Conversation.voice_conversation_uuid == conversation_uuid)
+            .values(update_date=func.now())
+        )
+
+    async def stale(self, before: datetime, *, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """(domain_uuid, call_uuid) of open calls without activity since ``before``, across every tenant: the
+        system's periodic closer is the one caller that is not acting for a tenant. Each call is then ended
+        through the tenant-scoped methods."""
+        rows = await self.session.execute(
+            select(Conversation.domain_uuid, Conversation.call_uuid)
+            .where(Conversation.ended_at.is_(None), Conversation.update_date < before)
+            .order_by(Conversation.update_date)
+            .limit(limit)
+        )
+        return [(r.domain_uuid, r.call_uuid) for r in rows]
 
     async def search(
         self,

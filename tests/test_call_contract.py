@@ -1,0 +1,224 @@
+"""The telephony contract the Lua call flow relies on (docs/telephony-api.md): silent turns, where a transferred
+caller really went, a transfer that did not route, the grace period before the end is reported, stale calls."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+import wave
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+import test_calls
+from fakes.receiver import ReceiverServer
+from test_calls import _say, _start
+from voice_ai.conversation.lifecycle import CallLifecycle
+from voice_ai.runtime import Runtime
+
+demo = test_calls.demo  # the seeded demo tenant (a fixture)
+
+
+def _empty_wav(rate: int = 8000) -> bytes:
+    """What FreeSWITCH writes when the caller sent no audio: a bare 44-byte header."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+    return buffer.getvalue()
+
+
+async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:
+    for _ in range(int(seconds * 20)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def _conversation(db: Any, call: str) -> Any:
+    return await db.fetchrow("SELECT * FROM v_voice_conversations WHERE call_uuid = $1", call)
+
+
+async def test_silent_turns_are_normal_turns(client: httpx.AsyncClient, demo: dict[str, Any], db: Any) -> None:
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    url, form = f"/api/v1/calls/{call}/turns", {"domain_uuid": demo["domain"]}
+    first = await client.post(url, data={**form, "text": ""})  # the field present and empty
+    assert first.status_code == 200, first.text
+    assert first.json()["action"] == "continue" and "repetir" in first.json()["response_text"]
+    assert first.json()["transcript"] == ""
+    second = await client.post(url, data=form, files={"audio": ("turn.wav", _empty_wav(), "audio/wav")})
+    assert len(_empty_wav()) == 44 and second.status_code == 200, second.text
+    body = second.json()
+    assert "stt" not in body["providers"] and "stt_ms" not in body["timings"]  # nothing to transcribe
+    assert body["action"] == "transfer" and body["transfer"]["destination"] == "200"  # silence twice → operator
+    assert [body["turn"] for body in (first.json(), body)] == [1, 2]
+
+    other = f"call-{uuid.uuid4()}"
+    await _start(client, demo, other)
+    empty = await client.post(
+        f"/api/v1/calls/{other}/turns", data=form, files={"audio": ("turn.wav", b"", "audio/wav")}
+    )
+    assert empty.status_code == 200 and empty.json()["action"] == "continue"
+    nothing = await client.post(f"/api/v1/calls/{other}/turns", data=form)  # neither audio nor text
+    assert nothing.status_code == 422 and nothing.json()["detail"][0]["loc"] == ["body", "audio"]
+    stored = await db.fetch(
+        "SELECT m.text FROM v_voice_messages m JOIN v_voice_conversations c USING (voice_conversation_uuid)"
+        " WHERE c.call_uuid = $1 AND m.role = 'user' ORDER BY m.turn_index",
+        call,
+    )
+    assert [r["text"] for r in stored] == ["", ""]
+
+
+async def test_end_stores_where_the_caller_really_went(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any
+) -> None:
+    domain = demo["domain"]
+    by_rule = f"call-{uuid.uuid4()}"
+    await _start(client, demo, by_rule)
+    assert (await _say(client, demo, by_rule, "Preciso da segunda via do meu boleto"))["transfer"][
+        "destination"
+    ] == "203"
+    ended = await client.post(f"/api/v1/calls/{by_rule}/end", json={"domain_uuid": domain, "outcome": "transferred"})
+    assert ended.json()["transfer"] == {"destination": "203", "context": "demo.localhost", "department": "Financeiro"}
+    row = await _conversation(db, by_rule)
+    assert (row["transfer_destination"], row["transfer_context"], row["transfer_department"]) == (
+        "203",
+        "demo.localhost",
+        "Financeiro",
+    )
+
+    key_zero = f"call-{uuid.uuid4()}"  # the caller pressed 0: the script sent them to the operator itself
+    await _start(client, demo, key_zero)
+    await _say(client, demo, key_zero, "Vocês abrem no sábado?")
+    ended = await client.post(
+        f"/api/v1/calls/{key_zero}/end",
+        json={"domain_uuid": domain, "outcome": "transferred", "destination": "200", "context": "demo.localhost"},
+    )
+    assert ended.status_code == 200, ended.text
+    row = await _conversation(db, key_zero)
+    assert (row["outcome"], row["transfer_destination"], row["transfer_context"]) == (
+        "transferred",
+        "200",
+        "demo.localhost",
+    )
+    assert row["transfer_department"] is None and row["summary"].endswith("→ operator (200)")
+
+    for bad in ({"destination": "2 00"}, {"destination": "-x"}, {"context": "a'b"}, {"destination": "9" * 65}):
+        refused = await client.post(
+            f"/api/v1/calls/{key_zero}/end", json={"domain_uuid": domain, "outcome": "transferred", **bad}
+        )
+        assert refused.status_code == 422, bad
+
+
+@pytest.fixture
+def receiver() -> Any:
+    with ReceiverServer() as state:
+        yield state
+
+
+async def test_a_failed_transfer_reopens_the_call_and_the_webhook_tells_the_truth(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any, runtime: Runtime, receiver: Any
+) -> None:
+    domain = demo["domain"]
+    patched = await client.patch(
+        f"/api/v1/domains/{domain}/secretaries/{demo['secretary']}", json={"webhook_url": receiver.url}
+    )
+    assert patched.status_code == 200
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(update={"end_grace_s": 1.5})
+    try:
+        call = f"call-{uuid.uuid4()}"
+        await _start(client, demo, call)
+        await _say(client, demo, call, "Preciso da segunda via do meu boleto")
+        first = await client.post(f"/api/v1/calls/{call}/end", json={"domain_uuid": domain, "outcome": "transferred"})
+        assert first.json()["outcome"] == "transferred"
+        failed = await client.post(
+            f"/api/v1/calls/{call}/events",
+            json={
+                "domain_uuid": domain,
+                "event": "transfer_failed",
+                "destination": "203",
+                "context": "demo.localhost",
+                "detail": "NO_ROUTE_DESTINATION",
+            },
+        )
+        assert failed.status_code == 202, failed.text
+        reopened = await _conversation(db, call)
+        assert reopened["ended_at"] is None and reopened["outcome"] is None
+        assert reopened["transfer_destination"] is None
+        truth = await client.post(
+            f"/api/v1/calls/{call}/end",
+            json={"domain_uuid": domain, "outcome": "transferred", "destination": "200", "context": "demo.localhost"},
+        )
+        assert truth.json()["outcome"] == "transferred" and truth.json()["transfer"]["destination"] == "200"
+
+        async def delivered() -> bool:
+            return len(receiver.received) >= 1
+
+        await _until(delivered)
+        await asyncio.sleep(2.0)  # the first end's job is due by now too: it must not have reported anything
+    finally:
+        runtime.settings = settings
+    assert len(receiver.received) == 1
+    body = json.loads(receiver.received[0].body)
+    assert body["outcome"] == "transferred"
+    assert body["transfer"] == {"destination": "200", "context": "demo.localhost", "department": None}
+    log = await db.fetch(
+        "SELECT m.text FROM v_voice_messages m JOIN v_voice_conversations c USING (voice_conversation_uuid)"
+        " WHERE c.call_uuid = $1 AND m.role = 'system'",
+        call,
+    )
+    assert [r["text"] for r in log] == ["[transfer_failed] 203@demo.localhost NO_ROUTE_DESTINATION"]
+
+
+async def test_stale_calls_are_closed_by_a_periodic_job(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any, runtime: Runtime
+) -> None:
+    silent, talked, fresh = (f"call-{uuid.uuid4()}" for _ in range(3))
+    for call in (silent, talked, fresh):
+        await _start(client, demo, call)
+    await _say(client, demo, talked, "Vocês abrem no sábado?")
+    await db.execute(
+        "UPDATE v_voice_conversations SET update_date = now() - interval '31 minutes' WHERE call_uuid = ANY($1)",
+        [silent, talked],
+    )
+    assert runtime.settings.stale_call_minutes == 30
+    lifecycle = CallLifecycle(runtime)
+    assert await lifecycle.close_stale(runtime.settings.stale_call_minutes) == 2
+    rows = {call: await _conversation(db, call) for call in (silent, talked, fresh)}
+    assert rows[silent]["outcome"] == "abandoned" and rows[talked]["outcome"] == "hangup"
+    assert rows[fresh]["ended_at"] is None
+    notes = await db.fetchval(
+        "SELECT count(*) FROM v_voice_messages WHERE role = 'system' AND text LIKE '[stale]%'"
+        " AND voice_conversation_uuid = ANY($1)",
+        [rows[silent]["voice_conversation_uuid"], rows[talked]["voice_conversation_uuid"]],
+    )
+    assert notes == 2
+    assert await lifecycle.close_stale(30) == 0  # nothing left to close
+    # the service's worker takes part in the every-minute schedule that runs the closer
+    scheduled = await db.fetchval(
+        "SELECT expression FROM v_voice_ai_pgqueuer_schedules WHERE entrypoint = 'close_stale_calls'"
+    )
+    assert scheduled == "* * * * *"
+
+
+async def test_line_events_count_as_activity(client: httpx.AsyncClient, demo: dict[str, Any], db: Any) -> None:
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    await db.execute(
+        "UPDATE v_voice_conversations SET update_date = now() - interval '40 minutes' WHERE call_uuid = $1", call
+    )
+    await client.post(
+        f"/api/v1/calls/{call}/events", json={"domain_uuid": demo["domain"], "event": "dtmf", "digits": "1"}
+    )
+    recent = await db.fetchval(
+        "SELECT update_date > now() - interval '1 minute' FROM v_voice_conversations WHERE call_uuid = $1", call
+    )
+    assert recent
