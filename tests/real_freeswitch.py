@@ -160,6 +160,7 @@ class FreeSwitch:
     port: int = 0
     password: str = field(default_factory=lambda: secrets.token_hex(8))
     proc: subprocess.Popen[bytes] | None = None
+    configured: bool = False
 
     @property
     def conf(self) -> Path:
@@ -204,6 +205,7 @@ class FreeSwitch:
         if installed.returncode != 0:
             raise RuntimeError(f"voice-ai freeswitch install failed:\n{installed.stdout}{installed.stderr}")
         self.install_output = installed.stdout + installed.stderr
+        self.configured = True
         (self.conf / "freeswitch.xml").write_text(
             freeswitch_xml(
                 port=self.port,
@@ -215,8 +217,10 @@ class FreeSwitch:
         )
 
     def start(self, timeout: float = 60) -> None:
-        """Start FreeSWITCH in the foreground (a child of this process) and wait until the event socket answers."""
-        self.configure()
+        """Start FreeSWITCH in the foreground (a child of this process) and wait until the event socket answers.
+        Configures it first unless :meth:`configure` already ran (then the scripts may have been changed)."""
+        if not self.configured:
+            self.configure()
         args = [str(self.binary), "-nf", "-nc", "-nonat", "-nocal"]
         for flag, name in (
             ("-conf", "conf"),
@@ -340,6 +344,8 @@ class FreeSwitch:
         while call_uuid and time.monotonic() < deadline and "true" in self.api(f"uuid_exists {call_uuid}"):
             time.sleep(0.2)
         reached = self.api(f"hash select/{REACHED_REALM}/{call_uuid}") if call_uuid else ""
+        if reached.startswith("-ERR"):  # no such key: nobody answered
+            reached = ""
         return CallResult(
             caller_uuid=caller_uuid,
             call_uuid=call_uuid,
@@ -387,8 +393,15 @@ class Stereo:
 
     def heard_segments(self, threshold: int = 300, gap_ms: int = 700) -> list[tuple[int, int]]:
         """Stretches (start ms, end ms) of what the caller heard, split at gaps of at least ``gap_ms``."""
+        return self._segments(self.heard, threshold, gap_ms)
+
+    def said_segments(self, threshold: int = 300, gap_ms: int = 700) -> list[tuple[int, int]]:
+        """Stretches (start ms, end ms) of what the caller said."""
+        return self._segments(self.said, threshold, gap_ms)
+
+    def _segments(self, frames: list[int], threshold: int, gap_ms: int) -> list[tuple[int, int]]:
         segments: list[tuple[int, int]] = []
-        for index, energy in enumerate(self.heard):
+        for index, energy in enumerate(frames):
             if energy < threshold:
                 continue
             at = index * self.FRAME_MS

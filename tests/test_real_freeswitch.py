@@ -84,8 +84,21 @@ def service(binary: Path, pg: PgServer, tmp_path_factory: pytest.TempPathFactory
     asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
     tmp = tmp_path_factory.mktemp("real-freeswitch-service")
     with demo_service(pg.url(name), tmp / "data", TEST_SECRET_KEY) as (base, env):
-        domains = httpx.get(f"{base}/api/v1/domains", params={"name": CONTEXT}).json()["items"]
-        yield Service(base, domains[0]["domain_uuid"], pg.url(name), env)
+        domain = httpx.get(f"{base}/api/v1/domains", params={"name": CONTEXT}).json()["items"][0]["domain_uuid"]
+        # load Whisper before the first call (a cold model on 2 busy cores could outlast a turn's timeout)
+        warm = httpx.post(
+            f"{base}/api/v1/domains/{domain}/transcribe",
+            files={"file": ("q.wav", (FIXTURES / "question_price.wav").read_bytes(), "audio/wav")},
+            timeout=300,
+        )
+        assert warm.status_code == 200, warm.text
+        yield Service(base, domain, pg.url(name), env)
+
+
+def switch_variables(service: Service) -> dict[str, str]:
+    """FreeSWITCH's global variables (vars.xml): the service, and a turn timeout for busy CI machines (tests
+    never assert speed; bench/freeswitch_latency.py measures it)."""
+    return {"voice_ai_url": service.base, "voice_ai_turn_timeout": "40"}
 
 
 def tenant_dialplan(service: Service, extras: str = "") -> str:
@@ -102,7 +115,7 @@ def freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.TempPath
     fs = FreeSwitch(
         binary=binary,
         root=tmp_path_factory.mktemp("freeswitch"),
-        variables={"voice_ai_url": service.base},
+        variables=switch_variables(service),
         dialplan=tenant_dialplan(service),
     )
     fs.start()
@@ -273,7 +286,7 @@ def stock_freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.Te
     scripts (the call flow module missing, as after a partial install)."""
     root = tmp_path_factory.mktemp("freeswitch-stock")
     broken = root / "broken"
-    fs = FreeSwitch(binary=binary, root=root, variables={"voice_ai_url": service.base}, script_directory=None)
+    fs = FreeSwitch(binary=binary, root=root, variables=switch_variables(service), script_directory=None)
     fs.dialplan = tenant_dialplan(
         service,
         '<extension name="broken"><condition field="destination_number" expression="^8009$">'
