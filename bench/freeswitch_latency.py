@@ -47,7 +47,8 @@ STEPS = ["listen"] + [
     for name in ("question_price", "question_price", "goodbye")
     for step in (f"say {FIXTURES / name}.wav", "listen")
 ]
-TURN = re.compile(r"turn (\d+) \(([\w-]+)\): .* → (\w+) \(service (-?\d+) ms, round trip (\d+) ms\)")
+# "(cause)" after the turn number since the scripts record with record_session; older scripts log without it
+TURN = re.compile(r"turn (\d+)(?: \(([\w-]+)\))?: .* → (\w+) \(service (-?\d+) ms, round trip (\d+) ms\)")
 
 
 def pct(values: list[float], q: float) -> float:

@@ -283,7 +283,7 @@ def test_service_slower_than_the_timeout(service: Service, vendors: Any) -> None
     assert ops(t, "playback")[-1]["file"].endswith("/pt-BR/error_transfer.wav")
     end = ending(t)
     assert (end["op"], end["destination"]) == ("transfer", OPERATOR)  # the operator the service named at start
-    assert elapsed < 5
+    assert elapsed < 12  # far below the provider's 30 s (x2 attempts); not a speed check: CI cores are shared
     assert service.conversation(t["call_uuid"])["outcome"] == "error"
 
 
