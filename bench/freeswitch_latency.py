@@ -96,7 +96,9 @@ def scripts_of(ref: str, into: Path) -> Path:
 
 def turns_of(fs: FreeSwitch, call_uuid: str, recording: Path) -> list[dict[str, Any]]:
     """Per turn: perceived latency (from the recording) and the script's round trip (from its log)."""
-    logged = [TURN.search(line) for line in fs.log_lines("[voice_ai] turn") if line.startswith(call_uuid)]
+    # the session's logger puts the call uuid in front of the line; older scripts logged "[voice_ai] [<uuid>]"
+    lines = [line for line in fs.log_lines("turn ") if line.startswith(call_uuid) or f"[{call_uuid}]" in line]
+    logged = [TURN.search(line) for line in lines]
     trips = [float(m.group(5)) for m in logged if m]
     stereo = Stereo.load(recording)
     said = stereo.said_segments()
