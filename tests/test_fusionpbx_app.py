@@ -204,7 +204,7 @@ def test_phpunit_pages_against_the_real_service(site: Site, tmp_path: Path) -> N
     assert "PHP Warning" not in errors and "PHP Fatal" not in errors and "PHP Deprecated" not in errors, errors
     suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 (phpunit's own report)
     assert suite is not None, report
-    assert int(suite.get("tests", 0)) >= 19, report
+    assert int(suite.get("tests", 0)) >= 27, report
     assert suite.get("failures") == "0" and suite.get("errors") == "0", report
 
 
