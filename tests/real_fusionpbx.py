@@ -60,6 +60,11 @@ def psql(sql: str, database: str = "postgres") -> str:
     return run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", "-d", database, "-c", sql, user="postgres")
 
 
+def php_problems(text: str) -> list[str]:
+    """The PHP warnings/notices/errors in a page's text, each with what follows it (the file and line)."""
+    return [m.group(0) + text[m.end() : m.end() + 200] for m in PHP_PROBLEM.finditer(text)]
+
+
 class Page:
     """One answer of FusionPBX, parsed like a browser would see it."""
 
@@ -71,7 +76,7 @@ class Page:
 
     def php_problems(self) -> list[str]:
         """PHP warnings/notices/errors printed into the page (display_errors)."""
-        return [m.group(0) + self.text[m.end() : m.end() + 200] for m in PHP_PROBLEM.finditer(self.soup.get_text())]
+        return php_problems(self.soup.get_text())
 
     def messages(self, mood: str = "positive") -> list[str]:
         """The flash messages of this mood FusionPBX queued for the page (its display_message('…', mood) calls)."""

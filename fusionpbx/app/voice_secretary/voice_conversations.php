@@ -3,6 +3,7 @@
 
 	require_once dirname(__DIR__, 2).'/resources/require.php';
 	require_once 'resources/check_auth.php';
+	require_once 'resources/paging.php';
 	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
 	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
 

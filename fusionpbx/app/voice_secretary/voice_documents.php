@@ -121,7 +121,7 @@
 	if ($can_delete && count($documents) > 0) {
 		echo $ui::delete_modal($text);
 	}
-	echo $ui::h($text['description-voice_documents']).' '.$ui::h($text['description-file'])."\n<br /><br />\n";
+	echo $ui::h($text['description-voice_documents'])."\n<br /><br />\n";
 	echo "<form id='form_list' method='post'>\n";
 	echo "<input type='hidden' id='action' name='action' value=''>\n";
 	echo "<div class='card'>\n<table class='list' id='documents_list'>\n<tr class='list-header'>\n";
