@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
+from chromium import chromium, tool
 from conftest import TEST_SECRET_KEY, PgServer
 from helpers import demo_service, free_port, wait_http
 
@@ -35,10 +36,7 @@ APP = FUSIONPBX / "app" / "voice_secretary"
 OUTPUT = Path(os.environ.get("VOICE_AI_TEST_OUTPUT", ROOT / "test-output"))
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    assert path, f"{name} is missing: run scripts/bootstrap.sh dev as root (Debian: php-cli phpunit chromium)"
-    return path
+_tool = tool
 
 
 @dataclass
@@ -204,38 +202,19 @@ def test_phpunit_pages_against_the_real_service(site: Site, tmp_path: Path) -> N
     assert "PHP Warning" not in errors and "PHP Fatal" not in errors and "PHP Deprecated" not in errors, errors
     suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 (phpunit's own report)
     assert suite is not None, report
-    assert int(suite.get("tests", 0)) >= 19, report
+    assert int(suite.get("tests", 0)) >= 27, report
     assert suite.get("failures") == "0" and suite.get("errors") == "0", report
 
 
 def test_chromium_saves_a_secretary_and_leaves_a_screenshot(site: Site, tmp_path: Path) -> None:
     """Headless Chromium (Debian's, through its chromedriver): log in, open the secretaries list, open the edit
     page from it, change the greeting, save; the API has the change; screenshots land in the test output."""
-    from selenium import webdriver
     from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = _tool("chromium")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        "--window-size=1280,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=_tool("chromedriver")), options=options)
-    try:
-        driver.set_page_load_timeout(60)
+    with chromium(tmp_path) as driver:
         env = site.env
         driver.get(f"{site.shim_url}/shim_login.php?domain_uuid={env['DOMAIN_A']}&domain_name={env['DOMAIN_A_NAME']}")
         assert driver.current_url.endswith("/app/voice_secretary/voice_secretaries.php")
@@ -259,8 +238,6 @@ def test_chromium_saves_a_secretary_and_leaves_a_screenshot(site: Site, tmp_path
         assert saved.text == "Updated", driver.page_source[:3000]
         assert driver.find_element(By.ID, "greeting").get_attribute("value") == new_greeting
         driver.save_screenshot(str(OUTPUT / "voice_secretary_edit.png"))
-    finally:
-        driver.quit()
     stored = httpx.get(f"{site.service_url}/api/v1/domains/{env['DOMAIN_A']}/secretaries/{env['SECRETARY_A']}").json()
     assert stored["greeting"] == new_greeting
     for name in ("voice_secretaries.png", "voice_secretary_edit.png"):

@@ -97,8 +97,9 @@ final class Browser {
 		@unlink($this->cookies);
 	}
 
-	public function login(string $domain_uuid, string $domain_name, string $permissions = 'all'): self {
-		$this->get('/shim_login.php?'.http_build_query(['domain_uuid' => $domain_uuid, 'domain_name' => $domain_name, 'permissions' => $permissions]));
+	/** $extra: group (admin|superadmin), language (en-us|pt-br), paging (rows per page). */
+	public function login(string $domain_uuid, string $domain_name, string $permissions = 'all', array $extra = []): self {
+		$this->get('/shim_login.php?'.http_build_query(['domain_uuid' => $domain_uuid, 'domain_name' => $domain_name, 'permissions' => $permissions] + $extra));
 		return $this;
 	}
 
@@ -156,6 +157,26 @@ final class Api {
 
 function database(): PDO {
 	return new PDO(env_or_fail('DB_DSN'), null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+}
+
+/** The dialplan details of an entry: [tag, type, data, inline, group, order, enabled], in order. */
+function dialplan_details(string $dialplan_uuid): array {
+	$sql = "select dialplan_detail_tag, dialplan_detail_type, dialplan_detail_data, dialplan_detail_inline, dialplan_detail_group::int::text,";
+	$sql .= " dialplan_detail_order::int::text, dialplan_detail_enabled::text from v_dialplan_details where dialplan_uuid = :uuid order by dialplan_detail_group, dialplan_detail_order";
+	$statement = database()->prepare($sql);
+	$statement->execute([':uuid' => $dialplan_uuid]);
+	return $statement->fetchAll(PDO::FETCH_NUM);
+}
+
+/** The list form with the rows of these uuids checked and the action the delete modal sets. */
+function check_rows(array $fields, array $ids, string $action = 'delete'): array {
+	foreach ($fields as $name => $value) {
+		if (in_array($value, $ids, true) && substr($name, -6) === '[uuid]') {
+			$fields[substr($name, 0, -6).'[checked]'] = 'true';
+		}
+	}
+	$fields['action'] = $action;
+	return $fields;
 }
 
 /** Open a secretary's edit page and save it unchanged (writes its dialplan row). */

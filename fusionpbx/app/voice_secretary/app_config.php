@@ -133,12 +133,13 @@
 	$apps[$x]['default_settings'][$y]['default_setting_description'] = 'Seconds to wait for the service (uploads and the try-it box included).';
 	$y++;
 
-	//destinations: the dialplan rows this app writes for its secretaries (one per secretary extension)
+	//destinations: the dialplan rows this app writes for its secretaries (one per secretary extension), labelled
+	//with the secretary's name (the description: the entry's own name has no spaces, as Dialplan Manager keeps names)
 	$y = 0;
 	$apps[$x]['destinations'][$y]['type'] = 'sql';
 	$apps[$x]['destinations'][$y]['label'] = 'voice_secretary';
 	$apps[$x]['destinations'][$y]['name'] = 'voice_secretary';
-	$apps[$x]['destinations'][$y]['sql'] = "select dialplan_uuid as uuid, dialplan_name as name, dialplan_number as destination, dialplan_number as extension, dialplan_context as context, dialplan_description as description from v_dialplans ";
+	$apps[$x]['destinations'][$y]['sql'] = "select dialplan_uuid as uuid, coalesce(nullif(dialplan_description, ''), dialplan_name) as name, dialplan_number as destination, dialplan_number as extension, dialplan_context as context, dialplan_description as description from v_dialplans ";
 	$apps[$x]['destinations'][$y]['where'] = "where domain_uuid = '\${domain_uuid}' and app_uuid = '545f45a5-0c17-4257-9d1d-275fc5f5aaf9' and cast(dialplan_enabled as text) = 'true' ";
 	$apps[$x]['destinations'][$y]['order_by'] = 'dialplan_number asc';
 	$apps[$x]['destinations'][$y]['field']['uuid'] = 'uuid';

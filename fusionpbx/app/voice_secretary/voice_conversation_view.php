@@ -39,9 +39,14 @@
 	echo "<form id='form_delete' method='post' action='voice_conversation_view.php?id=".$ui::h(urlencode($id))."'>\n";
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_conversations.php']);
 	if (permission_exists('voice_conversation_delete')) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete_conversation'])]);
+		//FusionPBX's confirmation modal, as its edit pages delete
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-delete'], 'icon' => 'trash', 'name' => 'btn_delete', 'style' => 'margin-left: 15px;', 'onclick' => "modal_open('modal-delete','btn_delete');"]);
 	}
 	echo $ui::action_bar($text['title-voice_conversation'], $buttons);
+	if (permission_exists('voice_conversation_delete')) {
+		$continue = button::create(['type' => 'submit', 'label' => $text['button-continue'], 'icon' => 'check', 'id' => 'btn_delete', 'style' => 'float: right; margin-left: 15px;', 'collapse' => 'never', 'name' => 'action', 'value' => 'delete', 'onclick' => 'modal_close();']);
+		echo modal::create(['id' => 'modal-delete', 'type' => 'general', 'title' => $text['modal_title-confirmation'], 'message' => $text['confirm-delete_conversation'], 'actions' => $continue])."\n";
+	}
 	echo $ui::token_fields($token);
 	echo "</form>\n";
 
@@ -85,7 +90,8 @@
 		echo "\t<td>".$ui::h($message['turn_index'] ?? '')."</td>\n";
 		echo "\t<td>".$ui::h($who[$role] ?? $role)."</td>\n";
 		echo "\t<td>".$ui::h($message['text'] ?? '')."</td>\n";
-		echo "\t<td>".$ui::h($message['action'] ?? '')."</td>\n";
+		$message_action = (string) ($message['action'] ?? '');
+		echo "\t<td>".$ui::h($message_action !== '' ? ($text['option-action_'.$message_action] ?? $message_action) : '')."</td>\n";
 		echo "\t<td class='message-timings'>".$ui::h(implode(', ', $timings));
 		if (count($providers) > 0) {
 			echo "<br /><small>".$ui::h(implode(', ', $providers))."</small>";

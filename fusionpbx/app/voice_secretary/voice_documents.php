@@ -53,7 +53,36 @@
 	}
 
 	$response = $client->list('documents', ['limit' => 200]);
-	$documents = $response->items();
+
+	//the status of each document, for the list to refresh itself while documents are being indexed
+	$status_of = function (array $doc) use ($text): array {
+		$doc_status = (string) ($doc['status'] ?? '');
+		$label = $text['option-status_'.$doc_status] ?? $doc_status;
+		$indexing = $doc_status === 'processing' || $doc_status === 'queued';
+		if ($indexing) {
+			$label .= ' ('.(int) ($doc['progress'] ?? 0).'%)';
+		}
+		return ['status' => $label, 'indexing' => $indexing, 'error' => (string) ($doc['error'] ?? ''), 'chunks' => (string) ($doc['chunk_count'] ?? '')];
+	};
+	if ($ui::param($_GET, 'format') === 'json') {
+		$rows = [];
+		foreach ($response->items() as $doc) {
+			$rows[(string) ($doc['voice_document_uuid'] ?? '')] = $status_of($doc);
+		}
+		header('Content-Type: application/json');
+		echo json_encode(['ok' => $response->ok(), 'documents' => $rows], JSON_UNESCAPED_UNICODE);
+		exit;
+	}
+
+	$search = mb_substr(trim($ui::param($_GET, 'search')), 0, 100);
+	$documents = [];
+	foreach ($response->items() as $doc) {
+		if ($ui::matches($search, [$doc['name'] ?? '', $doc['status'] ?? '', $doc['error'] ?? ''])) {
+			$documents[] = $doc;
+		}
+	}
+	$can_delete = permission_exists('voice_document_delete');
+	$can_edit = permission_exists('voice_document_edit');
 
 	$object = new token;
 	$token = $object->create($_SERVER['PHP_SELF']);
@@ -63,38 +92,61 @@
 	if (!$response->ok()) {
 		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($response->message())."</div>\n";
 	}
-	echo "<form id='form_list' method='post'>\n";
 	$buttons = $ui::nav($text, 'voice_documents.php');
-	if (permission_exists('voice_document_edit') && count($documents) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-reindex'], 'icon' => 'rotate', 'id' => 'btn_reindex', 'name' => 'action', 'value' => 'reindex']);
+	if (permission_exists('voice_document_add')) {
+		//upload, the way FusionPBX's Recordings page does it: a button that opens the file chooser
+		$buttons .= "<form id='form_upload' class='inline' method='post' enctype='multipart/form-data'>\n";
+		$buttons .= "<input type='hidden' name='action' value='upload'>\n".$ui::token_fields($token);
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-upload'], 'icon' => 'upload', 'id' => 'btn_upload', 'onclick' => "this.style.display = 'none'; document.getElementById('upload_controls').style.display = 'inline'; document.getElementById('document').click();"]);
+		$buttons .= "<span id='upload_controls' style='display: none;'>";
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-cancel'], 'icon' => 'times', 'id' => 'btn_upload_cancel', 'onclick' => "document.getElementById('form_upload').reset(); document.getElementById('upload_controls').style.display = 'none'; document.getElementById('btn_upload').style.display = '';"]);
+		$buttons .= "<input type='text' class='txt' style='width: 140px; cursor: pointer;' id='document_name' placeholder='".$ui::h($text['label-file'])."' onclick=\"document.getElementById('document').click(); this.blur();\" readonly>";
+		$buttons .= "<input type='file' name='document' id='document' style='display: none;' accept='.pdf,.docx,.html,.htm,.md,.txt' onchange=\"document.getElementById('document_name').value = this.files.length ? this.files.item(0).name : '';\">";
+		$buttons .= "<select class='formfld' name='language' id='language' title='".$ui::h($text['description-document_language'])."' style='width: auto;'>";
+		foreach (['' => $text['option-auto'], 'pt-BR' => 'Português (Brasil)', 'en-US' => 'English (US)'] as $value => $label) {
+			$buttons .= "<option value='".$ui::h($value)."'>".$ui::h($label)."</option>";
+		}
+		$buttons .= "</select>";
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-upload'], 'icon' => 'check', 'id' => 'btn_upload_submit']);
+		$buttons .= "</span>\n</form>\n";
 	}
-	if (permission_exists('voice_document_delete') && count($documents) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete'])]);
+	if ($can_edit && count($documents) > 0) {
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-reindex'], 'icon' => 'rotate', 'id' => 'btn_reindex', 'class' => '+revealed', 'style' => 'display: none;', 'onclick' => "list_action_set('reindex'); list_form_submit('form_list');"]);
 	}
+	if ($can_delete && count($documents) > 0) {
+		$buttons .= $ui::delete_button($text);
+	}
+	$buttons .= $ui::search_form($text, $search);
 	echo $ui::action_bar($text['title-voice_documents'], $buttons, count($documents));
+	if ($can_delete && count($documents) > 0) {
+		echo $ui::delete_modal($text);
+	}
 	echo $ui::h($text['description-voice_documents'])."\n<br /><br />\n";
-	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n\t<th class='checkbox'></th>\n";
+	echo "<form id='form_list' method='post'>\n";
+	echo "<input type='hidden' id='action' name='action' value=''>\n";
+	echo "<div class='card'>\n<table class='list' id='documents_list'>\n<tr class='list-header'>\n";
+	if ($can_delete || $can_edit) {
+		echo $ui::checkbox_all(count($documents) > 0);
+	}
 	foreach (['label-name', 'label-status', 'label-chunks', 'label-size', 'label-updated'] as $label) {
 		echo "\t<th>".$ui::h($text[$label])."</th>\n";
 	}
 	echo "</tr>\n";
 	$x = 0;
+	$indexing = false;
 	foreach ($documents as $doc) {
-		$doc_status = (string) ($doc['status'] ?? '');
-		$status = $text['option-status_'.$doc_status] ?? $doc_status;
-		if ($doc_status === 'processing' || $doc_status === 'queued') {
-			$status .= ' ('.(int) ($doc['progress'] ?? 0).'%)';
+		$id = (string) ($doc['voice_document_uuid'] ?? '');
+		$state = $status_of($doc);
+		$indexing = $indexing || $state['indexing'];
+		echo "<tr class='list-row' data-document='".$ui::h($id)."'>\n";
+		if ($can_delete || $can_edit) {
+			echo $ui::checkbox_row('voice_documents', $x, $id);
 		}
-		echo "<tr class='list-row'>\n";
-		echo "\t<td class='checkbox'><input type='checkbox' name='voice_documents[".$x."][checked]' value='true'>";
-		echo "<input type='hidden' name='voice_documents[".$x."][uuid]' value='".$ui::h($doc['voice_document_uuid'] ?? '')."'></td>\n";
 		echo "\t<td>".$ui::h($doc['name'] ?? '')."</td>\n";
-		echo "\t<td class='document-status'>".$ui::h($status);
-		if (!empty($doc['error'])) {
-			echo "<br /><span style='color: #c00;'>".$ui::h($doc['error'])."</span>";
-		}
+		echo "\t<td class='document-status'>".$ui::h($state['status']);
+		echo "<span class='document-error' style='color: #c00;'>".($state['error'] !== '' ? '<br />'.$ui::h($state['error']) : '')."</span>";
 		echo "</td>\n";
-		echo "\t<td>".$ui::h($doc['chunk_count'] ?? '')."</td>\n";
+		echo "\t<td class='document-chunks'>".$ui::h($state['chunks'])."</td>\n";
 		echo "\t<td>".$ui::h(number_format((int) ($doc['size_bytes'] ?? 0) / 1024, 1))." KiB</td>\n";
 		echo "\t<td>".$ui::h($ui::local_time($doc['update_date'] ?? null))."</td>\n";
 		echo "</tr>\n";
@@ -103,16 +155,23 @@
 	echo "</table>\n</div>\n";
 	echo $ui::token_fields($token);
 	echo "</form>\n";
-
-	if (permission_exists('voice_document_add')) {
-		echo "<br />\n<form id='form_upload' method='post' enctype='multipart/form-data'>\n";
-		echo "<input type='hidden' name='action' value='upload'>\n";
-		echo $ui::action_bar($text['header-upload'], button::create(['type' => 'submit', 'label' => $text['button-upload'], 'icon' => 'upload', 'id' => 'btn_upload']), null, true);
-		echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
-		echo $ui::row($text['label-file'], "<input class='formfld' type='file' name='document' id='document' accept='.pdf,.docx,.html,.htm,.md,.txt'>", $text['description-file'], true);
-		echo $ui::row($text['label-language'], $ui::select('language', '', ['' => $text['option-auto'], 'pt-BR' => 'Português (Brasil)', 'en-US' => 'English (US)']), $text['description-document_language']);
-		echo "</table>\n</div>\n";
-		echo $ui::token_fields($token);
-		echo "</form>\n";
+	if ($indexing) {
+		//while documents are being indexed, their status refreshes in place (no reload: checked boxes stay)
+		echo "<script>\n(function () {\n";
+		echo "\tvar refresh = function () {\n";
+		echo "\t\tfetch('voice_documents.php?format=json', {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (data) {\n";
+		echo "\t\t\tvar busy = false;\n";
+		echo "\t\t\tObject.keys(data.documents || {}).forEach(function (id) {\n";
+		echo "\t\t\t\tvar row = document.querySelector(\"tr[data-document='\" + id + \"']\"), doc = data.documents[id];\n";
+		echo "\t\t\t\tif (!row) { return; }\n";
+		echo "\t\t\t\tbusy = busy || doc.indexing;\n";
+		echo "\t\t\t\tvar status = row.querySelector('.document-status'), error = row.querySelector('.document-error');\n";
+		echo "\t\t\t\tstatus.firstChild.nodeValue = doc.status;\n";
+		echo "\t\t\t\terror.textContent = doc.error; if (doc.error) { error.insertBefore(document.createElement('br'), error.firstChild); }\n";
+		echo "\t\t\t\trow.querySelector('.document-chunks').textContent = doc.chunks;\n";
+		echo "\t\t\t});\n";
+		echo "\t\t\tif (busy) { setTimeout(refresh, 2000); }\n";
+		echo "\t\t}).catch(function () { setTimeout(refresh, 10000); });\n";
+		echo "\t};\n\tsetTimeout(refresh, 2000);\n})();\n</script>\n";
 	}
 	require_once 'resources/footer.php';

@@ -56,7 +56,7 @@
 			$errors['provider'] = $text['message-required'].$text['label-provider'];
 		}
 		else {
-			[$config, $errors] = voice_secretary_provider_form::parse($type['settings_schema'], (array) $type['secret_fields'], $_POST, $action === 'update');
+			$config = voice_secretary_provider_form::parse($type['settings_schema'], (array) $type['secret_fields'], $_POST, $action === 'update');
 			$priority = voice_secretary_ui::post('priority');
 			$rpm = voice_secretary_ui::post('rate_limit_rpm');
 			$data = [
@@ -136,13 +136,15 @@
 	}
 	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save']);
 	echo $ui::action_bar($text['title-voice_provider'].': '.($type['display_name'] ?? $key), $buttons);
-	if (isset($errors[''])) {
-		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($errors[''])."</div><br />\n";
+	$shown = ['description', 'is_default', 'priority', 'rate_limit_rpm', 'enabled'];
+	foreach (array_keys((array) ($type['settings_schema']['properties'] ?? [])) as $name) {
+		$shown[] = 'config.'.$name;
 	}
+	echo $ui::errors_box($errors, $shown);
 	echo $ui::h($type['description'] ?? '')."<br /><br />\n";
 	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
 	echo $ui::row($text['label-provider_type'], $ui::h($text['option-type_'.($type['provider_type'] ?? '')] ?? ($type['provider_type'] ?? '')));
-	echo voice_secretary_provider_form::render($type['settings_schema'], (array) $type['secret_fields'], (array) ($values['config'] ?? []), $errors, $text);
+	echo voice_secretary_provider_form::render($type['settings_schema'], (array) $type['secret_fields'], (array) ($values['config'] ?? []), $errors, $text, (string) ($type['provider_type'] ?? ''), (string) ($type['provider_name'] ?? ''));
 	echo $ui::row($text['label-description'], $ui::input('description', $values['description'] ?? '', 'text', ['maxlength' => '500']), '', false, $error('description'));
 	echo $ui::row($text['label-default'], $ui::boolean('is_default', !empty($values['is_default']), $text), $text['description-is_default'], false, $error('is_default'));
 	echo $ui::row($text['label-priority'], $ui::input('priority', $values['priority'] ?? 100, 'number', ['min' => '0', 'max' => '10000']), $text['description-provider_priority'], false, $error('priority'));

@@ -17,12 +17,21 @@
 	}
 
 	$response = $client->list('providers', ['limit' => 200]);
-	$providers = $response->items();
 	$names = [];
 	$types = $client->provider_types();
 	foreach ($types->items() as $type) {
 		$names[($type['provider_type'] ?? '').':'.($type['provider_name'] ?? '')] = (string) ($type['display_name'] ?? '');
 	}
+	$search = mb_substr(trim($ui::param($_GET, 'search')), 0, 100);
+	$providers = [];
+	foreach ($response->items() as $provider) {
+		$type = (string) ($provider['provider_type'] ?? '');
+		$values = [$names[$type.':'.($provider['provider_name'] ?? '')] ?? '', $provider['provider_name'] ?? '', $provider['description'] ?? '', $text['option-type_'.$type] ?? $type];
+		if ($ui::matches($search, $values)) {
+			$providers[] = $provider;
+		}
+	}
+	$can_delete = permission_exists('voice_provider_delete');
 
 	$object = new token;
 	$token = $object->create($_SERVER['PHP_SELF']);
@@ -32,21 +41,29 @@
 	if (!$response->ok()) {
 		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($response->message())."</div>\n";
 	}
-	echo "<form id='form_list' method='post'>\n";
 	$buttons = $ui::nav($text, 'voice_providers.php');
 	if (permission_exists('voice_provider_add')) {
 		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_provider_edit.php']);
 	}
-	if (permission_exists('voice_provider_delete') && count($providers) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete'])]);
+	if ($can_delete && count($providers) > 0) {
+		$buttons .= $ui::delete_button($text);
 	}
+	$buttons .= $ui::search_form($text, $search);
 	echo $ui::action_bar($text['title-voice_providers'], $buttons, count($providers));
+	if ($can_delete && count($providers) > 0) {
+		echo $ui::delete_modal($text);
+	}
 	echo $ui::h($text['description-voice_providers'])."\n<br /><br />\n";
-	echo "<input type='hidden' name='action' value='delete'>\n";
-	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n\t<th class='checkbox'></th>\n";
-	foreach (['label-provider_type', 'label-provider', 'label-description', 'label-default', 'label-priority', 'label-enabled'] as $label) {
+	echo "<form id='form_list' method='post'>\n";
+	echo "<input type='hidden' id='action' name='action' value=''>\n";
+	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n";
+	if ($can_delete) {
+		echo $ui::checkbox_all(count($providers) > 0);
+	}
+	foreach (['label-provider_type', 'label-provider', 'label-description', 'label-default', 'label-priority'] as $label) {
 		echo "\t<th>".$ui::h($text[$label])."</th>\n";
 	}
+	echo "\t<th class='center'>".$ui::h($text['label-enabled'])."</th>\n";
 	echo "</tr>\n";
 	$x = 0;
 	foreach ($providers as $provider) {
@@ -55,14 +72,15 @@
 		$type = (string) ($provider['provider_type'] ?? '');
 		$key = $type.':'.($provider['provider_name'] ?? '');
 		echo "<tr class='list-row' href='".$ui::h($edit)."'>\n";
-		echo "\t<td class='checkbox'><input type='checkbox' name='voice_providers[".$x."][checked]' value='true'>";
-		echo "<input type='hidden' name='voice_providers[".$x."][uuid]' value='".$ui::h($id)."'></td>\n";
+		if ($can_delete) {
+			echo $ui::checkbox_row('voice_providers', $x, $id);
+		}
 		echo "\t<td>".$ui::h($text['option-type_'.$type] ?? $type)."</td>\n";
 		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($names[$key] ?? ($provider['provider_name'] ?? ''))."</a></td>\n";
-		echo "\t<td>".$ui::h($provider['description'] ?? '')."</td>\n";
+		echo "\t<td class='description overflow'>".$ui::h($provider['description'] ?? '')."</td>\n";
 		echo "\t<td>".$ui::h(!empty($provider['is_default']) ? $text['label-true'] : '')."</td>\n";
 		echo "\t<td>".$ui::h($provider['priority'] ?? '')."</td>\n";
-		echo "\t<td>".$ui::h(!empty($provider['enabled']) ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "\t<td class='center'>".$ui::h(!empty($provider['enabled']) ? $text['label-true'] : $text['label-false'])."</td>\n";
 		echo "</tr>\n";
 		$x++;
 	}

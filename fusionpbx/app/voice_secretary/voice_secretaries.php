@@ -20,7 +20,14 @@
 	}
 
 	$response = $client->list('secretaries', ['limit' => 200]);
-	$secretaries = $response->items();
+	$search = mb_substr(trim(voice_secretary_ui::param($_GET, 'search')), 0, 100);
+	$secretaries = [];
+	foreach ($response->items() as $secretary) {
+		if (voice_secretary_ui::matches($search, [$secretary['name'] ?? '', $secretary['extension'] ?? '', $secretary['company_name'] ?? '', $secretary['operator_destination'] ?? ''])) {
+			$secretaries[] = $secretary;
+		}
+	}
+	$can_delete = permission_exists('voice_secretary_delete');
 
 	$object = new token;
 	$token = $object->create($_SERVER['PHP_SELF']);
@@ -36,17 +43,21 @@
 	if (permission_exists('voice_secretary_add')) {
 		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_secretary_edit.php']);
 	}
-	if (permission_exists('voice_secretary_delete') && count($secretaries) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => voice_secretary_ui::confirm($text['confirm-delete'])]);
+	if ($can_delete && count($secretaries) > 0) {
+		$buttons .= voice_secretary_ui::delete_button($text);
 	}
-	echo "<form id='form_list' method='post'>\n";
+	$buttons .= voice_secretary_ui::search_form($text, $search);
 	echo voice_secretary_ui::action_bar($text['title-voice_secretaries'], $buttons, count($secretaries));
+	if ($can_delete && count($secretaries) > 0) {
+		echo voice_secretary_ui::delete_modal($text);
+	}
 	echo voice_secretary_ui::h($text['description-voice_secretaries'])."\n<br /><br />\n";
 
-	echo "<input type='hidden' name='action' value='delete'>\n";
+	echo "<form id='form_list' method='post'>\n";
+	echo "<input type='hidden' id='action' name='action' value=''>\n";
 	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n";
-	if (permission_exists('voice_secretary_delete')) {
-		echo "\t<th class='checkbox'></th>\n";
+	if ($can_delete) {
+		echo voice_secretary_ui::checkbox_all(count($secretaries) > 0);
 	}
 	echo "\t<th>".voice_secretary_ui::h($text['label-name'])."</th>\n";
 	echo "\t<th>".voice_secretary_ui::h($text['label-extension'])."</th>\n";
@@ -59,9 +70,8 @@
 		$id = (string) ($secretary['voice_secretary_uuid'] ?? '');
 		$edit = 'voice_secretary_edit.php?id='.urlencode($id);
 		echo "<tr class='list-row' href='".voice_secretary_ui::h($edit)."'>\n";
-		if (permission_exists('voice_secretary_delete')) {
-			echo "\t<td class='checkbox'><input type='checkbox' name='voice_secretaries[".$x."][checked]' value='true'>";
-			echo "<input type='hidden' name='voice_secretaries[".$x."][uuid]' value='".voice_secretary_ui::h($id)."'></td>\n";
+		if ($can_delete) {
+			echo voice_secretary_ui::checkbox_row('voice_secretaries', $x, $id);
 		}
 		echo "\t<td><a href='".voice_secretary_ui::h($edit)."'>".voice_secretary_ui::h($secretary['name'] ?? '')."</a></td>\n";
 		echo "\t<td>".voice_secretary_ui::h($secretary['extension'] ?? '')."</td>\n";

@@ -12,6 +12,7 @@
 	$text = $language->get();
 	$client = voice_secretary_client::from_session();
 	$ui = 'voice_secretary_ui';
+	$domain_name = (string) $_SESSION['domain_name'];
 
 	$id = (isset($_REQUEST['id']) && voice_secretary_client::is_uuid($_REQUEST['id'])) ? strtolower($_REQUEST['id']) : null;
 	$action = $id !== null ? 'update' : 'add';
@@ -21,6 +22,8 @@
 	else {
 		voice_secretary_ui::require_permission('voice_secretary_add');
 	}
+	//another dialplan context than the domain's own (another tenant's, public) is a superadmin's decision
+	$can_context = permission_exists('voice_secretary_context');
 
 	$text_fields = ['name', 'extension', 'language', 'company_name', 'greeting', 'farewell', 'personality_prompt',
 		'operator_destination', 'operator_context', 'tts_voice', 'webhook_url'];
@@ -33,20 +36,32 @@
 		$secretary = voice_secretary_ui::load($client, 'secretaries', $id, $text, 'voice_secretaries.php');
 	}
 
-	$errors = [];
+	//the try-it conversation of this session: it lives while the person stays on this page
 	$try_key = 'voice_secretary_try_'.($id ?? 'new');
+	$end_try = function (string $outcome = '') use ($client, $try_key) {
+		$history = $_SESSION[$try_key] ?? null;
+		if (is_array($history) && !empty($history['call_uuid'])) {
+			$client->end_try($history['call_uuid'], $outcome !== '' ? $outcome : (count($history['turns'] ?? []) > 0 ? 'hangup' : 'abandoned'));
+		}
+		unset($_SESSION[$try_key]);
+	};
+
+	$errors = [];
 	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
 		voice_secretary_ui::require_token($text, 'voice_secretaries.php');
 		$posted_action = voice_secretary_ui::param($_POST, 'submit_action') ?: 'save';
 
+		if ($posted_action === 'try_end') {
+			//the page was left (sent by the browser as it goes): the caller "hung up"
+			$end_try();
+			http_response_code(204);
+			exit;
+		}
 		if ($posted_action === 'try' || $posted_action === 'try_reset') {
 			//the try-it box: a typed question through the telephony API, as a call would ask it
 			$history = $_SESSION[$try_key] ?? ['call_uuid' => null, 'turns' => []];
 			if ($posted_action === 'try_reset' || $id === null) {
-				if (!empty($history['call_uuid'])) {
-					$client->end_try($history['call_uuid']);
-				}
-				unset($_SESSION[$try_key]);
+				$end_try();
 			}
 			else {
 				$question = mb_substr((string) voice_secretary_ui::post('question'), 0, 500);
@@ -56,18 +71,22 @@
 					}
 					$answer = $client->try_question($id, $history['call_uuid'], $question);
 					if ($answer->ok()) {
+						$answer_action = (string) ($answer->data['action'] ?? 'continue');
 						$history['turns'][] = [
 							'question' => $question,
 							'transcript' => (string) ($answer->data['transcript'] ?? $question),
 							'response' => (string) ($answer->data['response_text'] ?? ''),
-							'action' => (string) ($answer->data['action'] ?? ''),
+							'action' => $answer_action,
 							'transfer' => $answer->data['transfer'] ?? null,
 							'total_ms' => $answer->data['timings']['total_ms'] ?? null,
 						];
-						if (($answer->data['action'] ?? 'continue') !== 'continue') {
-							$client->end_try($history['call_uuid']); //the call is over: the next question starts a new one
+						$outcome = voice_secretary_client::outcome_of($answer_action);
+						if ($outcome !== null) {
+							//the secretary ended the call: stored with its real outcome; the next question starts a new one
+							$client->end_try($history['call_uuid'], $outcome);
 							$history['call_uuid'] = null;
 						}
+						$history['shown'] = false;
 						$_SESSION[$try_key] = $history;
 					}
 					else {
@@ -79,7 +98,7 @@
 			exit;
 		}
 
-		//save
+		//save: the service validates every field (one round of errors); the app adds only what FusionPBX knows
 		$data = [];
 		foreach ($text_fields as $field) {
 			$data[$field] = voice_secretary_ui::post($field);
@@ -103,14 +122,18 @@
 		elseif (voice_secretary_ui::param($_POST, 'webhook_secret_clear') === 'true') {
 			$data['webhook_secret'] = null;
 		}
-		if ($data['name'] === null) {
-			$errors['name'] = $text['message-required'].$text['label-name'];
+		//transfers stay inside the tenant: the context is checked only when it changes, so a context a superadmin
+		//set does not stop the tenant's admin from saving anything else (it is shown read-only to them)
+		$stored_context = (string) ($secretary['operator_context'] ?? '');
+		if ((string) $data['operator_context'] === $stored_context) {
+			if ($action === 'update') {
+				unset($data['operator_context']);
+			}
 		}
-		//transfers stay inside the tenant: another context only with the (superadmin) context permission
-		if ($data['operator_context'] !== null && $data['operator_context'] !== $_SESSION['domain_name'] && !permission_exists('voice_secretary_context')) {
+		elseif ($data['operator_context'] !== null && $data['operator_context'] !== $domain_name && !$can_context) {
 			$errors['operator_context'] = $text['message-context'];
 		}
-		$conflict = voice_secretary_dialplan::conflict((string) $data['extension'], (string) $id, $client->domain_uuid(), (string) $_SESSION['domain_name']);
+		$conflict = voice_secretary_dialplan::conflict((string) $data['extension'], (string) $id, $client->domain_uuid(), $domain_name);
 		if ($conflict !== null) {
 			$errors['extension'] = $text['message-extension_taken'];
 		}
@@ -118,7 +141,7 @@
 			$response = $action === 'update' ? $client->update('secretaries', $id, $data) : $client->create('secretaries', $data);
 			if ($response->ok()) {
 				$saved = $response->data;
-				if (!voice_secretary_dialplan::sync($saved, $client->domain_uuid(), (string) $_SESSION['domain_name'])) {
+				if (!voice_secretary_dialplan::sync($saved, $client->domain_uuid(), $domain_name)) {
 					message::add($text['message-dialplan_failed'], 'negative');
 				}
 				message::add($text[$action === 'update' ? 'message-update' : 'message-add']);
@@ -132,6 +155,15 @@
 		}
 		//show the form again with what was typed
 		$secretary = array_merge($secretary ?? [], $data, ['webhook_secret' => $secretary['webhook_secret'] ?? null]);
+	}
+	elseif (!empty($_SESSION[$try_key])) {
+		//the page opened again (not right after a question): a conversation left open is over
+		if (($_SESSION[$try_key]['shown'] ?? true) === false) {
+			$_SESSION[$try_key]['shown'] = true;
+		}
+		else {
+			$end_try();
+		}
 	}
 
 	$values = $secretary ?? ['language' => 'pt-BR', 'max_turns' => 10, 'silence_threshold' => 300,
@@ -161,11 +193,10 @@
 
 	echo "<form name='frm' id='frm' method='post'>\n";
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_secretaries.php']);
-	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save']);
+	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save', 'style' => 'margin-left: 15px;']);
 	echo voice_secretary_ui::action_bar($text['title-voice_secretary'], $buttons);
-	if (isset($errors[''])) {
-		echo "<div class='voice-secretary-error' style='color: #c00;'>".voice_secretary_ui::h($errors[''])."</div><br />\n";
-	}
+	$fields = array_merge($text_fields, $number_fields, array_values($provider_fields), ['webhook_secret', 'enabled']);
+	echo $ui::errors_box($errors, $fields);
 	$error = function (string $field) use ($errors) {
 		return $errors[$field] ?? '';
 	};
@@ -179,7 +210,11 @@
 	echo $ui::row($text['label-farewell'], $ui::textarea('farewell', $value('farewell'), 2), $text['description-farewell'], false, $error('farewell'));
 	echo $ui::row($text['label-personality_prompt'], $ui::textarea('personality_prompt', $value('personality_prompt'), 5), $text['description-personality_prompt'], false, $error('personality_prompt'));
 	echo $ui::row($text['label-operator_destination'], $ui::input('operator_destination', $value('operator_destination')), $text['description-operator_destination'], false, $error('operator_destination'));
-	echo $ui::row($text['label-operator_context'], $ui::input('operator_context', $value('operator_context'), 'text', ['placeholder' => (string) $_SESSION['domain_name']]), $text['description-operator_context'], false, $error('operator_context'));
+	$context_attributes = ['placeholder' => $domain_name];
+	if (!$can_context) {
+		$context_attributes += ['readonly' => 'readonly', 'title' => $text['description-context_locked']];
+	}
+	echo $ui::row($text['label-operator_context'], $ui::input('operator_context', $value('operator_context'), 'text', $context_attributes), $text['description-operator_context'], false, $error('operator_context'));
 	echo $ui::row($text['label-max_turns'], $ui::input('max_turns', $value('max_turns'), 'number', ['min' => '1', 'max' => '100']), $text['description-max_turns'], false, $error('max_turns'));
 	echo $ui::row($text['label-silence_threshold'], $ui::input('silence_threshold', $value('silence_threshold'), 'number', ['min' => '1', 'max' => '10000']), $text['description-silence_threshold'], false, $error('silence_threshold'));
 	echo $ui::row($text['label-silence_seconds'], $ui::input('silence_seconds', $value('silence_seconds'), 'number', ['min' => '1', 'max' => '30']), $text['description-silence_seconds'], false, $error('silence_seconds'));
@@ -202,31 +237,47 @@
 	echo $ui::token_fields($token);
 	echo "</form>\n";
 
-	//try it
+	//try it: the conversation so far (a card only once there is one), then the question, in its own card
 	if ($id !== null) {
 		$history = $_SESSION[$try_key] ?? ['call_uuid' => null, 'turns' => []];
 		echo "<br /><a name='try'></a>\n<form id='form_try' method='post' action='voice_secretary_edit.php?id=".$ui::h(urlencode($id))."'>\n";
 		$buttons = button::create(['type' => 'submit', 'label' => $text['button-ask'], 'icon' => 'comment', 'id' => 'btn_try', 'name' => 'submit_action', 'value' => 'try']);
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-new_conversation'], 'icon' => 'rotate', 'id' => 'btn_try_reset', 'name' => 'submit_action', 'value' => 'try_reset']);
+		if (count($history['turns']) > 0) {
+			$buttons .= button::create(['type' => 'submit', 'label' => $text['button-new_conversation'], 'icon' => 'rotate', 'id' => 'btn_try_reset', 'name' => 'submit_action', 'value' => 'try_reset']);
+		}
 		echo $ui::action_bar($text['header-try'], $buttons, null, true);
 		echo $ui::h($text['description-try'])."<br /><br />\n";
-		echo "<div class='card' id='try_transcript'>\n<table class='list'>\n";
-		foreach ($history['turns'] as $turn) {
-			$transfer = is_array($turn['transfer']) ? ' → '.($turn['transfer']['department'] ?? $text['label-operator']).' ('.($turn['transfer']['destination'] ?? '').')' : '';
-			echo "<tr class='list-row'><td><b>".$ui::h($text['label-caller'])."</b></td><td>".$ui::h($turn['question'])."</td></tr>\n";
-			echo "<tr class='list-row'><td><b>".$ui::h($text['label-secretary'])."</b></td><td><span class='try-response'>".$ui::h($turn['response'])."</span>";
-			echo " <span class='try-action'>[".$ui::h($turn['action'].$transfer)."]</span>";
-			if ($turn['total_ms'] !== null) {
-				echo ' <span class="try-time">'.$ui::h(round((float) $turn['total_ms'])).' ms</span>';
+		if (count($history['turns']) > 0) {
+			echo "<div class='card' id='try_transcript'>\n<table class='list'>\n";
+			echo "<tr class='list-header'><th>".$ui::h($text['label-who'])."</th><th>".$ui::h($text['label-text'])."</th><th>".$ui::h($text['label-action'])."</th><th class='right'>".$ui::h($text['label-time'])."</th></tr>\n";
+			foreach ($history['turns'] as $turn) {
+				$transfer = is_array($turn['transfer']) ? ' → '.($turn['transfer']['department'] ?? $text['label-operator']).' ('.($turn['transfer']['destination'] ?? '').')' : '';
+				$action_label = $text['option-action_'.$turn['action']] ?? $turn['action'];
+				echo "<tr class='list-row'><td>".$ui::h($text['label-caller'])."</td><td class='try-question'>".$ui::h($turn['question'])."</td><td></td><td></td></tr>\n";
+				echo "<tr class='list-row'><td>".$ui::h($text['label-secretary'])."</td><td><span class='try-response'>".$ui::h($turn['response'])."</span></td>";
+				echo "<td><span class='try-action' data-action='".$ui::h($turn['action'])."'>".$ui::h($action_label.$transfer)."</span></td>";
+				echo "<td class='right'>".($turn['total_ms'] !== null ? "<span class='try-time'>".$ui::h(round((float) $turn['total_ms'])).' ms</span>' : '')."</td></tr>\n";
 			}
-			echo "</td></tr>\n";
+			echo "</table>\n</div>\n";
 		}
-		echo "</table>\n</div>\n";
-		echo "<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
+		echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
 		echo $ui::row($text['label-question'], $ui::input('question', '', 'text', ['maxlength' => '500', 'placeholder' => $text['description-question'], 'style' => 'width: 100%; max-width: 600px;']));
-		echo "</table>\n";
+		echo "</table>\n</div>\n";
 		echo $ui::token_fields($token);
 		echo "</form>\n";
+		if (!empty($history['call_uuid'])) {
+			//leaving the page ends the conversation (the page's own forms keep it going)
+			echo "<script>\n(function () {\n";
+			echo "\tvar staying = false;\n";
+			echo "\tdocument.querySelectorAll('#form_try, #frm').forEach(function (form) { form.addEventListener('submit', function () { staying = true; }); });\n";
+			echo "\twindow.addEventListener('pagehide', function () {\n";
+			echo "\t\tif (staying || !navigator.sendBeacon) { return; }\n";
+			echo "\t\tvar data = new FormData();\n";
+			echo "\t\tdata.append('submit_action', 'try_end');\n";
+			echo "\t\tdata.append(".json_encode((string) $token['name']).", ".json_encode((string) $token['hash']).");\n";
+			echo "\t\tnavigator.sendBeacon('voice_secretary_edit.php?id=".$ui::h(urlencode($id))."', data);\n";
+			echo "\t});\n})();\n</script>\n";
+		}
 	}
 
 	require_once 'resources/footer.php';

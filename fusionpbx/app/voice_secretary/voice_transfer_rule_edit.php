@@ -11,6 +11,9 @@
 	$text = $language->get();
 	$client = voice_secretary_client::from_session();
 	$ui = 'voice_secretary_ui';
+	$domain_name = (string) $_SESSION['domain_name'];
+	//another dialplan context than the domain's own (another tenant's, public) is a superadmin's decision
+	$can_context = permission_exists('voice_secretary_context');
 
 	$id = (isset($_REQUEST['id']) && voice_secretary_client::is_uuid($_REQUEST['id'])) ? strtolower($_REQUEST['id']) : null;
 	$action = $id !== null ? 'update' : 'add';
@@ -42,14 +45,16 @@
 			'priority' => $priority === null ? 100 : (is_numeric($priority) ? (int) $priority : $priority),
 			'enabled' => voice_secretary_ui::param($_POST, 'enabled') !== 'false',
 		];
-		//transfers stay inside the tenant: another context only with the (superadmin) context permission
-		if ($data['destination_context'] !== null && $data['destination_context'] !== $_SESSION['domain_name'] && !permission_exists('voice_secretary_context')) {
-			$errors['destination_context'] = $text['message-context'];
-		}
-		foreach (['department_name' => 'label-department_name', 'destination_number' => 'label-destination_number'] as $field => $label) {
-			if ($data[$field] === null) {
-				$errors[$field] = $text['message-required'].$text[$label];
+		//transfers stay inside the tenant: the context is checked only when it changes (see voice_secretary_edit.php);
+		//everything else is validated by the service, all at once
+		$stored_context = (string) ($rule['destination_context'] ?? '');
+		if ((string) $data['destination_context'] === $stored_context) {
+			if ($action === 'update') {
+				unset($data['destination_context']);
 			}
+		}
+		elseif ($data['destination_context'] !== null && $data['destination_context'] !== $domain_name && !$can_context) {
+			$errors['destination_context'] = $text['message-context'];
 		}
 		if (count($errors) === 0) {
 			$response = $action === 'update' ? $client->update('transfer-rules', $id, $data) : $client->create('transfer-rules', $data);
@@ -82,17 +87,19 @@
 
 	echo "<form name='frm' id='frm' method='post'>\n";
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_transfer_rules.php']);
-	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save']);
+	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'style' => 'margin-left: 15px;']);
 	echo $ui::action_bar($text['title-voice_transfer_rule'], $buttons);
-	if (isset($errors[''])) {
-		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($errors[''])."</div><br />\n";
-	}
+	echo $ui::errors_box($errors, ['department_name', 'destination_number', 'destination_context', 'description', 'keywords', 'voice_secretary_uuid', 'priority', 'enabled']);
 	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
-	echo $ui::row($text['label-department_name'], $ui::input('department_name', $value('department_name'), 'text', ['maxlength' => '200']), $text['description-department_name'], true, $error('department_name'));
-	echo $ui::row($text['label-destination_number'], $ui::input('destination_number', $value('destination_number'), 'text', ['maxlength' => '64']), $text['description-destination_number'], true, $error('destination_number'));
-	echo $ui::row($text['label-destination_context'], $ui::input('destination_context', $value('destination_context'), 'text', ['placeholder' => (string) $_SESSION['domain_name']]), $text['description-destination_context'], false, $error('destination_context'));
+	echo $ui::row($text['label-department_name'], $ui::input('department_name', $value('department_name'), 'text', ['maxlength' => '200', 'required' => 'required']), $text['description-department_name'], true, $error('department_name'));
+	echo $ui::row($text['label-destination_number'], $ui::input('destination_number', $value('destination_number'), 'text', ['maxlength' => '64', 'required' => 'required']), $text['description-destination_number'], true, $error('destination_number'));
+	$context_attributes = ['placeholder' => $domain_name];
+	if (!$can_context) {
+		$context_attributes += ['readonly' => 'readonly', 'title' => $text['description-context_locked']];
+	}
+	echo $ui::row($text['label-destination_context'], $ui::input('destination_context', $value('destination_context'), 'text', $context_attributes), $text['description-destination_context'], false, $error('destination_context'));
 	echo $ui::row($text['label-description'], $ui::textarea('description', $value('description'), 3), $text['description-rule_description'], false, $error('description'));
-	echo $ui::row($text['label-keywords'], $ui::input('keywords', implode(', ', (array) ($values['keywords'] ?? []))), $text['description-keywords'], false, $error('keywords'));
+	echo $ui::row($text['label-keywords'], $ui::input('keywords', implode(', ', (array) ($values['keywords'] ?? [])), 'text', ['style' => 'width: 100%; max-width: 600px;']), $text['description-keywords'], false, $error('keywords'));
 	echo $ui::row($text['label-secretary'], $ui::select('voice_secretary_uuid', $value('voice_secretary_uuid'), $secretaries), $text['description-rule_secretary'], false, $error('voice_secretary_uuid'));
 	echo $ui::row($text['label-priority'], $ui::input('priority', $value('priority'), 'number', ['min' => '0', 'max' => '10000']), $text['description-priority'], false, $error('priority'));
 	echo $ui::row($text['label-enabled'], $ui::boolean('enabled', $values['enabled'] ?? true, $text), $text['description-enabled'], false, $error('enabled'));

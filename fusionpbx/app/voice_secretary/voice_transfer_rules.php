@@ -17,11 +17,19 @@
 	}
 
 	$response = $client->list('transfer-rules', ['limit' => 200]);
-	$rules = $response->items();
 	$secretaries = [];
 	foreach ($client->all('secretaries') as $secretary) {
 		$secretaries[(string) ($secretary['voice_secretary_uuid'] ?? '')] = (string) ($secretary['name'] ?? '');
 	}
+	$search = mb_substr(trim($ui::param($_GET, 'search')), 0, 100);
+	$rules = [];
+	foreach ($response->items() as $rule) {
+		$values = [$rule['department_name'] ?? '', $rule['destination_number'] ?? '', $rule['description'] ?? '', implode(' ', (array) ($rule['keywords'] ?? [])), $secretaries[$rule['voice_secretary_uuid'] ?? ''] ?? ''];
+		if ($ui::matches($search, $values)) {
+			$rules[] = $rule;
+		}
+	}
+	$can_delete = permission_exists('voice_transfer_rule_delete');
 
 	$object = new token;
 	$token = $object->create($_SERVER['PHP_SELF']);
@@ -31,42 +39,46 @@
 	if (!$response->ok()) {
 		echo "<div class='voice-secretary-error' style='color: #c00;'>".$ui::h($response->message())."</div>\n";
 	}
-	echo "<form id='form_list' method='post'>\n";
 	$buttons = $ui::nav($text, 'voice_transfer_rules.php');
 	if (permission_exists('voice_transfer_rule_add')) {
 		$buttons .= button::create(['type' => 'button', 'label' => $text['button-add'], 'icon' => 'plus', 'id' => 'btn_add', 'link' => 'voice_transfer_rule_edit.php']);
 	}
-	if (permission_exists('voice_transfer_rule_delete') && count($rules) > 0) {
-		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'action', 'value' => 'delete', 'onclick' => $ui::confirm($text['confirm-delete'])]);
+	if ($can_delete && count($rules) > 0) {
+		$buttons .= $ui::delete_button($text);
 	}
+	$buttons .= $ui::search_form($text, $search);
 	echo $ui::action_bar($text['title-voice_transfer_rules'], $buttons, count($rules));
-	echo $ui::h($text['description-voice_transfer_rules'])."\n<br /><br />\n";
-	echo "<input type='hidden' name='action' value='delete'>\n";
-	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n";
-	if (permission_exists('voice_transfer_rule_delete')) {
-		echo "\t<th class='checkbox'></th>\n";
+	if ($can_delete && count($rules) > 0) {
+		echo $ui::delete_modal($text);
 	}
-	foreach (['label-department_name', 'label-destination_number', 'label-secretary', 'label-keywords', 'label-priority', 'label-enabled'] as $label) {
+	echo $ui::h($text['description-voice_transfer_rules'])."\n<br /><br />\n";
+	echo "<form id='form_list' method='post'>\n";
+	echo "<input type='hidden' id='action' name='action' value=''>\n";
+	echo "<div class='card'>\n<table class='list'>\n<tr class='list-header'>\n";
+	if ($can_delete) {
+		echo $ui::checkbox_all(count($rules) > 0);
+	}
+	foreach (['label-department_name', 'label-destination_number', 'label-secretary', 'label-keywords', 'label-priority'] as $label) {
 		echo "\t<th>".$ui::h($text[$label])."</th>\n";
 	}
+	echo "\t<th class='center'>".$ui::h($text['label-enabled'])."</th>\n";
 	echo "</tr>\n";
 	$x = 0;
 	foreach ($rules as $rule) {
 		$id = (string) ($rule['voice_transfer_rule_uuid'] ?? '');
 		$edit = 'voice_transfer_rule_edit.php?id='.urlencode($id);
 		echo "<tr class='list-row' href='".$ui::h($edit)."'>\n";
-		if (permission_exists('voice_transfer_rule_delete')) {
-			echo "\t<td class='checkbox'><input type='checkbox' name='voice_transfer_rules[".$x."][checked]' value='true'>";
-			echo "<input type='hidden' name='voice_transfer_rules[".$x."][uuid]' value='".$ui::h($id)."'></td>\n";
+		if ($can_delete) {
+			echo $ui::checkbox_row('voice_transfer_rules', $x, $id);
 		}
 		$destination = ($rule['destination_number'] ?? '').(!empty($rule['destination_context']) ? '@'.$rule['destination_context'] : '');
 		$secretary = !empty($rule['voice_secretary_uuid']) ? ($secretaries[$rule['voice_secretary_uuid']] ?? '?') : $text['option-all_secretaries'];
 		echo "\t<td><a href='".$ui::h($edit)."'>".$ui::h($rule['department_name'] ?? '')."</a></td>\n";
 		echo "\t<td>".$ui::h($destination)."</td>\n";
 		echo "\t<td>".$ui::h($secretary)."</td>\n";
-		echo "\t<td>".$ui::h(implode(', ', (array) ($rule['keywords'] ?? [])))."</td>\n";
+		echo "\t<td class='description overflow'>".$ui::h(implode(', ', (array) ($rule['keywords'] ?? [])))."</td>\n";
 		echo "\t<td>".$ui::h($rule['priority'] ?? '')."</td>\n";
-		echo "\t<td>".$ui::h(!empty($rule['enabled']) ? $text['label-true'] : $text['label-false'])."</td>\n";
+		echo "\t<td class='center'>".$ui::h(!empty($rule['enabled']) ? $text['label-true'] : $text['label-false'])."</td>\n";
 		echo "</tr>\n";
 		$x++;
 	}

@@ -59,7 +59,12 @@ final class AppFilesTest extends TestCase {
 		$this->assertStringNotContainsString('<', message::$added[0][0].message::$added[1][0]);
 		$this->assertSame('negative', message::$added[0][1]);
 		$this->assertStringContainsString('&lt;i&gt;bad&lt;/i&gt;', message::$added[1][0]);
-		$this->assertSame("return confirm(\"It\u0027s \u003Cok\u003E\");", voice_secretary_ui::confirm("It's <ok>"));
+	}
+
+	public function test_no_page_asks_with_the_browsers_confirm(): void {
+		foreach (glob(getenv('APP_DIR').'/*.php') as $file) {
+			$this->assertStringNotContainsString('confirm(', file_get_contents($file), basename($file).": FusionPBX's modal, not confirm()");
+		}
 	}
 
 	public function test_every_text_used_exists_in_english_and_portuguese(): void {
@@ -76,7 +81,9 @@ final class AppFilesTest extends TestCase {
 		}
 		$dynamic = ['label-provider_stt', 'label-provider_tts', 'label-provider_llm', 'label-provider_embeddings', 'option-type_stt',
 			'option-status_ready', 'option-outcome_transferred', 'message-add', 'message-update', 'message-reindex', 'label-status',
-			'label-turn', 'label-who', 'label-timings', 'label-voice_secretary', 'message-context', 'message-extension_taken'];
+			'label-turn', 'label-who', 'label-timings', 'label-voice_secretary', 'message-context', 'message-extension_taken',
+			'option-action_continue', 'option-action_transfer', 'option-action_hangup', 'label-config_timeout_s', 'label-config_base_url',
+			'label-config_api_key', 'description-config_timeout_s'];
 		foreach (array_unique(array_merge($used, $dynamic)) as $key) {
 			$this->assertArrayHasKey($key, $text, $key);
 		}

@@ -34,12 +34,7 @@ final class PagesTest extends TestCase {
 		$browser->post('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$id, $form);
 		$this->assertSame('206', Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$id)[1]['destination_number']);
 
-		$fields = $browser->get('/app/voice_secretary/voice_transfer_rules.php')->form('form_list');
-		foreach ($fields as $name => $value) {
-			if ($value === $id) {
-				$fields[str_replace('[uuid]', '[checked]', $name)] = 'true';
-			}
-		}
+		$fields = check_rows($browser->get('/app/voice_secretary/voice_transfer_rules.php')->form('form_list'), [$id]);
 		$this->assertSame(['Deleted'], $browser->post('/app/voice_secretary/voice_transfer_rules.php', $fields)->messages());
 		$this->assertSame(404, Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$id)[0]);
 	}
@@ -143,5 +138,101 @@ final class PagesTest extends TestCase {
 		$bad = $browser->post('/app/voice_secretary/voice_provider_edit.php?id='.$id, $form);
 		$this->assertNotSame('', $bad->text("//span[@class='voice-secretary-error']"));
 		$this->assertSame(204, Api::domain(env_or_fail('DOMAIN_A'), '/providers/'.$id, 'DELETE')[0]);
+	}
+
+	public function test_lists_look_like_fusionpbx_lists(): void {
+		$browser = $this->browser();
+		foreach (['voice_secretaries.php', 'voice_transfer_rules.php', 'voice_documents.php', 'voice_providers.php'] as $list) {
+			$page = $browser->get('/app/voice_secretary/'.$list);
+			$this->assertSame(1, $page->dom()->query("//form[@id='form_list']//input[@id='checkbox_all']")->length, $list.': select-all checkbox');
+			if ($page->dom()->query("//tr[@class='list-row']")->length > 0) {
+				$this->assertSame(1, $page->dom()->query("//div[@id='modal-delete' and contains(@class, 'modal-window')]")->length, $list.": FusionPBX's delete modal");
+				$this->assertStringContainsString("modal_open('modal-delete'", $page->text("//div[@id='action_bar']//button[@id='btn_delete']/@onclick"), $list);
+				$this->assertStringContainsString("list_action_set('delete')", $page->text("//div[@id='modal-delete']//button[@id='btn_delete']/@onclick"), $list);
+			}
+			$this->assertSame(1, $page->dom()->query("//div[@id='action_bar']//form[@id='form_search']//input[@name='search']")->length, $list.': search box in the action bar');
+			$this->assertStringNotContainsString('confirm(', $page->body, $list);
+		}
+		$found = $browser->get('/app/voice_secretary/voice_secretaries.php?search=secret');
+		$this->assertGreaterThan(0, $found->dom()->query("//tr[@class='list-row']")->length);
+		$this->assertSame(0, $browser->get('/app/voice_secretary/voice_secretaries.php?search=zzz-nothing')->dom()->query("//tr[@class='list-row']")->length);
+		$this->assertStringContainsString('width: 100%', $browser->get('/app/voice_secretary/voice_transfer_rule_edit.php')->text("//input[@name='keywords']/@style"), 'keywords field as wide as the description');
+	}
+
+	public function test_conversation_filters_are_labelled_and_paged_like_fusionpbx(): void {
+		$domain = env_or_fail('DOMAIN_A');
+		for ($i = 0; $i < 2; $i++) {
+			$call = 'php-paging-'.bin2hex(random_bytes(6));
+			Api::call('POST', '/api/v1/calls', ['domain_uuid' => $domain, 'secretary' => '8000', 'call_uuid' => $call, 'caller_id_number' => '+5541900000000']);
+			Api::call('POST', '/api/v1/calls/'.$call.'/end', ['domain_uuid' => $domain, 'outcome' => 'abandoned']);
+		}
+		$browser = (new Browser())->login($domain, env_or_fail('DOMAIN_A_NAME'), 'all', ['paging' => '1']);
+		$page = $browser->get('/app/voice_secretary/voice_conversations.php?caller=41900000000');
+		$labels = [];
+		foreach ($page->dom()->query("//form[@id='form_search']//div[@class='form_set']/div[@class='label']") as $node) {
+			$labels[] = trim($node->textContent);
+		}
+		$this->assertSame(['Outcome', 'Secretary', 'Caller', 'Started'], $labels);
+		$this->assertStringContainsString('From', $page->text("//div[@class='form_set'][div[@class='label' and normalize-space()='Started']]"));
+		$this->assertSame(1, $page->dom()->query("//tr[@class='list-row']")->length, 'one row per page');
+		$next = $page->dom()->query("//a[contains(@href, 'page=1')]")->item(0);
+		$this->assertNotNull($next, 'a pager');
+		$this->assertStringContainsString('caller=41900000000', $next->getAttribute('href'), 'the pager keeps the filters');
+		$second = $browser->get('/app/voice_secretary/voice_conversations.php?page=1&caller=41900000000');
+		$this->assertSame(1, $second->dom()->query("//tr[@class='list-row']")->length);
+		$this->assertNotSame($page->text("//tr[@class='list-row']/td[1]/a/@href"), $second->text("//tr[@class='list-row']/td[1]/a/@href"));
+	}
+
+	public function test_documents_refresh_their_status_while_indexing(): void {
+		$browser = $this->browser();
+		$page = $browser->get('/app/voice_secretary/voice_documents.php');
+		$file = tempnam(sys_get_temp_dir(), 'doc');
+		file_put_contents($file, str_repeat("O escritório abre às 8h e fecha às 18h, de segunda a sexta.\n\n", 40));
+		$uploaded = $browser->post('/app/voice_secretary/voice_documents.php', $page->form('form_upload'), ['document' => [$file, 'horario.txt']]);
+		unlink($file);
+		$status = $uploaded->text("//tr[td[text()='horario.txt']]/td[@class='document-status']");
+		$indexing = preg_match('/^(Queued|Indexing)/', $status) === 1;
+		$this->assertSame($indexing, strpos($uploaded->body, "voice_documents.php?format=json") !== false, 'the page polls while (and only while) a document is indexing: '.$status);
+		$json = json_decode($browser->get('/app/voice_secretary/voice_documents.php?format=json')->body, true);
+		$this->assertTrue($json['ok']);
+		$this->assertNotEmpty($json['documents']);
+		foreach ($json['documents'] as $doc) {
+			$this->assertMatchesRegularExpression('/^(Queued|Indexing|Ready|Failed)/', $doc['status']);
+			$this->assertIsBool($doc['indexing']);
+		}
+	}
+
+	public function test_the_try_it_box_is_cards_and_shows_no_empty_one(): void {
+		$page = $this->browser()->get('/app/voice_secretary/voice_secretary_edit.php?id='.env_or_fail('SECRETARY_A'));
+		$this->assertSame(0, $page->dom()->query("//div[@id='try_transcript']")->length, 'no empty card before a question');
+		$this->assertSame(1, $page->dom()->query("//form[@id='form_try']//div[@class='card']//input[@name='question']")->length, 'the question sits in a card');
+	}
+
+	public function test_portuguese_pages_translate_provider_settings_and_actions(): void {
+		$browser = (new Browser())->login(env_or_fail('DOMAIN_A'), env_or_fail('DOMAIN_A_NAME'), 'all', ['language' => 'pt-br']);
+		$page = $browser->get('/app/voice_secretary/voice_provider_edit.php?provider=llm:openai_compatible');
+		$labels = [];
+		foreach ($page->dom()->query("//form[@id='frm']//td[contains(@class, 'vncell')]") as $node) {
+			$labels[] = trim($node->textContent);
+		}
+		foreach (['Tempo limite (segundos)', 'Novas tentativas', 'URL base', 'Chave de API', 'Modelo', 'Temperatura'] as $label) {
+			$this->assertContains($label, $labels);
+		}
+		foreach (['Timeout S', 'Base Url', 'Api Key', 'Max Retries'] as $raw) {
+			$this->assertNotContains($raw, $labels, 'raw schema title');
+		}
+		$this->assertStringContainsString('Por tentativa, em segundos.', $page->body);
+		$this->assertStringContainsString('A URL /v1 do servidor.', $page->body, "this provider's own words, translated");
+		//the try-it box and the transcript name the actions in Portuguese
+		$id = env_or_fail('SECRETARY_A');
+		$form = $browser->get('/app/voice_secretary/voice_secretary_edit.php?id='.$id)->form('form_try');
+		$form['question'] = 'Quero falar com o financeiro';
+		$form['submit_action'] = 'try';
+		$asked = $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form);
+		$this->assertStringStartsWith('Transferência', $asked->text("//span[@class='try-action']"));
+		[, $calls] = Api::domain(env_or_fail('DOMAIN_A'), '/conversations?caller=try-it&limit=1');
+		$view = $browser->get('/app/voice_secretary/voice_conversation_view.php?id='.$calls['items'][0]['voice_conversation_uuid']);
+		$this->assertStringContainsString('Transferência', $view->text("//table[@id='transcript']"));
+		$this->assertStringNotContainsString('transfer', $view->text("//table[@id='transcript']//tr[contains(@class, 'message-assistant')]/td[4]"));
 	}
 }

@@ -39,6 +39,20 @@ final class SecretariesTest extends TestCase {
 		$this->assertSame('545f45a5-0c17-4257-9d1d-275fc5f5aaf9', $row['app_uuid']);
 		$this->assertSame('8000', $row['dialplan_number']);
 		$this->assertSame(env_or_fail('DOMAIN_A_NAME'), $row['dialplan_context']);
+		//written like FusionPBX's own apps: the details, and the XML generated from them (issue 10, point 9)
+		$details = dialplan_details($id);
+		$this->assertSame(['condition', 'destination_number', '^8000$'], array_slice($details[0], 0, 3));
+		$this->assertSame(['action', 'lua', 'secretary_ai.lua '.$id], array_slice(end($details), 0, 3));
+		$this->assertContains(['action', 'set', 'voice_ai_fallback_destination=200', null], array_map(function ($d) { return array_slice($d, 0, 4); }, $details));
+		$this->assertContains(['action', 'set', 'domain_uuid='.env_or_fail('DOMAIN_A'), 'true'], array_map(function ($d) { return array_slice($d, 0, 4); }, $details));
+		foreach ($details as $detail) {
+			$this->assertSame(['0', 'true'], [$detail[4], $detail[6]]);
+		}
+		$this->assertSame($secretary['name'] === '' ? '' : str_replace(' ', '_', $secretary['name']), $row['dialplan_name'], 'named as Dialplan Manager would keep it');
+		$this->assertSame($secretary['name'], $row['dialplan_description']);
+		$this->assertSame(count($details), count(dialplan_details($id)));
+		save_secretary($browser, $id);
+		$this->assertCount(count($details), dialplan_details($id), 'saving again rewrites the details, it does not add more');
 		$xml = simplexml_load_string($row['dialplan_xml']);
 		$this->assertSame('^8000$', (string) $xml->condition['expression']);
 		$actions = [];
@@ -48,6 +62,7 @@ final class SecretariesTest extends TestCase {
 		$this->assertContains(['set', 'domain_uuid='.env_or_fail('DOMAIN_A')], $actions);
 		$this->assertContains(['set', 'voice_ai_fallback_destination=200'], $actions);
 		$this->assertSame(['lua', 'secretary_ai.lua '.$id], end($actions));
+		$this->assertSame(array_map(function ($d) { return [$d[1], $d[2]]; }, array_slice($details, 1)), $actions, 'the XML is the details');
 	}
 
 	public function test_a_new_secretary_gets_its_dialplan_and_deleting_it_removes_both(): void {
@@ -66,34 +81,36 @@ final class SecretariesTest extends TestCase {
 
 		$list = $browser->get('/app/voice_secretary/voice_secretaries.php');
 		$this->assertStringContainsString('Plantão &lt;noite&gt;', $list->body);
-		$fields = $list->form('form_list');
-		foreach ($fields as $name => $value) {
-			if ($value === $id) {
-				$fields[str_replace('[uuid]', '[checked]', $name)] = 'true';
-			}
-		}
-		$after = $browser->post('/app/voice_secretary/voice_secretaries.php', $fields);
+		$this->assertCount(6, dialplan_details($id));
+		$after = $browser->post('/app/voice_secretary/voice_secretaries.php', check_rows($list->form('form_list'), [$id]));
 		$this->assertSame(['Deleted'], $after->messages());
 		$this->assertSame(404, Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id)[0]);
 		$this->assertFalse(database()->query("select 1 from v_dialplans where dialplan_uuid = '$id'")->fetchColumn());
+		$this->assertSame([], dialplan_details($id), 'its details go too');
 	}
 
-	public function test_errors_are_shown_next_to_the_field_and_nothing_is_lost(): void {
+	public function test_errors_are_shown_next_to_the_field_all_at_once_and_nothing_is_lost(): void {
 		$browser = $this->browser();
 		$form = $browser->get('/app/voice_secretary/voice_secretary_edit.php')->form('frm');
-		$form['name'] = 'Sem ramal válido';
+		$form['name'] = '';
 		$form['extension'] = '80a0';
+		$form['max_turns'] = '500';
 		$form['greeting'] = 'Olá, texto que não pode sumir';
 		$form['submit_action'] = 'save';
 		$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php', $form);
-		$this->assertStringContainsString('extension', strtolower($page->text("//span[@class='voice-secretary-error']/ancestor::tr[1]")));
+		//one round: the service's verdict on every field, each next to its field (issue 10, point 14)
+		$row_error = function (Page $page, string $field): string {
+			return $page->text("//tr[.//*[@name='$field']]//span[@class='voice-secretary-error']");
+		};
+		$this->assertNotSame('', $row_error($page, 'name'), 'no name');
+		$this->assertNotSame('', $row_error($page, 'extension'), 'not a number');
+		$this->assertNotSame('', $row_error($page, 'max_turns'), 'too many turns');
 		$again = $page->form('frm');
 		$this->assertSame('Olá, texto que não pode sumir', $again['greeting']);
 		$this->assertSame('80a0', $again['extension']);
-
-		$form['name'] = '';
-		$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php', $form);
-		$this->assertStringContainsString('Please provide: Name', $page->body);
+		$this->assertSame('500', $again['max_turns']);
+		[, $list] = Api::domain(env_or_fail('DOMAIN_A'), '/secretaries?limit=200');
+		$this->assertNotContains('Olá, texto que não pode sumir', array_column($list['items'], 'greeting'), 'nothing was saved');
 	}
 
 	public function test_an_extension_or_context_of_someone_else_is_refused(): void {
@@ -162,11 +179,91 @@ final class SecretariesTest extends TestCase {
 		$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form);
 		$this->assertStringContainsString('Preciso da segunda via do boleto', $page->text("//div[@id='try_transcript']"));
 		$this->assertNotSame('', $page->text("//span[@class='try-response']"));
-		$this->assertStringContainsString('transfer', $page->text("//span[@class='try-action']"));
-		$this->assertStringContainsString('(203)', $page->text("//span[@class='try-action']"));
-		//the try call is in the call log of this tenant
-		[, $calls] = Api::domain(env_or_fail('DOMAIN_A'), '/conversations?caller=try-it');
+		$this->assertSame('transfer', $page->dom()->query("//span[@class='try-action']/@data-action")->item(0)->nodeValue);
+		$this->assertStringContainsString('Transfer → Financeiro (203)', $page->text("//span[@class='try-action']"));
+		//the try call is in the call log of this tenant, with the outcome of its transfer (issue 10, point 10)
+		[, $calls] = Api::domain(env_or_fail('DOMAIN_A'), '/conversations?caller=try-it&limit=1');
 		$this->assertGreaterThanOrEqual(1, $calls['total']);
+		$this->assertSame('transferred', $calls['items'][0]['outcome']);
+		$this->assertSame('203', $calls['items'][0]['transfer_destination']);
+	}
+
+	public function test_a_try_it_conversation_ends_when_the_page_is_left(): void {
+		$browser = $this->browser();
+		$id = env_or_fail('SECRETARY_A');
+		$ask = function () use ($browser, $id): Page {
+			$form = $browser->get('/app/voice_secretary/voice_secretary_edit.php?id='.$id)->form('form_try');
+			$form['question'] = 'Qual é o horário de atendimento?';
+			$form['submit_action'] = 'try';
+			return $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form);
+		};
+		$latest = function (): array {
+			[, $calls] = Api::domain(env_or_fail('DOMAIN_A'), '/conversations?caller=try-it&limit=1');
+			return $calls['items'][0];
+		};
+		//a question answered: the conversation goes on while the page stays open (the redirect back to it included)
+		$page = $ask();
+		$this->assertSame('continue', $page->dom()->query("//span[@class='try-action']/@data-action")->item(0)->nodeValue);
+		$this->assertStringContainsString('navigator.sendBeacon', $page->body, 'leaving the page tells the server');
+		$call = $latest();
+		$this->assertNull($call['outcome']);
+		//the browser leaving the page sends try_end with the page's token: the caller "hung up"
+		$fields = $page->form('form_try');
+		$fields['submit_action'] = 'try_end';
+		$browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $fields);
+		$ended = Api::domain(env_or_fail('DOMAIN_A'), '/conversations/'.$call['voice_conversation_uuid'])[1];
+		$this->assertSame('hangup', $ended['outcome']);
+		//without the beacon (a closed browser), opening the page again ends what was left open
+		$ask();
+		$call = $latest();
+		$this->assertNull($call['outcome']);
+		$again = $browser->get('/app/voice_secretary/voice_secretary_edit.php?id='.$id);
+		$this->assertSame('hangup', Api::domain(env_or_fail('DOMAIN_A'), '/conversations/'.$call['voice_conversation_uuid'])[1]['outcome']);
+		$this->assertSame('', $again->text("//div[@id='try_transcript']"), 'a fresh box');
+	}
+
+	public function test_a_superadmins_context_does_not_stop_the_tenant_admin(): void {
+		$id = env_or_fail('SECRETARY_A');
+		$superadmin = (new Browser())->login(env_or_fail('DOMAIN_A'), env_or_fail('DOMAIN_A_NAME'), 'all', ['group' => 'superadmin']);
+		$form = $superadmin->get('/app/voice_secretary/voice_secretary_edit.php?id='.$id)->form('frm');
+		$form['operator_context'] = env_or_fail('DOMAIN_B_NAME');
+		$form['submit_action'] = 'save';
+		$this->assertSame(['Updated'], $superadmin->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form)->messages());
+		$this->assertSame(env_or_fail('DOMAIN_B_NAME'), Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id)[1]['operator_context']);
+		//the tenant's admin sees it read-only and can still save everything else (issue 10, point 12)
+		$admin = $this->browser();
+		$page = $admin->get('/app/voice_secretary/voice_secretary_edit.php?id='.$id);
+		$this->assertSame('readonly', $page->dom()->query("//input[@name='operator_context']/@readonly")->item(0)->nodeValue ?? '');
+		$form = $page->form('frm');
+		$form['greeting'] = 'Saudação do administrador do domínio';
+		$form['submit_action'] = 'save';
+		$this->assertSame(['Updated'], $admin->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form)->messages());
+		[, $stored] = Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id);
+		$this->assertSame('Saudação do administrador do domínio', $stored['greeting']);
+		$this->assertSame(env_or_fail('DOMAIN_B_NAME'), $stored['operator_context']);
+		//changing it is still the superadmin's: a forged value is refused and nothing changes
+		$form['operator_context'] = 'public';
+		$form['greeting'] = 'forjada';
+		$refused = $admin->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form);
+		$this->assertStringContainsString("Only this domain's context", $refused->text("//tr[.//*[@name='operator_context']]//span[@class='voice-secretary-error']"));
+		$this->assertSame('Saudação do administrador do domínio', Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id)[1]['greeting']);
+		//the same for a transfer rule
+		[, $rules] = Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules?limit=1');
+		$rule = $rules['items'][0]['voice_transfer_rule_uuid'];
+		$keywords = $rules['items'][0]['keywords'];
+		$form = $superadmin->get('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$rule)->form('frm');
+		$form['destination_context'] = env_or_fail('DOMAIN_B_NAME');
+		$this->assertSame(['Updated'], $superadmin->post('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$rule, $form)->messages());
+		$form = $admin->get('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$rule)->form('frm');
+		$form['keywords'] = 'boleto, segunda via, nota fiscal';
+		$this->assertSame(['Updated'], $admin->post('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$rule, $form)->messages());
+		[, $stored] = Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$rule);
+		$this->assertSame(['boleto', 'segunda via', 'nota fiscal'], $stored['keywords']);
+		$this->assertSame(env_or_fail('DOMAIN_B_NAME'), $stored['destination_context']);
+		//put things back for the other tests
+		Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id, 'PATCH', ['operator_context' => null]);
+		Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$rule, 'PATCH', ['destination_context' => null, 'keywords' => $keywords]);
+		save_secretary($admin, $id);
 	}
 
 	public function test_without_permission_the_pages_say_access_denied(): void {

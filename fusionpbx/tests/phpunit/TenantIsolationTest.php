@@ -43,6 +43,7 @@ final class TenantIsolationTest extends TestCase {
 		$list = $browser->get('/app/voice_secretary/voice_secretaries.php')->form('form_list');
 		$list['voice_secretaries'.'[99][uuid]'] = $a;
 		$list['voice_secretaries'.'[99][checked]'] = 'true';
+		$list['action'] = 'delete';
 		$browser->post('/app/voice_secretary/voice_secretaries.php', $list);
 		$this->assertSame(200, Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$a)[0]);
 		$this->assertSame(1, (int) database()->query("select count(*) from v_dialplans where dialplan_uuid = '$a'")->fetchColumn(), "A's dialplan stays");

@@ -18,6 +18,23 @@ CREATE TABLE IF NOT EXISTS v_dialplans (
 	update_date timestamptz,
 	update_user uuid
 );
+CREATE TABLE IF NOT EXISTS v_dialplan_details (
+	domain_uuid uuid,
+	dialplan_uuid uuid,
+	dialplan_detail_uuid uuid PRIMARY KEY,
+	dialplan_detail_tag text,
+	dialplan_detail_type text,
+	dialplan_detail_data text,
+	dialplan_detail_break text,
+	dialplan_detail_inline text,
+	dialplan_detail_group numeric,
+	dialplan_detail_order numeric,
+	dialplan_detail_enabled boolean,
+	insert_date timestamptz,
+	insert_user uuid,
+	update_date timestamptz,
+	update_user uuid
+);
 CREATE TABLE IF NOT EXISTS v_extensions (
 	extension_uuid uuid PRIMARY KEY,
 	domain_uuid uuid,

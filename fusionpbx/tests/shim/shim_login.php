@@ -1,6 +1,7 @@
 <?php
 // Test-only login: ?domain_uuid=&domain_name=&permissions=a,b|all&group=admin|superadmin&language=en-us
-// (&next=/app/...). "all": every permission app_config.php grants to the group (default admin).
+// &paging=N (the domain's rows per page) (&next=/app/...). "all": every permission app_config.php grants to the
+// group (default admin).
 require_once __DIR__.'/resources/require.php';
 $_SESSION = [];
 $_SESSION['authorized'] = true;
@@ -8,6 +9,9 @@ $_SESSION['domain_uuid'] = (string) ($_GET['domain_uuid'] ?? '');
 $_SESSION['domain_name'] = (string) ($_GET['domain_name'] ?? '');
 $_SESSION['user_uuid'] = '00000000-0000-4000-8000-00000000beef';
 $_SESSION['domain']['language']['code'] = (string) ($_GET['language'] ?? 'en-us');
+if (isset($_GET['paging']) && is_numeric($_GET['paging'])) {
+	$_SESSION['shim_settings']['domain']['paging'] = (int) $_GET['paging'];
+}
 $permissions = (string) ($_GET['permissions'] ?? 'all');
 if ($permissions === 'all') {
 	$x = 0;

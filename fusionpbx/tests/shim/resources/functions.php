@@ -9,3 +9,4 @@ function escape($string) {
 function is_uuid($value) {
 	return is_string($value) && preg_match('/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i', $value) === 1;
 }
+

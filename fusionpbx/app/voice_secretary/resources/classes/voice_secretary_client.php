@@ -163,11 +163,23 @@ class voice_secretary_client {
 		]);
 	}
 
-	public function end_try(string $call_uuid): voice_secretary_response {
+	/**
+	 * End a try-it conversation with the outcome a call would have had: the secretary's own decision
+	 * (transfer → transferred, hangup → resolved, as the call flow reports them), or — when the person left
+	 * the box or pressed "New conversation" while it went on — the caller hanging up (hangup; abandoned before
+	 * any question).
+	 */
+	public function end_try(string $call_uuid, string $outcome): voice_secretary_response {
 		return $this->request('POST', '/api/v1/calls/'.rawurlencode($call_uuid).'/end', [
 			'domain_uuid' => $this->domain_uuid,
-			'outcome' => 'resolved',
+			'outcome' => $outcome,
 		]);
+	}
+
+	/** The outcome a call ends with after the secretary answered with this action (null: it goes on). */
+	public static function outcome_of(string $action): ?string {
+		$outcomes = ['transfer' => 'transferred', 'hangup' => 'resolved'];
+		return $outcomes[$action] ?? null;
 	}
 
 	private function request(string $method, string $path, ?array $json = null, array $query = [], ?array $form = null): voice_secretary_response {

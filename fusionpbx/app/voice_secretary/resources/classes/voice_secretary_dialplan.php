@@ -1,43 +1,99 @@
 <?php
 /**
  * The FusionPBX dialplan entry of a secretary: extension → `lua secretary_ai.lua <secretary uuid>` in the
- * tenant's context, with the variables the call flow needs (see docs/freeswitch.md). It is a v_dialplans
- * row owned by this app (app_uuid), whose dialplan_uuid is the secretary's uuid; written through FusionPBX's
- * own database class (no SQL here), and it is what makes secretaries selectable as destinations.
+ * tenant's context, with the variables the call flow needs (see docs/freeswitch.md).
+ *
+ * It is written the way FusionPBX's own apps write theirs (time conditions, Dialplan Manager): a v_dialplans
+ * row owned by this app (app_uuid; dialplan_uuid = the secretary's uuid) with its v_dialplan_details, and
+ * dialplan_xml generated from those details by FusionPBX's own `dialplan` class — so Dialplan Manager shows
+ * the entry as conditions and actions, and its Save rebuilds the very same XML. The name is stored the way
+ * Dialplan Manager stores names (no spaces or slashes) so that its Save does not rename the entry either.
+ * Everything goes through FusionPBX's `database` class (no SQL writes here); it is also what makes
+ * secretaries selectable as destinations.
  */
 require_once __DIR__.'/voice_secretary_client.php';
 
 class voice_secretary_dialplan {
 
 	const APP_UUID = '545f45a5-0c17-4257-9d1d-275fc5f5aaf9';
+	const ORDER = '200';
 
-	/** The <extension> XML, or null when the secretary has no extension or is disabled. */
-	public static function xml(array $secretary, string $domain_uuid, string $domain_name): ?string {
+	/**
+	 * The details (tag, type, data, inline) of the entry, or null when the secretary has no extension or is
+	 * disabled. Only plain dialplan tokens reach them: FusionPBX puts detail data into the XML unescaped, and
+	 * FreeSWITCH expands ${...} in action data.
+	 */
+	public static function details(array $secretary, string $domain_uuid, string $domain_name): ?array {
 		$extension = (string) ($secretary['extension'] ?? '');
+		$uuid = (string) ($secretary['voice_secretary_uuid'] ?? '');
 		if ($extension === '' || !preg_match('/^[0-9*#]{1,20}$/', $extension) || empty($secretary['enabled'])) {
 			return null;
 		}
-		$e = function ($value) {
-			return htmlspecialchars((string) $value, ENT_QUOTES | ENT_XML1, 'UTF-8');
-		};
-		$expression = '^'.preg_quote($extension, '/').'$';
-		$lines = [];
-		$lines[] = '<extension name="voice_secretary_'.$e($extension).'" continue="false" uuid="'.$e($secretary['voice_secretary_uuid']).'">';
-		$lines[] = "\t".'<condition field="destination_number" expression="'.$e($expression).'">';
-		$lines[] = "\t\t".'<action application="set" data="domain_uuid='.$e($domain_uuid).'" inline="true"/>';
-		$lines[] = "\t\t".'<action application="set" data="domain_name='.$e($domain_name).'" inline="true"/>';
-		//only plain dialplan tokens reach the XML (FreeSWITCH expands ${...} in action data)
+		if (!voice_secretary_client::is_uuid($uuid) || !voice_secretary_client::is_uuid($domain_uuid) || !self::token($domain_name)) {
+			return null;
+		}
+		$details = [];
+		$details[] = ['condition', 'destination_number', '^'.preg_quote($extension, '/').'$', null];
+		$details[] = ['action', 'set', 'domain_uuid='.strtolower($domain_uuid), 'true'];
+		$details[] = ['action', 'set', 'domain_name='.$domain_name, 'true'];
 		$operator = (string) ($secretary['operator_destination'] ?? '');
 		$context = (string) ($secretary['operator_context'] ?? '');
 		$context = $context !== '' ? $context : $domain_name;
-		if (preg_match('/^[A-Za-z0-9+*#._@-]{1,64}$/', $operator) && preg_match('/^[A-Za-z0-9_.-]{1,128}$/', $context)) {
-			$lines[] = "\t\t".'<action application="set" data="voice_ai_fallback_destination='.$e($operator).'"/>';
-			$lines[] = "\t\t".'<action application="set" data="voice_ai_fallback_context='.$e($context).'"/>';
+		if (preg_match('/^[A-Za-z0-9+*#._@-]{1,64}$/', $operator) && self::token($context)) {
+			$details[] = ['action', 'set', 'voice_ai_fallback_destination='.$operator, null];
+			$details[] = ['action', 'set', 'voice_ai_fallback_context='.$context, null];
 		}
-		$lines[] = "\t\t".'<action application="lua" data="secretary_ai.lua '.$e($secretary['voice_secretary_uuid']).'"/>';
-		$lines[] = "\t".'</condition>';
-		$lines[] = '</extension>';
-		return implode("\n", $lines)."\n";
+		$details[] = ['action', 'lua', 'secretary_ai.lua '.strtolower($uuid), null];
+		return $details;
+	}
+
+	/** The entry's name as Dialplan Manager would store it (it turns spaces into "_" and drops "/" on save). */
+	public static function name(string $name): string {
+		$name = (string) preg_replace('/\s+/u', '_', trim($name));
+		$name = (string) preg_replace('/[^\p{L}\p{N}_.-]/u', '', $name);
+		return $name !== '' ? mb_substr($name, 0, 100) : 'voice_secretary';
+	}
+
+	private static function token(string $value): bool {
+		return preg_match('/^[A-Za-z0-9_.-]{1,128}$/', $value) === 1;
+	}
+
+	/** The v_dialplans row with its details, as FusionPBX's database class saves them. */
+	public static function entry(array $secretary, string $domain_uuid, string $domain_name): ?array {
+		$details = self::details($secretary, $domain_uuid, $domain_name);
+		if ($details === null) {
+			return null;
+		}
+		$uuid = strtolower((string) $secretary['voice_secretary_uuid']);
+		$row = [
+			'dialplan_uuid' => $uuid,
+			'domain_uuid' => strtolower($domain_uuid),
+			'app_uuid' => self::APP_UUID,
+			'dialplan_name' => self::name((string) ($secretary['name'] ?? '')),
+			'dialplan_number' => (string) $secretary['extension'],
+			'dialplan_context' => $domain_name,
+			'dialplan_continue' => 'false',
+			'dialplan_order' => self::ORDER,
+			'dialplan_enabled' => 'true',
+			'dialplan_destination' => 'false',
+			'dialplan_description' => mb_substr(trim((string) ($secretary['name'] ?? '')), 0, 255),
+			'dialplan_details' => [],
+		];
+		foreach ($details as $i => [$tag, $type, $data, $inline]) {
+			$row['dialplan_details'][] = [
+				'dialplan_detail_uuid' => self::uuid(),
+				'domain_uuid' => strtolower($domain_uuid),
+				'dialplan_uuid' => $uuid,
+				'dialplan_detail_tag' => $tag,
+				'dialplan_detail_type' => $type,
+				'dialplan_detail_data' => $data,
+				'dialplan_detail_inline' => $inline,
+				'dialplan_detail_group' => '0',
+				'dialplan_detail_order' => (string) (($i + 1) * 10),
+				'dialplan_detail_enabled' => 'true',
+			];
+		}
+		return $row;
 	}
 
 	/**
@@ -81,55 +137,71 @@ class voice_secretary_dialplan {
 		return $code === '200';
 	}
 
-	/** Create, update or remove the secretary's dialplan row. Returns false when FusionPBX refused it. */
+	/** Create, update or remove the secretary's dialplan entry. Returns false when FusionPBX refused it. */
 	public static function sync(array $secretary, string $domain_uuid, string $domain_name): bool {
-		$xml = self::xml($secretary, $domain_uuid, $domain_name);
-		if ($xml === null) {
-			return self::remove((string) $secretary['voice_secretary_uuid'], $domain_uuid, $domain_name);
+		$uuid = strtolower((string) ($secretary['voice_secretary_uuid'] ?? ''));
+		$entry = self::entry($secretary, $domain_uuid, $domain_name);
+		if ($entry === null) {
+			return self::remove($uuid, $domain_uuid, $domain_name);
 		}
-		if (!self::owned((string) $secretary['voice_secretary_uuid'], $domain_uuid)) {
+		if (!voice_secretary_client::is_uuid($uuid) || !self::owned($uuid, $domain_uuid) || !class_exists('dialplan')) {
 			return false;
 		}
-		$array['dialplans'][0] = [
-			'dialplan_uuid' => $secretary['voice_secretary_uuid'],
-			'domain_uuid' => $domain_uuid,
-			'app_uuid' => self::APP_UUID,
-			'dialplan_name' => (string) $secretary['name'],
-			'dialplan_number' => (string) $secretary['extension'],
-			'dialplan_context' => $domain_name,
-			'dialplan_continue' => 'false',
-			'dialplan_xml' => $xml,
-			'dialplan_order' => '200',
-			'dialplan_enabled' => 'true',
-			'dialplan_description' => 'Voice Secretary',
-		];
-		$granted = self::grant(['dialplan_add', 'dialplan_edit']);
+		//the XML from the details, by FusionPBX's own generator (as Dialplan Manager's Save does)
+		$array['dialplans'][0] = $entry;
+		$generator = new dialplan;
+		$generator->source = 'details';
+		$generator->destination = 'array';
+		$generator->uuid = $uuid;
+		$generator->prepare_details($array);
+		$xml = $generator->xml();
+		if (!is_array($xml) || empty($xml[$uuid])) {
+			return false;
+		}
+		$array['dialplans'][0]['dialplan_xml'] = $xml[$uuid];
+
+		$granted = self::grant(['dialplan_add', 'dialplan_edit', 'dialplan_detail_add', 'dialplan_detail_edit', 'dialplan_detail_delete']);
 		$database = self::database();
 		$database->app_name = 'voice_secretary';
 		$database->app_uuid = self::APP_UUID;
-		$saved = $database->save($array);
-		$ok = self::succeeded($database, $saved);
+		//the details are rewritten as a whole, as FusionPBX's time conditions do
+		$old['dialplan_details'][0]['dialplan_uuid'] = $uuid;
+		$database->message = null;
+		$deleted = $database->delete($old);
+		$ok = self::succeeded($database, $deleted);
+		if ($ok) {
+			$database->message = null;
+			$saved = $database->save($array);
+			$ok = self::succeeded($database, $saved);
+		}
 		self::revoke($granted);
 		self::clear_cache($domain_name);
 		return $ok;
 	}
 
 	public static function remove(string $secretary_uuid, string $domain_uuid, string $domain_name): bool {
-		if (!self::owned($secretary_uuid, $domain_uuid)) {
+		if (!voice_secretary_client::is_uuid($secretary_uuid) || !self::owned($secretary_uuid, $domain_uuid)) {
 			return false;
 		}
-		$array['dialplans'][0]['dialplan_uuid'] = $secretary_uuid;
-		$array['dialplans'][0]['domain_uuid'] = $domain_uuid;
-		$array['dialplans'][0]['app_uuid'] = self::APP_UUID;
-		$granted = self::grant(['dialplan_delete']);
+		$array['dialplan_details'][0]['dialplan_uuid'] = strtolower($secretary_uuid);
+		$array['dialplans'][0]['dialplan_uuid'] = strtolower($secretary_uuid);
+		$granted = self::grant(['dialplan_delete', 'dialplan_detail_delete']);
 		$database = self::database();
 		$database->app_name = 'voice_secretary';
 		$database->app_uuid = self::APP_UUID;
+		$database->message = null;
 		$deleted = $database->delete($array);
 		$ok = self::succeeded($database, $deleted);
 		self::revoke($granted);
 		self::clear_cache($domain_name);
 		return $ok;
+	}
+
+	private static function uuid(): string {
+		$bytes = random_bytes(16);
+		$bytes[6] = chr((ord($bytes[6]) & 0x0f) | 0x40);
+		$bytes[8] = chr((ord($bytes[8]) & 0x3f) | 0x80);
+		return vsprintf('%s%s-%s-%s-%s-%s%s%s', str_split(bin2hex($bytes), 4));
 	}
 
 	private static function database() {
@@ -140,7 +212,7 @@ class voice_secretary_dialplan {
 		return method_exists('database', 'new') ? database::new() : new database;
 	}
 
-	// FusionPBX checks the caller's permissions on v_dialplans; this app may write its own rows.
+	// FusionPBX checks the caller's permissions on v_dialplans and v_dialplan_details; this app may write its own rows.
 	private static function grant(array $names): array {
 		$granted = [];
 		if (!class_exists('permissions')) {

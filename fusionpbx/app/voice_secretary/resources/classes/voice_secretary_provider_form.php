@@ -34,7 +34,25 @@ class voice_secretary_provider_form {
 		return ['json', $nullable];
 	}
 
-	public static function render(array $schema, array $secret_fields, array $config, array $errors, array $text): string {
+	/**
+	 * The label and description of a setting in the page's language: the app's texts (label-config_<name>;
+	 * description-config_<type>_<provider>_<name>, else description-config_<name> when the schema describes
+	 * the field), falling back to the schema's own title and description for a setting the app does not know.
+	 */
+	public static function words(string $name, array $property, array $text, string $type, string $provider): array {
+		$label = $text['label-config_'.$name] ?? (string) ($property['title'] ?? $name);
+		$description = (string) ($property['description'] ?? '');
+		$specific = 'description-config_'.$type.'_'.$provider.'_'.$name;
+		if (isset($text[$specific])) {
+			$description = $text[$specific];
+		}
+		elseif ($description !== '' && isset($text['description-config_'.$name])) {
+			$description = $text['description-config_'.$name];
+		}
+		return [$label, $description];
+	}
+
+	public static function render(array $schema, array $secret_fields, array $config, array $errors, array $text, string $type = '', string $provider = ''): string {
 		$ui = 'voice_secretary_ui';
 		$required = (array) ($schema['required'] ?? []);
 		$html = '';
@@ -74,19 +92,20 @@ class voice_secretary_provider_form {
 				default:
 					$input = $ui::input($field, $stored === null ? '' : (string) $stored, 'text', ['placeholder' => $placeholder]);
 			}
-			$label = (string) ($property['title'] ?? $name);
-			$html .= $ui::row($label, $input, (string) ($property['description'] ?? ''), in_array($name, $required, true), $errors[$name] ?? '');
+			[$label, $description] = self::words((string) $name, (array) $property, $text, $type, $provider);
+			$html .= $ui::row($label, $input, $description, in_array($name, $required, true), $errors['config.'.$name] ?? '');
 		}
 		return $html;
 	}
 
 	/**
-	 * The config to send from the posted form: [config, errors]. On update an empty field sends null (back to
-	 * the default; a JSON merge patch removes the key) — except secrets, which are left out (kept).
+	 * The config to send from the posted form. Values are converted when they can be (numbers, booleans, JSON);
+	 * anything else is sent as typed, so that the service — which knows each provider's rules — reports every
+	 * error of the form at once. On update an empty field sends null (back to the default; a JSON merge patch
+	 * removes the key) — except secrets, which are left out (kept).
 	 */
 	public static function parse(array $schema, array $secret_fields, array $post, bool $update): array {
 		$config = [];
-		$errors = [];
 		foreach ((array) ($schema['properties'] ?? []) as $name => $property) {
 			$kind = self::kind($name, $property, $secret_fields);
 			$raw = $post['config_'.$name] ?? '';
@@ -102,32 +121,20 @@ class voice_secretary_provider_form {
 					$config[$name] = $raw === 'true';
 					break;
 				case 'integer':
-					if (!preg_match('/^-?\d+$/', $raw)) {
-						$errors[$name] = 'a whole number';
-						break;
-					}
-					$config[$name] = (int) $raw;
+					$config[$name] = preg_match('/^-?\d+$/', $raw) ? (int) $raw : $raw;
 					break;
 				case 'number':
-					if (!is_numeric($raw)) {
-						$errors[$name] = 'a number';
-						break;
-					}
-					$config[$name] = (float) $raw;
+					$config[$name] = is_numeric($raw) ? (float) $raw : $raw;
 					break;
 				case 'json':
 					$value = json_decode($raw, true);
-					if ($value === null && strtolower($raw) !== 'null') {
-						$errors[$name] = 'JSON';
-						break;
-					}
-					$config[$name] = $value;
+					$config[$name] = ($value === null && strtolower($raw) !== 'null') ? $raw : $value;
 					break;
 				default:
 					$config[$name] = $raw;
 			}
 		}
-		return [$config, $errors];
+		return $config;
 	}
 
 }

@@ -29,7 +29,10 @@ class voice_secretary_response {
 		return $this->ok() && is_array($this->data['items'] ?? null) ? $this->data['items'] : [];
 	}
 
-	/** Field errors of a 422 answer: field name => message. */
+	/**
+	 * Field errors of a 422 answer: field => message, the field as its path in the body ("extension",
+	 * "config.timeout_s"; a list item's error belongs to the list: "keywords"), '' for the body as a whole.
+	 */
 	public function field_errors(): array {
 		$errors = [];
 		if ($this->status === 422 && is_array($this->data) && isset($this->data['detail']) && is_array($this->data['detail'])) {
@@ -38,8 +41,15 @@ class voice_secretary_response {
 					continue;
 				}
 				$loc = isset($detail['loc']) && is_array($detail['loc']) ? $detail['loc'] : [];
-				$field = count($loc) > 0 ? (string) end($loc) : '';
-				$errors[$field] = (string) ($detail['message'] ?? $detail['msg'] ?? 'invalid');
+				if (count($loc) > 0 && in_array($loc[0], ['body', 'query', 'path'], true)) {
+					array_shift($loc);
+				}
+				while (count($loc) > 0 && is_int(end($loc))) {
+					array_pop($loc);
+				}
+				$field = implode('.', array_map('strval', $loc));
+				$message = (string) ($detail['message'] ?? $detail['msg'] ?? 'invalid');
+				$errors[$field] = isset($errors[$field]) ? $errors[$field].'; '.$message : $message;
 			}
 		}
 		return $errors;

@@ -113,9 +113,66 @@ class voice_secretary_ui {
 		message::add(self::h($text), $mood);
 	}
 
-	/** onclick code asking to confirm (the text is a JS string literal safe inside any attribute quoting). */
-	public static function confirm(string $question): string {
-		return 'return confirm('.json_encode($question, JSON_HEX_APOS | JSON_HEX_QUOT | JSON_HEX_TAG | JSON_HEX_AMP | JSON_UNESCAPED_UNICODE).');';
+	/**
+	 * A list page's Delete: FusionPBX's hidden-until-checked button in the action bar, which opens FusionPBX's
+	 * confirmation modal (modal::create); its Continue sets the list form's action and submits it.
+	 */
+	public static function delete_button(array $text): string {
+		return button::create(['type' => 'button', 'label' => $text['button-delete'], 'icon' => 'trash', 'id' => 'btn_delete', 'name' => 'btn_delete', 'style' => 'display: none;', 'onclick' => "modal_open('modal-delete','btn_delete');"]);
+	}
+
+	public static function delete_modal(array $text, string $form = 'form_list'): string {
+		$continue = button::create(['type' => 'button', 'label' => $text['button-continue'], 'icon' => 'check', 'id' => 'btn_delete', 'style' => 'float: right; margin-left: 15px;', 'collapse' => 'never', 'onclick' => "modal_close(); list_action_set('delete'); list_form_submit('".$form."');"]);
+		return modal::create(['id' => 'modal-delete', 'type' => 'delete', 'actions' => $continue])."\n";
+	}
+
+	/** FusionPBX's list search box (a GET form inside the action bar's actions). */
+	public static function search_form(array $text, string $search, string $extra = ''): string {
+		$html = "<form id='form_search' class='inline' method='get'>\n".$extra;
+		$html .= "<input type='text' class='txt list-search' name='search' id='search' value='".self::h($search)."' placeholder='".self::h($text['label-search'])."'>";
+		$html .= button::create(['label' => $text['button-search'], 'icon' => 'search', 'type' => 'submit', 'id' => 'btn_search']);
+		return $html."</form>\n";
+	}
+
+	/** Whether any of the row's values contains the search term (case-insensitive); '' matches everything. */
+	public static function matches(string $search, array $values): bool {
+		if ($search === '') {
+			return true;
+		}
+		foreach ($values as $value) {
+			if (is_scalar($value) && mb_stripos((string) $value, $search) !== false) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** The list header's select-all checkbox, as FusionPBX's lists have it. */
+	public static function checkbox_all(bool $has_rows): string {
+		return "\t<th class='checkbox'><input type='checkbox' id='checkbox_all' name='checkbox_all' onclick='list_all_toggle(); checkbox_on_change(this);'".($has_rows ? '' : " style='visibility: hidden;'")."></th>\n";
+	}
+
+	/** A row's checkbox and uuid ($_POST[$list][n][checked|uuid]). */
+	public static function checkbox_row(string $list, int $x, string $uuid): string {
+		$html = "\t<td class='checkbox'><input type='checkbox' name='".self::h($list)."[".$x."][checked]' id='checkbox_".$x."' value='true' onclick=\"checkbox_on_change(this); if (!this.checked) { document.getElementById('checkbox_all').checked = false; }\">";
+		return $html."<input type='hidden' name='".self::h($list)."[".$x."][uuid]' value='".self::h($uuid)."'></td>\n";
+	}
+
+	/**
+	 * Field errors of a form: each next to its field (row()), and the ones no field of the page shows (or a
+	 * message without fields) in a box at the top, so that every error of one save appears at once.
+	 */
+	public static function errors_box(array $errors, array $shown): string {
+		$lines = [];
+		foreach ($errors as $field => $message) {
+			if (!in_array((string) $field, $shown, true)) {
+				$lines[] = ($field !== '' ? $field.': ' : '').$message;
+			}
+		}
+		if (count($lines) === 0) {
+			return '';
+		}
+		return "<div class='voice-secretary-error' id='voice_secretary_errors' style='color: #c00; margin-bottom: 10px;'>".implode('<br />', array_map([self::class, 'h'], $lines))."</div>\n";
 	}
 
 	/** A time from the service (UTC, ISO 8601) in the domain's time zone. */

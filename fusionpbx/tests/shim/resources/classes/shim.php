@@ -1,5 +1,5 @@
 <?php
-// Shims of FusionPBX classes: text, token, button, message, permissions, settings, cache, database.
+// Shims of FusionPBX classes: text, token, button, message, modal, permissions, settings, cache, database, dialplan.
 
 class text {
 	public function get($language = null, $app_path = null) {
@@ -60,6 +60,21 @@ class message {
 	}
 }
 
+/** FusionPBX's confirmation modal: a hidden window the page's buttons open with modal_open(). */
+class modal {
+	public static function create(array $array) {
+		$titles = ['delete' => 'Confirmation'];
+		$messages = ['delete' => 'Do you really want to delete this?'];
+		$type = $array['type'] ?? '';
+		$title = $array['title'] ?? ($titles[$type] ?? 'Confirmation');
+		$message = $array['message'] ?? ($messages[$type] ?? '');
+		$html = "<div id='".htmlspecialchars($array['id'] ?? 'modal', ENT_QUOTES)."' class='modal-window' style='display: none;'><div>";
+		$html .= "<span class='modal-title'>".$title."</span><span class='modal-message'>".$message."</span>";
+		$cancel = $type !== '' ? button::create(['type' => 'button', 'label' => 'Cancel', 'onclick' => 'modal_close();']) : '';
+		return $html."<span class='modal-actions'>".$cancel.($array['actions'] ?? '')."</span></div></div>";
+	}
+}
+
 class permissions {
 	public static function new() {
 		return new permissions;
@@ -86,7 +101,7 @@ class settings {
 		$this->values = $values;
 	}
 	public function get($category, $subcategory, $default = null) {
-		return $this->values[$category][$subcategory] ?? $default;
+		return $_SESSION['shim_settings'][$category][$subcategory] ?? $this->values[$category][$subcategory] ?? $default;
 	}
 }
 
@@ -113,11 +128,21 @@ class database {
 		return substr($name, -1) === 's' ? substr($name, 0, -1) : $name;
 	}
 
+	/** Rows of plural-keyed tables; a row's array-valued field is a child table whose rows get the parent's key. */
 	public function save(array $array) {
 		foreach ($array as $table => $rows) {
 			$singular = self::singular($table);
 			$key = $singular.'_uuid';
 			foreach ($rows as $row) {
+				$children = [];
+				foreach ($row as $column => $value) {
+					if (is_array($value)) {
+						foreach ($value as $child) {
+							$children[$column][] = array_merge($child, [$key => $row[$key]]);
+						}
+						unset($row[$column]);
+					}
+				}
 				$exists = $this->pdo->prepare("select count(*) from v_$table where $key = :id");
 				$exists->execute([':id' => $row[$key]]);
 				$action = $exists->fetchColumn() > 0 ? 'edit' : 'add';
@@ -140,6 +165,9 @@ class database {
 					$statement->bindValue(':'.$column, $value);
 				}
 				$statement->execute();
+				if (count($children) > 0 && $this->save($children) === false) {
+					return false;
+				}
 			}
 		}
 		$this->message = ['code' => '200', 'message' => 'OK'];
@@ -158,6 +186,7 @@ class database {
 		return $statement->fetchAll(PDO::FETCH_ASSOC);
 	}
 
+	/** Delete the rows matching every field given (as FusionPBX's delete does for rows not marked "checked"). */
 	public function delete(array $array) {
 		foreach ($array as $table => $rows) {
 			$singular = self::singular($table);
@@ -166,10 +195,75 @@ class database {
 				return false;
 			}
 			foreach ($rows as $row) {
-				$statement = $this->pdo->prepare("delete from v_$table where {$singular}_uuid = :id and domain_uuid = :domain");
-				$statement->execute([':id' => $row[$singular.'_uuid'], ':domain' => $row['domain_uuid']]);
+				$where = [];
+				foreach (array_keys($row) as $column) {
+					if (!preg_match('/^[a-z_]+$/', $column)) {
+						return false;
+					}
+					$where[] = "$column = :$column";
+				}
+				$statement = $this->pdo->prepare("delete from v_$table where ".implode(' and ', $where));
+				foreach ($row as $column => $value) {
+					$statement->bindValue(':'.$column, $value);
+				}
+				$statement->execute();
 			}
 		}
+		$this->message = ['code' => '200', 'message' => 'OK'];
 		return true;
+	}
+}
+
+/**
+ * Shim of FusionPBX's dialplan class, only what the app calls: prepare_details() then xml() with source
+ * "details" and destination "array" → [dialplan_uuid => the <extension> XML]. The real class is the judge
+ * (tests/test_real_fusionpbx.py); this one writes the same shape: conditions per group, their actions.
+ */
+class dialplan {
+	public $source;
+	public $destination;
+	public $uuid;
+	private $rows = [];
+
+	public function prepare_details($array) {
+		$this->rows = [];
+		foreach ($array['dialplans'] as $dialplan) {
+			foreach ($dialplan['dialplan_details'] ?? [] as $detail) {
+				if (($detail['dialplan_detail_enabled'] ?? '') === 'true') {
+					$this->rows[] = $detail + ['dialplan' => $dialplan];
+				}
+			}
+		}
+		usort($this->rows, function ($a, $b) {
+			return [(int) $a['dialplan_detail_group'], (int) $a['dialplan_detail_order']] <=> [(int) $b['dialplan_detail_group'], (int) $b['dialplan_detail_order']];
+		});
+	}
+
+	public function xml() {
+		$xml = [];
+		$groups = [];
+		foreach ($this->rows as $row) {
+			$groups[$row['dialplan']['dialplan_uuid']][(int) $row['dialplan_detail_group']][] = $row;
+		}
+		foreach ($groups as $uuid => $by_group) {
+			$first = reset($by_group)[0]['dialplan'];
+			$text = "<extension name=\"".$first['dialplan_name']."\" continue=\"".$first['dialplan_continue']."\" uuid=\"".$uuid."\">\n";
+			foreach ($by_group as $rows) {
+				$actions = '';
+				$condition = null;
+				foreach ($rows as $row) {
+					if ($row['dialplan_detail_tag'] === 'condition') {
+						$condition = "\t<condition field=\"".$row['dialplan_detail_type']."\" expression=\"".$row['dialplan_detail_data']."\">\n";
+					}
+					elseif (in_array($row['dialplan_detail_tag'], ['action', 'anti-action'], true)) {
+						$inline = !empty($row['dialplan_detail_inline']) ? " inline=\"".$row['dialplan_detail_inline']."\"" : '';
+						$actions .= "\t\t<".$row['dialplan_detail_tag']." application=\"".$row['dialplan_detail_type']."\" data=\"".$row['dialplan_detail_data']."\"".$inline."/>\n";
+					}
+				}
+				$text .= ($condition ?? "\t<condition>\n").$actions."\t</condition>\n";
+			}
+			$xml[$uuid] = $text."</extension>\n";
+		}
+		return $xml;
 	}
 }

@@ -1,0 +1,488 @@
+"""The voice_secretary app inside a real FusionPBX 5.5, used the way its admins use it.
+
+FusionPBX is installed with its own web installer on PostgreSQL 15 + pgvector, the app is copied in and
+registered with the four upgrade steps, and the Voice AI Service runs in ``fusionpbx`` mode on FusionPBX's own
+database. Then, through FusionPBX's pages (nginx → PHP-FPM, sessions, CSRF tokens, the domain from the Host
+header): the superadmin points the app at the service in Default Settings, adds a second domain, extensions and
+a tenant admin per domain; the tenant admins use the app; Dialplan Manager re-saves the secretary's entry;
+the second tenant tries to reach the first's data; headless Chromium leaves screenshots in test-output/.
+
+Needs root and ``VOICE_AI_TEST_FUSIONPBX`` (see tests/real_fusionpbx.py and scripts/platform/fusionpbx.sh);
+skipped without the variable, failing when it is set and something is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chromium import chromium
+from conftest import TEST_SECRET_KEY
+from helpers import VOICE_AI, cli_env, free_port, wait_http
+from real_fusionpbx import ENV, Account, Browser, FusionPBX, Page, installed, php_problems
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.environ.get(ENV),
+        reason=f"{ENV} is not set (a FusionPBX test machine: sudo bash scripts/platform/fusionpbx.sh, "
+        f"then {ENV}=/var/www/fusionpbx)",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "fusionpbx" / "app" / "voice_secretary"
+OUTPUT = Path(os.environ.get("VOICE_AI_TEST_OUTPUT", ROOT / "test-output"))
+APP_UUID = "545f45a5-0c17-4257-9d1d-275fc5f5aaf9"
+DOMAIN_A = "voice-a.localhost"
+DOMAIN_B = "voice-b.localhost"
+SUPERADMIN = Account("admin", "Super-Admin-pass-1", DOMAIN_A)
+ADMIN_A = Account("admin_a", "Tenant-A-pass-12345", DOMAIN_A)
+ADMIN_B = Account("admin_b", "Tenant-B-pass-12345", DOMAIN_B)
+PAGES = "/app/voice_secretary/"
+# what the documents page's refresh sees (for a failure's report)
+JSON_PROBE = (
+    "var r = new XMLHttpRequest(); r.open('GET', 'voice_documents.php?format=json', false); r.send();"
+    " return r.status + ' ' + r.responseText.slice(0, 1500);"
+)
+
+
+@dataclass
+class Site:
+    fusionpbx: FusionPBX
+    service_url: str
+    domains: dict[str, str]
+    browsers: dict[str, Browser] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def as_user(self, account: Account) -> Browser:
+        """A logged-in browser of this account (logged in once, after the app was installed)."""
+        if account.username not in self.browsers:
+            browser = self.fusionpbx.browser(account.domain)
+            browser.login(account.username, account.password)
+            self.browsers[account.username] = browser
+        return self.browsers[account.username]
+
+    def api(self, domain: str, path: str) -> Any:
+        answer = httpx.get(f"{self.service_url}/api/v1/domains/{self.domains[domain]}{path}", timeout=30)
+        return answer.status_code, answer.json()
+
+
+def submit(browser: Browser, path: str, form_id: str = "frm", *, query: str = "", **changes: str) -> Page:
+    """Open a page, change some fields of a form, submit it as the browser would (token included)."""
+    page = browser.get(path + query)
+    assert page.status == 200, page.text[:2000]
+    fields = page.form(form_id)
+    fields.update(changes)
+    return browser.post(path + query, fields)
+
+
+def superadmin_setup(fusionpbx: FusionPBX, service_url: str) -> dict[str, str]:
+    """What the superadmin does in FusionPBX's own pages before the tenants use the app."""
+    browser = fusionpbx.browser(DOMAIN_A)
+    browser.login(SUPERADMIN.username, SUPERADMIN.password)
+    # Advanced → Default Settings: the app's service_url (registered by --defaults, pointing at :8100)
+    settings = browser.get("/core/default_settings/default_settings.php", search="voice_secretary")
+    row = next(r for r in settings.soup.select("tr.list-row") if "service_url" in r.get_text())
+    setting = re.search(r"default_setting_edit\.php\?id=([0-9a-f-]{36})", str(row.get("href", "")))
+    assert setting, row
+    saved = submit(
+        browser,
+        "/core/default_settings/default_setting_edit.php",
+        query=f"?id={setting.group(1)}",
+        default_setting_value=service_url,
+    )
+    assert saved.messages() == ["Update Completed"], saved.messages("negative")
+    # Advanced → Domains: the second tenant
+    added = submit(browser, "/core/domains/domain_edit.php", domain_name=DOMAIN_B, domain_description="Tenant B")
+    assert added.messages() == ["Add Completed"], added.text[:2000]
+    domains = {row["domain_name"]: str(row["domain_uuid"]) for row in fusionpbx.query("select * from v_domains")}
+    # Accounts → Extensions (the operators the secretaries transfer to), Users (one tenant admin per domain)
+    for domain, first, count in ((DOMAIN_B, "200", "1"), (DOMAIN_A, "200", "4")):
+        # the domain selector's link switches the superadmin's session to that domain
+        browser.get("/core/domains/domains.php", domain_uuid=domains[domain], domain_change="true")
+        made = submit(browser, "/app/extensions/extension_edit.php", extension=first, range=count)
+        assert made.messages() == ["Add Completed"], (domain, made.messages("negative"))
+    for account in (ADMIN_A, ADMIN_B):
+        page = browser.get("/core/users/user_edit.php")
+        fields = page.form("frm")
+        admin_group = next(v for v in page.select_values("group_uuid_name") if v.endswith("|admin"))
+        fields.update(
+            username=account.username,
+            password=account.password,
+            password_confirm=account.password,
+            user_email=f"{account.username}@example.com",
+            group_uuid_name=admin_group,
+            domain_uuid=domains[account.domain],
+        )
+        made = browser.post("/core/users/user_edit.php", fields)
+        assert made.messages() == ["Add Completed"], made.messages("negative")
+    return domains
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    webroot = Path(os.environ[ENV])
+    with installed(webroot, SUPERADMIN) as fusionpbx:
+        fusionpbx.install_app(APP, "voice_secretary")
+        port = free_port()
+        env = cli_env(
+            VOICE_AI_DATABASE_URL=fusionpbx.database_url,
+            VOICE_AI_MODE="fusionpbx",
+            VOICE_AI_DATA_DIR=str(tmp_path_factory.mktemp("service")),
+            VOICE_AI_SECRET_KEY=TEST_SECRET_KEY,
+        )
+        log = fusionpbx.work / "service.log"
+        with log.open("w") as output:  # a file, not a pipe nobody reads: a full pipe would freeze the service
+            service = subprocess.Popen(
+                [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+            )
+        try:
+            service_url = f"http://127.0.0.1:{port}"
+            try:
+                wait_http(f"{service_url}/ready", service)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from None
+            domains = superadmin_setup(fusionpbx, service_url)
+            yield Site(fusionpbx, service_url, domains)
+        finally:
+            service.terminate()
+            service.wait(timeout=30)
+
+
+def dialplan_row(site: Site, dialplan_uuid: str) -> dict[str, Any]:
+    rows = site.fusionpbx.query("select * from v_dialplans where dialplan_uuid = $1", uuid.UUID(dialplan_uuid))
+    assert len(rows) == 1, rows
+    return dict(rows[0])
+
+
+def dialplan_details(site: Site, dialplan_uuid: str) -> list[tuple[Any, ...]]:
+    rows = site.fusionpbx.query(
+        "select dialplan_detail_tag, dialplan_detail_type, dialplan_detail_data, dialplan_detail_inline,"
+        " dialplan_detail_group, dialplan_detail_order, cast(dialplan_detail_enabled as text), domain_uuid"
+        " from v_dialplan_details where dialplan_uuid = $1 order by dialplan_detail_group, dialplan_detail_order",
+        uuid.UUID(dialplan_uuid),
+    )
+    return [tuple(row) for row in rows]
+
+
+def routing(xml: str) -> dict[str, Any]:
+    """What FreeSWITCH would do with the entry: the number it matches and the actions it runs."""
+    extension = ET.fromstring(xml)  # noqa: S314 (our own database)
+    condition = extension.find("condition")
+    assert condition is not None, xml
+    return {
+        "name": extension.get("name"),
+        "field": condition.get("field"),
+        "expression": condition.get("expression"),
+        "actions": [(a.get("application"), a.get("data")) for a in condition.findall("action")],
+    }
+
+
+# ---- the tests, in the order an installation goes -----------------------------------------------------------
+
+
+def test_the_app_is_registered_by_the_upgrade_steps(site: Site) -> None:
+    page = site.as_user(ADMIN_A).get("/core/dashboard/")
+    assert f"{PAGES}voice_secretaries.php" in page.text, "the tenant admin's menu has no Voice Secretary item"
+    granted = {
+        (row["group_name"], row["permission_name"])
+        for row in site.fusionpbx.query(
+            "select group_name, permission_name from v_group_permissions where permission_name like 'voice_%'"
+        )
+    }
+    assert ("admin", "voice_secretary_edit") in granted
+    assert ("superadmin", "voice_secretary_context") in granted
+    assert ("admin", "voice_secretary_context") not in granted
+    settings = {
+        row["default_setting_subcategory"]: row["default_setting_value"]
+        for row in site.fusionpbx.query(
+            "select * from v_default_settings where default_setting_category = 'voice_secretary'"
+        )
+    }
+    assert settings["service_url"] == site.service_url
+
+
+def test_a_secretary_saved_in_the_app_is_a_native_dialplan_entry(site: Site) -> None:
+    """Point 9: v_dialplans + v_dialplan_details, and dialplan_xml generated from the details like FusionPBX's."""
+    admin = site.as_user(ADMIN_A)
+    page = submit(
+        admin,
+        PAGES + "voice_secretary_edit.php",
+        name="Recepção Virtual",
+        extension="8000",
+        operator_destination="200",
+        greeting="Olá! Aqui é a recepção virtual.",
+        submit_action="save",
+    )
+    assert page.messages() == ["Added"], (page.messages("negative"), page.text[-3000:])
+    secretary = re.search(r"id=([0-9a-f-]{36})", page.url)
+    assert secretary, page.url
+    site.ids["secretary"] = secretary.group(1)
+    row = dialplan_row(site, secretary.group(1))
+    assert str(row["app_uuid"]) == APP_UUID
+    assert str(row["domain_uuid"]) == site.domains[DOMAIN_A]
+    assert (row["dialplan_number"], row["dialplan_context"], row["dialplan_enabled"]) == ("8000", DOMAIN_A, True)
+    assert " " not in row["dialplan_name"] and "Recep" in row["dialplan_name"]
+    details = dialplan_details(site, secretary.group(1))
+    assert details[0][:3] == ("condition", "destination_number", "^8000$")
+    assert ("action", "lua", f"secretary_ai.lua {secretary.group(1)}") == details[-1][:3]
+    assert ("action", "set", "voice_ai_fallback_destination=200") in [d[:3] for d in details]
+    assert all(d[6] == "true" and str(d[7]) == site.domains[DOMAIN_A] for d in details)
+    entry = routing(row["dialplan_xml"])
+    assert entry["name"] == row["dialplan_name"]
+    assert (entry["field"], entry["expression"]) == ("destination_number", "^8000$")
+    assert entry["actions"] == [(d[1], d[2]) for d in details if d[0] == "action"]
+
+
+def test_dialplan_manager_save_keeps_the_entry(site: Site) -> None:
+    """Point 9: pressing Save on the entry in FusionPBX's Dialplan Manager changes nothing of it."""
+    secretary = site.ids["secretary"]
+    before, details_before = dialplan_row(site, secretary), dialplan_details(site, secretary)
+    superadmin = site.as_user(SUPERADMIN)
+    listed = superadmin.get("/app/dialplans/dialplans.php", app_uuid=APP_UUID)
+    assert secretary in listed.text, "the entry is not in Dialplan Manager"
+    saved = submit(superadmin, "/app/dialplans/dialplan_edit.php", query=f"?id={secretary}&app_uuid={APP_UUID}")
+    assert saved.messages() == ["Update Completed"], saved.messages("negative")
+    after, details_after = dialplan_row(site, secretary), dialplan_details(site, secretary)
+    assert after["dialplan_xml"] == before["dialplan_xml"]
+    for column in ("dialplan_name", "dialplan_number", "dialplan_context", "dialplan_enabled", "dialplan_order"):
+        assert after[column] == before[column], column
+    assert details_after == details_before
+    entry = routing(after["dialplan_xml"])
+    assert entry["expression"] == "^8000$"
+    assert entry["actions"][-1] == ("lua", f"secretary_ai.lua {secretary}")
+    # and the app's next save rewrites the same entry (no duplicated details)
+    page = submit(
+        site.as_user(ADMIN_A),
+        PAGES + "voice_secretary_edit.php",
+        query=f"?id={secretary}",
+        greeting="Bom dia!",
+        submit_action="save",
+    )
+    assert page.messages() == ["Updated"], page.messages("negative")
+    assert dialplan_details(site, secretary) == details_before
+    assert dialplan_row(site, secretary)["dialplan_xml"] == before["dialplan_xml"]
+
+
+def test_the_secretary_is_offered_in_fusionpbx_destination_selects(site: Site) -> None:
+    page = site.as_user(ADMIN_A).get("/app/ring_groups/ring_group_edit.php")
+    assert f"transfer:8000 XML {DOMAIN_A}" in page.select_values("ring_group_timeout_action")
+
+
+def test_a_superadmins_context_does_not_stop_the_tenant_admin(site: Site) -> None:
+    """Point 12: a context of another domain set by the superadmin; the tenant admin still saves the rest."""
+    secretary = site.ids["secretary"]
+    path = PAGES + "voice_secretary_edit.php"
+    query = f"?id={secretary}"
+    saved = submit(site.as_user(SUPERADMIN), path, query=query, operator_context=DOMAIN_B, submit_action="save")
+    assert saved.messages() == ["Updated"], saved.messages("negative")
+    assert site.api(DOMAIN_A, f"/secretaries/{secretary}")[1]["operator_context"] == DOMAIN_B
+    admin = site.as_user(ADMIN_A)
+    page = admin.get(path + query)
+    context = page.soup.find("input", attrs={"name": "operator_context"})
+    assert context is not None and context.has_attr("readonly"), "the tenant admin sees the context read-only"
+    saved = submit(admin, path, query=query, greeting="Bem-vindo à recepção!", submit_action="save")
+    assert saved.messages() == ["Updated"], saved.messages("negative")
+    stored = site.api(DOMAIN_A, f"/secretaries/{secretary}")[1]
+    assert (stored["greeting"], stored["operator_context"]) == ("Bem-vindo à recepção!", DOMAIN_B)
+    assert ("action", "set", f"voice_ai_fallback_context={DOMAIN_B}") in [
+        d[:3] for d in dialplan_details(site, secretary)
+    ]
+    refused = submit(admin, path, query=query, operator_context="public", greeting="x", submit_action="save")
+    assert "Only this domain's context" in refused.soup.get_text()
+    assert site.api(DOMAIN_A, f"/secretaries/{secretary}")[1]["greeting"] == "Bem-vindo à recepção!"
+    # back to the domain's own context, by the superadmin
+    saved = submit(site.as_user(SUPERADMIN), path, query=query, operator_context="", submit_action="save")
+    assert saved.messages() == ["Updated"]
+
+
+def test_try_it_logs_a_transfer_as_transferred(site: Site) -> None:
+    """Point 10: the try-it box's conversation is stored with the outcome the secretary decided."""
+    admin = site.as_user(ADMIN_A)
+    added = submit(
+        admin,
+        PAGES + "voice_transfer_rule_edit.php",
+        department_name="Financeiro",
+        destination_number="201",
+        keywords="financeiro, boleto, pagamento",
+        description="Boletos, pagamentos e notas fiscais",
+    )
+    assert added.messages() == ["Added"], (added.messages("negative"), added.soup.get_text()[:2000])
+    secretary = site.ids["secretary"]
+    asked = submit(
+        admin,
+        PAGES + "voice_secretary_edit.php",
+        "form_try",
+        query=f"?id={secretary}",
+        question="Quero falar com o financeiro sobre um boleto",
+        submit_action="try",
+    )
+    action = asked.soup.find("span", class_="try-action")
+    assert action is not None and action.get("data-action") == "transfer", asked.soup.get_text()[-2000:]
+    log = admin.get(PAGES + "voice_conversations.php", caller="try-it")
+    outcome = log.soup.find("td", class_="conversation-outcome")
+    assert outcome is not None and outcome.get_text().startswith("Transferred → Financeiro (201)"), log.text[-3000:]
+
+
+def test_the_second_tenant_cannot_see_or_touch_the_first(site: Site) -> None:
+    secretary_a = site.ids["secretary"]
+    admin_b = site.as_user(ADMIN_B)
+    own = submit(
+        admin_b,
+        PAGES + "voice_secretary_edit.php",
+        name="Recepção B",
+        extension="8000",
+        operator_destination="200",
+        submit_action="save",
+    )
+    assert own.messages() == ["Added"], own.messages("negative")
+    secretary_b = re.search(r"id=([0-9a-f-]{36})", own.url)
+    assert secretary_b
+    assert dialplan_row(site, secretary_b.group(1))["dialplan_context"] == DOMAIN_B
+    listed = admin_b.get(PAGES + "voice_secretaries.php")
+    assert secretary_b.group(1) in listed.text and secretary_a not in listed.text
+    peek = admin_b.get(PAGES + "voice_secretary_edit.php", id=secretary_a)
+    assert peek.messages("negative") == ["Not found."] and secretary_a not in peek.text
+    before = site.api(DOMAIN_A, f"/secretaries/{secretary_a}")[1]
+    a_entry = dialplan_row(site, secretary_a)
+    forged = admin_b.get(PAGES + "voice_secretary_edit.php", id=secretary_b.group(1)).form("frm")
+    forged.update(id=secretary_a, greeting="hijacked", submit_action="save", domain_uuid=site.domains[DOMAIN_A])
+    admin_b.post(PAGES + f"voice_secretary_edit.php?id={secretary_a}", forged)
+    fields = admin_b.get(PAGES + "voice_secretaries.php").form("form_list")
+    fields.update(
+        {"voice_secretaries[9][uuid]": secretary_a, "voice_secretaries[9][checked]": "true", "action": "delete"}
+    )
+    admin_b.post(PAGES + "voice_secretaries.php", fields)
+    after = site.api(DOMAIN_A, f"/secretaries/{secretary_a}")
+    assert after[0] == 200 and after[1]["update_date"] == before["update_date"]
+    assert dialplan_row(site, secretary_a) == a_entry, "A's dialplan entry is untouched"
+    # and FusionPBX itself keeps B's admin out of A's dialplan entry
+    manager = admin_b.get("/app/dialplans/dialplans.php", app_uuid=APP_UUID)
+    assert secretary_a not in manager.text
+
+
+def test_every_page_opens_without_php_problems(site: Site) -> None:
+    admin = site.as_user(ADMIN_A)
+    calls = site.api(DOMAIN_A, "/conversations?limit=1")[1]["items"]
+    rules = site.api(DOMAIN_A, "/transfer-rules?limit=1")[1]["items"]
+    pages = [
+        "voice_secretaries.php",
+        "voice_secretary_edit.php",
+        f"voice_secretary_edit.php?id={site.ids['secretary']}",
+        "voice_transfer_rules.php",
+        "voice_transfer_rule_edit.php",
+        f"voice_transfer_rule_edit.php?id={rules[0]['voice_transfer_rule_uuid']}",
+        "voice_documents.php",
+        "voice_conversations.php?outcome=transferred&from=2020-01-01",
+        f"voice_conversation_view.php?id={calls[0]['voice_conversation_uuid']}",
+        "voice_providers.php",
+        "voice_provider_edit.php",
+        "voice_provider_edit.php?provider=llm:openai_compatible",
+    ]
+    for path in pages:
+        page = admin.get(PAGES + path)
+        assert page.status == 200 and PAGES + path.split("?")[0] in page.url, (path, page.url)
+        assert "access denied" not in page.text, path
+        problems = [p for p in page.php_problems() if "voice_secretary" in p]
+        assert not problems, (path, problems)
+    logged = site.fusionpbx.php_errors("/app/voice_secretary/")
+    assert not logged, logged
+
+
+def test_chromium_uses_the_pages_and_leaves_screenshots(site: Site, tmp_path: Path) -> None:
+    """Headless Chromium on the real FusionPBX (its theme, jQuery, modal and list scripts): the delete modal and
+    select-all, the try-it conversation ended by leaving the page, documents refreshing in place; a
+    screenshot of each main page in test-output/fusionpbx_*.png."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base = f"http://{DOMAIN_A}:{site.fusionpbx.port}"
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with chromium(tmp_path) as driver:
+        wait = WebDriverWait(driver, 60)
+        driver.get(f"{base}/login.php")
+        driver.find_element(By.ID, "username").send_keys(ADMIN_A.username)
+        driver.find_element(By.NAME, "password").send_keys(ADMIN_A.password)
+        driver.find_element(By.ID, "btn_login").click()
+        wait.until(expected_conditions.url_contains("/core/dashboard"))
+
+        def shot(path: str, name: str) -> None:
+            driver.get(base + PAGES + path)
+            wait.until(expected_conditions.presence_of_element_located((By.ID, "action_bar")))
+            assert "voice_secretary" not in " ".join(php_problems(driver.find_element(By.TAG_NAME, "body").text))
+            driver.save_screenshot(str(OUTPUT / f"fusionpbx_{name}.png"))
+
+        secretary = site.ids["secretary"]
+        shot("voice_secretaries.php", "secretaries")
+        shot(f"voice_secretary_edit.php?id={secretary}", "secretary_edit")
+        shot("voice_transfer_rules.php", "transfer_rules")
+        shot("voice_conversations.php", "conversations")
+        shot("voice_providers.php", "providers")
+        shot("voice_provider_edit.php?provider=llm:openai_compatible", "provider_edit")
+
+        # select-all reveals Delete, which opens FusionPBX's modal; Cancel closes it and deletes nothing
+        driver.get(base + PAGES + "voice_transfer_rules.php")
+        driver.find_element(By.ID, "checkbox_all").click()
+        delete = driver.find_element(By.CSS_SELECTOR, "#action_bar #btn_delete")
+        wait.until(lambda _: delete.is_displayed())
+        assert all(box.is_selected() for box in driver.find_elements(By.CSS_SELECTOR, "input[id^='checkbox_']"))
+        delete.click()
+        modal = driver.find_element(By.ID, "modal-delete")
+        wait.until(lambda _: modal.value_of_css_property("opacity") == "1")
+        driver.save_screenshot(str(OUTPUT / "fusionpbx_delete_modal.png"))
+        modal.find_element(By.CSS_SELECTOR, ".modal-actions button").click()
+        wait.until(lambda _: modal.value_of_css_property("opacity") == "0")
+        assert site.api(DOMAIN_A, "/transfer-rules")[1]["total"] >= 1
+
+        # the try-it box: a question, then leaving the page ends the conversation (the page's beacon)
+        driver.get(base + PAGES + f"voice_secretary_edit.php?id={secretary}")
+        driver.find_element(By.ID, "question").send_keys("Qual é o horário de atendimento?")
+        driver.find_element(By.ID, "btn_try").click()
+        wait.until(expected_conditions.presence_of_element_located((By.ID, "try_transcript")))
+        driver.save_screenshot(str(OUTPUT / "fusionpbx_try_it.png"))
+        latest = site.api(DOMAIN_A, "/conversations?caller=try-it&limit=1")[1]["items"][0]
+        if latest["outcome"] is None:  # the secretary went on: leaving the page is the caller hanging up
+            driver.get(base + PAGES + "voice_secretaries.php")
+            wait.until(
+                lambda _: (
+                    site.api(DOMAIN_A, f"/conversations/{latest['voice_conversation_uuid']}")[1]["outcome"] == "hangup"
+                )
+            )
+
+        # a document being indexed: its status changes on the open page, without a reload
+        text = "\n\n".join(
+            f"Seção {i}: o escritório atende clientes de segunda a sexta, das 8h às 18h." for i in range(400)
+        )
+        page = site.as_user(ADMIN_A).get(PAGES + "voice_documents.php")
+        site.as_user(ADMIN_A).post(
+            PAGES + "voice_documents.php", page.form("form_upload"), {"document": ("horario.md", text.encode())}
+        )
+        driver.get(base + PAGES + "voice_documents.php")
+        row = driver.find_element(By.XPATH, "//tr[td[text()='horario.md']]")
+        driver.execute_script("window.voiceAiNoReload = true;")
+        if not row.find_element(By.CLASS_NAME, "document-status").text.startswith("Ready"):
+            try:  # indexing shares the CPU with everything else here: a generous wait, not a speed check
+                WebDriverWait(driver, 300).until(
+                    lambda _: row.find_element(By.CLASS_NAME, "document-status").text.startswith("Ready")
+                )
+            except TimeoutException:
+                raise AssertionError(
+                    (row.text, driver.execute_script(JSON_PROBE), site.api(DOMAIN_A, "/documents"))
+                ) from None
+            assert driver.execute_script("return window.voiceAiNoReload === true;"), "the page reloaded"
+        driver.save_screenshot(str(OUTPUT / "fusionpbx_documents.png"))
+    for name in ("secretaries", "secretary_edit", "delete_modal", "try_it", "documents"):
+        assert (OUTPUT / f"fusionpbx_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
