@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from voice_ai.conversation.actions import Action, Transfer, resolve
 from voice_ai.conversation.phrases import phrase
 from voice_ai.core.errors import ConflictError, NotFoundError
+from voice_ai.db.engine import pool_wait_until
 from voice_ai.db.models import Message, Secretary
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.domains import DomainRepository
@@ -61,17 +62,24 @@ STORE_RESERVE_S = 0.5  # the final transaction and the answer
 TTS_RESERVE_S = 1.5  # speaking the reply: a configured vendor, then eSpeak for its last ESPEAK_RESERVE_S
 ESPEAK_RESERVE_S = 0.7
 POLICY_RESERVE_S = 1.0  # the dialog policy when a configured LLM overruns
-LLM_MIN_S = 1.5  # the least a configured LLM gets after speech recognition and retrieval
+LLM_MIN_S = 1.5  # the least a configured LLM gets after a configured STT and retrieval
+WHISPER_RESERVE_S = 1.5  # the built-in Whisper after a configured STT vendor
 RETRIEVE_MAX_S = 2.0
 START_DEADLINE_S = 6.0  # the call flow waits 8 s for a start
 
 
 @dataclass
 class Spoken:
+    """A phrase to play: a clip already stored (cached), or one synthesised now that the caller stores (``wav``)
+    in its own transaction — a turn writes its clip together with its messages."""
+
     text: str
     audio_uuid: uuid.UUID | None
     provider: str | None
     ms: float
+    wav: bytes | None = None
+    duration_ms: int = 0
+    cache_key: str | None = None
 
 
 @dataclass
@@ -107,6 +115,10 @@ class _Turn:
     operator_context: str | None
     stt: FallbackChain[Any] | None
     hints: list[str]
+    llm: FallbackChain[Any]
+    tts: FallbackChain[Any]
+    embedder: Any
+    cached: dict[str, uuid.UUID]  # the secretary's fixed phrases already synthesised, by cache key
 
 
 def _targets(rules: list[Any], secretary: Secretary) -> list[TransferTarget]:
@@ -176,47 +188,56 @@ class CallEngine:
             raise NotFoundError("Secretary")
         return row
 
-    async def speak(self, domain_uuid: uuid.UUID, secretary: Secretary, text: str, *, cached: bool) -> Spoken:
-        """Synthesize ``text`` at 8 kHz and store it; fixed phrases are cached per secretary/voice/text. Within a
-        deadline the configured TTS must answer ``ESPEAK_RESERVE_S`` before it, eSpeak after."""
+    @staticmethod
+    def _cache_key(secretary: Secretary, text: str) -> str:
+        raw = f"{secretary.voice_secretary_uuid}|{secretary.tts_provider_uuid}|{secretary.tts_voice}|{secretary.language}|{text}"
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    async def _synthesize(
+        self, chain: FallbackChain[Any], secretary: Secretary, text: str, cache_key: str | None
+    ) -> Spoken:
+        """Text to 8 kHz speech, with no database connection held. Within a deadline the configured TTS must
+        answer ``ESPEAK_RESERVE_S`` before it, eSpeak after; when nothing speaks, no clip (the Lua plays a local
+        sound)."""
         started = time.perf_counter()
-        key = None
-        if cached:
-            raw = f"{secretary.voice_secretary_uuid}|{secretary.tts_provider_uuid}|{secretary.tts_voice}|{secretary.language}|{text}"
-            key = hashlib.sha256(raw.encode()).hexdigest()
-            async with self.sessions() as session:
-                found = await AudioRepository(session).cached(domain_uuid, key)
-            if found is not None:
-                return Spoken(text, found, "cache", _ms(started))
+        left = deadline.remaining()
+        end = deadline.now() + (left if left is not None else 3600.0)
         try:
-            async with self.sessions() as session:
-                chain = await self.providers.chain(
-                    domain_uuid, "tts", preferred=secretary.tts_provider_uuid, session=session
-                )
-            left = deadline.remaining()
-            end = deadline.now() + (left if left is not None else 3600.0)
             speech = await run_in_time(
                 chain,
                 lambda p: p.synthesize(text, voice=secretary.tts_voice, language=secretary.language, sample_rate=8000),
                 until=end - min(ESPEAK_RESERVE_S, max(left or 0.0, 0.0) / 2),
                 last=end,
             )
-        except ProviderError as exc:  # Lua falls back to its local sound files
-            logger.error("tenant %s: no TTS could speak a reply: %s", domain_uuid, exc)
+        except ProviderError as exc:
+            logger.error("tenant %s: no TTS could speak a reply: %s", secretary.domain_uuid, exc)
             return Spoken(text, None, None, _ms(started))
-        async with self.sessions() as session, session.begin():
-            repo = AudioRepository(session)
-            audio_uuid = await repo.store(
-                domain_uuid,
-                speech.audio.wav(),
-                int(speech.audio.duration_s * 1000),
-                cache_key=key,
-                ttl=None if cached else REPLY_TTL,
-            )
-            CallEngine._stored += 1
-            if self._stored % PURGE_EVERY == 0:  # expired replies are removed as new ones are made
-                await repo.purge_expired()
-        return Spoken(text, audio_uuid, speech.info.provider, _ms(started))
+        return Spoken(
+            text,
+            None,
+            speech.info.provider,
+            _ms(started),
+            speech.audio.wav(),
+            int(speech.audio.duration_s * 1000),
+            cache_key,
+        )
+
+    @staticmethod
+    async def _store_clip(session: AsyncSession, domain_uuid: uuid.UUID, spoken: Spoken) -> None:
+        """Store a clip synthesised by ``_synthesize`` (a cached phrase another call stored meanwhile wins)."""
+        if spoken.wav is None:
+            return
+        repo = AudioRepository(session)
+        spoken.audio_uuid = await repo.store(
+            domain_uuid,
+            spoken.wav,
+            spoken.duration_ms,
+            cache_key=spoken.cache_key,
+            ttl=None if spoken.cache_key else REPLY_TTL,
+        )
+        CallEngine._stored += 1
+        if CallEngine._stored % PURGE_EVERY == 0:  # expired replies are removed as new ones are made
+            await repo.purge_expired()
 
     async def start(
         self,
@@ -231,13 +252,42 @@ class CallEngine:
         """The call's conversation (created once: starting the same call again, even concurrently, returns it)
         and its greeting."""
         due = deadline.now() + min(self.runtime.settings.turn_deadline_s, START_DEADLINE_S)
+        with pool_wait_until(due - STORE_RESERVE_S):
+            return await self._start(
+                domain_uuid, secretary_ref, call_uuid, due, caller_id_number, caller_id_name, destination_number
+            )
+
+    async def _start(
+        self,
+        domain_uuid: uuid.UUID,
+        secretary_ref: str,
+        call_uuid: str,
+        due: float,
+        caller_id_number: str | None,
+        caller_id_name: str | None,
+        destination_number: str | None,
+    ) -> CallStart:
+        started = time.perf_counter()
         async with self.sessions() as session:
             domain_name = await self._tenant(session, domain_uuid)
             secretary = await self._secretary(session, domain_uuid, secretary_ref)
-        text = secretary.greeting or phrase(secretary.language, "greeting", company=secretary.company_name or "nós")
-        with deadline.within(due - STORE_RESERVE_S):
-            greeting = await self.speak(domain_uuid, secretary, text, cached=True)
+            text = secretary.greeting or phrase(secretary.language, "greeting", company=secretary.company_name or "nós")
+            key = self._cache_key(secretary, text)
+            found = (await AudioRepository(session).cached_many(domain_uuid, [key])).get(key)
+            tts = (
+                None
+                if found
+                else await self.providers.chain(
+                    domain_uuid, "tts", preferred=secretary.tts_provider_uuid, session=session
+                )
+            )
+        if tts is None:
+            greeting = Spoken(text, found, "cache", _ms(started))
+        else:
+            with deadline.within(due - STORE_RESERVE_S):
+                greeting = await self._synthesize(tts, secretary, text, key)
         async with self.sessions() as session, session.begin():
+            await self._store_clip(session, domain_uuid, greeting)
             conversation_uuid, created = await ConversationRepository(session).open(
                 domain_uuid,
                 {
@@ -296,29 +346,42 @@ class CallEngine:
             turn_index = max(conversation.turn_count, max((m.turn_index for m in history), default=0)) + 1
             await conversations.update(conversation, {"turn_count": turn_index})
             rules = (await TransferRuleRepository(session).list(domain_uuid, limit=500, offset=0, enabled=True)).items
+            targets = _targets(rules, secretary)
             stt, hints = None, []
             if listen:
                 stt = await self.providers.chain(
                     domain_uuid, "stt", preferred=secretary.stt_provider_uuid, session=session
                 )
                 hints = await tenant_vocabulary(session, domain_uuid, secretary.voice_secretary_uuid)
+            keys = [self._cache_key(secretary, text) for text in self._fixed_phrases(secretary, targets)]
             return _Turn(
                 conversation.voice_conversation_uuid,
                 turn_index,
                 secretary,
                 list(history),
-                _targets(rules, secretary),
+                targets,
                 secretary.operator_destination,
                 secretary.operator_context or domain_name,
                 stt,
                 hints,
+                await self.providers.chain(domain_uuid, "llm", preferred=secretary.llm_provider_uuid, session=session),
+                await self.providers.chain(domain_uuid, "tts", preferred=secretary.tts_provider_uuid, session=session),
+                await self.runtime.embedder(domain_uuid, session),
+                await AudioRepository(session).cached_many(domain_uuid, keys),
             )
 
     async def turn(
         self, domain_uuid: uuid.UUID, call_uuid: str, *, audio: Audio | None = None, text: str | None = None
     ) -> TurnResult:
-        started = time.perf_counter()
+        """One turn within the deadline; waiting for a database connection counts against it (past it: 503)."""
         due = deadline.now() + self.runtime.settings.turn_deadline_s
+        with pool_wait_until(due - STORE_RESERVE_S):
+            return await self._turn(domain_uuid, call_uuid, due, audio, text)
+
+    async def _turn(
+        self, domain_uuid: uuid.UUID, call_uuid: str, due: float, audio: Audio | None, text: str | None
+    ) -> TurnResult:
+        started = time.perf_counter()
         listen = audio is not None and bool(audio.pcm)  # a recording without frames is silence
         turn = await self._begin(domain_uuid, call_uuid, listen=listen)
         secretary, language = turn.secretary, turn.secretary.language
@@ -328,12 +391,14 @@ class CallEngine:
         transcript = (text or "").strip()
         if listen and audio is not None and turn.stt is not None:
             t0 = time.perf_counter()
-            stt_end = due - STORE_RESERVE_S - TTS_RESERVE_S - POLICY_RESERVE_S - LLM_MIN_S
+            # a configured vendor leaves time for Whisper after it, and for a configured LLM after both; Whisper
+            # itself may take until only the dialog policy fits after it (a slow transcript beats "pode repetir?")
+            stt_end = due - STORE_RESERVE_S - TTS_RESERVE_S - POLICY_RESERVE_S
             try:
                 heard = await run_in_time(
                     turn.stt,
                     lambda p: p.transcribe(audio, language=language, hints=turn.hints),
-                    until=stt_end - 1.5,  # the built-in Whisper keeps 1.5 s
+                    until=stt_end - LLM_MIN_S - WHISPER_RESERVE_S,
                     last=stt_end,
                 )
                 transcript, providers["stt"] = heard.text.strip(), heard.info.provider
@@ -354,14 +419,17 @@ class CallEngine:
 
         # fixed phrases (transfer notices, "não entendi", operator, apologies, goodbyes) are cached per
         # secretary/voice/text: only the first call pays for their synthesis
-        fixed = response in self._fixed_phrases(secretary, turn.targets)
-        with deadline.within(due - STORE_RESERVE_S):
-            spoken = await self.speak(domain_uuid, secretary, response, cached=fixed)
+        key = self._cache_key(secretary, response) if response in self._fixed_phrases(secretary, turn.targets) else None
+        if key is not None and key in turn.cached:
+            spoken = Spoken(response, turn.cached[key], "cache", 0.0)
+        else:
+            with deadline.within(due - STORE_RESERVE_S):
+                spoken = await self._synthesize(turn.tts, secretary, response, key)
         timings["tts_ms"] = spoken.ms
         if spoken.provider:
             providers["tts"] = spoken.provider
         timings["total_ms"] = _ms(started)
-        await self._store(domain_uuid, turn, transcript, response, action, timings, providers)
+        await self._store(domain_uuid, turn, transcript, response, action, timings, providers, spoken)
         return TurnResult(transcript, response, action, spoken.audio_uuid, timings, providers, turn.turn_index)
 
     def _silence(self, turn: _Turn) -> tuple[str, Action]:
@@ -393,11 +461,12 @@ class CallEngine:
         secretary, language = turn.secretary, turn.secretary.language
         policy_end = due - STORE_RESERVE_S - TTS_RESERVE_S
         t0 = time.perf_counter()
-        async with self.sessions() as session:
-            llm = await self.providers.chain(domain_uuid, "llm", preferred=secretary.llm_provider_uuid, session=session)
-            embedder = await self.runtime.embedder(domain_uuid, session)
         passages = await self._retrieve(
-            domain_uuid, transcript, embedder, language, until=min(deadline.now() + RETRIEVE_MAX_S, policy_end - 2.5)
+            domain_uuid,
+            transcript,
+            turn.embedder,
+            language,
+            until=min(deadline.now() + RETRIEVE_MAX_S, policy_end - 2.5),
         )
         timings["retrieve_ms"] = _ms(t0)
         context = DialogContext(
@@ -411,7 +480,7 @@ class CallEngine:
         t0 = time.perf_counter()
         try:
             reply = await run_in_time(
-                llm,
+                turn.llm,
                 lambda p: p.chat(chat, context=context, response_schema=DECISION_SCHEMA),
                 until=policy_end - POLICY_RESERVE_S,
                 last=policy_end,
@@ -456,8 +525,12 @@ class CallEngine:
         action: Action,
         timings: dict[str, float],
         providers: dict[str, str],
+        spoken: Spoken,
     ) -> None:
+        """One short transaction: the reply's clip (when synthesised now), the turn's two messages, and the
+        conversation's activity and transfer target."""
         async with self.sessions() as session, session.begin():
+            await self._store_clip(session, domain_uuid, spoken)
             messages = MessageRepository(session)
             await messages.create(
                 domain_uuid,

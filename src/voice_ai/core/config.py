@@ -64,10 +64,11 @@ class Settings(BaseSettings):
         default=10, ge=0, le=500, description="Extra connections opened under load, beyond db_pool_size"
     )
     db_pool_timeout_s: float = Field(
-        default=2.0,
+        default=5.0,
         gt=0,
         le=60,
-        description="Longest wait for a free database connection; past it a request answers 503 (over capacity)",
+        description="Longest wait for a free database connection (a call turn waits only as long as its deadline "
+        "allows); past it a request answers 503 (over capacity)",
     )
     db_connect_timeout_s: float = Field(
         default=5.0, gt=0, le=60, description="Longest wait to open a database connection (then 503)"

@@ -1,7 +1,8 @@
 """Async engine and session factory. Built by the runtime at start-up, never at import time.
 
-The pool is bounded in size and in waiting time (``VOICE_AI_DB_POOL_*``): past capacity a request fails fast
-(503, see :mod:`voice_ai.core.unavailable`) instead of queueing for half a minute. Connection failures — the
+The pool is bounded in size and in waiting time: a call turn (or start) waits for a free connection only as long
+as it can still answer within its deadline, any other request ``VOICE_AI_DB_POOL_TIMEOUT_S``; past that it fails
+fast (503, see :mod:`voice_ai.core.unavailable`) instead of queueing for half a minute. Connection failures — the
 server down, restarting, refusing connections, or a connection lost mid-query — surface as
 :class:`~voice_ai.core.unavailable.DatabaseUnavailableError`, never as a raw ``OSError`` (which asyncpg raises on
 connect and which would otherwise escape every handler as a plain-text 500).
@@ -10,6 +11,10 @@ connect and which would otherwise escape every handler as a plain-text 500).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -21,6 +26,7 @@ from voice_ai.core.unavailable import DatabaseUnavailableError
 
 logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10
+MIN_WAIT_S = 0.01
 # SQLSTATE classes that mean "the server cannot serve now": connection exceptions, operator intervention
 # (shutdown, restart, crash recovery), too many connections, out of memory/disk
 _UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
@@ -49,12 +55,34 @@ def normalize_url(url: str) -> str:
     return parsed.set(query=query).render_as_string(hide_password=False)
 
 
+_wait_until: ContextVar[float | None] = ContextVar("voice_ai_pool_wait_until", default=None)
+
+
+@contextmanager
+def pool_wait_until(deadline: float) -> Iterator[None]:
+    """Checkouts in this block (this task and those it starts) may wait for a free connection until ``deadline``
+    (a ``time.monotonic()`` value) instead of the pool's fixed timeout: a call turn waits as long as it can still
+    answer in time, and no longer."""
+    token = _wait_until.set(deadline)
+    try:
+        yield
+    finally:
+        _wait_until.reset(token)
+
+
 class ObservedPool(AsyncAdaptedQueuePool):
-    """The asyncio queue pool, counting the checkouts in progress (waiting for a connection) for ``/metrics``."""
+    """The asyncio queue pool, counting the checkouts in progress (waiting for a connection) for ``/metrics``, with
+    the wait bounded by the caller's deadline when it set one (:func:`pool_wait_until`)."""
 
     waiting = 0
+    default_timeout: float | None = None
 
     def _do_get(self) -> Any:
+        if self.default_timeout is None:
+            self.default_timeout = self._timeout
+        until = _wait_until.get()
+        # QueuePool reads ``_timeout`` when the checkout starts, before it waits (the event loop is single-threaded)
+        self._timeout = self.default_timeout if until is None else max(until - time.monotonic(), MIN_WAIT_S)
         self.waiting += 1
         try:
             return super()._do_get()

@@ -24,6 +24,17 @@ class AudioRepository:
         )
         return found
 
+    async def cached_many(self, domain_uuid: uuid.UUID, cache_keys: list[str]) -> dict[str, uuid.UUID]:
+        """The clips already stored under these keys (one query for a secretary's fixed phrases)."""
+        if not cache_keys:
+            return {}
+        rows = await self.session.execute(
+            select(AudioClip.cache_key, AudioClip.voice_ai_audio_uuid).where(
+                AudioClip.domain_uuid == domain_uuid, AudioClip.cache_key.in_(cache_keys)
+            )
+        )
+        return {str(key): clip for key, clip in rows}
+
     async def store(
         self, domain_uuid: uuid.UUID, wav: bytes, duration_ms: int, *, cache_key: str | None, ttl: timedelta | None
     ) -> uuid.UUID:
