@@ -78,6 +78,9 @@ def fresh_database(pg: PgServer) -> Callable[..., Awaitable[str]]:
 
 def make_settings(data_dir: Path, database_url: str | None, **extra: Any) -> Settings:
     extra.setdefault("end_grace_s", 0)  # tests see the end-of-call job at once unless they ask for a grace period
+    # Flow tests must not depend on the machine's speed (Whisper on 2 busy cores): a roomy turn deadline; the
+    # tests of the deadline itself set theirs
+    extra.setdefault("turn_deadline_s", 30)
     return Settings(
         database_url=database_url,
         data_dir=data_dir,

@@ -28,6 +28,7 @@ FINISH = "finish_call"
 CLOSE_STALE = "close_stale_calls"
 STALE_CRON = "* * * * *"  # every minute; the closer itself decides what is stale
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
+ENQUEUE_TIMEOUT_S = 5.0
 
 
 def _settings() -> Any:
@@ -68,6 +69,13 @@ async def install(dsn: str) -> None:
         await conn.close()
 
 
+def _unavailable(exc: BaseException) -> Exception:
+    from voice_ai.core.unavailable import DatabaseUnavailableError
+
+    logger.error("job queue unavailable: %s: %s", type(exc).__name__, exc)
+    return DatabaseUnavailableError(f"the job queue's database is unavailable ({type(exc).__name__})")
+
+
 class JobQueue:
     """Enqueue side, used by API routes."""
 
@@ -79,20 +87,36 @@ class JobQueue:
         from pgqueuer.db import AsyncpgPoolDriver
 
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4)
+            try:
+                self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4, timeout=ENQUEUE_TIMEOUT_S)
+            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                raise _unavailable(exc) from exc
         return _queries(AsyncpgPoolDriver(self._pool))
+
+    async def _enqueue(self, entrypoint: str, payload: bytes, **options: Any) -> None:
+        queries = await self._queries()
+        try:
+            async with asyncio.timeout(ENQUEUE_TIMEOUT_S):
+                await queries.enqueue(entrypoint, payload, **options)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def sizes(self) -> list[tuple[str, str, int]]:
+        """(entrypoint, status, jobs) of the queue, for /metrics."""
+        queries = await self._queries()
+        async with asyncio.timeout(ENQUEUE_TIMEOUT_S):
+            stats = await queries.queue_size()
+        return [(str(s.entrypoint), str(s.status), int(s.count)) for s in stats]
 
     async def ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
         payload = json.dumps({"domain_uuid": str(domain_uuid), "document_uuid": str(document_uuid)}).encode()
-        queries = await self._queries()
         # No dedupe key: a re-index asked while the previous job's row still exists must not be dropped,
         # and indexing twice is harmless (a document's chunks are replaced in one transaction).
-        await queries.enqueue(INGEST, payload)
+        await self._enqueue(INGEST, payload)
 
     async def webhook(self, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID, *, attempt: int, delay_s: float) -> None:
         payload = json.dumps({"domain_uuid": str(domain_uuid), "delivery_uuid": str(delivery_uuid)}).encode()
-        queries = await self._queries()
-        await queries.enqueue(
+        await self._enqueue(
             WEBHOOK,
             payload,
             execute_after=timedelta(seconds=delay_s),
@@ -112,9 +136,8 @@ class JobQueue:
                 "ended_at": ended_at.isoformat() if ended_at else None,
             }
         ).encode()
-        queries = await self._queries()
         stamp = ended_at.isoformat() if ended_at else "-"
-        await queries.enqueue(
+        await self._enqueue(
             FINISH,
             payload,
             execute_after=timedelta(seconds=delay_s),

@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from voice_ai import __version__
+from voice_ai.api.limits import TurnUploadLimit
 from voice_ai.api.routes import calls, conversations, documents, domains, health, providers_runtime, resources
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
 from voice_ai.core.security import BearerTokenMiddleware
+from voice_ai.core.unavailable import install_unavailable_handlers
 from voice_ai.runtime import Runtime
 
 
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_unavailable_handlers(app)
+    app.add_middleware(TurnUploadLimit)
     app.include_router(health.router)
     app.include_router(domains.router)
     app.include_router(calls.router)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from voice_ai import jobs
 from voice_ai.core.config import Settings
 from voice_ai.core.crypto import SecretBox
+from voice_ai.core.unavailable import ServiceUnavailableError
 from voice_ai.db import migrate
 from voice_ai.db.embedded import EmbeddedPostgres
 from voice_ai.db.engine import create_engine, create_sessionmaker
@@ -54,6 +55,8 @@ class Runtime:
         self._embedded: EmbeddedPostgres | None = None
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._background_engine: AsyncEngine | None = None
+        self._background_sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self.standalone = False
         self.providers: ProviderManager | None = None
         self.jobs: jobs.JobQueue | None = None
@@ -71,6 +74,13 @@ class Runtime:
             raise RuntimeError("runtime not started")
         return self._sessionmaker
 
+    @property
+    def background_sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for background jobs, on their own small pool (see ``_start``)."""
+        if self._background_sessionmaker is None:
+            raise RuntimeError("runtime not started")
+        return self._background_sessionmaker
+
     async def start(self, *, migrate_schema: bool | None = None) -> Runtime:
         try:
             return await self._start(migrate_schema)
@@ -86,19 +96,32 @@ class Runtime:
             self._embedded = EmbeddedPostgres(self.settings.pgdata_dir)
             url = await asyncio.to_thread(self._embedded.start)
             logger.info("embedded PostgreSQL running at %s", self.settings.pgdata_dir)
+        settings = self.settings
         try:
-            self._engine = create_engine(url)
+            self._engine = create_engine(
+                url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                pool_timeout_s=settings.db_pool_timeout_s,
+                connect_timeout_s=settings.db_connect_timeout_s,
+            )
+            # Background jobs (indexing, summaries, webhooks, the stale-call closer) have a small pool of their
+            # own: they never take the connections calls need, and a busy moment makes them wait, not fail.
+            self._background_engine = create_engine(
+                url, pool_size=2, max_overflow=2, connect_timeout_s=settings.db_connect_timeout_s
+            )
         except (ValueError, ArgumentError) as exc:
             raise DatabaseUnavailableError(
                 f"VOICE_AI_DATABASE_URL is not a usable PostgreSQL URL ({exc}); expected "
                 "postgresql://USER:PASSWORD@HOST:5432/DATABASE"
             ) from None
         self._sessionmaker = create_sessionmaker(self._engine)
+        self._background_sessionmaker = create_sessionmaker(self._background_engine)
         try:
             async with self._engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except (OSError, DBAPIError, TimeoutError) as exc:
-            reason = getattr(exc, "orig", None) or exc
+        except (OSError, DBAPIError, TimeoutError, ServiceUnavailableError) as exc:
+            reason = exc.__cause__ if isinstance(exc, ServiceUnavailableError) else getattr(exc, "orig", None) or exc
             raise DatabaseUnavailableError(
                 f"cannot connect to PostgreSQL at {_describe(url)}: {type(reason).__name__}: {reason}"
             ) from None
@@ -145,7 +168,7 @@ class Runtime:
     ) -> None:
         from voice_ai.conversation.lifecycle import CallLifecycle
 
-        async with self.sessionmaker() as session:
+        async with self.background_sessionmaker() as session:
             await CallLifecycle(self).finish(session, domain_uuid, conversation_uuid, ended_at)
 
     async def close_stale_calls(self) -> None:
@@ -158,7 +181,7 @@ class Runtime:
         from voice_ai.rag.ingest import ingest_document
 
         embedder = await self.embedder(domain_uuid)
-        await ingest_document(self.sessionmaker, domain_uuid, document_uuid, embedder=embedder)
+        await ingest_document(self.background_sessionmaker, domain_uuid, document_uuid, embedder=embedder)
 
     async def refresh_standalone(self) -> bool:
         """Re-detect the mode when it says "fusionpbx" (e.g. `voice-ai db upgrade` ran after start-up)."""
@@ -185,6 +208,9 @@ class Runtime:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = self._sessionmaker = None
+        if self._background_engine is not None:
+            await self._background_engine.dispose()
+            self._background_engine = self._background_sessionmaker = None
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)
             self._embedded = None

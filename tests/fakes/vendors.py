@@ -2,7 +2,8 @@
 Embeddings, Anthropic Messages), so the real SDKs can be tested without the internet.
 
 Behaviour is scripted per test through ``FakeVendors.script``: a queue of responses ("ok", a status code,
-or "slow") consumed one per request; every request is recorded with its headers and JSON body.
+"slow", or "hang": no answer until the client gives up) consumed one per request; every request is recorded
+with its headers and JSON body.
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ def build_app(state: FakeVendors) -> Starlette:
         step = state.next_step()
         if step == "slow":
             await asyncio.sleep(5)
+        elif step == "hang":  # a vendor that never answers: holds the request until the client gives up
+            for _ in range(1200):
+                if await request.is_disconnected():
+                    break
+                await asyncio.sleep(0.05)
         return entry, step
 
     async def chat_completions(request: Request) -> Response:

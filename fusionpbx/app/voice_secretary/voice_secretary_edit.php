@@ -218,7 +218,7 @@
 	echo $ui::row($text['label-max_turns'], $ui::input('max_turns', $value('max_turns'), 'number', ['min' => '1', 'max' => '100']), $text['description-max_turns'], false, $error('max_turns'));
 	echo $ui::row($text['label-silence_threshold'], $ui::input('silence_threshold', $value('silence_threshold'), 'number', ['min' => '1', 'max' => '10000']), $text['description-silence_threshold'], false, $error('silence_threshold'));
 	echo $ui::row($text['label-silence_seconds'], $ui::input('silence_seconds', $value('silence_seconds'), 'number', ['min' => '1', 'max' => '30']), $text['description-silence_seconds'], false, $error('silence_seconds'));
-	echo $ui::row($text['label-max_record_seconds'], $ui::input('max_record_seconds', $value('max_record_seconds'), 'number', ['min' => '2', 'max' => '300']), $text['description-max_record_seconds'], false, $error('max_record_seconds'));
+	echo $ui::row($text['label-max_record_seconds'], $ui::input('max_record_seconds', $value('max_record_seconds'), 'number', ['min' => '2', 'max' => '120']), $text['description-max_record_seconds'], false, $error('max_record_seconds'));
 	foreach ($provider_fields as $type => $field) {
 		echo $ui::row($text['label-provider_'.$type], $ui::select($field, $value($field), $provider_options[$type]), $text['description-provider'], false, $error($field));
 	}

@@ -172,11 +172,11 @@ class CallLifecycle:
         if minutes <= 0:
             return 0
         before = datetime.now(UTC) - timedelta(minutes=minutes)
-        async with self.runtime.sessionmaker() as session:
+        async with self.runtime.background_sessionmaker() as session:
             stale = await ConversationRepository(session).stale(before, limit=STALE_BATCH)
         closed = 0
         for domain_uuid, call_uuid in stale:
-            async with self.runtime.sessionmaker() as session, session.begin():
+            async with self.runtime.background_sessionmaker() as session, session.begin():
                 conversation = await ConversationRepository(session).by_call(domain_uuid, call_uuid, for_update=True)
                 if conversation is None or conversation.ended_at is not None or conversation.update_date >= before:
                     continue  # ended or active again meanwhile

@@ -59,6 +59,27 @@ class Settings(BaseSettings):
     webhook_retry_base_s: float = Field(
         default=10.0, gt=0, le=3600, description="First webhook retry delay; doubles per attempt (max 1 h)"
     )
+    db_pool_size: int = Field(default=10, ge=1, le=500, description="Database connections kept open")
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=500, description="Extra connections opened under load, beyond db_pool_size"
+    )
+    db_pool_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Longest wait for a free database connection (a call turn waits only as long as its deadline "
+        "allows); past it a request answers 503 (over capacity)",
+    )
+    db_connect_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait to open a database connection (then 503)"
+    )
+    turn_deadline_s: float = Field(
+        default=10.0,
+        ge=5,
+        le=60,
+        description="A call turn answers within this (every stage — STT, retrieval, LLM, TTS — bounded by it, with "
+        "fall-backs in time); keep it well under the call flow's voice_ai_turn_timeout (15 s)",
+    )
     end_grace_s: float = Field(
         default=5.0,
         ge=0,

@@ -20,6 +20,14 @@ class AudioFormatError(ValueError):
     """The bytes are not audio this service can use; the message says what was wrong."""
 
 
+class AudioTooLongError(AudioFormatError):
+    """Audio longer than allowed, known from the header before anything is decoded."""
+
+    def __init__(self, seconds: float, limit: float) -> None:
+        super().__init__(f"audio longer than {limit:g} s ({seconds:.0f} s)")
+        self.seconds, self.limit = seconds, limit
+
+
 @dataclass(frozen=True)
 class Audio:
     """Mono 16-bit PCM with its sample rate. ``wav`` renders a complete WAV file."""
@@ -58,8 +66,9 @@ class Audio:
         return cls(clipped.tobytes(), sample_rate)
 
     @classmethod
-    def from_wav(cls, data: bytes) -> Audio:
-        """Parse a PCM WAV file (mono or stereo, 8/16-bit); stereo is mixed down."""
+    def from_wav(cls, data: bytes, *, max_seconds: float = MAX_AUDIO_SECONDS) -> Audio:
+        """Parse a PCM WAV file (mono or stereo, 8/16-bit); stereo is mixed down. Audio longer than
+        ``max_seconds`` is refused from its header, before its samples are read."""
         if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
             raise AudioFormatError("not a WAV file (expected a RIFF/WAVE header)")
         try:
@@ -68,8 +77,8 @@ class Audio:
                 frames = src.getnframes()
                 if rate < 4000 or rate > 192000:
                     raise AudioFormatError(f"unsupported sample rate {rate} Hz")
-                if frames / rate > MAX_AUDIO_SECONDS:
-                    raise AudioFormatError(f"audio longer than {MAX_AUDIO_SECONDS} s")
+                if frames / rate > max_seconds:
+                    raise AudioTooLongError(frames / rate, max_seconds)
                 raw = src.readframes(frames)
         except (wave.Error, EOFError) as exc:
             raise AudioFormatError(f"corrupt or unsupported WAV ({exc}); send 16-bit PCM WAV") from None

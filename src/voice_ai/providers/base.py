@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from voice_ai.providers import metrics
+from voice_ai.providers import deadline, metrics
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import ProviderConfigError, ProviderError, ProviderRateLimitedError, ProviderTimeoutError
 from voice_ai.providers.types import (
@@ -35,6 +35,8 @@ from voice_ai.providers.types import (
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
 MAX_BACKOFF_S = 2.0
+MIN_ATTEMPT_S = 0.05  # below this, an attempt inside a call turn's deadline is not even started
+MIN_RETRY_S = 0.5  # a retry inside a call turn needs at least this much time left after its back-off
 
 
 class ProviderSettings(BaseModel):
@@ -94,8 +96,16 @@ class Provider(ABC):
         try:
             for number in range(1, tries + 1):
                 info.attempts = number
+                limit, live = self.settings.timeout_s, deadline.remaining()
+                if live is not None:  # a live call turn: its deadline bounds every attempt
+                    if live < MIN_ATTEMPT_S:
+                        outcome = "timeout"
+                        raise ProviderTimeoutError(
+                            f"{op}: no time left in this call turn", provider=self.label, retryable=False
+                        )
+                    limit = min(limit, live)
                 try:
-                    async with asyncio.timeout(self.settings.timeout_s):
+                    async with asyncio.timeout(limit):
                         result = await attempt()
                     outcome = "ok"
                     return result
@@ -103,7 +113,7 @@ class Provider(ABC):
                     # A local model keeps computing in its thread after a timeout: trying it again only
                     # queues more work, so local timeouts are not retried (the chain moves on).
                     error: ProviderError = ProviderTimeoutError(
-                        f"{op} timed out after {self.settings.timeout_s:g} s",
+                        f"{op} timed out after {limit:.3g} s",
                         provider=self.label,
                         retryable=not self.capabilities.offline,
                     )
@@ -121,6 +131,9 @@ class Provider(ABC):
                     if error.retry_after > MAX_BACKOFF_S:
                         raise error  # waiting that long would stall a call: let the chain move on
                     delay = error.retry_after
+                live = deadline.remaining()
+                if live is not None and live - delay < MIN_RETRY_S:
+                    raise error  # no room for another attempt in this call turn: let the chain move on
                 logger.info("%s: %s failed (%s), retrying in %.2f s", self.label, op, error.kind, delay)
                 await asyncio.sleep(delay)
             raise AssertionError("unreachable")

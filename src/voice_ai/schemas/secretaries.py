@@ -22,7 +22,9 @@ class _SecretaryFields(Strict):
         default=300, ge=1, le=10000, description="Energy threshold for recordFile (FreeSWITCH ~200-500)."
     )
     silence_seconds: int = Field(default=2, ge=1, le=30)
-    max_record_seconds: int = Field(default=15, ge=2, le=300)
+    max_record_seconds: int = Field(
+        default=15, ge=2, le=120, description="Longest utterance recorded per turn (the call flow's limit: 120 s)."
+    )
     tts_voice: str | None = Field(default=None, max_length=200)
     stt_provider_uuid: uuid.UUID | None = None
     tts_provider_uuid: uuid.UUID | None = None

@@ -20,11 +20,12 @@ from voice_ai.core.secret_fields import (
     merge_config,
     safe_mask,
 )
-from voice_ai.db.models import Provider, Secretary
+from voice_ai.db.models import Provider, Secretary, TransferRule
 from voice_ai.db.repositories.entities import ProviderRepository
 from voice_ai.providers.base import ProviderSettings, secret_field_names
 from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
 from voice_ai.providers.registry import provider_class
+from voice_ai.services.destinations import check_transfer_target
 
 PROVIDER_KINDS = ("stt", "tts", "llm", "embeddings")
 
@@ -60,12 +61,22 @@ async def prepare_secretary(ctx: Context, values: dict[str, Any], row: Secretary
                 f"provider {ref} is a {provider.provider_type} provider, not {kind}",
                 "invalid_reference",
             )
+    await check_transfer_target(
+        ctx, values, row, destination_field="operator_destination", context_field="operator_context"
+    )
     if "webhook_url" in values and values["webhook_url"] is not None:
         values["webhook_url"] = str(values["webhook_url"])
     if "webhook_secret" in values:
         values["webhook_secret"] = keep_or_encrypt_secret(
             ctx.box, values["webhook_secret"], row.webhook_secret if row else None
         )
+    return values
+
+
+async def prepare_rule(ctx: Context, values: dict[str, Any], row: TransferRule | None) -> dict[str, Any]:
+    await check_transfer_target(
+        ctx, values, row, destination_field="destination_number", context_field="destination_context"
+    )
     return values
 
 

@@ -66,7 +66,7 @@ def backoff(attempts: int, base_s: float) -> float:
 
 async def deliver(runtime: Any, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID) -> None:
     """One attempt; schedules the next one (or dead-letters) on failure."""
-    async with runtime.sessionmaker() as session, session.begin():
+    async with runtime.background_sessionmaker() as session, session.begin():
         repo = WebhookDeliveryRepository(session)
         row = await repo.get(domain_uuid, delivery_uuid)
         if row is None or row.status != "pending":

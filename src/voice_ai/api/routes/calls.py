@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
@@ -16,10 +15,9 @@ from voice_ai.conversation.lifecycle import CallLifecycle
 from voice_ai.core.errors import FieldError, NotFoundError
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.domains import DomainRepository
-from voice_ai.providers.audio import MAX_AUDIO_SECONDS, Audio, AudioFormatError
+from voice_ai.services.turn_audio import MAX_TURN_AUDIO_BYTES, MAX_TURN_SECONDS, decode_turn, read_recording
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
-MAX_TURN_AUDIO_BYTES = 8 * 1024 * 1024
 CallId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
@@ -64,31 +62,18 @@ async def _tenant(session: Any, domain_uuid: uuid.UUID) -> uuid.UUID:
     return domain_uuid
 
 
-def _read_recording(folder: Path | None, audio_path: str) -> bytes:
-    """A recording FreeSWITCH wrote on this host — only inside the configured folder, never elsewhere."""
-    if folder is None:
-        raise FieldError("audio_path", "file paths are disabled: set VOICE_AI_RECORDINGS_DIR or upload the audio")
-    root = folder.resolve()
-    target = Path(audio_path).resolve()
-    if not target.is_relative_to(root):
-        raise FieldError("audio_path", "outside the recordings folder", "forbidden_path")
-    if not target.is_file():
-        raise FieldError("audio_path", "no such recording")
-    if target.stat().st_size > MAX_TURN_AUDIO_BYTES:
-        raise FieldError("audio_path", f"larger than {MAX_TURN_AUDIO_BYTES // (1024 * 1024)} MiB")
-    return target.read_bytes()
-
-
 def _audio_url(request: Request, spoken_uuid: uuid.UUID | None) -> str | None:
     return str(request.url_for("get_audio", audio_id=f"{spoken_uuid}.wav")) if spoken_uuid else None
 
 
-@router.post("/calls", status_code=status.HTTP_201_CREATED, summary="A call starts: conversation and greeting")
-async def start_call(body: StartCall, request: Request, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    domain_uuid = await _tenant(session, body.domain_uuid)
+@router.post(
+    "/calls",
+    status_code=status.HTTP_201_CREATED,
+    summary="A call starts: conversation and greeting (safe to retry, also concurrently: same conversation)",
+)
+async def start_call(body: StartCall, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     started = await CallEngine(runtime).start(
-        session,
-        domain_uuid,
+        body.domain_uuid,
         body.secretary,
         body.call_uuid,
         caller_id_number=body.caller_id_number,
@@ -105,17 +90,19 @@ async def start_call(body: StartCall, request: Request, session: SessionDep, run
         "max_turns": s.max_turns,
         "silence_threshold": s.silence_threshold,
         "silence_seconds": s.silence_seconds,
-        "max_record_seconds": s.max_record_seconds,
+        "max_record_seconds": min(s.max_record_seconds, MAX_TURN_SECONDS),
         "operator_destination": started.operator_destination,
         "operator_context": started.operator_context,
     }
 
 
-@router.post("/calls/{call_uuid}/turns", summary="One caller turn: audio (WAV/L16) or text → reply and action")
+@router.post(
+    "/calls/{call_uuid}/turns",
+    summary="One caller turn: audio (WAV/L16, at most 120 s) or text → reply and action, within the turn deadline",
+)
 async def turn(
     call_uuid: str,
     request: Request,
-    session: SessionDep,
     runtime: RuntimeDep,
     domain_uuid: Annotated[uuid.UUID, Form()],
     audio: Annotated[UploadFile | None, File(description="WAV, or raw 16-bit PCM with sample_rate")] = None,
@@ -125,31 +112,14 @@ async def turn(
         str | None, Form(max_length=1024, description="A recording inside VOICE_AI_RECORDINGS_DIR (same host)")
     ] = None,
 ) -> dict[str, Any]:
-    await _tenant(session, domain_uuid)
     decoded = None
-    data: bytes | None = None
     if audio_path is not None:
-        data = _read_recording(runtime.settings.recordings_dir, audio_path)
+        decoded = decode_turn(read_recording(runtime.settings.recordings_dir, audio_path), sample_rate, "audio_path")
     elif audio is not None:
-        data = await audio.read(MAX_TURN_AUDIO_BYTES + 1)
-    if data is not None and not data:
-        decoded = Audio(b"", 8000)  # an empty recording: silence
-    elif data is not None:
-        if len(data) > MAX_TURN_AUDIO_BYTES:
-            raise FieldError("audio", f"larger than {MAX_TURN_AUDIO_BYTES // (1024 * 1024)} MiB")
-        try:
-            decoded = (
-                Audio.from_wav(data)
-                if data[:4] == b"RIFF" or sample_rate is None
-                else Audio.from_pcm16(data, sample_rate)
-            )
-        except AudioFormatError as exc:
-            raise FieldError("audio", str(exc), "invalid_audio") from None
-        if decoded.duration_s > MAX_AUDIO_SECONDS:
-            raise FieldError("audio", f"longer than {MAX_AUDIO_SECONDS} s")
-    elif text is None and "text" not in await request.form():
+        decoded = decode_turn(await audio.read(MAX_TURN_AUDIO_BYTES + 1), sample_rate)
+    elif text is None and "text" not in await request.form():  # text="" (present, empty) is a silent turn
         raise FieldError("audio", "send the caller's audio (upload or audio_path) or text")
-    result = await CallEngine(runtime).turn(session, domain_uuid, call_uuid, audio=decoded, text=text)
+    result = await CallEngine(runtime).turn(domain_uuid, call_uuid, audio=decoded, text=text)
     transfer = result.action.transfer
     return {
         "turn": result.turn_index,

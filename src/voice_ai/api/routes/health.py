@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from voice_ai import __version__
+from voice_ai.api import service_metrics
 from voice_ai.api.deps import RuntimeDep
 from voice_ai.db import migrate
 
@@ -21,8 +22,9 @@ async def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/metrics", summary="Prometheus metrics (provider latency, attempts and usage)")
-async def metrics() -> Response:
+@router.get("/metrics", summary="Prometheus metrics (providers; database pool and job queue state; 503s answered)")
+async def metrics(runtime: RuntimeDep) -> Response:
+    await service_metrics.refresh(runtime)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

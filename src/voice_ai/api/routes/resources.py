@@ -64,6 +64,7 @@ RESOURCES = (
         create_schema=transfer_rules.TransferRuleCreate,
         update_schema=transfer_rules.TransferRuleUpdate,
         public_schema=transfer_rules.TransferRulePublic,
+        prepare=hooks.prepare_rule,
         filters=_rule_filters,
     ),
     Resource(

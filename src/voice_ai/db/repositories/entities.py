@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from voice_ai.core.errors import ConflictError
 from voice_ai.db.models import Conversation, Document, Message, Provider, Secretary, TransferRule, WebhookDelivery
 from voice_ai.db.repositories.base import Page, TenantRepository
 
@@ -121,6 +124,47 @@ class ConversationRepository(TenantRepository[Conversation]):
             stmt = stmt.with_for_update()
         result = await self.session.scalars(stmt.execution_options(populate_existing=True))
         return result.first()
+
+    async def open(self, domain_uuid: uuid.UUID, values: dict[str, Any]) -> tuple[uuid.UUID, bool]:
+        """The conversation of ``values["call_uuid"]``, created unless it exists: (its id, created now). Safe
+        under concurrency: simultaneous starts of one call wait on the unique key and all get the same row."""
+        inserted = await self.session.scalar(
+            pg_insert(Conversation)
+            .values(**values, domain_uuid=domain_uuid)
+            .on_conflict_do_nothing(constraint="uq_voice_conversations_call")
+            .returning(Conversation.voice_conversation_uuid)
+        )
+        if inserted is not None:
+            return inserted, True
+        existing = await self.session.scalar(
+            select(Conversation.voice_conversation_uuid).where(
+                Conversation.domain_uuid == domain_uuid, Conversation.call_uuid == values["call_uuid"]
+            )
+        )
+        if existing is None:  # deleted between the two statements
+            raise ConflictError("the conversation of this call was just deleted; start it again")
+        return existing, False
+
+    async def record_turn(
+        self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID, *, transfer: dict[str, Any] | None
+    ) -> None:
+        """A turn was stored: activity now, and the transfer target it decided (not once the call ended: then
+        the end's own report of where the caller went stands)."""
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.domain_uuid == domain_uuid, Conversation.voice_conversation_uuid == conversation_uuid)
+            .values(update_date=func.now())
+        )
+        if transfer:
+            await self.session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.domain_uuid == domain_uuid,
+                    Conversation.voice_conversation_uuid == conversation_uuid,
+                    Conversation.ended_at.is_(None),
+                )
+                .values(**transfer)
+            )
 
     async def touch(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> None:
         """Record activity on a call (a line event) for the stale-call closer."""

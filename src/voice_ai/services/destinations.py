@@ -1,0 +1,77 @@
+"""Transfer targets are checked when they are saved, where the service can know them.
+
+A transfer that does not route (``Context … not found``, ``NO_ROUTE_DESTINATION``) drops the caller in silence,
+so a transfer rule's destination and a secretary's operator are checked against the PBX when they are created
+or changed:
+
+- **Standalone** (this service owns ``v_domains``; no FusionPBX tables): the format only (the schemas' patterns).
+- **FusionPBX**: the (destination, context) pair must be one of the domain's enabled destinations, as FusionPBX's
+  own destination pickers list them (see :mod:`voice_ai.db.repositories.pbx`). A missing context means the
+  domain's name (what the call flow uses). The context must be one the domain's own destinations live in: its
+  name, ``public`` when it has inbound routes, any other context a superadmin gave one of its extensions, ring
+  groups, … — another domain's name only in that case, which is what FusionPBX permits (its pickers list a
+  domain's own destinations; only the ``*_context`` permissions of a superadmin place them elsewhere).
+- A partial install (a source table or column missing) cannot prove that a destination does not exist: nothing
+  is refused then.
+
+Only what a request creates or changes is checked — a value equal to the stored one is not (the FusionPBX app
+sends the whole form on every save), so editing a greeting never fails because of a target stored earlier
+(e.g. by a superadmin). When only the destination changes and the stored context is not one of the domain's,
+nothing can be said about it, so it is accepted too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from voice_ai.core.errors import FieldError
+from voice_ai.db.repositories.domains import DomainRepository
+from voice_ai.db.repositories.pbx import PbxDirectory
+
+logger = logging.getLogger(__name__)
+KINDS = "an extension, ring group, IVR menu, call-center queue, conference, call flow or dialplan number"
+
+
+async def check_transfer_target(
+    ctx: Any, values: dict[str, Any], row: Any | None, *, destination_field: str, context_field: str
+) -> None:
+    """Raise a 422 ``FieldError`` when a created or changed (destination, context) cannot route in the domain."""
+    stored_destination = getattr(row, destination_field, None) if row is not None else None
+    stored_context = getattr(row, context_field, None) if row is not None else None
+    destination_changed = destination_field in values and values[destination_field] != stored_destination
+    context_changed = context_field in values and values[context_field] != stored_context
+    if not (destination_changed or context_changed):
+        return
+    domains = DomainRepository(ctx.session)
+    if await domains.is_standalone():
+        return
+    domain = await domains.get(ctx.domain_uuid)
+    if domain is None:
+        return
+    domain_name = str(domain["domain_name"])
+    directory = PbxDirectory(ctx.session)
+    sources, missing = await directory.usable_sources()
+    if missing:
+        logger.info("transfer targets not checked: FusionPBX tables/columns missing (%s)", ", ".join(missing))
+        return
+    destination = values.get(destination_field, stored_destination)
+    context = values.get(context_field, stored_context) or domain_name
+    known = await directory.contexts(sources, ctx.domain_uuid, domain_name)
+    if context not in known:
+        if not context_changed:
+            return  # a stored context outside the domain (set by a superadmin): the destination cannot be checked
+        others = ", ".join(sorted(known - {domain_name}))
+        raise FieldError(
+            context_field,
+            f"no destination of this domain is in context {context!r}: use the domain's context "
+            f"{domain_name!r}" + (f" or one of: {others}" if others else ""),
+            "unknown_context",
+        )
+    if destination and not await directory.routes(sources, ctx.domain_uuid, domain_name, destination, context):
+        raise FieldError(
+            destination_field if destination_changed else context_field,
+            f"{destination!r} does not route in context {context!r}: it is not {KINDS} of this domain "
+            "(enabled) in that context",
+            "unknown_destination",
+        )

@@ -1,0 +1,221 @@
+"""Transfer targets are validated when saved: on a FusionPBX database against the domain's own destinations
+(FusionPBX 5.5's tables), standalone by format only; an unrelated change never fails because of a stored target."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from conftest import make_settings
+from test_migrations import FUSIONPBX_V_DOMAINS
+from voice_ai.main import create_app
+from voice_ai.runtime import Runtime
+
+# The columns the service reads, as FusionPBX 5.5 declares them (app/*/app_config.php).
+FUSIONPBX_TABLES = """
+CREATE TABLE v_extensions (extension_uuid uuid PRIMARY KEY, domain_uuid uuid, extension text, number_alias text,
+    user_context text, enabled boolean);
+CREATE TABLE v_ring_groups (ring_group_uuid uuid PRIMARY KEY, domain_uuid uuid, ring_group_extension text,
+    ring_group_context text, ring_group_enabled boolean);
+CREATE TABLE v_ivr_menus (ivr_menu_uuid uuid PRIMARY KEY, domain_uuid uuid, ivr_menu_extension text,
+    ivr_menu_context text, ivr_menu_enabled boolean);
+CREATE TABLE v_call_center_queues (call_center_queue_uuid uuid PRIMARY KEY, domain_uuid uuid, queue_extension text,
+    queue_context text);
+CREATE TABLE v_conferences (conference_uuid uuid PRIMARY KEY, domain_uuid uuid, conference_extension text,
+    conference_context text, conference_enabled boolean);
+CREATE TABLE v_conference_centers (conference_center_uuid uuid PRIMARY KEY, domain_uuid uuid,
+    conference_center_extension text, conference_center_enabled text);
+CREATE TABLE v_call_flows (call_flow_uuid uuid PRIMARY KEY, domain_uuid uuid, call_flow_extension text,
+    call_flow_feature_code text, call_flow_context text, call_flow_enabled boolean);
+CREATE TABLE v_dialplans (dialplan_uuid uuid PRIMARY KEY, domain_uuid uuid, dialplan_name text, dialplan_number text,
+    dialplan_context text, dialplan_enabled boolean);
+"""
+
+TENANT, OTHER = "pbx.example.com", "other.example.com"
+
+
+async def _pbx(conn: asyncpg.Connection, tenant: uuid.UUID, other: uuid.UUID) -> None:
+    await conn.execute(FUSIONPBX_V_DOMAINS)
+    await conn.execute(FUSIONPBX_TABLES)
+    for domain, name in ((tenant, TENANT), (other, OTHER)):
+        await conn.execute(
+            "INSERT INTO v_domains (domain_uuid, domain_name, domain_enabled) VALUES ($1, $2, 'true')", domain, name
+        )
+    rows = {
+        "v_extensions (domain_uuid, extension, number_alias, user_context, enabled)": [
+            (tenant, "201", "1201", TENANT, True),
+            (tenant, "202", None, TENANT, False),  # disabled
+            (other, "301", None, OTHER, True),
+        ],
+        "v_ring_groups (domain_uuid, ring_group_extension, ring_group_context, ring_group_enabled)": [
+            (tenant, "600", TENANT, True)
+        ],
+        "v_ivr_menus (domain_uuid, ivr_menu_extension, ivr_menu_context, ivr_menu_enabled)": [
+            (tenant, "700", TENANT, True)
+        ],
+        "v_call_center_queues (domain_uuid, queue_extension, queue_context)": [(tenant, "800", TENANT)],
+        "v_conferences (domain_uuid, conference_extension, conference_context, conference_enabled)": [
+            (tenant, "900", TENANT, True)
+        ],
+        "v_conference_centers (domain_uuid, conference_center_extension, conference_center_enabled)": [
+            (tenant, "950", "true")
+        ],
+        "v_call_flows (domain_uuid, call_flow_extension, call_flow_feature_code, call_flow_context, call_flow_enabled)": [
+            (tenant, "30", "*30", TENANT, True)
+        ],
+        "v_dialplans (domain_uuid, dialplan_name, dialplan_number, dialplan_context, dialplan_enabled)": [
+            (tenant, "voicemail", "*97", TENANT, True),
+            (tenant, "inbound", "5541333344444", "public", True),
+            (None, "global", "*9664", TENANT, True),  # a global entry: every domain's
+            (other, "theirs", "5000", OTHER, True),
+        ],
+    }
+    for target, values in rows.items():
+        table, columns = target.split(" ", 1)
+        for value in values:
+            await _insert(conn, table, columns, value)
+
+
+async def _insert(conn: asyncpg.Connection, table: str, columns: str, value: tuple[Any, ...]) -> None:
+    key = {
+        "v_extensions": "extension_uuid",
+        "v_ring_groups": "ring_group_uuid",
+        "v_ivr_menus": "ivr_menu_uuid",
+        "v_call_center_queues": "call_center_queue_uuid",
+        "v_conferences": "conference_uuid",
+        "v_conference_centers": "conference_center_uuid",
+        "v_call_flows": "call_flow_uuid",
+        "v_dialplans": "dialplan_uuid",
+    }[table]
+    names = [c.strip() for c in columns.strip("()").split(",")]
+    placeholders = ", ".join(f"${i}" for i in range(2, len(names) + 2))
+    await conn.execute(
+        f"INSERT INTO {table} ({key}, {', '.join(names)}) VALUES ($1, {placeholders})", uuid.uuid4(), *value
+    )
+
+
+@pytest.fixture(scope="module")
+async def fusionpbx(
+    fresh_database: Callable[..., Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, Any]]:
+    """A FusionPBX-like database (FusionPBX's v_domains and destination tables), the service on it."""
+    url = await fresh_database()
+    tenant, other = uuid.uuid4(), uuid.uuid4()
+    conn = await asyncpg.connect(url)
+    await _pbx(conn, tenant, other)
+    path: Path = tmp_path_factory.mktemp("pbx")
+    async with Runtime(make_settings(path, url, worker=False)) as runtime:
+        assert runtime.standalone is False
+        app = create_app(runtime.settings, runtime=runtime)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        ):
+            yield {"http": http, "conn": conn, "tenant": str(tenant), "url": url}
+    await conn.close()
+
+
+def _refused(response: httpx.Response, field: str, kind: str) -> bool:
+    if response.status_code != 422:
+        return False
+    errors = response.json()["detail"]
+    return errors[0]["loc"] == ["body", field] and errors[0]["type"] == kind
+
+
+async def test_rules_must_route_in_the_domain(fusionpbx: dict[str, Any]) -> None:
+    http, tenant = fusionpbx["http"], fusionpbx["tenant"]
+    rules = f"/api/v1/domains/{tenant}/transfer-rules"
+
+    async def rule(destination: str, context: str | None = None) -> httpx.Response:
+        body: dict[str, Any] = {"department_name": f"D{destination}", "destination_number": destination}
+        if context is not None:
+            body["destination_context"] = context
+        return await http.post(rules, json=body)
+
+    for destination in ("201", "1201", "600", "700", "800", "900", "950", "30", "*30", "*97", "*9664"):
+        assert (await rule(destination)).status_code == 201, destination  # the domain's context by default
+    assert (await rule("201", TENANT)).status_code == 201
+    assert (await rule("5541333344444", "public")).status_code == 201  # an inbound route of the domain
+    missing = await rule("999")
+    assert _refused(missing, "destination_number", "unknown_destination"), missing.text
+    assert "does not route in context 'pbx.example.com'" in missing.json()["message"]
+    assert _refused(await rule("202"), "destination_number", "unknown_destination")  # disabled extension
+    assert _refused(await rule("201", "public"), "destination_number", "unknown_destination")
+    assert _refused(await rule("301", OTHER), "destination_context", "unknown_context")  # another domain's
+    assert _refused(await rule("5000"), "destination_number", "unknown_destination")  # another domain's dialplan
+    unknown = await rule("201", "nowhere")
+    assert _refused(unknown, "destination_context", "unknown_context")
+    assert "use the domain's context 'pbx.example.com' or one of: public" in unknown.json()["message"]
+
+    created = (await rule("600")).json()
+    patched = await http.patch(f"{rules}/{created['voice_transfer_rule_uuid']}", json={"destination_number": "999"})
+    assert _refused(patched, "destination_number", "unknown_destination")
+    moved = await http.patch(f"{rules}/{created['voice_transfer_rule_uuid']}", json={"destination_context": "public"})
+    assert _refused(moved, "destination_context", "unknown_destination")  # 600 is not in public
+
+
+async def test_operator_checked_and_stored_targets_never_block_other_changes(fusionpbx: dict[str, Any]) -> None:
+    http, conn, tenant = fusionpbx["http"], fusionpbx["conn"], fusionpbx["tenant"]
+    secretaries = f"/api/v1/domains/{tenant}/secretaries"
+    bad = await http.post(secretaries, json={"name": "S1", "operator_destination": "999"})
+    assert _refused(bad, "operator_destination", "unknown_destination")
+    ok = await http.post(secretaries, json={"name": "S1", "operator_destination": "201"})
+    assert ok.status_code == 201, ok.text
+    secretary = ok.json()["voice_secretary_uuid"]
+    # a superadmin pointed the operator at another domain (stored as is, e.g. through FusionPBX)
+    await conn.execute(
+        "UPDATE v_voice_secretaries SET operator_destination = '301', operator_context = $1"
+        " WHERE voice_secretary_uuid = $2",
+        OTHER,
+        uuid.UUID(secretary),
+    )
+    greeting = await http.patch(f"{secretaries}/{secretary}", json={"greeting": "Olá!"})
+    assert greeting.status_code == 200, greeting.text
+    whole_form = await http.patch(  # the FusionPBX app sends every field back on each save
+        f"{secretaries}/{secretary}",
+        json={"greeting": "Oi!", "operator_destination": "301", "operator_context": OTHER, "max_turns": 12},
+    )
+    assert whole_form.status_code == 200, whole_form.text
+    changed = await http.patch(f"{secretaries}/{secretary}", json={"operator_context": "public"})
+    assert _refused(changed, "operator_context", "unknown_destination")  # 301 is not in public
+    back = await http.patch(
+        f"{secretaries}/{secretary}", json={"operator_destination": "201", "operator_context": None}
+    )
+    assert back.status_code == 200 and back.json()["operator_context"] is None
+
+    rule = await conn.fetchval(
+        "INSERT INTO v_voice_transfer_rules (domain_uuid, department_name, destination_number, destination_context)"
+        " VALUES ($1, 'Old', '999', 'gone') RETURNING voice_transfer_rule_uuid",
+        uuid.UUID(tenant),
+    )
+    kept = await http.patch(
+        f"/api/v1/domains/{tenant}/transfer-rules/{rule}", json={"keywords": ["boleto"], "destination_number": "999"}
+    )
+    assert kept.status_code == 200, kept.text
+
+
+async def test_a_partial_install_refuses_nothing(fusionpbx: dict[str, Any]) -> None:
+    http, conn, tenant = fusionpbx["http"], fusionpbx["conn"], fusionpbx["tenant"]
+    await conn.execute("ALTER TABLE v_call_flows RENAME TO v_call_flows_hidden")
+    try:
+        created = await http.post(
+            f"/api/v1/domains/{tenant}/transfer-rules", json={"department_name": "X", "destination_number": "999"}
+        )
+        assert created.status_code == 201, created.text  # it may be a call flow: do not guess
+    finally:
+        await conn.execute("ALTER TABLE v_call_flows_hidden RENAME TO v_call_flows")
+
+
+async def test_standalone_checks_the_format_only(
+    client: httpx.AsyncClient, new_domain: Callable[[], Awaitable[str]]
+) -> None:
+    domain = await new_domain()
+    rules = f"/api/v1/domains/{domain}/transfer-rules"
+    assert (await client.post(rules, json={"department_name": "A", "destination_number": "12345"})).status_code == 201
+    assert (await client.post(rules, json={"department_name": "B", "destination_number": "1 2"})).status_code == 422

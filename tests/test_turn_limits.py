@@ -1,0 +1,138 @@
+"""What one turn may cost: audio no longer than a turn can be (refused before decoding or transcribing), and one
+deadline that every stage respects — a vendor that hangs is replaced by the built-in fall-back in time."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import uuid
+import wave
+from typing import Any
+
+import httpx
+import pytest
+
+import test_calls
+from fakes.vendors import OPENAI_KEY
+from test_calls import _start
+from voice_ai.providers import deadline
+from voice_ai.providers.base import LLMProvider
+from voice_ai.providers.errors import ProviderTimeoutError
+from voice_ai.providers.types import ChatResult
+from voice_ai.runtime import Runtime
+from voice_ai.services.turn_audio import MAX_TURN_FORM_BYTES, decode_turn
+
+demo = test_calls.demo  # the seeded demo tenant (a fixture)
+
+
+def _wav(seconds: float, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\x00\x00" * int(seconds * rate))
+    return buffer.getvalue()
+
+
+async def test_turn_audio_longer_than_a_turn_is_refused_before_decoding(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    url, form = f"/api/v1/calls/{call}/turns", {"domain_uuid": demo["domain"]}
+    began = time.monotonic()
+    long_wav = await client.post(url, data=form, files={"audio": ("turn.wav", _wav(130), "audio/wav")})
+    assert long_wav.status_code == 413, long_wav.text
+    assert "130 s long; a turn is at most 120 s" in long_wav.json()["detail"]
+    raw = await client.post(
+        url, data={**form, "sample_rate": "8000"}, files={"audio": ("turn.raw", b"\x00\x00" * 8000 * 125, "audio/L16")}
+    )
+    assert raw.status_code == 413 and "125 s long" in raw.json()["detail"]
+    assert time.monotonic() - began < 10  # refused from the header: nothing was transcribed
+
+    huge = b"RIFF" + b"\x00" * (MAX_TURN_FORM_BYTES + 10)
+    declared = await client.post(url, data=form, files={"audio": ("turn.wav", huge, "audio/wav")})
+    assert declared.status_code == 413 and "a turn is at most 120 s" in declared.json()["detail"]
+
+    async def chunked() -> Any:  # no Content-Length: counted as it arrives
+        boundary = b"--xyz\r\n"
+        yield boundary + b'Content-Disposition: form-data; name="domain_uuid"\r\n\r\n' + demo["domain"].encode()
+        yield b"\r\n" + boundary + b'Content-Disposition: form-data; name="audio"; filename="a.wav"\r\n\r\n'
+        for _ in range(MAX_TURN_FORM_BYTES // (1024 * 1024) + 2):
+            yield b"\x00" * (1024 * 1024)
+        yield b"\r\n--xyz--\r\n"
+
+    streamed = await client.post(url, content=chunked(), headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert streamed.status_code == 413, streamed.text
+    # the call goes on: a normal turn after the refusals
+    assert (await client.post(url, data={**form, "text": "Qual o horário?"})).status_code == 200
+
+    secretaries = f"/api/v1/domains/{demo['domain']}/secretaries"
+    too_long = await client.post(secretaries, json={"name": "Long", "max_record_seconds": 300})
+    assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"] == ["body", "max_record_seconds"]
+
+
+def test_a_whole_turn_is_accepted() -> None:
+    assert decode_turn(_wav(120), None).duration_s == 120  # the longest the call flow records
+    assert decode_turn(b"", None).pcm == b"" and decode_turn(_wav(0), None).pcm == b""  # silence
+
+
+class _Sleepy(LLMProvider):
+    name = "sleepy"
+    calls = 0
+
+    async def _chat_impl(self, *_: Any) -> ChatResult:
+        _Sleepy.calls += 1
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+
+async def test_a_provider_attempt_ends_with_the_turn_deadline() -> None:
+    provider = _Sleepy(_Sleepy.Settings(timeout_s=30, max_retries=3))
+    began = time.monotonic()
+    with deadline.within(deadline.now() + 0.3), pytest.raises(ProviderTimeoutError):
+        await provider.chat([])
+    assert time.monotonic() - began < 5 and _Sleepy.calls == 1  # bounded by the turn, not by timeout_s; no retry
+    with deadline.within(deadline.now() - 1), pytest.raises(ProviderTimeoutError, match="no time left"):
+        await provider.chat([])
+    assert _Sleepy.calls == 1  # no time left: not even started
+
+
+async def test_a_hanging_llm_and_tts_vendor_still_answer_before_the_deadline(
+    client: httpx.AsyncClient, demo: dict[str, Any], vendors: Any, runtime: Runtime
+) -> None:
+    domain = demo["domain"]
+    # an admin's generous settings (two 8 s attempts each): far longer than a call turn may take
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "timeout_s": 8, "max_retries": 1}
+    for kind, name, extra in (("llm", "openai_compatible", {"model": "m"}), ("tts", "openai", {})):
+        created = await client.post(
+            f"/api/v1/domains/{domain}/providers",
+            json={"provider_type": kind, "provider_name": name, "is_default": True, "config": {**config, **extra}},
+        )
+        assert created.status_code == 201, created.text
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(update={"turn_deadline_s": 5.0})
+    vendors.script[:] = ["hang"] * 20
+    try:
+        call = f"call-{uuid.uuid4()}"
+        began = time.monotonic()
+        await _start(client, demo, call)  # the greeting's TTS hangs too: eSpeak speaks it in time
+        start_took = time.monotonic() - began
+        began = time.monotonic()
+        turn = await client.post(
+            f"/api/v1/calls/{call}/turns", data={"domain_uuid": domain, "text": "Vocês abrem no sábado?"}
+        )
+        took = time.monotonic() - began
+    finally:
+        runtime.settings = settings
+        vendors.script.clear()
+    assert turn.status_code == 200, turn.text
+    body = turn.json()
+    assert body["providers"]["llm"] == "policy" and body["providers"]["tts"] == "espeak"  # the built-in fall-backs
+    assert body["action"] == "continue" and body["audio_url"]
+    assert {r.path for r in vendors.requests} >= {"/v1/chat/completions", "/v1/audio/speech"}
+    # the deadline (5 s) with a margin for a loaded machine, far below the Lua's 15 s and the 2 × 8 s + 2 × 8 s
+    assert took < 5 + 3, took
+    assert start_took < 5 + 3, start_took
