@@ -388,7 +388,7 @@ async def test_chat_as_a_secretary_uses_its_language_rules_and_provider(
 ) -> None:
     domain = await new_domain()
     base = f"/api/v1/domains/{domain}"
-    llm = await _provider(client, domain, _openai_body(vendors))
+    llm = await _provider(client, domain, _openai_body(vendors, is_default=True))
     sales = (
         await client.post(f"{base}/secretaries", json={"name": "Sales", "language": "en-US", "company_name": "Acme"})
     ).json()

@@ -90,12 +90,14 @@ def _data_error_reason(message: str) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        # every error text leaves redacted: provider errors may quote a vendor that repeated a key
         if isinstance(exc, FieldError):
             detail = [
-                {"loc": ["body", *field.split(".")], "msg": message, "type": exc.kind} for field, message in exc.errors
+                {"loc": ["body", *field.split(".")], "msg": redact(message), "type": exc.kind}
+                for field, message in exc.errors
             ]
-            return JSONResponse({"detail": detail, "message": exc.message}, status_code=422)
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+            return JSONResponse({"detail": detail, "message": redact(exc.message)}, status_code=422)
+        return JSONResponse({"detail": redact(exc.message)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
     async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from voice_ai.core.logging import register_secret
 from voice_ai.providers import metrics
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import ProviderConfigError, ProviderError, ProviderRateLimitedError, ProviderTimeoutError
@@ -68,6 +69,10 @@ class Provider(ABC):
     def __init__(self, settings: ProviderSettings, *, label: str | None = None) -> None:
         self.settings = settings
         self.label = label or self.name
+        for field in secret_field_names(type(settings)):  # scrubbed from any error text or log line
+            value = getattr(settings, field, None)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                register_secret(value.get_secret_value())
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, label: str | None = None) -> Provider:
