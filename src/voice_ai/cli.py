@@ -111,7 +111,12 @@ def _server_class() -> type:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default 8100)")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Create/refresh the demo tenant first")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Create the demo tenant if missing (never changes it; standalone databases only)"
+        ),
+    ] = False,
 ) -> None:
     """Run the Voice AI Service (embedded PostgreSQL unless VOICE_AI_DATABASE_URL is set)."""
     import uvicorn
@@ -133,7 +138,7 @@ def serve(
         async with Runtime(settings) as runtime:
             if demo:
                 async with runtime.sessionmaker() as session, session.begin():
-                    tenant = await seed_demo(session, create_domain=runtime.standalone)
+                    tenant = await seed_demo(session, standalone=runtime.standalone)
                 for document_uuid in tenant.to_index:  # indexed by the worker in the background
                     assert runtime.jobs is not None
                     await runtime.jobs.ingest(tenant.domain_uuid, document_uuid)
@@ -194,7 +199,9 @@ def db_current() -> None:
 def demo_seed(
     domain: Annotated[str, typer.Option(help="Domain name of the demo tenant")] = "demo.localhost",
 ) -> None:
-    """Create (or refresh) the demo tenant: a secretary and the transfer rules of a sample company."""
+    """Create the demo tenant if missing: a secretary, transfer rules and documents of a sample company.
+
+    Never changes what exists (a tenant's edits stay); refused on FusionPBX's database."""
     from voice_ai.demo.seed import seed_demo
 
     async def _go(settings: Settings) -> None:
@@ -202,7 +209,7 @@ def demo_seed(
 
         async with Runtime(settings.model_copy(update={"worker": False})) as runtime:
             async with runtime.sessionmaker() as session, session.begin():
-                tenant = await seed_demo(session, domain_name=domain, create_domain=runtime.standalone)
+                tenant = await seed_demo(session, domain_name=domain, standalone=runtime.standalone)
             embedder = await runtime.embedder(tenant.domain_uuid)
             for document_uuid in tenant.to_index:
                 await ingest_document(runtime.sessionmaker, tenant.domain_uuid, document_uuid, embedder=embedder)

@@ -461,8 +461,9 @@ class CallEngine:
             preferred = secretary.llm_provider_uuid if secretary else None
         chain = await self.providers.chain(domain_uuid, "llm", preferred=preferred, session=session)
         first = chain.members[0] if chain.members else None
-        chosen = first is not None and first.provider_uuid is not None
-        return first.provider if chosen and isinstance(first.provider, LLMProvider) else None
+        if first is None or first.provider_uuid is None or not isinstance(first.provider, LLMProvider):
+            return None
+        return first.provider
 
     async def _llm_summary(self, model: LLMProvider, conversation: Conversation, history: Any) -> str | None:
         """A one-sentence summary by the tenant's LLM; None (keep the extractive one) when it fails."""
