@@ -137,3 +137,22 @@ def test_run_sh_passes_demo_only_on_the_embedded_database(
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
     assert ("without the demo tenant" in result.stderr) == ("--demo" not in expected)
+
+
+async def test_call_on_a_database_without_the_domain_says_how_to_create_the_demo(
+    fresh_database: Any, tmp_path: Path
+) -> None:
+    """A new user's first `voice-ai call`: a clear sentence, not a UUID parsing error, and no log noise."""
+    env = cli_env(VOICE_AI_DATABASE_URL=await fresh_database(), VOICE_AI_DATA_DIR=str(tmp_path))
+    args = ("call", "--domain", "demo.localhost", "--secretary", "8000", "--text", "Oi")
+    quiet = run_cli(*args, env=env)
+    assert quiet.returncode == 1, quiet.stdout + quiet.stderr
+    assert quiet.stderr.strip() == (
+        "error: the domain 'demo.localhost' does not exist in this database; create the demo with "
+        "`voice-ai demo seed` (or start `voice-ai serve --demo`)"
+    )  # the migrations and the job queue ran, but their INFO lines stay hidden
+    assert quiet.stdout == ""
+    verbose = run_cli(*args, "-v", env=env)
+    assert verbose.returncode == 1 and " INFO " in verbose.stderr  # -v shows them
+    other = run_cli("-v", "call", "--domain", "acme.example.com", "--secretary", "8000", "--text", "Oi", env=env)
+    assert other.returncode == 1 and "the domain 'acme.example.com' does not exist" in other.stderr
