@@ -473,3 +473,49 @@ async def test_a_provider_not_default_is_never_tried_before_the_builtin_default(
     chat = await client.post(f"/api/v1/domains/{domain}/chat", json={"messages": [{"role": "user", "content": "Oi"}]})
     assert chat.status_code == 200 and chat.json()["provider"] == "policy"
     assert vendors.requests == []
+
+
+async def test_every_provider_works_after_the_quick_start_install_or_is_refused(
+    client: httpx.AsyncClient, new_domain: NewDomain
+) -> None:
+    """The quick start installs the package with [embedded,offline]; a provider whose SDK that leaves out is
+    refused at create with a 422 naming the extra, never stored to fail on every call."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from voice_ai.providers.registry import EXTRA_MODULES, REGISTRY, missing_extra
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    quick_start = [*project["dependencies"], *project["optional-dependencies"]["offline"]]
+    installed_by_quick_start = {re.split(r"[<>=\[; ]", d, maxsplit=1)[0].lower() for d in quick_start}
+    assert {"openai", "anthropic"} <= installed_by_quick_start
+    domain = await new_domain()
+    catalogue = {
+        (d["provider_type"], d["provider_name"]): d
+        for d in (await client.get("/api/v1/provider-types")).json()["items"]
+    }
+    refused = []
+    for kind, name in REGISTRY:
+        cls = provider_class(kind, name)
+        if cls.extra is None or EXTRA_MODULES[cls.extra] in installed_by_quick_start:
+            assert missing_extra(cls) is None and catalogue[(kind, name)]["installed"] is True
+            continue
+        refused.append(name)
+        assert catalogue[(kind, name)]["installed"] is (missing_extra(cls) is None)
+        if missing_extra(cls) is None:
+            continue  # installed on this machine by hand: nothing to refuse here
+        body = {"provider_type": kind, "provider_name": name, "config": {"model_path": "/srv/voice.onnx"}}
+        answer = await client.post(f"/api/v1/domains/{domain}/providers", json=body)
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["detail"][0]
+        assert error["loc"] == ["body", "provider_name"] and error["type"] == "not_installed"
+        assert f"needs the optional extra '{cls.extra}'" in error["msg"]
+        assert f"pip install 'voice-ai-ivr[{cls.extra}]'" in answer.json()["message"]
+        disabled = await client.post(f"/api/v1/domains/{domain}/providers", json={**body, "enabled": False})
+        assert disabled.status_code == 201  # kept off until the extra is installed
+        enabling = await client.patch(
+            f"/api/v1/domains/{domain}/providers/{disabled.json()['voice_ai_provider_uuid']}", json={"enabled": True}
+        )
+        assert enabling.status_code == 422 and enabling.json()["detail"][0]["type"] == "not_installed"
+    assert refused == ["piper"]  # GPL: opt-in only
