@@ -67,7 +67,12 @@ async def test_bad_and_duplicate_uploads(client: httpx.AsyncClient, new_domain: 
     image = await _upload(client, domain, "photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png")
     assert image.status_code == 415 and "PDF, DOCX, HTML" in image.json()["detail"]
     empty = await _upload(client, domain, "empty.txt", b"   ")
-    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    assert empty.status_code == 422 and "empty" in empty.json()["message"]
+    assert empty.json()["detail"][0]["loc"] == ["body", "file"]
+    noise = bytes(__import__("random").Random(17).randrange(256) for _ in range(100 * 1024))
+    binary = await _upload(client, domain, "notes.txt", noise, "text/plain")
+    assert binary.status_code == 422 and "the file is not text" in binary.json()["message"], binary.text
+    assert (await client.get(f"/api/v1/domains/{domain}/documents")).json()["total"] == 1  # nothing stored
     broken = await _upload(client, domain, "scan.pdf", b"%PDF-1.4 nothing here")
     failed = await _wait(client, domain, broken.json()["voice_document_uuid"])
     assert failed["status"] == "failed" and "PDF" in failed["error"]

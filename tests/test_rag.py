@@ -58,6 +58,34 @@ def test_bad_documents_are_refused_clearly(data: bytes, name: str, status: int, 
     assert info.value.status == status and message in str(info.value)
 
 
+def test_text_that_is_not_text_is_refused() -> None:
+    """100 KiB of random bytes named .txt were indexed as 155 chunks of mojibake: now they are refused, with or
+    without NUL bytes, at detection (the upload's 422) and at extraction; real text in UTF-8, UTF-16 (BOM) and
+    Windows-1252 still reads."""
+    import random
+
+    from voice_ai.rag.extract import TEXT_SAMPLE_BYTES, detect_kind
+
+    rng = random.Random(10)  # noqa: S311 - reproducible noise, not a secret
+    noise = bytes(rng.randrange(256) for _ in range(100 * 1024))
+    no_nul = noise.replace(b"\x00", b"\x01")
+    high = bytes(rng.choice([*range(0xA0, 0x100)]) for _ in range(4096))  # valid Windows-1252, not text
+    for data in (noise, no_nul, high):
+        for check in (lambda d: detect_kind(d, "notas.txt"), lambda d: extract(d, "notas.md")):
+            with pytest.raises(DocumentError, match="the file is not text") as info:
+                check(data)
+            assert info.value.status == 422
+    # text for the first bytes, then binary: the upload's quick look passes, extraction refuses it
+    mixed = "Horário: 8h às 18h.\n".encode() * (TEXT_SAMPLE_BYTES // 20) + no_nul
+    assert detect_kind(mixed, "mixed.txt") == "txt"
+    with pytest.raises(DocumentError, match="not text"):
+        extract(mixed, "mixed.txt")
+    assert extract("Olá, coração!\n".encode("utf-16"), "bom.txt").text == "Olá, coração!"
+    assert extract("Preço: R$ 10 — ação\n".encode("cp1252"), "win.txt").text == "Preço: R$ 10 — ação"
+    cut = ("ação " * 20000).encode()  # a long UTF-8 text whose 64 KiB sample ends inside a character
+    assert detect_kind(cut, "long.txt") == "txt"
+
+
 def test_chunks_follow_the_structure_and_overlap() -> None:
     sentences = " ".join(f"Frase número {i} sobre o assunto." for i in range(60))
     text = f"# Manual\n\n## Horário\n\nAbrimos às 8h.\n\n## Preços\n\n{sentences}\n\n### MEI\n\nR$ 119,00 por mês."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ def detect_kind(data: bytes, filename: str, declared: str | None = None) -> str:
         raise DocumentError(
             f"unsupported document type {filename!r}: upload PDF, DOCX, HTML, Markdown (.md) or text (.txt)", 415
         )
+    decode_text(data[:TEXT_SAMPLE_BYTES], partial=len(data) > TEXT_SAMPLE_BYTES)  # text that is not text: 422 now
     return kind
 
 
@@ -86,13 +88,84 @@ def extract(data: bytes, filename: str, declared: str | None = None) -> Extracte
     return Extracted(text, kind, pages)
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):  # Brazilian files saved by Windows tools are often cp1252
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
+TEXT_SAMPLE_BYTES = 64 * 1024
+_WHITESPACE_CONTROLS = frozenset("\t\n\r\f\v")
+NOT_TEXT = "the file is not text ({why}): upload PDF, DOCX, HTML, Markdown or plain text saved as UTF-8 or Windows-1252"
+
+
+def _not_text_reason(text: str) -> str | None:
+    """Why decoded ``text`` does not look like a person's text, or None. Control characters (other than
+    whitespace), unassigned or private code points and replacement characters are what binary data decoded as
+    text looks like; real text in any script is mostly letters, digits and spaces."""
+    if not text:
+        return None
+    bad = letters = 0
+    for char in text:
+        category = unicodedata.category(char)
+        if (
+            char == "\ufffd"
+            or category in ("Co", "Cn", "Cs")
+            or (category == "Cc" and char not in _WHITESPACE_CONTROLS)
+        ):
+            bad += 1
+        elif category[0] in "LNZ" or char in _WHITESPACE_CONTROLS:
+            letters += 1
+    if bad > max(2, len(text) // 200):  # more than 0.5 %
+        return f"{100 * bad / len(text):.0f}% control or invalid characters"
+    if letters < len(text) * 0.5:
+        return f"only {100 * letters / len(text):.0f}% letters, digits and spaces"
+    return None
+
+
+def _unlikely_windows_text(text: str) -> str | None:
+    """Windows-1252 decodes almost any bytes, so it is only a guess: Portuguese or English saved that way is
+    mostly ASCII with some accented letters, and has spaces."""
+    if len(text) < 200:
+        return None
+    high = sum(1 for char in text if ord(char) > 0x7F)
+    if high > len(text) * 0.3:
+        return f"{100 * high / len(text):.0f}% non-ASCII characters for Windows-1252 text"
+    if sum(1 for char in text if char.isspace()) < len(text) * 0.02:
+        return "no spaces between words"
+    return None
+
+
+def decode_text(data: bytes, *, partial: bool = False) -> str:
+    """Bytes of a text file to ``str``: UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252 (what
+    Brazilian Windows tools often save) — each strictly, and only when the result looks like text. ``partial``:
+    ``data`` is a prefix of the file (an upload's first bytes), possibly cut inside a character.
+    Raises DocumentError (422) for anything else, e.g. random bytes named ``.txt``."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates: tuple[str, ...] = ("utf-16",)
+    elif b"\x00" in data:
+        raise DocumentError(NOT_TEXT.format(why="it contains NUL bytes"))
+    else:
+        candidates = ("utf-8-sig", "cp1252")
+    reason = "it is not valid UTF-8 nor Windows-1252"
+    for encoding in candidates:
+        chunk = data
+        for _ in range(4 if partial else 1):  # a prefix may end inside a multi-byte character
+            try:
+                text = chunk.decode(encoding)
+                break
+            except UnicodeDecodeError as exc:
+                if not partial or exc.start < len(chunk) - 4:
+                    text = ""
+                    break
+                chunk = chunk[:-1]
+        else:
+            text = ""
+        if not text:
             continue
-    return data.decode("latin-1")
+        why = _not_text_reason(text) or (_unlikely_windows_text(text) if encoding == "cp1252" else None)
+        if why is None:
+            return text
+        reason = why
+    raise DocumentError(NOT_TEXT.format(why=reason))
+
+
+def _decode(data: bytes) -> str:
+    return decode_text(data)
 
 
 def _plain(data: bytes) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from pydantic import BaseModel, Field
 
 from voice_ai.api.deps import RuntimeDep, SessionDep, TenantDep
-from voice_ai.core.errors import ConflictError, NotFoundError, ServiceError
+from voice_ai.core.errors import ConflictError, FieldError, NotFoundError, ServiceError
 from voice_ai.db.repositories.entities import DocumentRepository
 from voice_ai.rag.extract import MAX_DOCUMENT_BYTES, MIME_OF, DocumentError, detect_kind
 from voice_ai.rag.retrieve import retrieve
@@ -24,6 +24,11 @@ class DocumentRejected(ServiceError):
     def __init__(self, exc: DocumentError) -> None:
         super().__init__(str(exc))
         self.status_code = exc.status
+
+
+def _rejected(exc: DocumentError) -> ServiceError:
+    """413/415 as a plain message; a 422 names the field like every other 422 (``detail`` is the error array)."""
+    return FieldError("file", str(exc), "invalid_document") if exc.status == 422 else DocumentRejected(exc)
 
 
 async def _enqueue(runtime: Any, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
@@ -54,7 +59,7 @@ async def upload(
             raise DocumentError("the document is empty")
         kind = detect_kind(data, file.filename or name or "", file.content_type)
     except DocumentError as exc:
-        raise DocumentRejected(exc) from None
+        raise _rejected(exc) from None
     digest = hashlib.sha256(data).hexdigest()
     repo = DocumentRepository(session)
     existing = await repo.by_sha256(domain_uuid, digest)
