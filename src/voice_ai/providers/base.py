@@ -238,6 +238,12 @@ class EmbeddingsProvider(Provider):
     kind = "embeddings"
     batch_size: ClassVar[int] = 64
 
+    def passage_encoder(self) -> tuple[Callable[[list[str]], list[list[float]]], str] | None:
+        """For a local, CPU-bound model: a picklable function that embeds passages in the indexing worker
+        process (off the calls' CPU), and the model name stored with the vectors. None: embed through
+        :meth:`embed` in the service process (a vendor's API)."""
+        return None
+
     async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind = "passage") -> Embeddings:
         """Vectors for ``texts`` (``query`` for questions, ``passage`` for document chunks), batched."""
         info = CallInfo(usage={"texts": len(texts), "characters": sum(len(t) for t in texts)})

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_TEXT_CHARS = 2_000_000
+MAX_PARAGRAPHS = 50_000  # a 1,000-page report has ~20,000; a hostile 67 KB DOCX had 300,000
 KINDS = {
     "application/pdf": "pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
@@ -36,6 +37,13 @@ class DocumentError(ValueError):
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[str, int]]:  # raised in the worker process
+        return type(self), (str(self), self.status)
+
+
+def _too_long(max_chars: int) -> DocumentError:
+    return DocumentError(f"the document has more than {max_chars:,} characters of text; split it", 413)
 
 
 @dataclass(frozen=True)
@@ -72,19 +80,34 @@ def detect_kind(data: bytes, filename: str, declared: str | None = None) -> str:
     return kind
 
 
-def extract(data: bytes, filename: str, declared: str | None = None) -> Extracted:
+def extract(
+    data: bytes,
+    filename: str,
+    declared: str | None = None,
+    *,
+    max_chars: int = MAX_TEXT_CHARS,
+    max_paragraphs: int = MAX_PARAGRAPHS,
+) -> Extracted:
+    """The document's text. CPU-heavy for large files: the service calls it in the indexing worker process
+    (``rag.worker``), never on the event loop. Past ``max_chars`` characters or ``max_paragraphs`` paragraphs
+    (DOCX) it stops early with a DocumentError."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise DocumentError(f"document larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB", 413)
     if not data.strip():
         raise DocumentError("the document is empty")
     kind = detect_kind(data, filename, declared)
-    text, pages = {"pdf": _pdf, "docx": _docx, "html": _html, "md": _plain, "txt": _plain}[kind](data)
+    if kind == "pdf":
+        text, pages = _pdf(data, max_chars)
+    elif kind == "docx":
+        text, pages = _docx(data, max_chars, max_paragraphs)
+    else:
+        text, pages = (_html if kind == "html" else _plain)(data)
     text = _tidy(text)
     if not text:
         hint = " (a scanned PDF has no text layer: run OCR first)" if kind == "pdf" else ""
         raise DocumentError(f"no text could be extracted from this {kind.upper()}{hint}")
-    if len(text) > MAX_TEXT_CHARS:
-        raise DocumentError(f"the document has more than {MAX_TEXT_CHARS:,} characters of text; split it", 413)
+    if len(text) > max_chars:
+        raise _too_long(max_chars)
     return Extracted(text, kind, pages)
 
 
@@ -172,7 +195,7 @@ def _plain(data: bytes) -> tuple[str, int]:
     return _decode(data), 1
 
 
-def _pdf(data: bytes) -> tuple[str, int]:
+def _pdf(data: bytes, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, int]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -180,7 +203,13 @@ def _pdf(data: bytes) -> tuple[str, int]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise DocumentError("the PDF is password-protected; upload an unprotected copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages: list[str] = []
+        total = 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            total += len(pages[-1])
+            if total > max_chars * 2:  # tidying shrinks whitespace; far past the limit is past it
+                raise _too_long(max_chars)
     except (PdfReadError, ValueError, KeyError) as exc:
         if isinstance(exc, DocumentError):
             raise
@@ -188,20 +217,32 @@ def _pdf(data: bytes) -> tuple[str, int]:
     return "\n\n".join(pages), len(pages)
 
 
-def _docx(data: bytes) -> tuple[str, int]:
+def _docx(data: bytes, max_chars: int = MAX_TEXT_CHARS, max_paragraphs: int = MAX_PARAGRAPHS) -> tuple[str, int]:
     import docx
+    from docx.oxml.ns import qn
 
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types for broken packages
         raise DocumentError(f"corrupt or unreadable DOCX ({type(exc).__name__})") from None
+    count = sum(1 for _ in document.element.body.iter(qn("w:p")))  # tables' paragraphs included
+    if count > max_paragraphs:
+        raise DocumentError(
+            f"the DOCX has {count:,} paragraphs, more than the {max_paragraphs:,} a document may have; split it", 413
+        )
+    # Style names looked up once: python-docx's paragraph.style searches every style, per paragraph.
+    style_names = {s.style_id: s.name or "" for s in document.styles if s.style_id}
     lines: list[str] = []
+    total = 0
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()
+        total += len(text)
+        if total > max_chars:
+            raise _too_long(max_chars)
         if not text:
             lines.append("")
             continue
-        style = (paragraph.style.name if paragraph.style is not None else "").lower()
+        style = style_names.get(paragraph._p.style or "", "").lower()
         level = (
             next((int(c) for c in style if c.isdigit()), 1) if style.startswith(("heading", "título", "titulo")) else 0
         )
