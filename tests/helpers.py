@@ -42,6 +42,32 @@ def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 120, *, ok
     raise AssertionError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def fold(text: str) -> str:
+    """Lower case without accents or punctuation: what speech comparisons look at."""
+    import re
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text.lower())
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", "".join(c for c in plain if not unicodedata.combining(c))).split())
+
+
+def speech_similarity(said: str, heard: str) -> float:
+    """0..1, how close a transcript is to what was said (characters, accent-folded). Whisper's int8 kernels
+    differ between CPUs (Intel vs AMD): tests assert the flow, or a margin on this, never exact words."""
+    import difflib
+
+    return difflib.SequenceMatcher(None, fold(said), fold(heard)).ratio()
+
+
+def words_heard(words: list[str], heard: str, *, cutoff: float = 0.75) -> float:
+    """The share of ``words`` found in the transcript, each allowing a near miss ("fiscau" for "fiscal")."""
+    import difflib
+
+    got = fold(heard).split()
+    found = sum(1 for word in words if difflib.get_close_matches(fold(word), got, n=1, cutoff=cutoff))
+    return found / max(1, len(words))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
