@@ -18,12 +18,14 @@ class ProviderError(Exception):
         provider: str | None = None,
         retryable: bool | None = None,
         status_code: int | None = None,
+        field: str | None = None,
     ) -> None:
         message = redact(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.status_code = status_code
+        self.field = field  # the request field at fault, when the caller's input is (e.g. "voice")
         if retryable is not None:
             self.retryable = retryable
 

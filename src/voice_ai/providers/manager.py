@@ -49,6 +49,10 @@ class RateLimiter(Protocol):
 class AllProvidersFailedError(ProviderError):
     kind = "all_failed"
 
+    def __init__(self, message: str, errors: list[ProviderError], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.errors = errors  # each member's error, in chain order (rate-limited members have none)
+
 
 @dataclass
 class Member:
@@ -89,7 +93,7 @@ class FallbackChain(Generic[P]):
         """``call`` on each member in turn until one answers; the answer's ``info.fallbacks`` names the
         members that failed (or were over their rate limit) before it."""
         failures = list(self.skipped)
-        first_error: ProviderError | None = None
+        errors: list[ProviderError] = []
         for member in self.members:
             allowed, wait = await self._within_limit(member)
             if not allowed:
@@ -110,7 +114,7 @@ class FallbackChain(Generic[P]):
                 level = logging.ERROR if isinstance(exc, ProviderAuthError) else logging.WARNING
                 logger.log(level, "%s provider %s failed, trying the next: %s", self.kind, member.label, exc)
                 failures.append(f"{member.label}: {exc.kind}")
-                first_error = first_error or exc
+                errors.append(exc)
                 continue
             info: CallInfo | None = getattr(result, "info", None)
             if info is not None:
@@ -118,7 +122,8 @@ class FallbackChain(Generic[P]):
             return result
         raise AllProvidersFailedError(
             f"every {self.kind} provider failed ({'; '.join(failures) or 'none configured'})"
-            + (f"; first error: {first_error.message}" if first_error else ""),
+            + (f"; first error: {errors[0].message}" if errors else ""),
+            errors,
             provider=self.kind,
         )
 
