@@ -26,12 +26,16 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess
     return subprocess.run([VOICE_AI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
-def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 120, *, ok_below: int = 300) -> None:
-    """Poll ``url`` until it answers with a status below ``ok_below``; fail at once if ``proc`` exits."""
+def wait_http(
+    url: str, proc: subprocess.Popen[str], timeout: float = 120, *, ok_below: int = 300, log: Path | None = None
+) -> None:
+    """Poll ``url`` until it answers with a status below ``ok_below``; fail at once if ``proc`` exits (with its
+    output, from its pipe or its ``log`` file)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             output = proc.stdout.read() if proc.stdout and not proc.stdout.closed else ""
+            output += log.read_text(errors="replace") if log is not None and log.exists() else ""
             raise AssertionError(f"{proc.args[0]} exited early:\n{output}")
         try:
             if httpx.get(url, timeout=2).status_code < ok_below:
@@ -145,12 +149,15 @@ def demo_service(database_url: str, data_dir: Path, secret_key: str) -> Iterator
     seeded = run_cli("demo", "seed", env=env, timeout=300)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     port = free_port()
-    proc = subprocess.Popen(
-        [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    log = data_dir / "service.log"
+    # a file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the service's log writes
+    with log.open("w") as output:
+        proc = subprocess.Popen(
+            [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{base}/ready", proc)
+        wait_http(f"{base}/ready", proc, log=log)
         yield base, env
     finally:
         proc.terminate()
