@@ -149,6 +149,7 @@ def demo_service(database_url: str, data_dir: Path, secret_key: str) -> Iterator
     seeded = run_cli("demo", "seed", env=env, timeout=300)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "service.log"
     # a file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the service's log writes
     with log.open("w") as output:
