@@ -293,7 +293,8 @@ async def test_values_postgres_cannot_store_are_a_422(
     domain = await new_domain()
     response = await client.request(method, f"/api/v1/domains/{domain}/{path}", **kwargs)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"].startswith("invalid value: ")
+    assert response.json()["message"].startswith("invalid value: ")
+    assert response.json()["detail"][0]["msg"] == response.json()["message"]  # the field-error shape, like every 422
     # the session is usable again afterwards
     assert (await client.get(f"/api/v1/domains/{domain}/secretaries")).status_code == 200
 
@@ -335,3 +336,39 @@ async def test_cross_tenant_reference_on_patch(client: httpx.AsyncClient, new_do
     )
     assert response.status_code == 422
     assert "no llm provider with this id in this domain" in response.json()["message"]
+
+
+async def test_client_mistakes_are_422_with_field_errors_and_405_names_the_methods(
+    client: httpx.AsyncClient, new_domain: NewDomain
+) -> None:
+    """Issue 10 point 21, as schemathesis found them."""
+    domain = await new_domain()
+    base = f"/api/v1/domains/{domain}"
+    for body, field in (({"text": "   "}, "text"), ({"text": "Olá", "voice": "no-such-voice"}, "voice")):
+        answer = await client.post(f"{base}/synthesize", json=body)  # was a 502: the provider "failed"
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["body", field] and answer.json()["message"].startswith(field)
+    blank = await client.post(f"{base}/search", json={"query": " \t "})
+    assert blank.status_code == 422 and blank.json()["message"].startswith("query: ")
+    # stripped, then length-checked: spaces around a value do not count against its limit
+    padded = await client.post(f"{base}/secretaries", json={"name": "S", "company_name": "  " + "A" * 200 + "  "})
+    assert padded.status_code == 201, padded.text
+    assert padded.json()["company_name"] == "A" * 200
+    for path, allowed in ((f"{base}/secretaries", "GET, POST"), ("/api/v1/domains", "GET, POST")):
+        refused = await client.put(path, json={})
+        assert refused.status_code == 405 and refused.headers["allow"] == allowed, refused.headers
+    item = await client.post(f"{base}/transfer-rules/{uuid.uuid4()}", json={})
+    assert item.status_code == 405 and item.headers["allow"] == "GET, PATCH, DELETE"
+
+
+async def test_the_openapi_document_declares_the_errors_routes_give(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    declared = lambda path, method: set(paths[path][method]["responses"])  # noqa: E731
+    assert {"404", "409", "413", "415", "422"} <= declared("/api/v1/domains/{domain_uuid}/documents/upload", "post")
+    assert {"400", "404", "429", "502", "422"} <= declared("/api/v1/domains/{domain_uuid}/chat", "post")
+    assert {"404", "422"} <= declared("/api/v1/domains/{domain_uuid}/secretaries/{object_uuid}", "get")
+    assert {"409"} <= declared("/api/v1/domains/{domain_uuid}/secretaries", "post")
+    assert {"403", "409"} <= declared("/api/v1/domains", "post")
+    assert "503" in declared("/ready", "get")
+    body = paths["/api/v1/domains/{domain_uuid}/documents/upload"]["post"]["responses"]["422"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/ValidationErrorBody")

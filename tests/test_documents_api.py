@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from conftest import make_settings
-from helpers import make_docx, make_pdf
+from helpers import make_docx, make_hostile_docx, make_pdf
 from voice_ai.demo.seed import document_paths
 from voice_ai.runtime import Runtime
 
@@ -67,7 +67,12 @@ async def test_bad_and_duplicate_uploads(client: httpx.AsyncClient, new_domain: 
     image = await _upload(client, domain, "photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png")
     assert image.status_code == 415 and "PDF, DOCX, HTML" in image.json()["detail"]
     empty = await _upload(client, domain, "empty.txt", b"   ")
-    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    assert empty.status_code == 422 and "empty" in empty.json()["message"]
+    assert empty.json()["detail"][0]["loc"] == ["body", "file"]
+    noise = bytes(__import__("random").Random(17).randrange(256) for _ in range(100 * 1024))
+    binary = await _upload(client, domain, "notes.txt", noise, "text/plain")
+    assert binary.status_code == 422 and "the file is not text" in binary.json()["message"], binary.text
+    assert (await client.get(f"/api/v1/domains/{domain}/documents")).json()["total"] == 1  # nothing stored
     broken = await _upload(client, domain, "scan.pdf", b"%PDF-1.4 nothing here")
     failed = await _wait(client, domain, broken.json()["voice_document_uuid"])
     assert failed["status"] == "failed" and "PDF" in failed["error"]
@@ -75,6 +80,32 @@ async def test_bad_and_duplicate_uploads(client: httpx.AsyncClient, new_domain: 
     assert (
         await client.post(f"/api/v1/domains/{other}/documents/{first.json()['voice_document_uuid']}/reindex")
     ).status_code == 404
+
+
+async def test_a_hostile_docx_does_not_stall_the_service(client: httpx.AsyncClient, new_domain: Any) -> None:
+    """300,000 paragraphs in 70 KB used to hold the event loop for ~5 minutes: /health keeps answering while the
+    indexing worker process deals with it, and the document ends failed with a reason a person can act on."""
+    domain = await new_domain()
+    hostile = make_hostile_docx()
+    assert len(hostile) < 200_000
+    accepted = await _upload(client, domain, "hostil.docx", hostile)
+    assert accepted.status_code == 202, accepted.text
+    document = accepted.json()["voice_document_uuid"]
+    loop = asyncio.get_running_loop()
+    slowest, polls, deadline = 0.0, 0, loop.time() + 180
+    while True:
+        started = loop.time()
+        assert (await client.get("/health")).status_code == 200
+        slowest, polls = max(slowest, loop.time() - started), polls + 1
+        body = (await client.get(f"/api/v1/domains/{domain}/documents/{document}")).json()
+        if body["status"] == "failed":
+            break
+        assert body["status"] != "ready" and loop.time() < deadline, body
+        await asyncio.sleep(0.05)
+    assert polls >= 3 and slowest < 5.0, f"/health took up to {slowest:.1f} s over {polls} polls"
+    assert body["error"] == ("the DOCX has 300,000 paragraphs, more than the 50,000 a document may have; split it"), (
+        body["error"]
+    )
 
 
 async def test_reindex_and_reembed(client: httpx.AsyncClient, new_domain: Any, db: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from helpers import fold, speech_similarity, words_heard
 from voice_ai.demo.seed import DATA_DIR
 from voice_ai.providers.audio import Audio, AudioFormatError
 from voice_ai.providers.registry import provider_class
@@ -70,28 +71,28 @@ def test_bundled_whisper_model_is_assembled_and_verified(tmp_path: Path) -> None
     assert assemble_bundled_model(tmp_path / "model") == folder  # second call reuses it
 
 
-# espeak-ng's pt-BR voice is robotic and Whisper *base* is small: these phrases' key words survive both;
+# espeak-ng's pt-BR voice is robotic and Whisper *base* is small, and its int8 kernels differ between CPUs
+# (Intel vs AMD): the check is a margin on the similarity over several phrases, never exact words;
 # bench/providers.py measures the word error rate over all the eval questions.
-@pytest.mark.parametrize(
-    ("phrase", "keywords"),
-    [
-        (
-            "Quero falar com o departamento pessoal sobre as férias de um funcionário",
-            ["departamento pessoal", "férias"],
-        ),
-        ("Tem estacionamento aí perto?", ["estacionamento"]),
-        ("Qual o valor da mensalidade para MEI?", ["mensalidade"]),
-        ("Quanto tempo demora para abrir uma empresa?", ["quanto tempo", "abrir"]),
-    ],
-)
-async def test_whisper_transcribes_8khz_portuguese(tts: Any, stt: Any, phrase: str, keywords: list[str]) -> None:
-    audio = (await tts.synthesize(phrase, language="pt-BR", sample_rate=8000)).audio
+PHRASES = [
+    "Quero falar com o departamento pessoal sobre as férias de um funcionário",
+    "Tem estacionamento aí perto?",
+    "Qual o valor da mensalidade para MEI?",
+    "Quanto tempo demora para abrir uma empresa?",
+]
+
+
+async def test_whisper_transcribes_8khz_portuguese(tts: Any, stt: Any) -> None:
     hints = [COMPANY["company"], *(t.department for t in TARGETS), *(k for t in TARGETS for k in t.keywords)]
-    transcript = await stt.transcribe(audio, language="pt-BR", hints=hints)
-    for keyword in keywords:
-        assert keyword in transcript.text.lower()
-    assert transcript.language == "pt" and transcript.duration_s == pytest.approx(audio.duration_s)
-    assert 0 < (transcript.confidence or 0) <= 1
+    similarities = []
+    for phrase in PHRASES:
+        audio = (await tts.synthesize(phrase, language="pt-BR", sample_rate=8000)).audio
+        transcript = await stt.transcribe(audio, language="pt-BR", hints=hints)
+        assert transcript.text.strip() and transcript.language == "pt"
+        assert transcript.duration_s == pytest.approx(audio.duration_s)
+        assert 0 < (transcript.confidence or 0) <= 1
+        similarities.append(speech_similarity(phrase, transcript.text))
+    assert sum(similarities) / len(similarities) >= 0.5, similarities
 
 
 def test_prompt_from_vocabulary() -> None:
@@ -212,16 +213,21 @@ async def test_whisper_long_audio_with_hints(tts: Any, stt: Any) -> None:
     """Past one 30 s window, with a long tenant prompt: the token budget stays within Whisper's 448
     (faster-whisper raises otherwise) and the speech after the first window is transcribed too."""
     pcm = b""
+    first: list[str] = []  # long words said in the first 30 s window, and after it
+    second: list[str] = []
     for case in COMPANY["cases"][:12]:
         phrase = (await tts.synthesize(case["q"], language="pt-BR")).audio
+        starts_at = len(pcm) / 2 / phrase.sample_rate
+        words = [w for w in fold(case["q"]).split() if len(w) >= 5]
+        (first if starts_at + phrase.duration_s < 29 else second if starts_at > 31 else []).extend(words)
         pcm += phrase.pcm + b"\x00\x00" * phrase.sample_rate  # one second, as a person would pause
     long_audio = Audio(pcm, 8000)
     assert long_audio.duration_s > 40
     hints = [COMPANY["company"], *(t.department for t in TARGETS), *(k for t in TARGETS for k in t.keywords)] * 5
     transcript = await stt.transcribe(long_audio, language="pt-BR", hints=hints)
-    text = transcript.text.lower()
-    assert "sábado" in text  # said at ~5 s
-    assert "nota fisca" in text  # said at ~45 s, in the second window ("fiscal" / "fiscau")
+    # what was said after the first 30 s window is there too (a margin on words, not exact words: CPUs differ)
+    late = sorted(set(second) - set(first))
+    assert len(late) >= 5 and words_heard(late, transcript.text) >= 0.4, (late, transcript.text)
 
 
 def test_repetition_loops_are_collapsed() -> None:

@@ -119,7 +119,7 @@ def test_cli_ingest_with_progress(tmp_path: Path) -> None:
     again = run_cli("ingest", str(faq), *[str(p) for p in document_paths()], "--domain", "demo.localhost", env=env)
     assert again.returncode == 0 and again.stdout.count("already uploaded") == 3
     missing = run_cli("ingest", str(faq), "--domain", "nowhere.example.com", env=env)
-    assert missing.returncode == 1 and "no domain 'nowhere.example.com'" in missing.stderr
+    assert missing.returncode == 1 and "the domain 'nowhere.example.com' does not exist" in missing.stderr
     bad = tmp_path / "photo.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     refused = run_cli("ingest", str(bad), "--domain", "demo.localhost", env=env)

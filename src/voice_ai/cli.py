@@ -54,24 +54,38 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load_settings(**overrides: object) -> Settings:
+# Short commands keep the terminal for what the user asked: logs go to stderr at WARNING unless -v (or an
+# explicit VOICE_AI_LOG_LEVEL). Servers (serve, worker) log at VOICE_AI_LOG_LEVEL (INFO by default).
+_verbosity: dict[str, bool] = {"verbose": False}
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show the service's log lines (INFO) on stderr")]
+
+
+@app.callback()
+def _main(verbose: Verbose = False) -> None:
+    """Voice AI IVR: AI virtual secretary for FreeSWITCH/FusionPBX."""
+    _verbosity["verbose"] = verbose
+
+
+def _load_settings(*, server: bool = False, verbose: bool = False, overrides: dict[str, Any] | None = None) -> Settings:
     """Settings from the environment, a configuration mistake printed as one clear line."""
     # SIGTERM (systemd, kill) behaves like Ctrl-C: the embedded database is stopped on the way out,
     # even while it is still starting. uvicorn installs its own handlers once serving.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        settings = get_settings(**overrides)
+        settings = get_settings(**(overrides or {}))
     except ValidationError as exc:
         problems = "; ".join(
             f"VOICE_AI_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
         )
         raise _fail(f"invalid configuration: {problems}") from None
-    configure_logging(settings.log_level)
+    chosen = server or "log_level" in settings.model_fields_set
+    verbose = verbose or _verbosity["verbose"]
+    configure_logging(settings.log_level if chosen else "INFO" if verbose else "WARNING")
     return settings
 
 
-def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
-    settings = _load_settings()
+def _run(coro_factory: Callable[[Settings], Awaitable[T]], *, server: bool = False, verbose: bool = False) -> T:
+    settings = _load_settings(server=server, verbose=verbose)
     try:
         return asyncio.run(coro_factory(settings))  # type: ignore[arg-type]
     except _OPERATOR_ERRORS as exc:
@@ -89,6 +103,33 @@ def _print_demo(demo: object, base_url: str, token: bool, *, serving: bool = Tru
     typer.echo(
         f'  or:  voice-ai call --url {base_url} --domain demo.localhost --secretary 8000 --text "Posso pagar com Pix?"'
     )
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+async def _find_domain(session: Any, domain: str) -> Any:
+    """A domain by uuid or by name (case-insensitive), or None."""
+    from voice_ai.db.repositories.domains import DomainRepository
+
+    repo = DomainRepository(session)
+    as_uuid = _as_uuid(domain)
+    return await (repo.get(as_uuid) if as_uuid is not None else repo.get_by_name(domain))
+
+
+def _no_domain(domain: str) -> str:
+    from voice_ai.demo.seed import DEMO_DOMAIN
+
+    hint = (
+        "create the demo with `voice-ai demo seed` (or start `voice-ai serve --demo`)"
+        if domain.lower() == DEMO_DOMAIN
+        else "create it (POST /api/v1/domains, or in FusionPBX), or try the demo: `voice-ai demo seed`"
+    )
+    return f"the domain {domain!r} does not exist in this database; {hint}"
 
 
 def _server_class() -> type:
@@ -111,7 +152,10 @@ def _server_class() -> type:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default 8100)")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Create/refresh the demo tenant first")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Create the demo tenant if missing (never changes it; standalone databases only)"),
+    ] = False,
 ) -> None:
     """Run the Voice AI Service (embedded PostgreSQL unless VOICE_AI_DATABASE_URL is set)."""
     import uvicorn
@@ -122,7 +166,7 @@ def serve(
     from voice_ai.main import create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = _load_settings(**overrides)
+    settings = _load_settings(server=True, overrides=overrides)
     token = settings.api_token.get_secret_value() if settings.api_token else None
     try:
         check_bind(settings.host, token)
@@ -133,7 +177,7 @@ def serve(
         async with Runtime(settings) as runtime:
             if demo:
                 async with runtime.sessionmaker() as session, session.begin():
-                    tenant = await seed_demo(session, create_domain=runtime.standalone)
+                    tenant = await seed_demo(session, standalone=runtime.standalone)
                 for document_uuid in tenant.to_index:  # indexed by the worker in the background
                     assert runtime.jobs is not None
                     await runtime.jobs.ingest(tenant.domain_uuid, document_uuid)
@@ -155,7 +199,7 @@ def serve(
         raise _fail("interrupted", code=130) from None
 
 
-def _migrate(action: Literal["upgrade", "downgrade"] | None, revision: str = "head") -> None:
+def _migrate(action: Literal["upgrade", "downgrade"] | None, revision: str = "head", verbose: bool = False) -> None:
     """Run one migration action (or none) on the configured database and print where it stands."""
     from voice_ai.db import migrate
 
@@ -169,32 +213,37 @@ def _migrate(action: Literal["upgrade", "downgrade"] | None, revision: str = "he
                 current = await migrate.current_revision(conn)
             typer.echo(f"current: {current or '(empty)'}  head: {migrate.head_revision()}")
 
-    _run(_go)
+    _run(_go, verbose=verbose)
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head", verbose: Verbose = False) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    _migrate("upgrade", revision)
+    _migrate("upgrade", revision, verbose)
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1")]) -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1")], verbose: Verbose = False
+) -> None:
     """Revert migrations down to REVISION (``base`` removes every table this service created)."""
-    _migrate("downgrade", revision)
+    _migrate("downgrade", revision, verbose)
 
 
 @db_app.command("current")
-def db_current() -> None:
+def db_current(verbose: Verbose = False) -> None:
     """Show the database's revision and the code's head revision."""
-    _migrate(None)
+    _migrate(None, verbose=verbose)
 
 
 @demo_app.command("seed")
 def demo_seed(
     domain: Annotated[str, typer.Option(help="Domain name of the demo tenant")] = "demo.localhost",
+    verbose: Verbose = False,
 ) -> None:
-    """Create (or refresh) the demo tenant: a secretary and the transfer rules of a sample company."""
+    """Create the demo tenant if missing: a secretary, transfer rules and documents of a sample company.
+
+    Never changes what exists (a tenant's edits stay); refused on FusionPBX's database."""
     from voice_ai.demo.seed import seed_demo
 
     async def _go(settings: Settings) -> None:
@@ -202,7 +251,7 @@ def demo_seed(
 
         async with Runtime(settings.model_copy(update={"worker": False})) as runtime:
             async with runtime.sessionmaker() as session, session.begin():
-                tenant = await seed_demo(session, domain_name=domain, create_domain=runtime.standalone)
+                tenant = await seed_demo(session, domain_name=domain, standalone=runtime.standalone)
             embedder = await runtime.embedder(tenant.domain_uuid)
             for document_uuid in tenant.to_index:
                 await ingest_document(runtime.sessionmaker, tenant.domain_uuid, document_uuid, embedder=embedder)
@@ -214,7 +263,7 @@ def demo_seed(
                 tenant, f"http://{settings.host}:{settings.port}", settings.api_token is not None, serving=False
             )
 
-    _run(_go)
+    _run(_go, verbose=verbose)
 
 
 @app.command()
@@ -227,7 +276,7 @@ def worker() -> None:
             assert runtime.worker is not None
             await runtime.worker.run_until_stopped()
 
-    _run(_go)
+    _run(_go, server=True)
 
 
 @app.command()
@@ -238,13 +287,13 @@ def ingest(
     domain: Annotated[str, typer.Option(help="Domain name or uuid")],
     language: Annotated[str | None, typer.Option(help="Document language (default: the tenant's)")] = None,
     force: Annotated[bool, typer.Option("--force", help="Index again files already uploaded")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Upload documents to a tenant and index them now, with a progress bar."""
     import hashlib
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from voice_ai.db.repositories.domains import DomainRepository
     from voice_ai.db.repositories.entities import DocumentRepository
     from voice_ai.rag.extract import MIME_OF, DocumentError, detect_kind
     from voice_ai.rag.ingest import ingest_document
@@ -253,13 +302,9 @@ def ingest(
     async def _go(settings: Settings) -> None:
         async with Runtime(settings.model_copy(update={"worker": False})) as runtime:
             async with runtime.sessionmaker() as session:
-                repo = DomainRepository(session)
-                try:
-                    found = await repo.get(uuid.UUID(domain))
-                except ValueError:
-                    found = await repo.get_by_name(domain)
+                found = await _find_domain(session, domain)
                 if found is None:
-                    raise _fail(f"no domain {domain!r}")
+                    raise _fail(_no_domain(domain))
                 domain_uuid = found["domain_uuid"]
                 lang = language or await tenant_language(session, domain_uuid)
             embedder = await runtime.embedder(domain_uuid)
@@ -314,7 +359,7 @@ def ingest(
             if failures:
                 raise _fail(f"{failures} of {len(files)} files were not indexed")
 
-    _run(_go)
+    _run(_go, verbose=verbose)
 
 
 @app.command()
@@ -326,11 +371,11 @@ def call(
         list[Path] | None, typer.Option("--wav", exists=True, dir_okay=False, help="A caller turn as WAV (repeat)")
     ] = None,
     url: Annotated[str | None, typer.Option(help="A running service (default: run one in-process)")] = None,
+    verbose: Verbose = False,
 ) -> None:
     """Simulate a call through the telephony API: prints each turn's transcript, reply, action and timings."""
     import httpx
 
-    from voice_ai.db.repositories.domains import DomainRepository
     from voice_ai.main import create_app
 
     turns: list[tuple[str, Any]] = [("text", t) for t in text or []] + [("wav", w) for w in wav or []]
@@ -375,12 +420,26 @@ def call(
         headers = {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"} if settings.api_token else {}
         if url:
             async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
-                found = (await http.get("/api/v1/domains", params={"name": domain})).json().get("items", [])
-                await converse(http, found[0]["domain_uuid"] if found else domain)
+                try:
+                    listed = await http.get("/api/v1/domains", params={"name": domain})
+                except httpx.HTTPError as exc:
+                    raise _fail(f"cannot reach the service at {url}: {type(exc).__name__}") from None
+                if listed.status_code != 200:
+                    raise _fail(f"the service at {url} answered {listed.status_code}: {listed.text[:200]}")
+                found = listed.json().get("items", [])
+                if not found and _as_uuid(domain) is not None:
+                    found = (
+                        [{"domain_uuid": domain}] if (await http.get(f"/api/v1/domains/{domain}")).is_success else []
+                    )
+                if not found:
+                    raise _fail(_no_domain(domain))
+                await converse(http, str(found[0]["domain_uuid"]))
             return
         async with Runtime(settings) as runtime:
             async with runtime.sessionmaker() as session:
-                row = await DomainRepository(session).get_by_name(domain)
+                row = await _find_domain(session, domain)
+            if row is None:
+                raise _fail(_no_domain(domain))
             app = create_app(settings, runtime=runtime)
             transport = httpx.ASGITransport(app=app)
             async with (
@@ -389,9 +448,9 @@ def call(
                     transport=transport, base_url="http://simulator", headers=headers, timeout=120
                 ) as http,
             ):
-                await converse(http, str(row["domain_uuid"]) if row else domain)
+                await converse(http, str(row["domain_uuid"]))
 
-    _run(_go)
+    _run(_go, verbose=verbose)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from voice_ai import __version__
 from voice_ai.api.limits import TurnUploadLimit
+from voice_ai.api.responses import errors
 from voice_ai.api.routes import calls, conversations, documents, domains, health, providers_runtime, resources
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
@@ -38,13 +39,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description="AI virtual secretary for FreeSWITCH/FusionPBX. Every tenant route is under "
         "/api/v1/domains/{domain_uuid}; another tenant's object is a 404.",
         lifespan=lifespan,
+        responses=errors(400, 422, 503),  # every route parses its input and may find the database unavailable
     )
     install_error_handlers(app)
     install_unavailable_handlers(app)
     app.add_middleware(TurnUploadLimit)
     app.include_router(health.router)
     app.include_router(domains.router)
-    app.include_router(calls.router)
+    app.include_router(calls.router, responses=errors(404, 409))
     app.include_router(documents.router)  # before the CRUD routes: /documents/upload is not an id
     for router in resources.routers:
         app.include_router(router)

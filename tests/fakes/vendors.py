@@ -55,6 +55,13 @@ class FakeVendors:
         self.requests.clear()
 
 
+def _bad_key(entry: Recorded) -> JSONResponse:
+    """OpenAI's 401, repeating the key it was sent (as some vendors do), to check that it never leaks."""
+    sent = entry.headers.get("authorization") or entry.headers.get("api-key") or ""
+    key = sent.removeprefix("Bearer ")
+    return _error(401, f"Incorrect API key provided: {key}. Header sent: {sent}", "invalid_request_error")
+
+
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status, headers=headers)
 
@@ -106,7 +113,7 @@ def build_app(state: FakeVendors) -> Starlette:
         if azure and (entry.headers.get("api-key") != OPENAI_KEY or "api-version" not in entry.query):
             return _error(401, "Access denied due to invalid subscription key", "invalid_request_error")
         if not azure and entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
-            return _error(401, "Incorrect API key provided", "invalid_request_error")
+            return _bad_key(entry)
         if step == "garbage":
             return Response("<html>Bad gateway</html>", 200, media_type="text/html")
         if isinstance(step, int):
@@ -142,7 +149,7 @@ def build_app(state: FakeVendors) -> Starlette:
     async def embeddings(request: Request) -> Response:
         entry, step = await record(request)
         if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
-            return _error(401, "Incorrect API key provided", "invalid_request_error")
+            return _bad_key(entry)
         if isinstance(step, int):
             return _error(step, f"scripted {step}", "server_error")
         inputs = entry.body["input"] if isinstance(entry.body["input"], list) else [entry.body["input"]]
@@ -230,13 +237,13 @@ def build_app(state: FakeVendors) -> Starlette:
     async def openai_transcriptions(request: Request) -> Response:
         entry, step = await record(request)
         if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
-            return _error(401, "Incorrect API key provided", "invalid_request_error")
+            return _bad_key(entry)
         return vendor_error(step) or JSONResponse({"text": TRANSCRIPT})
 
     async def openai_speech(request: Request) -> Response:
         entry, step = await record(request)
         if entry.headers.get("authorization") != f"Bearer {OPENAI_KEY}":
-            return _error(401, "Incorrect API key provided", "invalid_request_error")
+            return _bad_key(entry)
         return vendor_error(step) or Response(_tone_pcm(24000), media_type="audio/pcm")
 
     async def elevenlabs(request: Request) -> Response:

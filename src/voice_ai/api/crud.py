@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Response, status
 from pydantic import BaseModel
 
 from voice_ai.api.deps import PageDep, SecretBoxDep, SessionDep, TenantDep
+from voice_ai.api.responses import errors
 from voice_ai.core.errors import FieldError, NotFoundError
 from voice_ai.db.repositories.base import TenantRepository
 from voice_ai.schemas.common import Page
@@ -54,7 +55,9 @@ def _reject_null_required(resource: Resource, values: dict[str, Any]) -> None:
 
 
 def crud_router(resource: Resource) -> APIRouter:
-    router = APIRouter(prefix=f"/api/v1/domains/{{domain_uuid}}/{resource.path}", tags=[resource.path])
+    router = APIRouter(
+        prefix=f"/api/v1/domains/{{domain_uuid}}/{resource.path}", tags=[resource.path], responses=errors(404)
+    )
     Public = resource.public_schema
     Create = resource.create_schema
     Update = resource.update_schema
@@ -80,7 +83,13 @@ def crud_router(resource: Resource) -> APIRouter:
         items = [show(ctx, row) for row in result.items]
         return {"items": items, "total": result.total, "limit": page.limit, "offset": page.offset}
 
-    @router.post("", response_model=Public, status_code=status.HTTP_201_CREATED, summary=f"Create a {resource.noun}")
+    @router.post(
+        "",
+        response_model=Public,
+        status_code=status.HTTP_201_CREATED,
+        summary=f"Create a {resource.noun}",
+        responses=errors(409),
+    )
     async def create_object(
         domain_uuid: TenantDep,
         session: SessionDep,
@@ -97,7 +106,7 @@ def crud_router(resource: Resource) -> APIRouter:
         ctx = Context(session, domain_uuid, box)
         return show(ctx, await load(ctx, object_uuid))
 
-    @router.patch("/{object_uuid}", response_model=Public, summary=f"Update a {resource.noun}")
+    @router.patch("/{object_uuid}", response_model=Public, summary=f"Update a {resource.noun}", responses=errors(409))
     async def update_object(
         domain_uuid: TenantDep,
         session: SessionDep,

@@ -205,14 +205,17 @@ class CallLifecycle:
     async def _summary_model(
         self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation
     ) -> LLMProvider | None:
-        """The tenant's first real LLM (the dialog policy cannot summarise), or None."""
+        """The LLM the tenant chose (the secretary's or the tenant's default), or None: the dialog policy cannot
+        summarise, and a provider not chosen is only a fallback — never used ahead of the built-in default."""
         preferred = None
         if conversation.voice_secretary_uuid:
             secretary = await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
             preferred = secretary.llm_provider_uuid if secretary else None
         chain = await self.runtime.providers.chain(domain_uuid, "llm", preferred=preferred, session=session)
-        models = [m.provider for m in chain.members if m.provider.name != "policy"]
-        return models[0] if models and isinstance(models[0], LLMProvider) else None
+        first = chain.members[0] if chain.members else None
+        if first is None or first.provider_uuid is None or not isinstance(first.provider, LLMProvider):
+            return None
+        return first.provider
 
     async def _llm_summary(self, model: LLMProvider, conversation: Conversation, history: Any) -> str | None:
         """A one-sentence summary by the tenant's LLM; None (keep the extractive one) when it fails."""

@@ -13,9 +13,12 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from voice_ai.core.crypto import SecretKeyError
 from voice_ai.core.logging import redact
@@ -53,6 +56,10 @@ class TooManyRequestsError(ServiceError):
     status_code = 429
 
 
+class ServiceUnavailableError(ServiceError):
+    status_code = 503
+
+
 class FieldError(ServiceError):
     """A body field that parses but is not acceptable (e.g. a reference to an unknown provider).
     ``field`` may be dotted (``config.api_key``); ``more`` adds further (field, message) pairs."""
@@ -73,7 +80,8 @@ def _summary(errors: Sequence[Any]) -> str:
         if err.get("type") == "json_invalid":
             parts.append("the request body is not valid JSON")
             continue
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        loc = [str(p) for p in err.get("loc", ())]
+        loc = loc[1:] if loc[:1] in (["body"], ["query"], ["path"], ["header"], ["cookie"]) else loc
         parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
     return "; ".join(parts)
 
@@ -87,15 +95,49 @@ def _data_error_reason(message: str) -> str:
     return redact(first)
 
 
+def _unprocessable(message: str, loc: Sequence[str] = ("body",)) -> JSONResponse:
+    """Every 422 has the field-error shape the OpenAPI document promises, whatever raised it."""
+    return JSONResponse(
+        {"detail": [{"loc": list(loc), "msg": message, "type": "value_error"}], "message": message}, status_code=422
+    )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's own 405 lists one route's)."""
+    methods = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
+    ]
+    return methods
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        # every error text leaves redacted: provider errors may quote a vendor that repeated a key
         if isinstance(exc, FieldError):
             detail = [
-                {"loc": ["body", *field.split(".")], "msg": message, "type": exc.kind} for field, message in exc.errors
+                {"loc": ["body", *field.split(".")], "msg": redact(message), "type": exc.kind}
+                for field, message in exc.errors
             ]
-            return JSONResponse({"detail": detail, "message": exc.message}, status_code=422)
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+            return JSONResponse({"detail": detail, "message": redact(exc.message)}, status_code=422)
+        if exc.status_code == 422:
+            return _unprocessable(redact(exc.message))
+        return JSONResponse({"detail": redact(exc.message)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:  # Starlette names only the first matching route's methods
+            allowed = _allowed_methods(request)
+            return JSONResponse(
+                {"detail": f"method {request.method} not allowed here; use {', '.join(allowed)}"},
+                status_code=405,
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(DBAPIError)
     async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
@@ -103,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(cause, asyncpg.exceptions.DataError):
             # A value pydantic accepted but PostgreSQL cannot store or compare (a NUL byte, an out-of-range
             # number or date): the client's mistake, so a 422 in PostgreSQL's words, never a 500.
-            return JSONResponse({"detail": f"invalid value: {_data_error_reason(str(cause))}"}, status_code=422)
+            return _unprocessable(f"invalid value: {_data_error_reason(str(cause))}")
         logger.error("database error: %s", type(cause or exc.orig).__name__, exc_info=exc)
         return JSONResponse({"detail": "internal database error; see the service log"}, status_code=500)
 

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 
 # Most recently seen secrets (bounded: each log line is checked against all of them).
 _SECRET_VALUES: OrderedDict[str, None] = OrderedDict()
@@ -19,12 +20,19 @@ _LOCK = threading.Lock()
 _MIN_SECRET_LEN = 6
 REDACTED = "[REDACTED]"
 
+# (kept prefix, secret) pairs: group 1 is kept, the rest of the match is replaced.
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(
         r"(?i)([\"']?(?:api[_-]?key|secret|token|password|passwd|authorization)[\"']?\s*[:=]\s*[\"']?)"
         r"[^\s\"',}]+"
     ),
+    # what vendors say when they repeat a key: "Incorrect API key provided: sk-…", "invalid api key 'xyz…'"
+    re.compile(r"(?i)(\bapi[ _-]?key\b(?:\s+provided)?\s*[:=]?\s*[\"'`]?)(?=[^\s\"'`]*\d)[^\s\"'`,;)}]{8,}"),
+    # key shapes of the common vendors (OpenAI/Anthropic/Groq "sk-…"/"gsk_…", Google "AIza…", JWT-like tokens)
+    re.compile(r"()\b(?:sk|rk|pk|gsk|xai)[-_][A-Za-z0-9_-]{12,}"),
+    re.compile(r"()\bAIza[0-9A-Za-z_-]{20,}"),
+    re.compile(r"()\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+"),
 ]
 
 
@@ -38,14 +46,16 @@ def register_secret(value: str) -> None:
                 _SECRET_VALUES.popitem(last=False)
 
 
-def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without bearer tokens, key-like values, the given ``secrets`` and every registered secret.
+    Used for log records and for every error text the service sends out."""
     with _LOCK:
-        values = sorted(_SECRET_VALUES, key=len, reverse=True)
-    for value in values:
+        values = sorted({*_SECRET_VALUES, *(s for s in secrets if len(s) >= _MIN_SECRET_LEN)}, key=len, reverse=True)
+    for value in values:  # exact values first, so that a pattern cannot leave half of one behind
         if value in text:
             text = text.replace(value, REDACTED)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
 
 

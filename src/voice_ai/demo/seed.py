@@ -1,8 +1,13 @@
 """The demo tenant: a small pt-BR accounting firm (``demo/data/contabilidade-exata``): a secretary on
 extension 8000, its transfer rules and its two documents.
 
-Idempotent: running it again updates the secretary and rules in place instead of duplicating them; documents
-are recognised by their SHA-256.
+A seed creates what is missing and never changes what exists. The demo is laid down once: the domain (a
+standalone database only: on FusionPBX's database the demo is refused, see :class:`DemoRefusedError`), then,
+while the domain has no secretary on extension 8000, that secretary with the demo's transfer rules (by
+department name) and documents (by SHA-256), each only when not there yet. Once the secretary exists the tenant
+is its admin's: running the seed again (``serve --demo`` on every start, ``demo seed``) changes nothing — an
+edited greeting, operator or rule context stays, and a deleted rule or document does not come back. Delete the
+secretary on 8000 to lay the demo down again. Demo documents not indexed yet are queued again.
 """
 
 from __future__ import annotations
@@ -16,13 +21,26 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voice_ai.core.errors import NotFoundError
+from voice_ai.core.errors import ServiceError
 from voice_ai.db.repositories.domains import DomainRepository
 from voice_ai.db.repositories.entities import DocumentRepository, SecretaryRepository, TransferRuleRepository
 
 DATA_DIR = Path(__file__).parent / "data" / "contabilidade-exata"
 DEMO_DOMAIN = "demo.localhost"
 DEMO_EXTENSION = "8000"
+
+
+class DemoRefusedError(ServiceError):
+    """The demo belongs to a standalone database (the embedded one, or one this service created)."""
+
+    status_code = 409
+
+
+FUSIONPBX_REFUSAL = (
+    "the demo tenant is only for a standalone database (the embedded one, or one this service created): this "
+    "database is FusionPBX's, whose domains are real tenants. Unset VOICE_AI_DATABASE_URL to try the demo on "
+    "the embedded PostgreSQL, or configure a real domain through the FusionPBX app"
+)
 
 
 @dataclass(frozen=True)
@@ -61,63 +79,77 @@ def _secretary_values(company: str, domain_name: str, operator: str) -> dict[str
     }
 
 
-async def seed_demo(session: AsyncSession, *, domain_name: str = DEMO_DOMAIN, create_domain: bool = True) -> DemoTenant:
-    """Create or refresh the demo tenant. ``create_domain=False`` (FusionPBX) requires the domain."""
+async def seed_demo(session: AsyncSession, *, domain_name: str = DEMO_DOMAIN, standalone: bool = True) -> DemoTenant:
+    """Create what is missing of the demo tenant (see the module docstring); ``standalone=False`` (FusionPBX's
+    database) is refused with :class:`DemoRefusedError`."""
+    if not standalone:
+        raise DemoRefusedError(FUSIONPBX_REFUSAL)
     company = load_company()
     domains = DomainRepository(session)
     domain = await domains.get_by_name(domain_name)
     if domain is None:
-        if not create_domain:
-            raise NotFoundError(f"Domain {domain_name!r} (create it in FusionPBX first)")
         domain_uuid = await domains.create(domain_name, f"Demo: {company['company']}")
     else:
         domain_uuid = domain["domain_uuid"]
 
     rules = company["transfer_rules"]
-    operator = rules[0]["extension"] if rules else "0"
     secretaries = SecretaryRepository(session)
-    values = _secretary_values(company["company"], domain_name, operator)
     secretary = await secretaries.get_by_extension(domain_uuid, DEMO_EXTENSION)
-    if secretary is None:
-        secretary = await secretaries.create(domain_uuid, {**values, "extension": DEMO_EXTENSION})
-    else:
-        secretary = await secretaries.update(secretary, values)
-
-    rule_repo = TransferRuleRepository(session)
-    existing = {r.department_name: r for r in (await rule_repo.list(domain_uuid, limit=1000, offset=0)).items}
-    for priority, rule in enumerate(rules, start=1):
-        rule_values = {
-            "department_name": rule["name"],
-            "description": rule["description"],
-            "keywords": [k.strip() for k in rule["description"].split(",") if k.strip()],
-            "destination_number": rule["extension"],
-            "destination_context": domain_name,
-            "priority": priority * 10,
-            "enabled": True,
-        }
-        if rule["name"] in existing:
-            await rule_repo.update(existing[rule["name"]], rule_values)
-        else:
-            await rule_repo.create(domain_uuid, rule_values)
     documents = DocumentRepository(session)
-    to_index = []
+    to_index: list[uuid.UUID] = []
+    if secretary is None:
+        operator = rules[0]["extension"] if rules else "0"
+        values = _secretary_values(company["company"], domain_name, operator)
+        secretary = await secretaries.create(domain_uuid, {**values, "extension": DEMO_EXTENSION})
+        await _create_rules(session, domain_uuid, domain_name, rules)
+        to_index += await _create_documents(documents, domain_uuid)
+    for path in document_paths():  # queued again: e.g. a start that stopped before their job was queued
+        row = await documents.by_sha256(domain_uuid, hashlib.sha256(path.read_bytes()).hexdigest())
+        if row is not None and row.status != "ready" and row.voice_document_uuid not in to_index:
+            to_index.append(row.voice_document_uuid)
+    return DemoTenant(domain_uuid, domain_name, secretary.voice_secretary_uuid, len(rules), tuple(to_index))
+
+
+async def _create_rules(
+    session: AsyncSession, domain_uuid: uuid.UUID, domain_name: str, rules: list[dict[str, Any]]
+) -> None:
+    rule_repo = TransferRuleRepository(session)
+    existing = {r.department_name for r in (await rule_repo.list(domain_uuid, limit=1000, offset=0)).items}
+    for priority, rule in enumerate(rules, start=1):
+        if rule["name"] in existing:
+            continue
+        await rule_repo.create(
+            domain_uuid,
+            {
+                "department_name": rule["name"],
+                "description": rule["description"],
+                "keywords": [k.strip() for k in rule["description"].split(",") if k.strip()],
+                "destination_number": rule["extension"],
+                "destination_context": domain_name,
+                "priority": priority * 10,
+                "enabled": True,
+            },
+        )
+
+
+async def _create_documents(documents: DocumentRepository, domain_uuid: uuid.UUID) -> list[uuid.UUID]:
+    created = []
     for path in document_paths():
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        row = await documents.by_sha256(domain_uuid, digest)
-        if row is None:
-            row = await documents.create(
-                domain_uuid,
-                {
-                    "name": path.name,
-                    "mime_type": "text/markdown",
-                    "size_bytes": len(data),
-                    "sha256": digest,
-                    "content": data,
-                    "language": "pt-BR",
-                    "status": "queued",
-                },
-            )
-        if row.status != "ready":
-            to_index.append(row.voice_document_uuid)
-    return DemoTenant(domain_uuid, domain_name, secretary.voice_secretary_uuid, len(rules), tuple(to_index))
+        if await documents.by_sha256(domain_uuid, digest) is not None:
+            continue
+        row = await documents.create(
+            domain_uuid,
+            {
+                "name": path.name,
+                "mime_type": "text/markdown",
+                "size_bytes": len(data),
+                "sha256": digest,
+                "content": data,
+                "language": "pt-BR",
+                "status": "queued",
+            },
+        )
+        created.append(row.voice_document_uuid)
+    return created

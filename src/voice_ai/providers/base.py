@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from voice_ai.core.logging import register_secret
 from voice_ai.providers import deadline, metrics
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import ProviderConfigError, ProviderError, ProviderRateLimitedError, ProviderTimeoutError
@@ -70,6 +71,10 @@ class Provider(ABC):
     def __init__(self, settings: ProviderSettings, *, label: str | None = None) -> None:
         self.settings = settings
         self.label = label or self.name
+        for field in secret_field_names(type(settings)):  # scrubbed from any error text or log line
+            value = getattr(settings, field, None)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                register_secret(value.get_secret_value())
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, label: str | None = None) -> Provider:
@@ -245,6 +250,12 @@ class LLMProvider(Provider):
 class EmbeddingsProvider(Provider):
     kind = "embeddings"
     batch_size: ClassVar[int] = 64
+
+    def passage_encoder(self) -> tuple[Callable[[list[str]], list[list[float]]], str] | None:
+        """For a local, CPU-bound model: a picklable function that embeds passages in the indexing worker
+        process (off the calls' CPU), and the model name stored with the vectors. None: embed through
+        :meth:`embed` in the service process (a vendor's API)."""
+        return None
 
     async def embed(self, texts: Sequence[str], *, kind: EmbeddingKind = "passage") -> Embeddings:
         """Vectors for ``texts`` (``query`` for questions, ``passage`` for document chunks), batched."""

@@ -1,7 +1,10 @@
 """Typed provider errors. ``retryable`` decides whether the same provider is tried again and whether a
-fallback chain moves on; the message is what an admin sees (never a secret)."""
+fallback chain moves on; the message is what an admin sees: it is redacted when the error is made (every
+secret this process knows, bearer tokens and key-like values), because vendors repeat keys in their errors."""
 
 from __future__ import annotations
+
+from voice_ai.core.logging import redact
 
 
 class ProviderError(Exception):
@@ -15,11 +18,14 @@ class ProviderError(Exception):
         provider: str | None = None,
         retryable: bool | None = None,
         status_code: int | None = None,
+        field: str | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.status_code = status_code
+        self.field = field  # the request field at fault, when the caller's input is (e.g. "voice")
         if retryable is not None:
             self.retryable = retryable
 

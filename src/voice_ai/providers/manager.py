@@ -1,8 +1,10 @@
 """Per-tenant provider resolution, instance caching and fallback chains.
 
 A call's provider for a kind is: the secretary's reference, else the tenant's default for that kind, else
-the system default (offline). The chain behind it is the tenant's other enabled providers of that kind by
-priority, then the system default: when one fails (timeout, 5xx, rate limit, bad key, missing SDK, a
+the system default (offline). Behind a chosen provider come the tenant's other enabled providers of that
+kind by priority, then the system default; when nothing is chosen the system default answers first and the
+tenant's other enabled providers are only its fallbacks — a provider marked not default is never tried
+before the built-in one. When one fails (timeout, 5xx, rate limit, bad key, missing SDK, a
 request the vendor refused), the next answers and the result lists who failed before it — a caller is never
 dropped because one vendor failed. Embeddings are the exception: vectors of another model would not match
 the stored ones, so an embeddings chain is the chosen provider alone.
@@ -47,6 +49,10 @@ class RateLimiter(Protocol):
 class AllProvidersFailedError(ProviderError):
     kind = "all_failed"
 
+    def __init__(self, message: str, errors: list[ProviderError], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.errors = errors  # each member's error, in chain order (rate-limited members have none)
+
 
 @dataclass
 class Member:
@@ -87,7 +93,7 @@ class FallbackChain(Generic[P]):
         """``call`` on each member in turn until one answers; the answer's ``info.fallbacks`` names the
         members that failed (or were over their rate limit) before it."""
         failures = list(self.skipped)
-        first_error: ProviderError | None = None
+        errors: list[ProviderError] = []
         for member in self.members:
             allowed, wait = await self._within_limit(member)
             if not allowed:
@@ -108,7 +114,7 @@ class FallbackChain(Generic[P]):
                 level = logging.ERROR if isinstance(exc, ProviderAuthError) else logging.WARNING
                 logger.log(level, "%s provider %s failed, trying the next: %s", self.kind, member.label, exc)
                 failures.append(f"{member.label}: {exc.kind}")
-                first_error = first_error or exc
+                errors.append(exc)
                 continue
             info: CallInfo | None = getattr(result, "info", None)
             if info is not None:
@@ -116,7 +122,8 @@ class FallbackChain(Generic[P]):
             return result
         raise AllProvidersFailedError(
             f"every {self.kind} provider failed ({'; '.join(failures) or 'none configured'})"
-            + (f"; first error: {first_error.message}" if first_error else ""),
+            + (f"; first error: {errors[0].message}" if errors else ""),
+            errors,
             provider=self.kind,
         )
 
@@ -190,10 +197,11 @@ class ProviderManager:
                 rows = await ProviderRepository(own).enabled_of_kind(domain_uuid, kind)
         primary = next((r for r in rows if r.voice_ai_provider_uuid == preferred), None)
         primary = primary or next((r for r in rows if r.is_default), None)
-        ordered = ([primary] if primary else []) + [r for r in rows if r is not primary]
         members: list[Member] = []
         skipped: list[str] = []
-        for row in ordered:
+        if primary is None:  # nothing chosen: the built-in default answers first (see the module docstring)
+            self._append_system_default(members, skipped, kind, domain_uuid)
+        for row in ([primary] if primary else []) + [r for r in rows if r is not primary]:
             try:
                 members.append(Member(await self.instance(row), row.voice_ai_provider_uuid, row.rate_limit_rpm))
             except ProviderError as exc:  # unknown name, invalid settings, missing extra: say so, go on
@@ -202,14 +210,19 @@ class ProviderManager:
         if kind == "embeddings" and members:
             members = members[:1]  # see the module docstring: no fallback across embedding models
         elif not any(m.provider_uuid is None for m in members):
-            try:
-                members.append(Member(self.system_default(kind, domain_uuid), None))
-            except ProviderError as exc:
-                skipped.append(f"{SYSTEM_DEFAULTS[kind]}: {exc.kind}")
+            self._append_system_default(members, skipped, kind, domain_uuid)
         chain: FallbackChain[Any] = FallbackChain(kind, domain_uuid, members, self.limiter, skipped)
         if kind == "llm":
             await self._attach_embedder(domain_uuid, chain, session)
         return chain
+
+    def _append_system_default(
+        self, members: list[Member], skipped: list[str], kind: Kind, domain_uuid: uuid.UUID
+    ) -> None:
+        try:
+            members.append(Member(self.system_default(kind, domain_uuid), None))
+        except ProviderError as exc:
+            skipped.append(f"{SYSTEM_DEFAULTS[kind]}: {exc.kind}")
 
     async def _attach_embedder(
         self, domain_uuid: uuid.UUID, chain: FallbackChain[Any], session: AsyncSession | None

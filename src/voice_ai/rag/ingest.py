@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -14,13 +15,14 @@ from voice_ai.db.repositories.chunks import ChunkRepository, StoredChunk
 from voice_ai.db.repositories.entities import DocumentRepository
 from voice_ai.providers.base import EmbeddingsProvider
 from voice_ai.providers.errors import ProviderError
-from voice_ai.rag.chunk import chunk_text
-from voice_ai.rag.extract import DocumentError, extract
+from voice_ai.rag.extract import DocumentError
 from voice_ai.rag.retrieve import ts_config_for
+from voice_ai.rag.worker import WORKER, IndexLimits, IndexWorker, extract_and_chunk
 
 logger = logging.getLogger(__name__)
 EMBED_BATCH = 32
 Progress = Callable[[int, int], None]  # (chunks embedded, chunks in total)
+DEFAULT_LIMITS = IndexLimits()
 
 
 async def _set(
@@ -40,8 +42,13 @@ async def ingest_document(
     *,
     embedder: EmbeddingsProvider | None,
     progress: Progress | None = None,
+    limits: IndexLimits = DEFAULT_LIMITS,
+    worker: IndexWorker = WORKER,
 ) -> Document | None:
-    """Index a stored document; returns the updated row (``None`` when it was deleted meanwhile)."""
+    """Index a stored document; returns the updated row (``None`` when it was deleted meanwhile).
+
+    Extraction, chunking and local embeddings run in the indexing worker process (``rag.worker``): nothing here
+    holds the event loop or the calls' CPU for long, whatever the document."""
     async with sessionmaker() as session:
         repo = DocumentRepository(session)
         row = await repo.get(domain_uuid, document_uuid)
@@ -54,19 +61,41 @@ async def ingest_document(
             row.language,
         )
     await _set(sessionmaker, domain_uuid, document_uuid, status="processing", error=None, progress=0)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limits.timeout_s
     try:
         if not data:
             raise DocumentError("the document has no stored content; upload it again")
-        extracted = extract(data, name, mime)
-        chunks = chunk_text(extracted.text)
+        chunks = await worker.run(
+            extract_and_chunk,
+            data,
+            name,
+            mime,
+            limits,
+            budget_s=min(limits.extract_timeout_s, limits.timeout_s),
+            what="extracting the text",
+        )
         vectors: list[list[float] | None] = [None] * len(chunks)
         model = None
+        encoder = embedder.passage_encoder() if embedder is not None else None
         if embedder is not None:
             for start in range(0, len(chunks), EMBED_BATCH):
                 batch = chunks[start : start + EMBED_BATCH]
-                embedded = await embedder.embed([c.embedding_text for c in batch], kind="passage")
-                vectors[start : start + len(batch)] = embedded.vectors
-                model = embedded.model
+                texts = [c.embedding_text for c in batch]
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise DocumentError(
+                        f"indexing took longer than {limits.timeout_s:.0f} s, the time a document may take; split it"
+                    )
+                if encoder is not None:
+                    vectors[start : start + len(batch)] = await worker.run(
+                        encoder[0], texts, budget_s=left, what="computing the embeddings"
+                    )
+                    model = encoder[1]
+                else:
+                    embedded = await embedder.embed(texts, kind="passage")
+                    vectors[start : start + len(batch)] = embedded.vectors
+                    model = embedded.model
                 done = start + len(batch)
                 if progress is not None:
                     progress(done, len(chunks))

@@ -8,8 +8,16 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 T = TypeVar("T")
 
+# Every free-text field is stripped first, then length-checked (a whitespace-only value is empty, and spaces
+# around a value do not count against its limit).
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=20000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000)]
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Utterance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
 # What FreeSWITCH's transfer application accepts as one token: no spaces, no quotes.
 Destination = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_+*#.@-]{1,64}$")]
 DialplanContext = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{1,128}$")]

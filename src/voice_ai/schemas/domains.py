@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
-from voice_ai.schemas.common import Strict
+from voice_ai.schemas.common import Description, Strict
 
 DomainName = Annotated[
     str,
@@ -15,7 +15,7 @@ DomainName = Annotated[
 
 class DomainCreate(Strict):
     domain_name: DomainName
-    domain_description: str | None = None
+    domain_description: Description | None = None
 
 
 class DomainPublic(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from voice_ai.schemas.common import ORMModel, Strict
+from voice_ai.schemas.common import Description, ORMModel, Strict
 
 ProviderType = Literal["stt", "tts", "llm", "embeddings"]
 
@@ -33,7 +33,7 @@ def check_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class _ProviderFields(Strict):
-    description: str | None = Field(default=None, max_length=500)
+    description: Description | None = None
     is_default: bool = False
     priority: int = Field(default=100, ge=0, le=10000, description="Lower answers first in a fallback chain.")
     rate_limit_rpm: int | None = Field(default=None, ge=1, le=1_000_000)

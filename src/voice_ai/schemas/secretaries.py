@@ -5,13 +5,22 @@ from datetime import datetime
 
 from pydantic import AnyHttpUrl, Field
 
-from voice_ai.schemas.common import Destination, DialplanContext, Language, LongText, Name, ORMModel, Strict
+from voice_ai.schemas.common import (
+    Destination,
+    DialplanContext,
+    Language,
+    LongText,
+    Name,
+    ORMModel,
+    ShortText,
+    Strict,
+)
 
 
 class _SecretaryFields(Strict):
     extension: str | None = Field(default=None, pattern=r"^[0-9*#]{1,20}$")
     language: Language = "pt-BR"
-    company_name: str | None = Field(default=None, max_length=200)
+    company_name: ShortText | None = None
     personality_prompt: LongText | None = None
     greeting: LongText | None = None
     farewell: LongText | None = None
@@ -25,7 +34,7 @@ class _SecretaryFields(Strict):
     max_record_seconds: int = Field(
         default=15, ge=2, le=120, description="Longest utterance recorded per turn (the call flow's limit: 120 s)."
     )
-    tts_voice: str | None = Field(default=None, max_length=200)
+    tts_voice: ShortText | None = None
     stt_provider_uuid: uuid.UUID | None = None
     tts_provider_uuid: uuid.UUID | None = None
     llm_provider_uuid: uuid.UUID | None = None

@@ -24,7 +24,7 @@ from voice_ai.db.models import Provider, Secretary, TransferRule
 from voice_ai.db.repositories.entities import ProviderRepository
 from voice_ai.providers.base import ProviderSettings, secret_field_names
 from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
-from voice_ai.providers.registry import provider_class
+from voice_ai.providers.registry import missing_extra, provider_class
 from voice_ai.services.destinations import check_transfer_target
 
 PROVIDER_KINDS = ("stt", "tts", "llm", "embeddings")
@@ -87,13 +87,24 @@ def present_secretary(ctx: Context, row: Secretary) -> dict[str, Any]:
     return data
 
 
-def _provider_settings(kind: str, name: str) -> type[ProviderSettings]:
+def _provider_settings(kind: str, name: str, *, enabled: bool) -> type[ProviderSettings]:
+    """The provider's settings schema; an enabled provider that cannot work on this installation (its optional
+    extra is missing) is refused, naming the extra. A disabled one may still be edited (or deleted)."""
     try:
-        return provider_class(kind, name).Settings
-    except ProviderNotInstalledError:
-        raise FieldError("provider_name", f"{name!r} needs an optional extra that is not installed here") from None
+        cls = provider_class(kind, name)
+    except ProviderNotInstalledError as exc:
+        raise FieldError("provider_name", exc.message, "not_installed") from None
     except ProviderError as exc:
         raise FieldError("provider_name", exc.message) from None
+    extra = missing_extra(cls)
+    if extra is not None and enabled:
+        raise FieldError(
+            "provider_name",
+            f"the {kind} provider {name!r} needs the optional extra {extra!r}, which is not installed on this "
+            f"server: install it there (pip install 'voice-ai-ivr[{extra}]') and restart the service",
+            "not_installed",
+        )
+    return cls.Settings
 
 
 def _validate_settings(settings: type[ProviderSettings], stored: dict[str, Any], box: SecretBox) -> None:
@@ -108,7 +119,8 @@ def _validate_settings(settings: type[ProviderSettings], stored: dict[str, Any],
 async def prepare_provider(ctx: Context, values: dict[str, Any], row: Provider | None) -> dict[str, Any]:
     kind = values.get("provider_type") or (row.provider_type if row else "")
     name = values.get("provider_name") or (row.provider_name if row else "")
-    settings = _provider_settings(kind, name)
+    enabled = bool(values["enabled"] if values.get("enabled") is not None else (row.enabled if row else True))
+    settings = _provider_settings(kind, name, enabled=enabled)
     secrets = secret_field_names(settings)
     if "config" in values or row is None:
         patch = values.get("config") or {}

@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from voice_ai.api.deps import PageDep, SessionDep, TenantDep
+from voice_ai.api.responses import errors
 from voice_ai.core.errors import NotFoundError
 from voice_ai.db.repositories.entities import ConversationRepository, MessageRepository
 from voice_ai.schemas.common import Page
 from voice_ai.schemas.conversations import ConversationDetail, ConversationPublic, MessagePublic
 
-router = APIRouter(prefix="/api/v1/domains/{domain_uuid}/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/v1/domains/{domain_uuid}/conversations", tags=["conversations"], responses=errors(404))
 Outcome = Literal["resolved", "transferred", "hangup", "abandoned", "error"]
 MESSAGES_IN_DETAIL = 500
 

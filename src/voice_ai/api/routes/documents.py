@@ -10,14 +10,16 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from pydantic import BaseModel, Field
 
 from voice_ai.api.deps import RuntimeDep, SessionDep, TenantDep
-from voice_ai.core.errors import ConflictError, NotFoundError, ServiceError
+from voice_ai.api.responses import errors
+from voice_ai.core.errors import ConflictError, FieldError, NotFoundError, ServiceError, ServiceUnavailableError
 from voice_ai.db.repositories.entities import DocumentRepository
 from voice_ai.rag.extract import MAX_DOCUMENT_BYTES, MIME_OF, DocumentError, detect_kind
 from voice_ai.rag.retrieve import retrieve
+from voice_ai.schemas.common import Name, Question
 from voice_ai.schemas.documents import DocumentPublic
 from voice_ai.services.vocabulary import tenant_language
 
-router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["documents"])
+router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["documents"], responses=errors(404))
 
 
 class DocumentRejected(ServiceError):
@@ -26,9 +28,14 @@ class DocumentRejected(ServiceError):
         self.status_code = exc.status
 
 
+def _rejected(exc: DocumentError) -> ServiceError:
+    """413/415 as a plain message; a 422 names the field like every other 422 (``detail`` is the error array)."""
+    return FieldError("file", str(exc), "invalid_document") if exc.status == 422 else DocumentRejected(exc)
+
+
 async def _enqueue(runtime: Any, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
     if runtime.jobs is None:
-        raise ServiceError("the job queue is not available")
+        raise ServiceUnavailableError("the job queue is not available")
     await runtime.jobs.ingest(domain_uuid, document_uuid)
 
 
@@ -37,13 +44,14 @@ async def _enqueue(runtime: Any, domain_uuid: uuid.UUID, document_uuid: uuid.UUI
     response_model=DocumentPublic,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload a PDF, DOCX, HTML, Markdown or text document; it is indexed in the background",
+    responses=errors(409, 413, 415),
 )
 async def upload(
     domain_uuid: TenantDep,
     session: SessionDep,
     runtime: RuntimeDep,
     file: Annotated[UploadFile, File(description=f"At most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")],
-    name: Annotated[str | None, Form(max_length=200)] = None,
+    name: Annotated[Name | None, Form(description="Default: the file's name")] = None,
     language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")] = None,
 ) -> Any:
     data = await file.read(MAX_DOCUMENT_BYTES + 1)
@@ -54,7 +62,7 @@ async def upload(
             raise DocumentError("the document is empty")
         kind = detect_kind(data, file.filename or name or "", file.content_type)
     except DocumentError as exc:
-        raise DocumentRejected(exc) from None
+        raise _rejected(exc) from None
     digest = hashlib.sha256(data).hexdigest()
     repo = DocumentRepository(session)
     existing = await repo.by_sha256(domain_uuid, digest)
@@ -63,7 +71,7 @@ async def upload(
     row = await repo.create(
         domain_uuid,
         {
-            "name": (name or file.filename or f"document.{kind}").strip()[:200],
+            "name": (name or (file.filename or "").strip()[:200] or f"document.{kind}"),
             "mime_type": MIME_OF[kind],
             "size_bytes": len(data),
             "sha256": digest,
@@ -111,7 +119,7 @@ async def reembed(domain_uuid: TenantDep, session: SessionDep, runtime: RuntimeD
 
 
 class SearchBody(BaseModel):
-    query: str = Field(min_length=1, max_length=2000)
+    query: Question
     top_k: int = Field(default=4, ge=1, le=20)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 

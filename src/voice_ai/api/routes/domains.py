@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from voice_ai.api.deps import PageDep, RuntimeDep, SessionDep
+from voice_ai.api.responses import errors
 from voice_ai.core.errors import ConflictError, ForbiddenError, NotFoundError
 from voice_ai.db.repositories.domains import DomainRepository
 from voice_ai.schemas.common import Page
@@ -26,7 +27,7 @@ async def list_domains(
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 
-@router.get("/{domain_uuid}", response_model=DomainPublic, summary="Get a domain")
+@router.get("/{domain_uuid}", response_model=DomainPublic, summary="Get a domain", responses=errors(404))
 async def get_domain(domain_uuid: uuid.UUID, session: SessionDep) -> Any:
     domain = await DomainRepository(session).get(domain_uuid)
     if domain is None:
@@ -39,6 +40,7 @@ async def get_domain(domain_uuid: uuid.UUID, session: SessionDep) -> Any:
     response_model=DomainPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create a domain (standalone)",
+    responses=errors(403, 409),
 )
 async def create_domain(body: DomainCreate, session: SessionDep, runtime: RuntimeDep) -> Any:
     if not await runtime.refresh_standalone():

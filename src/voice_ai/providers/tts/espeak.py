@@ -18,7 +18,7 @@ from pydantic import Field
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, TTSProvider, timeout_field
-from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
+from voice_ai.providers.errors import ProviderBadRequestError, ProviderError, ProviderNotInstalledError
 from voice_ai.providers.types import Capabilities
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -72,7 +72,9 @@ class _Engine:
         with self.lock:
             self._chunks = []
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise ProviderError(f"espeak-ng has no voice {voice!r}", provider="espeak")
+                raise ProviderBadRequestError(
+                    f"espeak-ng has no voice {voice!r} (e.g. pt-br, en-us)", provider="espeak", field="voice"
+                )
             self.lib.espeak_SetParameter(_PARAM_RATE, rate_wpm, 0)
             self.lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
             data = text.encode("utf-8")
