@@ -219,3 +219,39 @@ async def test_standalone_checks_the_format_only(
     rules = f"/api/v1/domains/{domain}/transfer-rules"
     assert (await client.post(rules, json={"department_name": "A", "destination_number": "12345"})).status_code == 201
     assert (await client.post(rules, json={"department_name": "B", "destination_number": "1 2"})).status_code == 422
+
+
+async def test_a_rule_that_stopped_routing_is_never_offered_to_a_caller(fusionpbx: dict[str, Any]) -> None:
+    """A rule saved while its ring group existed; the ring group is disabled later. On FusionPBX a transfer there
+    would "route" into the context's catch-all variable setters and drop the caller in silence, so the call never
+    goes there: the dialog is not offered that department (a rule that still routes is)."""
+    http, conn, tenant = fusionpbx["http"], fusionpbx["conn"], fusionpbx["tenant"]
+    base = f"/api/v1/domains/{tenant}"
+    secretary = await http.post(f"{base}/secretaries", json={"name": "Route", "extension": "8123"})
+    assert secretary.status_code == 201, secretary.text
+    for name, number, word in (("Financeiro", "600", "boleto"), ("Pessoal", "700", "férias")):
+        created = await http.post(
+            f"{base}/transfer-rules",
+            json={"department_name": name, "destination_number": number, "keywords": [word]},
+        )
+        assert created.status_code == 201, created.text
+
+    async def ask(text: str) -> dict[str, Any]:
+        call = f"route-{uuid.uuid4()}"
+        started = await http.post("/api/v1/calls", json={"domain_uuid": tenant, "secretary": "8123", "call_uuid": call})
+        assert started.status_code == 201, started.text
+        turn = await http.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": tenant, "text": text})
+        assert turn.status_code == 200, turn.text
+        return dict(turn.json())
+
+    question = "Preciso falar com o financeiro sobre a segunda via do boleto"
+    before = await ask(question)
+    assert before["action"] == "transfer" and before["transfer"]["destination"] == "600", before
+    await conn.execute("UPDATE v_ring_groups SET ring_group_enabled = false WHERE ring_group_extension = '600'")
+    try:
+        after = await ask(question)
+        assert after["action"] != "transfer" or after["transfer"]["destination"] != "600", after
+        still = await ask("Quero falar com o pessoal sobre as férias")
+        assert still["action"] == "transfer" and still["transfer"]["destination"] == "700", still
+    finally:
+        await conn.execute("UPDATE v_ring_groups SET ring_group_enabled = true WHERE ring_group_extension = '600'")

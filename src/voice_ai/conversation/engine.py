@@ -48,6 +48,7 @@ from voice_ai.providers.llm.decision import DECISION_SCHEMA
 from voice_ai.providers.manager import FallbackChain
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
 from voice_ai.rag.retrieve import retrieve
+from voice_ai.services.destinations import routable_targets
 from voice_ai.services.vocabulary import tenant_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -347,6 +348,8 @@ class CallEngine:
             await conversations.update(conversation, {"turn_count": turn_index})
             rules = (await TransferRuleRepository(session).list(domain_uuid, limit=500, offset=0, enabled=True)).items
             targets = _targets(rules, secretary)
+            if not self.runtime.standalone:
+                targets = await routable_targets(session, domain_uuid, domain_name, targets)
             stt, hints = None, []
             if listen:
                 stt = await self.providers.chain(

@@ -23,13 +23,17 @@ nothing can be said about it, so it is accepted too.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from voice_ai.core.errors import FieldError
 from voice_ai.db.repositories.domains import DomainRepository
 from voice_ai.db.repositories.pbx import PbxDirectory
+from voice_ai.providers.types import TransferTarget
 
 logger = logging.getLogger(__name__)
+SOURCES_TTL_S = 300.0
+_SOURCES: dict[str, tuple[float, list[Any], list[str]]] = {}  # per database: when read, usable, missing
 KINDS = "an extension, ring group, IVR menu, call-center queue, conference, call flow or dialplan number"
 
 
@@ -75,3 +79,40 @@ async def check_transfer_target(
             "(enabled) in that context",
             "unknown_destination",
         )
+
+
+async def routable_targets(
+    session: Any, domain_uuid: Any, domain_name: str, targets: list[TransferTarget]
+) -> list[TransferTarget]:
+    """At call time (FusionPBX mode): the transfer rules whose destination still routes in the domain.
+
+    A rule checked when it was saved may stop routing later (the extension deleted or disabled). On FusionPBX a
+    transfer to such a number does not even fail: every domain context has extensions that match any number
+    (``continue="true"`` variable setters), so the XML dialplan "finds" a route that ends without a bridge and the
+    caller is dropped in silence — the call flow's no-route fall-back never runs. So the dialog is never offered a
+    department that cannot be reached; a caller who asks for it gets the operator instead. With a partial
+    install (sources missing) nothing can be proven and every rule is kept. One query per turn, FusionPBX only.
+    """
+    if not targets:
+        return targets
+    directory = PbxDirectory(session)
+    key = str(session.bind.url)
+    cached = _SOURCES.get(key)
+    if cached is None or time.monotonic() - cached[0] > SOURCES_TTL_S:  # FusionPBX's schema changes at upgrades
+        cached = _SOURCES[key] = (time.monotonic(), *await directory.usable_sources())
+    _, sources, missing = cached
+    if missing:
+        return targets
+    wanted = {(t.destination, t.context or domain_name) for t in targets}
+    found = await directory.routing(sources, domain_uuid, domain_name, wanted)
+    kept = [t for t in targets if (t.destination, t.context or domain_name) in found]
+    for target in targets:
+        if target not in kept:
+            logger.warning(
+                "domain %s: transfer rule %r (%s@%s) no longer routes: not offered to callers",
+                domain_uuid,
+                target.department,
+                target.destination,
+                target.context or domain_name,
+            )
+    return kept

@@ -85,6 +85,20 @@ class PbxDirectory:
         )
         return bool(found)
 
+    async def routing(
+        self, sources: list[Source], domain_uuid: uuid.UUID, domain_name: str, pairs: set[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of the (destination, context) ``pairs`` are among the domain's enabled destinations (one query)."""
+        if not pairs:
+            return set()
+        union = " UNION ALL ".join(self._pairs(s) for s in sources)
+        numbers = sorted({number for number, _ in pairs})
+        rows = await self.session.execute(
+            text(f"SELECT DISTINCT number, context FROM ({union}) AS d WHERE number = ANY(:numbers)"),  # noqa: S608
+            {"domain": domain_uuid, "domain_name": domain_name, "numbers": numbers},
+        )
+        return {(str(number), str(context)) for number, context in rows} & pairs
+
     async def contexts(self, sources: list[Source], domain_uuid: uuid.UUID, domain_name: str) -> set[str]:
         """Every context the domain's destinations live in (its name, ``public`` when it has inbound routes…)."""
         union = " UNION ALL ".join(self._pairs(s) for s in sources)
