@@ -21,7 +21,7 @@ from voice_ai.core.logging import configure_logging
 from voice_ai.core.security import UnsafeBindError, check_bind
 from voice_ai.db.embedded import EmbeddedDatabaseError
 from voice_ai.db.migrate import MigrationError
-from voice_ai.runtime import DatabaseUnavailableError, Runtime
+from voice_ai.runtime import DatabaseStartError, Runtime
 
 # Plain tracebacks: the pretty ones print local variables, which may hold secrets.
 app = typer.Typer(
@@ -42,7 +42,7 @@ T = TypeVar("T")
 _OPERATOR_ERRORS = (
     MigrationError,
     EmbeddedDatabaseError,
-    DatabaseUnavailableError,
+    DatabaseStartError,
     SecretKeyError,
     ServiceError,
     UnsafeBindError,

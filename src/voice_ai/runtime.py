@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from voice_ai import jobs
 from voice_ai.core.config import Settings
 from voice_ai.core.crypto import SecretBox
-from voice_ai.core.unavailable import ServiceUnavailableError
+from voice_ai.core.errors import ServiceUnavailableError
 from voice_ai.db import migrate
 from voice_ai.db.embedded import EmbeddedPostgres
 from voice_ai.db.engine import create_engine, create_sessionmaker
@@ -32,7 +32,7 @@ from voice_ai.providers.ratelimit import PostgresRateLimiter
 logger = logging.getLogger(__name__)
 
 
-class DatabaseUnavailableError(RuntimeError):
+class DatabaseStartError(RuntimeError):
     """The configured database URL is unusable or the server cannot be reached."""
 
 
@@ -111,7 +111,7 @@ class Runtime:
                 url, pool_size=2, max_overflow=2, connect_timeout_s=settings.db_connect_timeout_s
             )
         except (ValueError, ArgumentError) as exc:
-            raise DatabaseUnavailableError(
+            raise DatabaseStartError(
                 f"VOICE_AI_DATABASE_URL is not a usable PostgreSQL URL ({exc}); expected "
                 "postgresql://USER:PASSWORD@HOST:5432/DATABASE"
             ) from None
@@ -122,7 +122,7 @@ class Runtime:
                 await conn.execute(text("SELECT 1"))
         except (OSError, DBAPIError, TimeoutError, ServiceUnavailableError) as exc:
             reason = exc.__cause__ if isinstance(exc, ServiceUnavailableError) else getattr(exc, "orig", None) or exc
-            raise DatabaseUnavailableError(
+            raise DatabaseStartError(
                 f"cannot connect to PostgreSQL at {_describe(url)}: {type(reason).__name__}: {reason}"
             ) from None
         dsn = jobs.asyncpg_dsn(str(self._engine.url.render_as_string(hide_password=False)))

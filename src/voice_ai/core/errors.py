@@ -57,7 +57,14 @@ class TooManyRequestsError(ServiceError):
 
 
 class ServiceUnavailableError(ServiceError):
+    """503: try again later (``Retry-After`` says when). The database and capacity cases are in
+    :mod:`voice_ai.core.unavailable`, which also answers these (and counts them by ``reason``)."""
+
     status_code = 503
+    reason = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
 class FieldError(ServiceError):

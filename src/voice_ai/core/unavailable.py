@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from voice_ai.core.errors import ServiceError
+from voice_ai.core.errors import ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER_S = 5
@@ -24,18 +24,13 @@ CAPACITY_RETRY_AFTER_S = 2
 UNAVAILABLE = Counter("voice_ai_unavailable_responses", "503 answers given, by reason (database, capacity)", ["reason"])
 
 
-class ServiceUnavailableError(ServiceError):
-    status_code = 503
-    reason = "unavailable"
-
-    def __init__(self, message: str, *, retry_after: int = DATABASE_RETRY_AFTER_S) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
-
-
 class DatabaseUnavailableError(ServiceUnavailableError):
     """The database cannot be reached (down, restarting, refusing connections, connection lost)."""
 
     reason = "database"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=DATABASE_RETRY_AFTER_S)
 
 
 class OverCapacityError(ServiceUnavailableError):
