@@ -53,8 +53,9 @@ def _ensure_pgvector() -> None:
     if not available:
         raise PgvectorMissingError(
             f"The PostgreSQL extension 'vector' (pgvector) is not installed on this PostgreSQL {major} "
-            f"server. Install it on the database host (Debian/Ubuntu: apt-get install "
-            f"postgresql-{major}-pgvector), then, as a superuser, run once: "
+            f"server. Install it on the database host: the package postgresql-{major}-pgvector from your "
+            f"distribution or, where it has none (Debian 12 for PostgreSQL 15), from the PostgreSQL project's apt "
+            f"repository or built from source (docs/fusionpbx.md); then, as a superuser, run once: "
             f'psql -d {database} -c "CREATE EXTENSION vector;" and start the service again.'
         )
     try:
