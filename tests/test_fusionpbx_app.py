@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
@@ -147,6 +148,7 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
                 "error_reporting=E_ALL",
             ],
             env={**os.environ, "PHP_CLI_SERVER_WORKERS": "4"},
+            start_new_session=True,  # its workers are stopped with it (as a group)
             stdout=(tmp / "php.log").open("w"),
             stderr=subprocess.STDOUT,
             text=True,
@@ -172,7 +174,8 @@ def site(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
         )
     finally:
         if php is not None:
-            php.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(php.pid, signal.SIGTERM)  # the server and its forked workers
             php.wait(timeout=30)
         services.close()
 
