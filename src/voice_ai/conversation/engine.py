@@ -6,9 +6,10 @@ Each stage's time and the provider that answered are stored on the turn's messag
 Two rules shape this module:
 
 - **One deadline per turn** (``VOICE_AI_TURN_DEADLINE_S``, default 10 s, under the call flow's 15 s): every stage
-  ends by its share of it (:mod:`voice_ai.providers.deadline`). The tenant's configured providers must answer by
+  ends by its share of it (:mod:`voice_ai.conversation.budget`). The tenant's configured providers must answer by
   their stage's end; the built-in offline default (Whisper, the dialog policy, eSpeak) keeps a reserve after it,
-  so a vendor that hangs is replaced in time; when nothing answers the caller goes to the operator.
+  so a vendor that hangs is replaced in time; when nothing answers the caller goes to the operator. A chain keeps
+  its order: when the tenant chose nothing, the built-in default answers first and the vendors are its fallbacks.
 - **No database connection is held while a provider works.** A turn reads what it needs in one short
   transaction (which also claims its turn number under the conversation's row lock, so simultaneous turns of one
   call get distinct, consecutive numbers), runs the providers with no connection, and stores the result in
@@ -21,14 +22,24 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voice_ai.conversation.actions import Action, Transfer, resolve
+from voice_ai.conversation.budget import (
+    ESPEAK_RESERVE_S,
+    LLM_MIN_S,
+    POLICY_RESERVE_S,
+    RETRIEVE_MAX_S,
+    START_DEADLINE_S,
+    STORE_RESERVE_S,
+    TTS_RESERVE_S,
+    WHISPER_RESERVE_S,
+    run_in_time,
+)
 from voice_ai.conversation.phrases import phrase
 from voice_ai.core.errors import ConflictError, NotFoundError
 from voice_ai.db.engine import pool_wait_until
@@ -52,21 +63,10 @@ from voice_ai.services.destinations import routable_targets
 from voice_ai.services.vocabulary import tenant_vocabulary
 
 logger = logging.getLogger(__name__)
-R = TypeVar("R")
 REPLY_TTL = timedelta(hours=2)
 PURGE_EVERY = 50
 SILENT_TURNS_BEFORE_OPERATOR = 2
 HISTORY_MESSAGES = 20
-# How a turn's deadline is shared, as seconds before it (see the module docstring). The built-in defaults are
-# fast: the dialog policy answers in milliseconds, eSpeak in tens of them, Whisper in about a second.
-STORE_RESERVE_S = 0.5  # the final transaction and the answer
-TTS_RESERVE_S = 1.5  # speaking the reply: a configured vendor, then eSpeak for its last ESPEAK_RESERVE_S
-ESPEAK_RESERVE_S = 0.7
-POLICY_RESERVE_S = 1.0  # the dialog policy when a configured LLM overruns
-LLM_MIN_S = 1.5  # the least a configured LLM gets after a configured STT and retrieval
-WHISPER_RESERVE_S = 1.5  # the built-in Whisper after a configured STT vendor
-RETRIEVE_MAX_S = 2.0
-START_DEADLINE_S = 6.0  # the call flow waits 8 s for a start
 
 
 @dataclass
@@ -134,28 +134,6 @@ def _targets(rules: list[Any], secretary: Secretary) -> list[TransferTarget]:
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
-
-
-async def run_in_time(
-    chain: FallbackChain[Any], call: Callable[[Any], Awaitable[R]], *, until: float, last: float
-) -> R:
-    """``call`` on a chain within a live call's deadline: the tenant's configured providers (in the chain's order)
-    must answer by ``until``; the built-in default, which the manager puts last, then has until ``last``."""
-    configured = [m for m in chain.members if m.provider_uuid is not None]
-    builtin = [m for m in chain.members if m.provider_uuid is None]
-    failures = list(chain.skipped)
-    if configured:
-        part: FallbackChain[Any] = FallbackChain(chain.kind, chain.domain_uuid, configured, chain.limiter, failures)
-        try:
-            with deadline.within(until if builtin else last):
-                return await part.run(call)
-        except ProviderError as exc:
-            if not builtin:
-                raise
-            logger.warning("%s: configured providers did not answer in time, built-in fallback: %s", chain.kind, exc)
-            failures = [*failures, exc.message]
-    with deadline.within(last):
-        return await FallbackChain(chain.kind, chain.domain_uuid, builtin, chain.limiter, failures).run(call)
 
 
 class CallEngine:
