@@ -16,9 +16,14 @@ import pytest
 import test_calls
 from fakes.vendors import OPENAI_KEY
 from test_calls import _start
+from voice_ai.conversation.budget import TTS_RESERVE_S
+from voice_ai.conversation.engine import CallEngine
+from voice_ai.db.models import Secretary
 from voice_ai.providers import deadline
-from voice_ai.providers.base import LLMProvider
+from voice_ai.providers.audio import Audio
+from voice_ai.providers.base import LLMProvider, TTSProvider
 from voice_ai.providers.errors import ProviderTimeoutError
+from voice_ai.providers.manager import FallbackChain, Member
 from voice_ai.providers.types import ChatResult
 from voice_ai.runtime import Runtime
 from voice_ai.services.turn_audio import MAX_TURN_FORM_BYTES, decode_turn
@@ -136,3 +141,41 @@ async def test_a_hanging_llm_and_tts_vendor_still_answer_before_the_deadline(
     # the deadline (5 s) with a margin for a loaded machine, far below the Lua's 15 s and the 2 × 8 s + 2 × 8 s
     assert took < 5 + 3, took
     assert start_took < 5 + 3, start_took
+
+
+class _HangingTTS(TTSProvider):
+    name = "hanging_tts"
+
+    async def _synthesize_impl(self, *_: Any) -> Audio:
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+
+class _BuiltinTTS(TTSProvider):
+    name = "builtin_tts"
+    left: list[float] = []
+
+    async def _synthesize_impl(self, *_: Any) -> Audio:
+        _BuiltinTTS.left.append(deadline.remaining() or 0.0)
+        return Audio(b"\x00\x00" * 80, 8000)
+
+
+async def test_espeak_keeps_a_second_after_a_hanging_tts_vendor(runtime: Runtime) -> None:
+    """A loaded machine needs several hundred milliseconds for eSpeak: when the configured TTS hangs, the built-in
+    one still has its whole reserve (it had 0.7 s and, on a busy CI machine, sometimes spoke too late)."""
+    domain = uuid.uuid4()
+    chain: FallbackChain[Any] = FallbackChain(
+        "tts",
+        domain,
+        [
+            Member(_HangingTTS(_HangingTTS.Settings(timeout_s=30)), uuid.uuid4()),
+            Member(_BuiltinTTS(_BuiltinTTS.Settings()), None),
+        ],
+    )
+    secretary = Secretary(domain_uuid=domain, language="pt-BR", tts_voice=None)
+    _BuiltinTTS.left.clear()
+    # the latest a reply's speech starts: the dialog policy answered at its stage's end
+    with deadline.within(deadline.now() + TTS_RESERVE_S + 1.0):
+        spoken = await CallEngine(runtime)._synthesize(chain, secretary, "Olá", None)
+    assert spoken.provider == "builtin_tts" and spoken.wav is not None
+    assert _BuiltinTTS.left[0] >= 0.9, _BuiltinTTS.left  # ESPEAK_RESERVE_S, less the scheduling

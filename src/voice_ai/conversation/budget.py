@@ -23,7 +23,7 @@ R = TypeVar("R")
 
 STORE_RESERVE_S = 0.5  # the final transaction and the answer
 TTS_RESERVE_S = 1.5  # speaking the reply: a configured vendor, then eSpeak for its last ESPEAK_RESERVE_S
-ESPEAK_RESERVE_S = 0.7
+ESPEAK_RESERVE_S = 1.0  # eSpeak takes tens of milliseconds idle, several hundred on a loaded machine
 POLICY_RESERVE_S = 1.0  # the dialog policy when a configured LLM overruns
 LLM_MIN_S = 1.5  # the least a configured LLM gets after a configured STT and retrieval
 WHISPER_RESERVE_S = 1.5  # the built-in Whisper after a configured STT vendor
