@@ -7,10 +7,13 @@ import asyncio
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 
 import test_calls
 from test_calls import _start
+from voice_ai.runtime import Runtime
 
 demo = test_calls.demo  # the seeded demo tenant (a fixture)
 
@@ -79,3 +82,52 @@ async def test_simultaneous_turns_on_one_call_get_distinct_numbers(
     for role in ("user", "assistant"):
         assert sorted(r["turn_index"] for r in rows if r["role"] == role) == list(range(1, 11)), role
     assert await db.fetchval("SELECT turn_count FROM v_voice_conversations WHERE call_uuid = $1", call) == 10
+
+
+async def test_a_turn_holds_its_call_row_lock_only_to_claim_its_number(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the provider chains (and the embedder, the routable targets) happens before the turn locks its
+    call's row: an end, an event or another turn of the call never waits for that."""
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    assert runtime.providers is not None
+    chain = runtime.providers.chain
+    free: list[bool] = []
+
+    async def probing(*args: Any, **kwargs: Any) -> Any:
+        async with db.transaction():  # would the call's row be free for an end or an event now?
+            try:
+                await db.execute("SELECT 1 FROM v_voice_conversations WHERE call_uuid = $1 FOR UPDATE NOWAIT", call)
+                free.append(True)
+            except asyncpg.LockNotAvailableError:
+                free.append(False)
+        return await chain(*args, **kwargs)
+
+    monkeypatch.setattr(runtime.providers, "chain", probing)
+    turn = await client.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": demo["domain"], "text": "Oi"})
+    assert turn.status_code == 200, turn.text
+    assert free and all(free), free
+
+
+async def test_a_turn_waits_for_its_call_row_lock_only_while_it_can_still_answer(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any, runtime: Runtime
+) -> None:
+    """A call's row locked by something stuck: the turn answers a JSON 503 (apology, operator) while it still could,
+    never waits on the lock for ever (and never a 500)."""
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(update={"turn_deadline_s": 8.0})
+    try:
+        async with db.transaction():
+            await db.execute("SELECT 1 FROM v_voice_conversations WHERE call_uuid = $1 FOR UPDATE", call)
+            turn = await asyncio.wait_for(
+                client.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": demo["domain"], "text": "Oi"}), 30
+            )
+    finally:
+        runtime.settings = settings
+    assert turn.status_code == 503 and "lock" in turn.json()["detail"], turn.text
+    assert int(turn.headers["retry-after"]) > 0
+    again = await client.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": demo["domain"], "text": "Oi"})
+    assert again.status_code == 200, again.text

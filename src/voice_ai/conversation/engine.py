@@ -11,9 +11,9 @@ Two rules shape this module:
   so a vendor that hangs is replaced in time; when nothing answers the caller goes to the operator. A chain keeps
   its order: when the tenant chose nothing, the built-in default answers first and the vendors are its fallbacks.
 - **No database connection is held while a provider works.** A turn reads what it needs in one short
-  transaction (which also claims its turn number under the conversation's row lock, so simultaneous turns of one
-  call get distinct, consecutive numbers), runs the providers with no connection, and stores the result in
-  another short transaction. The pool then serves many more calls than it has connections.
+  transaction (which then claims its turn number under the conversation's row lock, held only for that claim, so
+  simultaneous turns of one call get distinct, consecutive numbers), runs the providers with no connection, and
+  stores the result in another short transaction. The pool then serves many more calls than it has connections.
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voice_ai.conversation.actions import Action, Transfer, resolve
 from voice_ai.conversation.budget import (
+    BEGIN_BY_S,
     ESPEAK_RESERVE_S,
-    LLM_MIN_S,
     POLICY_RESERVE_S,
     RETRIEVE_MAX_S,
     START_DEADLINE_S,
     STORE_RESERVE_S,
+    STT_END_S,
+    STT_VENDOR_END_S,
     TTS_RESERVE_S,
-    WHISPER_RESERVE_S,
     run_in_time,
 )
 from voice_ai.conversation.phrases import phrase
@@ -66,6 +67,8 @@ logger = logging.getLogger(__name__)
 REPLY_TTL = timedelta(hours=2)
 PURGE_EVERY = 50
 SILENT_TURNS_BEFORE_OPERATOR = 2
+STT_FAILED = "failed"  # providers.stt of a turn no recogniser could transcribe (told apart from silence)
+MIN_LOCK_WAIT_S = 0.1
 HISTORY_MESSAGES = 20
 
 
@@ -299,13 +302,15 @@ class CallEngine:
             secretary.operator_context or domain_name,
         )
 
-    async def _begin(self, domain_uuid: uuid.UUID, call_uuid: str, *, listen: bool) -> _Turn:
-        """One short transaction: claim the next turn number under the conversation's row lock (simultaneous
-        turns of one call are numbered one after the other) and read what the turn needs."""
+    async def _begin(self, domain_uuid: uuid.UUID, call_uuid: str, *, listen: bool, claim_by: float) -> _Turn:
+        """One short transaction: read what the turn needs (the secretary, the transfer targets that still route,
+        the provider chains, the cached phrases), then — last, so that the row lock is held only for that —
+        claim the next turn number under the conversation's row lock (simultaneous turns of one call are numbered
+        one after the other). The lock is waited for until ``claim_by`` at most (then 503)."""
         async with self.sessions() as session, session.begin():
             domain_name = await self._tenant(session, domain_uuid)
             conversations = ConversationRepository(session)
-            conversation = await conversations.by_call(domain_uuid, call_uuid, for_update=True)
+            conversation = await conversations.by_call(domain_uuid, call_uuid)
             if conversation is None:
                 raise NotFoundError("Call")
             if conversation.ended_at is not None:
@@ -317,44 +322,54 @@ class CallEngine:
             )
             if secretary is None:
                 raise NotFoundError("Secretary")
-            history = (
-                await MessageRepository(session).for_conversation(
-                    domain_uuid, conversation.voice_conversation_uuid, limit=500, offset=0
-                )
-            ).items
-            turn_index = max(conversation.turn_count, max((m.turn_index for m in history), default=0)) + 1
-            await conversations.update(conversation, {"turn_count": turn_index})
             rules = (await TransferRuleRepository(session).list(domain_uuid, limit=500, offset=0, enabled=True)).items
             targets = _targets(rules, secretary)
             if not self.runtime.standalone:
                 targets = await routable_targets(session, domain_uuid, domain_name, targets)
-            stt, hints = None, []
-            if listen:
-                stt = await self.providers.chain(
-                    domain_uuid, "stt", preferred=secretary.stt_provider_uuid, session=session
-                )
-                hints = await tenant_vocabulary(session, domain_uuid, secretary.voice_secretary_uuid)
+            chains = await self.providers.for_secretary(
+                domain_uuid, secretary, session, kinds=("stt", "llm", "tts") if listen else ("llm", "tts")
+            )
+            hints = await tenant_vocabulary(session, domain_uuid, secretary.voice_secretary_uuid) if listen else []
+            embedder = await self.runtime.embedder(domain_uuid, session)  # the tenant's: the documents' model
             keys = [self._cache_key(secretary, text) for text in self._fixed_phrases(secretary, targets)]
+            cached = await AudioRepository(session).cached_many(domain_uuid, keys)
+
+            locked = await conversations.by_call(
+                domain_uuid, call_uuid, for_update=True, lock_timeout_s=max(claim_by - deadline.now(), MIN_LOCK_WAIT_S)
+            )
+            if locked is None:
+                raise NotFoundError("Call")
+            if locked.ended_at is not None:
+                raise ConflictError("this call has already ended")
+            history = (
+                await MessageRepository(session).for_conversation(
+                    domain_uuid, locked.voice_conversation_uuid, limit=500, offset=0
+                )
+            ).items
+            turn_index = max(locked.turn_count, max((m.turn_index for m in history), default=0)) + 1
+            await conversations.update(locked, {"turn_count": turn_index})
             return _Turn(
-                conversation.voice_conversation_uuid,
+                locked.voice_conversation_uuid,
                 turn_index,
                 secretary,
                 list(history),
                 targets,
                 secretary.operator_destination,
                 secretary.operator_context or domain_name,
-                stt,
+                chains.get("stt"),
                 hints,
-                await self.providers.chain(domain_uuid, "llm", preferred=secretary.llm_provider_uuid, session=session),
-                await self.providers.chain(domain_uuid, "tts", preferred=secretary.tts_provider_uuid, session=session),
-                await self.runtime.embedder(domain_uuid, session),
-                await AudioRepository(session).cached_many(domain_uuid, keys),
+                chains["llm"],
+                chains["tts"],
+                embedder,
+                cached,
             )
 
     async def turn(
         self, domain_uuid: uuid.UUID, call_uuid: str, *, audio: Audio | None = None, text: str | None = None
     ) -> TurnResult:
-        """One turn within the deadline; waiting for a database connection counts against it (past it: 503)."""
+        """One turn within the deadline; waiting for a database connection counts against it. The turn's first
+        connection must come while Whisper can still transcribe after it (``BEGIN_BY_S`` before the deadline):
+        later, 503 — never a turn stored as silence because no recogniser had time."""
         due = deadline.now() + self.runtime.settings.turn_deadline_s
         with pool_wait_until(due - STORE_RESERVE_S):
             return await self._turn(domain_uuid, call_uuid, due, audio, text)
@@ -364,7 +379,9 @@ class CallEngine:
     ) -> TurnResult:
         started = time.perf_counter()
         listen = audio is not None and bool(audio.pcm)  # a recording without frames is silence
-        turn = await self._begin(domain_uuid, call_uuid, listen=listen)
+        claim_by = due - BEGIN_BY_S
+        with pool_wait_until(claim_by):
+            turn = await self._begin(domain_uuid, call_uuid, listen=listen, claim_by=claim_by)
         secretary, language = turn.secretary, turn.secretary.language
         timings: dict[str, float] = {}
         providers: dict[str, str] = {}
@@ -374,17 +391,18 @@ class CallEngine:
             t0 = time.perf_counter()
             # a configured vendor leaves time for Whisper after it, and for a configured LLM after both; Whisper
             # itself may take until only the dialog policy fits after it (a slow transcript beats "pode repetir?")
-            stt_end = due - STORE_RESERVE_S - TTS_RESERVE_S - POLICY_RESERVE_S
             try:
                 heard = await run_in_time(
                     turn.stt,
                     lambda p: p.transcribe(audio, language=language, hints=turn.hints),
-                    until=stt_end - LLM_MIN_S - WHISPER_RESERVE_S,
-                    last=stt_end,
+                    until=due - STT_VENDOR_END_S,
+                    last=due - STT_END_S,
                 )
                 transcript, providers["stt"] = heard.text.strip(), heard.info.provider
             except ProviderError as exc:
+                # "pode repetir?" as for silence, but stored as what it was: nothing could transcribe
                 logger.error("call %s: no STT could transcribe in time: %s", call_uuid, exc)
+                providers["stt"] = STT_FAILED
             timings["stt_ms"] = _ms(t0)
 
         if not transcript:
@@ -414,7 +432,8 @@ class CallEngine:
         return TurnResult(transcript, response, action, spoken.audio_uuid, timings, providers, turn.turn_index)
 
     def _silence(self, turn: _Turn) -> tuple[str, Action]:
-        """An empty transcript (silence, noise): "pode repetir?", and the operator at the second in a row."""
+        """An empty transcript (silence, noise, or no recogniser could transcribe): "pode repetir?", and the
+        operator at the second not-understood turn in a row."""
         language = turn.secretary.language
         silent = 1
         for message in sorted((m for m in turn.history if m.role == "user"), key=lambda m: m.turn_index, reverse=True):

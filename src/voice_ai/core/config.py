@@ -75,10 +75,11 @@ class Settings(BaseSettings):
     )
     turn_deadline_s: float = Field(
         default=10.0,
-        ge=5,
+        ge=8,  # conversation.budget.MIN_TURN_DEADLINE_S: the stages' reserves, and 2 s for a configured STT vendor
         le=60,
         description="A call turn answers within this (every stage — STT, retrieval, LLM, TTS — bounded by it, with "
-        "fall-backs in time); keep it well under the call flow's voice_ai_turn_timeout (15 s)",
+        "fall-backs in time); keep it well under the call flow's voice_ai_turn_timeout (15 s); at least 8 s (the "
+        "built-in fall-backs' reserves, and 2 s for a configured speech-recognition vendor)",
     )
     end_grace_s: float = Field(
         default=5.0,

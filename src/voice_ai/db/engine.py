@@ -22,7 +22,7 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from voice_ai.core.unavailable import DatabaseUnavailableError
+from voice_ai.core.unavailable import DatabaseUnavailableError, OverCapacityError
 
 logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10
@@ -30,6 +30,7 @@ MIN_WAIT_S = 0.01
 # SQLSTATE classes that mean "the server cannot serve now": connection exceptions, operator intervention
 # (shutdown, restart, crash recovery), too many connections, out of memory/disk
 _UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
+_LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout (a call turn waits for its call's row lock only as long as it can)
 _SSLMODE_TO_ASYNCPG = {
     "disable": "disable",
     "allow": "allow",
@@ -130,9 +131,13 @@ def _report_unavailability(engine: AsyncEngine) -> None:
     def _lost(context: ExceptionContext) -> BaseException | None:
         if context.is_pre_ping:
             return None  # the pool reconnects by itself (and reports a failure to do so through do_connect)
-        if context.is_disconnect or _sqlstate(context.original_exception).startswith(_UNAVAILABLE_SQLSTATES):
+        state = _sqlstate(context.original_exception)
+        if context.is_disconnect or state.startswith(_UNAVAILABLE_SQLSTATES):
             logger.error("database connection lost: %s", context.original_exception)
             return DatabaseUnavailableError("the database connection was lost; see the service log")
+        if state == _LOCK_NOT_AVAILABLE:  # a lock_timeout ran out: busy, not broken
+            logger.warning("a row lock was not free in time: %s", context.original_exception)
+            return OverCapacityError("the service is over capacity (a row lock was not free in time); try again")
         return None
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -236,14 +236,19 @@ class ProviderManager:
             provider.attach_embedder(embedder if isinstance(embedder, EmbeddingsProvider) else None)
 
     async def for_secretary(
-        self, domain_uuid: uuid.UUID, secretary: Any, session: AsyncSession | None = None
+        self,
+        domain_uuid: uuid.UUID,
+        secretary: Any,
+        session: AsyncSession | None = None,
+        *,
+        kinds: Sequence[Kind] = KINDS,
     ) -> dict[Kind, FallbackChain[Any]]:
-        """The four chains of a call to ``secretary`` (its provider references come first)."""
+        """The chains of a call to ``secretary`` (its provider references come first), for ``kinds``."""
         return {
             kind: await self.chain(
                 domain_uuid, kind, preferred=getattr(secretary, f"{kind}_provider_uuid", None), session=session
             )
-            for kind in KINDS
+            for kind in kinds
         }
 
     async def aclose(self) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from voice_ai.core.errors import ConflictError
@@ -116,12 +116,20 @@ class ConversationRepository(TenantRepository[Conversation]):
         ),
     }
 
-    async def by_call(self, domain_uuid: uuid.UUID, call_uuid: str, *, for_update: bool = False) -> Conversation | None:
+    async def by_call(
+        self, domain_uuid: uuid.UUID, call_uuid: str, *, for_update: bool = False, lock_timeout_s: float | None = None
+    ) -> Conversation | None:
         """The conversation of a call; ``for_update`` locks its row until the transaction ends, so that an end,
-        a failed transfer and the stale-call closer never interleave on one call."""
+        a failed transfer and the stale-call closer never interleave on one call. With ``lock_timeout_s`` the
+        lock is waited for that long at most (then SQLSTATE 55P03, answered as a 503)."""
         stmt = self._scoped(domain_uuid).where(Conversation.call_uuid == call_uuid)
         if for_update:
             stmt = stmt.with_for_update()
+            if lock_timeout_s is not None:  # for the rest of this transaction
+                await self.session.execute(
+                    text("SELECT set_config('lock_timeout', :ms, true)"),
+                    {"ms": f"{max(1, round(lock_timeout_s * 1000))}ms"},
+                )
         result = await self.session.scalars(stmt.execution_options(populate_existing=True))
         return result.first()
 
