@@ -18,6 +18,8 @@ import test_calls
 from fakes.receiver import ReceiverServer
 from test_calls import _say, _start
 from voice_ai.conversation.lifecycle import CallLifecycle
+from voice_ai.core.unavailable import DatabaseUnavailableError
+from voice_ai.jobs import EVERY_MINUTE
 from voice_ai.runtime import Runtime
 
 demo = test_calls.demo  # the seeded demo tenant (a fixture)
@@ -191,7 +193,9 @@ async def test_stale_calls_are_closed_by_a_periodic_job(
     )
     assert runtime.settings.stale_call_minutes == 30
     lifecycle = CallLifecycle(runtime)
-    assert await lifecycle.close_stale(runtime.settings.stale_call_minutes) == 2
+    # the shared runtime's scheduler may close some of them first (its tick is every minute): what matters is
+    # that they end closed, once, with their note — not who closed them
+    await lifecycle.close_stale(runtime.settings.stale_call_minutes)
     rows = {call: await _conversation(db, call) for call in (silent, talked, fresh)}
     assert rows[silent]["outcome"] == "abandoned" and rows[talked]["outcome"] == "hangup"
     assert rows[fresh]["ended_at"] is None
@@ -200,13 +204,123 @@ async def test_stale_calls_are_closed_by_a_periodic_job(
         " AND voice_conversation_uuid = ANY($1)",
         [rows[silent]["voice_conversation_uuid"], rows[talked]["voice_conversation_uuid"]],
     )
-    assert notes == 2
-    assert await lifecycle.close_stale(30) == 0  # nothing left to close
+    assert notes == 2  # one each: closed once
+    await lifecycle.close_stale(30)  # nothing left to close
+    assert (await _conversation(db, fresh))["ended_at"] is None
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM v_voice_messages WHERE role = 'system' AND text LIKE '[stale]%'"
+            " AND voice_conversation_uuid = ANY($1)",
+            [rows[silent]["voice_conversation_uuid"], rows[talked]["voice_conversation_uuid"]],
+        )
+        == 2
+    )
     # the service's worker takes part in the every-minute schedule that runs the closer
     scheduled = await db.fetchval(
-        "SELECT expression FROM v_voice_ai_pgqueuer_schedules WHERE entrypoint = 'close_stale_calls'"
+        "SELECT expression FROM v_voice_ai_pgqueuer_schedules WHERE entrypoint = $1", EVERY_MINUTE
     )
     assert scheduled == "* * * * *"
+
+
+async def test_a_transfer_failed_report_reopens_only_a_call_transferred_there(
+    client: httpx.AsyncClient, demo: dict[str, Any], db: Any
+) -> None:
+    """A late or stray transfer_failed (a hangup already reported, a transfer elsewhere) is noted in the log and
+    changes nothing else: the end that was reported stands."""
+    domain = demo["domain"]
+
+    async def failed(call: str, destination: str | None) -> None:
+        body = {"domain_uuid": domain, "event": "transfer_failed", "detail": "NO_ROUTE_DESTINATION"}
+        answer = await client.post(
+            f"/api/v1/calls/{call}/events", json=body | ({"destination": destination} if destination else {})
+        )
+        assert answer.status_code == 202, answer.text
+
+    hung_up, elsewhere, transferred = (f"call-{uuid.uuid4()}" for _ in range(3))
+    for call in (hung_up, elsewhere, transferred):
+        await _start(client, demo, call)
+        await _say(client, demo, call, "Preciso da segunda via do meu boleto")  # the turn decides 203
+    await client.post(f"/api/v1/calls/{hung_up}/end", json={"domain_uuid": domain, "outcome": "hangup"})
+    await client.post(
+        f"/api/v1/calls/{elsewhere}/end",
+        json={"domain_uuid": domain, "outcome": "transferred", "destination": "200", "context": "demo.localhost"},
+    )
+    await client.post(f"/api/v1/calls/{transferred}/end", json={"domain_uuid": domain, "outcome": "transferred"})
+    await failed(hung_up, "203")
+    await failed(elsewhere, "203")  # it went to 200: a report about 203 is not about this call's end
+    await failed(transferred, None)  # no destination given: the transfer it ended with
+    rows = {call: await _conversation(db, call) for call in (hung_up, elsewhere, transferred)}
+    assert rows[hung_up]["outcome"] == "hangup" and rows[hung_up]["ended_at"] is not None
+    assert rows[elsewhere]["outcome"] == "transferred" and rows[elsewhere]["transfer_destination"] == "200"
+    assert rows[transferred]["ended_at"] is None and rows[transferred]["outcome"] is None  # re-opened
+    for call in (hung_up, elsewhere):
+        notes = await db.fetch(
+            "SELECT text FROM v_voice_messages WHERE voice_conversation_uuid = $1 AND role = 'system'",
+            rows[call]["voice_conversation_uuid"],
+        )
+        assert [n["text"] for n in notes] == ["[transfer_failed] 203 NO_ROUTE_DESTINATION"]
+
+
+async def test_an_end_whose_job_could_not_be_queued_is_stored_and_its_work_done_later(
+    client: httpx.AsyncClient,
+    demo: dict[str, Any],
+    db: Any,
+    runtime: Runtime,
+    receiver: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The end is stored before its job is queued: when the queue fails then, ``/end`` still answers 200, and the
+    every-minute job queues the summary and the webhook of ends whose work was never done. A webhook whose own
+    job was lost is queued again the same way."""
+    domain = demo["domain"]
+    patched = await client.patch(
+        f"/api/v1/domains/{domain}/secretaries/{demo['secretary']}", json={"webhook_url": receiver.url}
+    )
+    assert patched.status_code == 200
+    assert runtime.jobs is not None
+    queue = runtime.jobs
+
+    async def down(*_: Any, **__: Any) -> None:
+        raise DatabaseUnavailableError("the job queue's database is unavailable (ConnectionRefusedError)")
+
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    await _say(client, demo, call, "Vocês abrem no sábado?")
+    monkeypatch.setattr(queue, "finish_call", down)
+    ended = await client.post(f"/api/v1/calls/{call}/end", json={"domain_uuid": domain, "outcome": "resolved"})
+    assert ended.status_code == 200, ended.text
+    monkeypatch.undo()
+    row = await _conversation(db, call)
+    assert row["outcome"] == "resolved" and row["finished_at"] is None
+    await runtime.every_minute()
+    assert (await _conversation(db, call))["finished_at"] is None  # within the grace period: not lost yet
+    await db.execute(
+        "UPDATE v_voice_conversations SET ended_at = ended_at - interval '10 minutes' WHERE call_uuid = $1", call
+    )
+
+    monkeypatch.setattr(queue, "webhook", down)  # the webhook's job is lost too
+    await runtime.every_minute()
+
+    async def finished() -> bool:
+        return (await _conversation(db, call))["finished_at"] is not None
+
+    await _until(finished)
+    monkeypatch.undo()
+    delivery = await db.fetchrow(
+        "SELECT status, attempts FROM v_voice_ai_webhook_deliveries WHERE domain_uuid = $1", uuid.UUID(domain)
+    )
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 0) and receiver.received == []
+    await db.execute(
+        "UPDATE v_voice_ai_webhook_deliveries SET update_date = now() - interval '10 minutes' WHERE domain_uuid = $1",
+        uuid.UUID(domain),
+    )
+    await runtime.every_minute()
+
+    async def delivered() -> bool:
+        return len(receiver.received) == 1
+
+    await _until(delivered)
+    assert json.loads(receiver.received[0].body)["call_uuid"] == call
 
 
 async def test_line_events_count_as_activity(client: httpx.AsyncClient, demo: dict[str, Any], db: Any) -> None:

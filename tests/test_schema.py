@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from voice_ai.db.models import TENANT_TABLES, Base
+from voice_ai.db.models import CROSS_TENANT_INDEXES, TENANT_TABLES, Base
 from voice_ai.runtime import Runtime
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -51,7 +51,27 @@ async def test_secondary_btree_indexes_lead_with_domain_uuid(db: asyncpg.Connect
     btree = [r for r in rows if r["method"] == "btree" and not r["primary_key"]]
     assert btree, f"{table} has no tenant index"
     for row in btree:
+        if row["name"] in CROSS_TENANT_INDEXES:  # the system's sweeps: partial, across tenants
+            continue
         assert row["first"] == "domain_uuid", f"index {row['name']} does not lead with domain_uuid"
+
+
+async def test_the_sweeps_indexes_fit_their_queries(db: asyncpg.Connection) -> None:
+    """The every-minute sweeps look across tenants, ordered by time: their indexes are partial and lead with that
+    time (one leading with domain_uuid cannot serve "the oldest open calls of any tenant")."""
+    definitions = {
+        r["indexname"]: r["indexdef"]
+        for r in await db.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY($1)", CROSS_TENANT_INDEXES
+        )
+    }
+    assert set(definitions) == set(CROSS_TENANT_INDEXES)
+    assert "(update_date) WHERE (ended_at IS NULL)" in definitions["ix_voice_conversations_open_activity"]
+    assert (
+        "(ended_at) WHERE ((ended_at IS NOT NULL) AND (finished_at IS NULL))"
+        in definitions["ix_voice_conversations_unfinished"]
+    )
+    assert "(update_date) WHERE (status = 'pending'::text)" in definitions["ix_voice_ai_webhook_deliveries_pending"]
 
 
 async def test_rows_need_an_existing_domain(db: asyncpg.Connection) -> None:

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import make_settings
 from fakes.receiver import ReceiverServer
+from fakes.vendors import OPENAI_KEY
+from voice_ai.db.engine import pool_state
 from voice_ai.demo.seed import seed_demo
 from voice_ai.main import create_app
 from voice_ai.runtime import Runtime
@@ -142,3 +144,74 @@ async def _delivery_from(url: str, tmp_path: Path, call: str) -> dict[str, Any]:
         return await _delivery(probe, call)
     finally:
         await probe.stop()
+
+
+async def test_end_of_call_jobs_hold_no_connection_while_the_model_or_the_receiver_works(
+    fresh_database: Callable[..., Awaitable[str]], tmp_path: Path, receiver: Any, vendors: Any
+) -> None:
+    """Several calls end at once, with a slow LLM for their summaries and a slow webhook receiver: no background
+    connection is held while either works (the background pool is small, and a job that timed out waiting for one
+    was not retried: its webhook stayed pending for ever), and every summary and every webhook arrives."""
+    runtime = Runtime(make_settings(tmp_path, await fresh_database()))
+    await runtime.start()
+    calls = [f"call-{uuid.uuid4()}" for _ in range(6)]
+    try:
+        async with runtime.sessionmaker() as session, session.begin():
+            tenant = await seed_demo(session)
+        domain = str(tenant.domain_uuid)
+        async for http in _client(runtime):
+            patched = await http.patch(
+                f"/api/v1/domains/{domain}/secretaries/{tenant.secretary_uuid}", json={"webhook_url": receiver.url}
+            )
+            assert patched.status_code == 200
+            for call in calls:  # the turns' replies come from the built-in policy
+                await http.post("/api/v1/calls", json={"domain_uuid": domain, "secretary": "8000", "call_uuid": call})
+                await http.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": domain, "text": "Vocês abrem?"})
+            model = await http.post(  # the summaries come from the tenant's model, which is slow
+                f"/api/v1/domains/{domain}/providers",
+                json={
+                    "provider_type": "llm",
+                    "provider_name": "openai_compatible",
+                    "is_default": True,
+                    "config": {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "model": "m"},
+                },
+            )
+            assert model.status_code == 201, model.text
+            vendors.script[:] = ["slow"] * len(calls)
+            receiver.delay_s = 2.0
+            for call in calls:
+                ended = await http.post(
+                    f"/api/v1/calls/{call}/end", json={"domain_uuid": domain, "outcome": "resolved"}
+                )
+                assert ended.status_code == 200
+            held: list[int] = []
+            for busy in (_is(lambda: vendors.waiting >= 2), _is(lambda: receiver.in_flight >= 2)):
+                await _until(busy, 60)  # the model, then the receiver, at work for several calls at once
+                held.append(pool_state(runtime._background_engine)["checked_out"])  # type: ignore[arg-type]
+
+            async def all_delivered() -> bool:
+                states = [(await _delivery(runtime, call)).get("status") for call in calls]
+                return states == ["delivered"] * len(calls)
+
+            await _until(all_delivered, 90)
+            async with runtime.engine.connect() as conn:
+                from sqlalchemy import text
+
+                summaries = (
+                    await conn.execute(
+                        text("SELECT summary FROM v_voice_conversations WHERE call_uuid = ANY(:calls)"),
+                        {"calls": calls},
+                    )
+                ).scalars()
+                assert set(summaries) == {"ok"}  # the model's summary of each call, not the extractive one
+    finally:
+        await runtime.stop()
+    assert held == [0, 0], held  # nothing held while the model or the receiver worked (4 and 4 before)
+    assert len(receiver.received) == len(calls)
+
+
+def _is(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return condition()
+
+    return check

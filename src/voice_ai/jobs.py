@@ -1,5 +1,5 @@
 """Background jobs on PostgreSQL with PgQueuer: document ingestion, webhook deliveries, the post-call
-summary by the tenant's LLM, and the periodic closer of stale calls.
+summary by the tenant's LLM, and the every-minute housekeeping (stale calls, lost jobs, expired clips).
 
 No extra server: jobs live in the same database (tables prefixed ``v_voice_ai_``), survive restarts, and any
 number of service instances or dedicated workers (``voice-ai worker``) share them. A job whose worker died
@@ -25,8 +25,14 @@ PREFIX = "v_voice_ai_"
 INGEST = "ingest_document"
 WEBHOOK = "deliver_webhook"
 FINISH = "finish_call"
-CLOSE_STALE = "close_stale_calls"
-STALE_CRON = "* * * * *"  # every minute; the closer itself decides what is stale
+EVERY_MINUTE = "every_minute"
+EVERY_MINUTE_CRON = "* * * * *"
+# Jobs one worker runs at once, by entrypoint; the background database pool opens as many connections (each job
+# holds at most one, briefly), so no job ever waits for one.
+INGEST_CONCURRENCY = 2
+WEBHOOK_CONCURRENCY = 8
+FINISH_CONCURRENCY = 4
+MAX_CONCURRENT_JOBS = INGEST_CONCURRENCY + WEBHOOK_CONCURRENCY + FINISH_CONCURRENCY + 1  # + the every-minute job
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 ENQUEUE_TIMEOUT_S = 5.0
 
@@ -157,8 +163,8 @@ Periodic = Callable[[], Awaitable[None]]
 
 
 class Worker:
-    """Consumes jobs in this process until ``stop()``; with ``stale`` it also takes part in the periodic
-    stale-call closer (PgQueuer's scheduler: one instance runs each tick, whichever gets it first)."""
+    """Consumes jobs in this process until ``stop()``; with ``every_minute`` it also takes part in the every-minute
+    housekeeping (PgQueuer's scheduler: one instance runs each tick, whichever gets it first)."""
 
     def __init__(
         self,
@@ -167,12 +173,10 @@ class Worker:
         webhook: Handler,
         finish: FinishHandler,
         *,
-        stale: Periodic | None = None,
-        concurrency: int = 2,
+        every_minute: Periodic | None = None,
     ) -> None:
         self.dsn, self._ingest, self._webhook, self._finish = dsn, ingest, webhook, finish
-        self._stale = stale
-        self.concurrency = concurrency
+        self._every_minute = every_minute
         self._manager: Any = None
         self._scheduler: Any = None
         self._conn: asyncpg.Connection | None = None
@@ -189,17 +193,17 @@ class Worker:
         self._conn = await asyncpg.connect(self.dsn)
         manager = QueueManager(_queries(AsyncpgDriver(self._conn)), channel=Channel(_settings().channel))
 
-        @manager.entrypoint(INGEST, concurrency_limit=self.concurrency)
+        @manager.entrypoint(INGEST, concurrency_limit=INGEST_CONCURRENCY)
         async def ingest(job: Job) -> None:
             data = json.loads(job.payload or b"{}")
             await self._ingest(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["document_uuid"]))
 
-        @manager.entrypoint(WEBHOOK, concurrency_limit=8)
+        @manager.entrypoint(WEBHOOK, concurrency_limit=WEBHOOK_CONCURRENCY)
         async def webhook(job: Job) -> None:
             data = json.loads(job.payload or b"{}")
             await self._webhook(uuid.UUID(data["domain_uuid"]), uuid.UUID(data["delivery_uuid"]))
 
-        @manager.entrypoint(FINISH, concurrency_limit=4)
+        @manager.entrypoint(FINISH, concurrency_limit=FINISH_CONCURRENCY)
         async def finish(job: Job) -> None:
             data = json.loads(job.payload or b"{}")
             ended_at = datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None
@@ -210,10 +214,10 @@ class Worker:
             manager.run(heartbeat_timeout=HEARTBEAT_TIMEOUT, dequeue_timeout=timedelta(seconds=5)),
             name="voice-ai-worker",
         )
-        if self._stale is not None:
-            await self._start_scheduler(self._stale)
+        if self._every_minute is not None:
+            await self._start_scheduler(self._every_minute)
 
-    async def _start_scheduler(self, stale: Periodic) -> None:
+    async def _start_scheduler(self, every_minute: Periodic) -> None:
         from pgqueuer.core.sm import SchedulerManager
         from pgqueuer.db import AsyncpgDriver
         from pgqueuer.models import Schedule
@@ -221,9 +225,9 @@ class Worker:
         self._schedule_conn = await asyncpg.connect(self.dsn)
         scheduler = SchedulerManager(_queries(AsyncpgDriver(self._schedule_conn)))
 
-        @scheduler.schedule(CLOSE_STALE, STALE_CRON)
-        async def close_stale(_: Schedule) -> None:
-            await stale()
+        @scheduler.schedule(EVERY_MINUTE, EVERY_MINUTE_CRON)
+        async def housekeeping(_: Schedule) -> None:
+            await every_minute()
 
         self._scheduler = scheduler
         self._schedule_task = asyncio.create_task(scheduler.run(), name="voice-ai-scheduler")

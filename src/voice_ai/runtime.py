@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
 
@@ -24,12 +25,14 @@ from voice_ai.core.errors import ServiceUnavailableError
 from voice_ai.db import migrate
 from voice_ai.db.embedded import EmbeddedPostgres
 from voice_ai.db.engine import create_engine, create_sessionmaker
+from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.domains import DomainRepository
 from voice_ai.providers.base import EmbeddingsProvider
 from voice_ai.providers.manager import ProviderManager
 from voice_ai.providers.ratelimit import PostgresRateLimiter
 
 logger = logging.getLogger(__name__)
+LOST_JOB_S = 300.0  # a job that should have run this long ago and left no trace was lost: queued again
 
 
 class DatabaseStartError(RuntimeError):
@@ -105,10 +108,15 @@ class Runtime:
                 pool_timeout_s=settings.db_pool_timeout_s,
                 connect_timeout_s=settings.db_connect_timeout_s,
             )
-            # Background jobs (indexing, summaries, webhooks, the stale-call closer) have a small pool of their
-            # own: they never take the connections calls need, and a busy moment makes them wait, not fail.
+            # Background jobs (indexing, summaries, webhooks, the every-minute job) have a pool of their own: they
+            # never take the connections calls need. It opens as many connections as the worker runs jobs at once
+            # (each job holds at most one, and only while it reads or writes — never while a model or a receiver
+            # works), so no job waits for one: a job that raised for want of a connection would not be retried.
             self._background_engine = create_engine(
-                url, pool_size=2, max_overflow=2, connect_timeout_s=settings.db_connect_timeout_s
+                url,
+                pool_size=2,
+                max_overflow=jobs.MAX_CONCURRENT_JOBS - 2,
+                connect_timeout_s=settings.db_connect_timeout_s,
             )
         except (ValueError, ArgumentError) as exc:
             raise DatabaseStartError(
@@ -146,7 +154,7 @@ class Runtime:
                 self._ingest,
                 self._webhook,
                 self._finish_call,
-                stale=self.close_stale_calls if self.settings.stale_call_minutes > 0 else None,
+                every_minute=self.every_minute,
             )
             await self.worker.start()
 
@@ -168,14 +176,32 @@ class Runtime:
     ) -> None:
         from voice_ai.conversation.lifecycle import CallLifecycle
 
-        async with self.background_sessionmaker() as session:
-            await CallLifecycle(self).finish(session, domain_uuid, conversation_uuid, ended_at)
+        await CallLifecycle(self).finish(domain_uuid, conversation_uuid, ended_at)
 
-    async def close_stale_calls(self) -> None:
-        """End calls nobody ended (run every minute by the job scheduler)."""
+    async def every_minute(self) -> None:
+        """The system's housekeeping, run every minute by the job scheduler (one instance per tick): end the calls
+        nobody ended, queue the end-of-call work and the webhook deliveries whose jobs were never queued or were
+        lost, and delete expired reply clips. Each part runs even when another failed."""
         from voice_ai.conversation.lifecycle import CallLifecycle
+        from voice_ai.services.webhooks import queue_overdue
 
-        await CallLifecycle(self).close_stale(self.settings.stale_call_minutes)
+        lifecycle = CallLifecycle(self)
+        parts: tuple[tuple[str, Callable[[], Awaitable[int]]], ...] = (
+            ("closing stale calls", lambda: lifecycle.close_stale(self.settings.stale_call_minutes)),
+            ("queueing unfinished ends", lambda: lifecycle.queue_unfinished(self.settings.end_grace_s + LOST_JOB_S)),
+            ("queueing overdue webhooks", lambda: queue_overdue(self, LOST_JOB_S)),
+            ("purging expired reply clips", self._purge_clips),
+        )
+        for what, part in parts:
+            try:
+                await part()
+            except Exception:
+                logger.exception("every-minute job: %s failed", what)
+
+    async def _purge_clips(self) -> int:
+        """Expired replies (cached phrases never expire)."""
+        async with self.background_sessionmaker() as session, session.begin():
+            return await AudioRepository(session).purge_expired()
 
     async def _ingest(self, domain_uuid: uuid.UUID, document_uuid: uuid.UUID) -> None:
         from voice_ai.rag.ingest import ingest_document

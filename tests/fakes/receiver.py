@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     refused: int = 0
     url: str = ""
+    delay_s: float = 0.0  # a slow receiver: each request waits this long before it is answered
+    in_flight: int = 0
 
 
 class ReceiverServer:
@@ -37,6 +40,12 @@ class ReceiverServer:
         self.state.url = f"http://127.0.0.1:{port}/hooks/voice"
 
         async def hook(request: Request) -> Any:
+            if self.state.delay_s:
+                self.state.in_flight += 1
+                try:
+                    await asyncio.sleep(self.state.delay_s)
+                finally:
+                    self.state.in_flight -= 1
             if not self.state.up:
                 self.state.refused += 1
                 return JSONResponse({"error": "maintenance"}, 503)

@@ -46,6 +46,7 @@ class FakeVendors:
         default_factory=lambda: {"response": "Funcionamos das 8h às 18h.", "action": "continue", "department": None}
     )
     base_url: str = ""
+    waiting: int = 0  # "slow" requests being held right now
 
     def next_step(self) -> Any:
         return self.script.pop(0) if self.script else "ok"
@@ -99,7 +100,11 @@ def build_app(state: FakeVendors) -> Starlette:
         state.requests.append(entry)
         step = state.next_step()
         if step == "slow":
-            await asyncio.sleep(5)
+            state.waiting += 1
+            try:
+                await asyncio.sleep(5)
+            finally:
+                state.waiting -= 1
         elif step == "hang":  # a vendor that never answers: holds the request until the client gives up
             for _ in range(1200):
                 if await request.is_disconnected():

@@ -65,7 +65,6 @@ from voice_ai.services.vocabulary import tenant_vocabulary
 
 logger = logging.getLogger(__name__)
 REPLY_TTL = timedelta(hours=2)
-PURGE_EVERY = 50
 SILENT_TURNS_BEFORE_OPERATOR = 2
 STT_FAILED = "failed"  # providers.stt of a turn no recogniser could transcribe (told apart from silence)
 MIN_LOCK_WAIT_S = 0.1
@@ -140,8 +139,6 @@ def _ms(since: float) -> float:
 
 
 class CallEngine:
-    _stored = 0  # replies stored by this process (class-wide: engines are made per request)
-
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
 
@@ -206,7 +203,8 @@ class CallEngine:
 
     @staticmethod
     async def _store_clip(session: AsyncSession, domain_uuid: uuid.UUID, spoken: Spoken) -> None:
-        """Store a clip synthesised by ``_synthesize`` (a cached phrase another call stored meanwhile wins)."""
+        """Store a clip synthesised by ``_synthesize`` (a cached phrase another call stored meanwhile wins). Expired
+        replies are deleted by the every-minute job, never inside a turn."""
         if spoken.wav is None:
             return
         repo = AudioRepository(session)
@@ -217,9 +215,6 @@ class CallEngine:
             cache_key=spoken.cache_key,
             ttl=None if spoken.cache_key else REPLY_TTL,
         )
-        CallEngine._stored += 1
-        if CallEngine._stored % PURGE_EVERY == 0:  # expired replies are removed as new ones are made
-            await repo.purge_expired()
 
     async def start(
         self,

@@ -6,6 +6,11 @@ model, then the webhook — is a background job that waits ``VOICE_AI_END_GRACE_
 the end right before a transfer, and when that transfer fails (``transfer_failed``) the call is re-opened and
 ended again with the truth. The job belongs to one end (it carries that end's time) and does nothing when the
 call was re-opened or ended again meanwhile, so a webhook never reports the first, wrong outcome.
+
+Background work holds no database connection while a provider or a receiver works: it reads in one short session,
+lets it go, asks the model, and writes in another (the background pool is small, and a job that cannot get a
+connection raises and is not retried by the queue). An end whose job could not be queued is not lost: the
+every-minute job (:meth:`CallLifecycle.queue_unfinished`) queues the ends whose work was never done.
 """
 
 from __future__ import annotations
@@ -58,7 +63,9 @@ class CallLifecycle:
         context: str | None = None,
     ) -> int:
         """Record a line event in the call's log as a system message. ``caller_hangup`` ends the call;
-        ``transfer_failed`` re-opens it (the caller is still on the line, being sent elsewhere)."""
+        ``transfer_failed`` re-opens a call that ended as ``transferred`` (to ``destination``, when given): the
+        caller is still on the line, being sent elsewhere. For any other call it is only noted — an end that says
+        something else (a hangup, an error, another destination) is not undone by a late or stray report."""
         conversation = await self._conversation(session, domain_uuid, call_uuid, lock=True)
         messages = MessageRepository(session)
         index = await self._last_turn(session, domain_uuid, conversation.voice_conversation_uuid)
@@ -75,7 +82,7 @@ class CallLifecycle:
             },
         )
         repo = ConversationRepository(session)
-        if event == "transfer_failed":
+        if event == "transfer_failed" and _was_transferred(conversation, destination):
             await repo.update(
                 conversation,
                 {
@@ -85,6 +92,7 @@ class CallLifecycle:
                     "transfer_destination": None,
                     "transfer_context": None,
                     "transfer_department": None,
+                    "finished_at": None,
                 },
             )
         elif event == "caller_hangup" and conversation.ended_at is None:
@@ -130,40 +138,68 @@ class CallLifecycle:
         summary = _with_transfer("; ".join(asked[:3])[:500] if asked else None, conversation, outcome)
         conversation = await repo.update(conversation, {"summary": summary})
         ended_at = conversation.ended_at
+        await session.commit()  # the end is stored before its work is queued (the worker must find it)
         if self.runtime.jobs is None:  # tools and tests without a queue: at once, no grace period
-            await self.finish(session, domain_uuid, conversation.voice_conversation_uuid, ended_at)
+            await self.finish(domain_uuid, conversation.voice_conversation_uuid, ended_at)
             return conversation
-        await session.commit()  # the worker must find the ended conversation
-        await self.runtime.jobs.finish_call(
-            domain_uuid, conversation.voice_conversation_uuid, ended_at, delay_s=self.runtime.settings.end_grace_s
-        )
+        try:
+            await self.runtime.jobs.finish_call(
+                domain_uuid, conversation.voice_conversation_uuid, ended_at, delay_s=self.runtime.settings.end_grace_s
+            )
+        except Exception as exc:  # the end is stored: the every-minute job queues its work later
+            logger.error(
+                "call %s ended, but its summary/webhook job could not be queued (%s: %s); the every-minute job "
+                "will queue it",
+                call_uuid,
+                type(exc).__name__,
+                exc,
+            )
         return conversation
 
-    async def finish(
-        self,
-        session: AsyncSession,
-        domain_uuid: uuid.UUID,
-        conversation_uuid: uuid.UUID,
-        ended_at: datetime | None,
-    ) -> None:
+    async def finish(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID, ended_at: datetime | None) -> None:
         """The background half of ``end``: the LLM summary, then the webhook — only while the call is still
-        ended by the end this job was queued for (``ended_at``)."""
-        conversation = await ConversationRepository(session).get(domain_uuid, conversation_uuid)
-        if conversation is None or conversation.ended_at is None:
-            return  # re-opened by a failed transfer: its next end queues its own job
-        if ended_at is not None and conversation.ended_at != ended_at:
-            return  # re-opened and ended again since: that end's job reports it
-        history = await self._history(session, domain_uuid, conversation_uuid)
-        asked = any(m.role == "user" and m.text.strip() for m in history)
-        model = await self._summary_model(session, domain_uuid, conversation) if asked else None
-        if model is not None:
-            summary = await self._llm_summary(model, conversation, history)
+        ended by the end this job was queued for (``ended_at``), and only once. No connection is held while the
+        model writes: read, let the session go, ask, then write in a new short transaction."""
+        sessions = self.runtime.background_sessionmaker
+        async with sessions() as session:
+            conversation = await ConversationRepository(session).get(domain_uuid, conversation_uuid)
+            if not _ended_by(conversation, ended_at):
+                return
+            assert conversation is not None
+            history = await self._history(session, domain_uuid, conversation_uuid)
+            asked = any(m.role == "user" and m.text.strip() for m in history)
+            model = await self._summary_model(session, domain_uuid, conversation) if asked else None
+        summary = await self._llm_summary(model, conversation, history) if model is not None else None
+        async with sessions() as session, session.begin():
+            repo = ConversationRepository(session)
+            conversation = await repo.get(domain_uuid, conversation_uuid, for_update=True)
+            if not _ended_by(conversation, ended_at):
+                return  # re-opened, ended again, or done by another job meanwhile
+            assert conversation is not None
+            values: dict[str, Any] = {"finished_at": datetime.now(UTC)}
             if summary:
-                conversation = await ConversationRepository(session).update(
-                    conversation, {"summary": _with_transfer(summary, conversation, conversation.outcome)}
-                )
-        await self._queue_webhook(session, domain_uuid, conversation, history)
-        await session.commit()
+                values["summary"] = _with_transfer(summary, conversation, conversation.outcome)
+            conversation = await repo.update(conversation, values)
+            delivery = await self._webhook_row(session, domain_uuid, conversation, history)
+        if delivery is not None and self.runtime.jobs is not None:
+            # a delivery whose job could not be queued stays pending: the every-minute job queues it
+            await self.runtime.jobs.webhook(domain_uuid, delivery, attempt=0, delay_s=0)
+
+    async def queue_unfinished(self, older_than_s: float) -> int:
+        """Queue the end-of-call work of calls that ended more than ``older_than_s`` ago and whose work was never
+        done (its job could not be queued, or was lost). Returns how many were queued."""
+        if self.runtime.jobs is None:
+            return 0
+        before = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        async with self.runtime.background_sessionmaker() as session:
+            ends = await ConversationRepository(session).unfinished(before, limit=STALE_BATCH)
+        for domain_uuid, conversation_uuid, ended_at in ends:  # one job per end: a job still queued is not doubled
+            await self.runtime.jobs.finish_call(domain_uuid, conversation_uuid, ended_at)
+        if ends:
+            logger.warning(
+                "queued the end-of-call work of %d call(s) whose job was never queued or was lost", len(ends)
+            )
+        return len(ends)
 
     async def close_stale(self, minutes: int) -> int:
         """End the calls without activity for ``minutes`` (their end was never posted: the service was down at
@@ -239,9 +275,11 @@ class CallLifecycle:
             return None
         return reply.text.strip()[:1000] or None
 
-    async def _queue_webhook(
+    async def _webhook_row(
         self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation, history: Any
-    ) -> None:
+    ) -> uuid.UUID | None:
+        """The call's webhook delivery (in the outbox, with the caller's transaction), when its secretary has a
+        URL."""
         from voice_ai.services.webhooks import payload
 
         secretary = (
@@ -250,7 +288,7 @@ class CallLifecycle:
             else None
         )
         if secretary is None or not secretary.webhook_url:
-            return
+            return None
         delivery = await WebhookDeliveryRepository(session).create(
             domain_uuid,
             {
@@ -259,9 +297,21 @@ class CallLifecycle:
                 "payload": payload(conversation, secretary, list(history)),
             },
         )
-        await session.commit()  # the worker must find the row
-        if self.runtime.jobs is not None:
-            await self.runtime.jobs.webhook(domain_uuid, delivery.voice_ai_webhook_delivery_uuid, attempt=0, delay_s=0)
+        return delivery.voice_ai_webhook_delivery_uuid
+
+
+def _ended_by(conversation: Conversation | None, ended_at: datetime | None) -> bool:
+    """Whether ``conversation`` is still ended by the end of ``ended_at`` and its work is not done yet."""
+    if conversation is None or conversation.ended_at is None or conversation.finished_at is not None:
+        return False
+    return ended_at is None or conversation.ended_at == ended_at
+
+
+def _was_transferred(conversation: Conversation, destination: str | None) -> bool:
+    """A ``transfer_failed`` report fits this call: it ended as transferred (to ``destination``, when given)."""
+    if conversation.ended_at is None or conversation.outcome != "transferred":
+        return False
+    return destination is None or destination == conversation.transfer_destination
 
 
 def _with_transfer(summary: str | None, conversation: Conversation, outcome: str | None) -> str | None:

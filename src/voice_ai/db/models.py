@@ -252,11 +252,12 @@ class Conversation(Timestamps, Base):
         Index("ix_voice_conversations_domain_started", "domain_uuid", "started_at"),
         Index("ix_voice_conversations_domain_caller", "domain_uuid", "caller_id_number"),
         Index("ix_voice_conversations_domain_outcome", "domain_uuid", "outcome"),
+        # the system's sweeps, across tenants (CROSS_TENANT_INDEXES): stale calls, ends whose work was not done
+        Index("ix_voice_conversations_open_activity", "update_date", postgresql_where=sql("ended_at IS NULL")),
         Index(
-            "ix_voice_conversations_open_activity",
-            "domain_uuid",
-            "update_date",
-            postgresql_where=sql("ended_at IS NULL"),
+            "ix_voice_conversations_unfinished",
+            "ended_at",
+            postgresql_where=sql("ended_at IS NOT NULL AND finished_at IS NULL"),
         ),
     )
 
@@ -276,6 +277,7 @@ class Conversation(Timestamps, Base):
     transfer_context: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     turn_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # end-of-call work done
 
 
 class Message(Timestamps, Base):
@@ -360,6 +362,8 @@ class WebhookDelivery(Timestamps, Base):
             name="fk_voice_ai_webhook_deliveries_conversation",
         ),
         Index("ix_voice_ai_webhook_deliveries_domain_conversation", "domain_uuid", "voice_conversation_uuid"),
+        # the every-minute sweep of deliveries whose job was lost, across tenants (CROSS_TENANT_INDEXES)
+        Index("ix_voice_ai_webhook_deliveries_pending", "update_date", postgresql_where=sql("status = 'pending'")),
     )
 
     voice_ai_webhook_delivery_uuid: Mapped[uuid.UUID] = _pk()
@@ -374,6 +378,14 @@ class WebhookDelivery(Timestamps, Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+
+# Indexes for the system's own sweeps (the every-minute job), which look across tenants and so do not lead with
+# domain_uuid; each is partial, so it holds only the few rows a sweep looks for.
+CROSS_TENANT_INDEXES = (
+    "ix_voice_conversations_open_activity",
+    "ix_voice_conversations_unfinished",
+    "ix_voice_ai_webhook_deliveries_pending",
+)
 
 TENANT_TABLES = (
     Provider.__tablename__,

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 MAX_DELAY_S = 3600.0
 TIMEOUT_S = 10.0
+OVERDUE_BATCH = 200
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -65,47 +66,71 @@ def backoff(attempts: int, base_s: float) -> float:
 
 
 async def deliver(runtime: Any, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID) -> None:
-    """One attempt; schedules the next one (or dead-letters) on failure."""
-    async with runtime.background_sessionmaker() as session, session.begin():
-        repo = WebhookDeliveryRepository(session)
-        row = await repo.get(domain_uuid, delivery_uuid)
+    """One attempt; schedules the next one (or dead-letters) on failure. No database connection is held while the
+    receiver answers (up to ``TIMEOUT_S``): the row is read in one short session and the result written in
+    another."""
+    async with runtime.background_sessionmaker() as session:
+        row = await WebhookDeliveryRepository(session).get(domain_uuid, delivery_uuid)
         if row is None or row.status != "pending":
             return
+        url, attempts = row.url, row.attempts
         body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
         secretary_uuid = (row.payload.get("secretary") or {}).get("uuid")
         secretary = (
             await SecretaryRepository(session).get(domain_uuid, uuid.UUID(secretary_uuid)) if secretary_uuid else None
         )
         secret = runtime.secret_box.decrypt(secretary.webhook_secret) if secretary and secretary.webhook_secret else ""
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "voice-ai-ivr-webhook",
-            "X-VoiceAI-Event": "call.ended",
-            "X-VoiceAI-Delivery": str(delivery_uuid),
-            "X-VoiceAI-Timestamp": str(timestamp),
-        }
-        if secret:
-            headers["X-VoiceAI-Signature"] = sign(secret, timestamp, body)
-        status_code, error = None, None
-        try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
-                response = await client.post(row.url, content=body, headers=headers)
-            status_code = response.status_code
-            if not 200 <= response.status_code < 300:
-                error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}"
-        attempts = row.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
-        if error is None:
-            values |= {"status": "delivered", "delivered_at": datetime.now(UTC), "next_attempt_at": None}
-        elif attempts >= MAX_ATTEMPTS:
-            values |= {"status": "dead", "next_attempt_at": None}
-            logger.error("webhook %s to %s dead after %d attempts: %s", delivery_uuid, row.url, attempts, error)
-        else:
-            delay = backoff(attempts, runtime.settings.webhook_retry_base_s)
-            values["next_attempt_at"] = datetime.now(UTC) + timedelta(seconds=delay)
+    status_code, error = await _post(url, body, secret, delivery_uuid)
+    attempts += 1
+    values: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
+    delay = 0.0
+    if error is None:
+        values |= {"status": "delivered", "delivered_at": datetime.now(UTC), "next_attempt_at": None}
+    elif attempts >= MAX_ATTEMPTS:
+        values |= {"status": "dead", "next_attempt_at": None}
+        logger.error("webhook %s to %s dead after %d attempts: %s", delivery_uuid, url, attempts, error)
+    else:
+        delay = backoff(attempts, runtime.settings.webhook_retry_base_s)
+        values["next_attempt_at"] = datetime.now(UTC) + timedelta(seconds=delay)
+    async with runtime.background_sessionmaker() as session, session.begin():
+        repo = WebhookDeliveryRepository(session)
+        row = await repo.get(domain_uuid, delivery_uuid, for_update=True)
+        if row is None or row.status != "pending" or row.attempts != attempts - 1:
+            return  # deleted, or another job attempted it meanwhile: its result stands
         await repo.update(row, values)
     if error is not None and attempts < MAX_ATTEMPTS:
         await runtime.jobs.webhook(domain_uuid, delivery_uuid, attempt=attempts, delay_s=delay)
+
+
+async def _post(url: str, body: bytes, secret: str, delivery_uuid: uuid.UUID) -> tuple[int | None, str | None]:
+    """POST the signed body: (status code, error or None for a 2xx)."""
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "voice-ai-ivr-webhook",
+        "X-VoiceAI-Event": "call.ended",
+        "X-VoiceAI-Delivery": str(delivery_uuid),
+        "X-VoiceAI-Timestamp": str(timestamp),
+    }
+    if secret:
+        headers["X-VoiceAI-Signature"] = sign(secret, timestamp, body)
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
+            response = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, type(exc).__name__
+    return response.status_code, None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+
+async def queue_overdue(runtime: Any, older_than_s: float) -> int:
+    """Queue again the deliveries still pending whose job was lost (its queueing failed after the row was stored,
+    or it raised): untouched for ``older_than_s`` and not due later. One job per attempt: a job still queued for
+    that attempt is not doubled. Returns how many were queued."""
+    before = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    async with runtime.background_sessionmaker() as session:
+        overdue = await WebhookDeliveryRepository(session).overdue(before, limit=OVERDUE_BATCH)
+    for domain_uuid, delivery_uuid, attempts in overdue:
+        await runtime.jobs.webhook(domain_uuid, delivery_uuid, attempt=attempts, delay_s=0)
+    if overdue:
+        logger.warning("queued %d webhook delivery(ies) whose job was lost", len(overdue))
+    return len(overdue)

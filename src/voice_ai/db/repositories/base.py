@@ -71,8 +71,12 @@ class TenantRepository(Generic[M]):
         rows = await self.session.scalars(stmt.order_by(*self.order_by, self.pk).limit(limit).offset(offset))
         return Page(rows.all(), int(total or 0))
 
-    async def get(self, domain_uuid: uuid.UUID, object_uuid: uuid.UUID) -> M | None:
-        result = await self.session.scalars(self._scoped(domain_uuid).where(self.pk == object_uuid))
+    async def get(self, domain_uuid: uuid.UUID, object_uuid: uuid.UUID, *, for_update: bool = False) -> M | None:
+        """One row; ``for_update`` locks it until the transaction ends (and reads it afresh)."""
+        stmt = self._scoped(domain_uuid).where(self.pk == object_uuid)
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        result = await self.session.scalars(stmt)
         row: M | None = result.first()
         return row
 

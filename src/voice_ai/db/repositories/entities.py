@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, text, update
+from sqlalchemy import ColumnElement, case, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from voice_ai.core.errors import ConflictError
@@ -194,6 +194,22 @@ class ConversationRepository(TenantRepository[Conversation]):
         )
         return [(r.domain_uuid, r.call_uuid) for r in rows]
 
+    async def unfinished(self, before: datetime, *, limit: int) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
+        """(domain_uuid, conversation_uuid, ended_at) of calls that ended before ``before`` and whose end-of-call
+        work (summary, webhook) was never done — its job was never queued, or was lost — across every tenant: the
+        system's every-minute job queues them again, and the work itself is tenant-scoped."""
+        rows = await self.session.execute(
+            select(Conversation.domain_uuid, Conversation.voice_conversation_uuid, Conversation.ended_at)
+            .where(
+                Conversation.ended_at.is_not(None),
+                Conversation.finished_at.is_(None),
+                Conversation.ended_at < before,
+            )
+            .order_by(Conversation.ended_at)
+            .limit(limit)
+        )
+        return [(r.domain_uuid, r.voice_conversation_uuid, r.ended_at) for r in rows]
+
     async def search(
         self,
         domain_uuid: uuid.UUID,
@@ -249,3 +265,21 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
     model = WebhookDelivery
     pk_name = "voice_ai_webhook_delivery_uuid"
     order_by = (WebhookDelivery.insert_date,)
+
+    async def overdue(self, before: datetime, *, limit: int) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+        """(domain_uuid, delivery_uuid, attempts) of deliveries still pending, untouched since ``before`` and not
+        due later, across every tenant: their job was lost (its queueing failed, or it raised). The system's
+        every-minute job queues them again."""
+        rows = await self.session.execute(
+            select(
+                WebhookDelivery.domain_uuid, WebhookDelivery.voice_ai_webhook_delivery_uuid, WebhookDelivery.attempts
+            )
+            .where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.update_date < before,
+                or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at < before),
+            )
+            .order_by(WebhookDelivery.update_date)
+            .limit(limit)
+        )
+        return [(r.domain_uuid, r.voice_ai_webhook_delivery_uuid, r.attempts) for r in rows]

@@ -1,5 +1,6 @@
 """Where a transferred call really went (the dialplan context next to the destination), and an index for the
-stale-call closer (open conversations by last activity).
+stale-call closer (open conversations by last activity, across tenants: the closer is the system's, ordered by
+``update_date``).
 
 Revision ID: 0007
 Revises: 0006
@@ -21,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.execute("ALTER TABLE v_voice_conversations ADD COLUMN transfer_context text")
     op.execute(
-        "CREATE INDEX ix_voice_conversations_open_activity ON v_voice_conversations (domain_uuid, update_date) "
+        "CREATE INDEX ix_voice_conversations_open_activity ON v_voice_conversations (update_date) "
         "WHERE ended_at IS NULL"
     )
 
