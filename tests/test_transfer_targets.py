@@ -34,10 +34,24 @@ CREATE TABLE v_conference_centers (conference_center_uuid uuid PRIMARY KEY, doma
 CREATE TABLE v_call_flows (call_flow_uuid uuid PRIMARY KEY, domain_uuid uuid, call_flow_extension text,
     call_flow_feature_code text, call_flow_context text, call_flow_enabled boolean);
 CREATE TABLE v_dialplans (dialplan_uuid uuid PRIMARY KEY, domain_uuid uuid, dialplan_name text, dialplan_number text,
-    dialplan_context text, dialplan_enabled boolean);
+    dialplan_context text, dialplan_continue boolean, dialplan_enabled boolean);
+CREATE TABLE v_dialplan_details (dialplan_detail_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(), domain_uuid uuid,
+    dialplan_uuid uuid, dialplan_detail_tag text, dialplan_detail_type text, dialplan_detail_data text,
+    dialplan_detail_group numeric, dialplan_detail_order numeric, dialplan_detail_enabled boolean);
 """
-
 TENANT, OTHER = "pbx.example.com", "other.example.com"
+
+# Dialplans that route by a destination_number expression, as FusionPBX 5.5 writes them (name, context, continue,
+# enabled, expression; details enabled): an outbound route (app/dialplan_outbound: no dialplan_number), the
+# variable setters every domain context has (continue="true": they match every number and route nowhere), the
+# global extension-to-voicemail (a PCRE \Q…\E around a channel variable), and a disabled route.
+PATTERN_DIALPLANS = [
+    ("Brasil celular", TENANT, False, True, r"^\+?55(\d{10,11})$"),
+    ("call-direction", TENANT, True, True, r"^(\d+)$"),
+    ("variables", TENANT, True, True, r"^(.*)$"),
+    ("extension-to-voicemail", "global", False, True, r"^\Q${caller_id_number}\E$"),
+    ("old route", TENANT, False, False, r"^(9\d{3})$"),
+]
 
 
 async def _pbx(conn: asyncpg.Connection, tenant: uuid.UUID, other: uuid.UUID) -> None:
@@ -69,17 +83,58 @@ async def _pbx(conn: asyncpg.Connection, tenant: uuid.UUID, other: uuid.UUID) ->
         "v_call_flows (domain_uuid, call_flow_extension, call_flow_feature_code, call_flow_context, call_flow_enabled)": [
             (tenant, "30", "*30", TENANT, True)
         ],
-        "v_dialplans (domain_uuid, dialplan_name, dialplan_number, dialplan_context, dialplan_enabled)": [
-            (tenant, "voicemail", "*97", TENANT, True),
-            (tenant, "inbound", "5541333344444", "public", True),
-            (None, "global", "*9664", TENANT, True),  # a global entry: every domain's
-            (other, "theirs", "5000", OTHER, True),
+        "v_dialplans (domain_uuid, dialplan_name, dialplan_number, dialplan_context, dialplan_continue, dialplan_enabled)": [
+            (tenant, "voicemail", "*97", TENANT, False, True),
+            (tenant, "inbound", "5541333344444", "public", False, True),
+            (None, "global", "*9664", TENANT, False, True),  # a global entry: every domain's
+            (other, "theirs", "5000", OTHER, False, True),
         ],
     }
     for target, values in rows.items():
         table, columns = target.split(" ", 1)
         for value in values:
             await _insert(conn, table, columns, value)
+    for name, context, go_on, enabled, expression in PATTERN_DIALPLANS:
+        await _pattern_dialplan(
+            conn, None if context == "global" else tenant, name, context, go_on, enabled, expression
+        )
+
+
+async def _pattern_dialplan(
+    conn: asyncpg.Connection,
+    domain: uuid.UUID | None,
+    name: str,
+    context: str,
+    go_on: bool,
+    enabled: bool,
+    expression: str,
+) -> uuid.UUID:
+    dialplan = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO v_dialplans (dialplan_uuid, domain_uuid, dialplan_name, dialplan_number, dialplan_context,"
+        " dialplan_continue, dialplan_enabled) VALUES ($1, $2, $3, '', $4, $5, $6)",
+        dialplan,
+        domain,
+        name,
+        context,
+        go_on,
+        enabled,
+    )
+    details = [("condition", "${user_exists}", "false"), ("condition", "destination_number", expression)]
+    details.append(("action", "bridge", "sofia/gateway/trunk/$1"))
+    for order, (tag, kind, data) in enumerate(details):
+        await conn.execute(
+            "INSERT INTO v_dialplan_details (domain_uuid, dialplan_uuid, dialplan_detail_tag, dialplan_detail_type,"
+            " dialplan_detail_data, dialplan_detail_group, dialplan_detail_order, dialplan_detail_enabled)"
+            " VALUES ($1, $2, $3, $4, $5, 0, $6, true)",
+            domain,
+            dialplan,
+            tag,
+            kind,
+            data,
+            order * 10,
+        )
+    return dialplan
 
 
 async def _insert(conn: asyncpg.Connection, table: str, columns: str, value: tuple[Any, ...]) -> None:
@@ -255,3 +310,61 @@ async def test_a_rule_that_stopped_routing_is_never_offered_to_a_caller(fusionpb
         assert still["action"] == "transfer" and still["transfer"]["destination"] == "700", still
     finally:
         await conn.execute("UPDATE v_ring_groups SET ring_group_enabled = true WHERE ring_group_extension = '600'")
+
+
+async def test_external_numbers_route_through_the_domains_outbound_routes(fusionpbx: dict[str, Any]) -> None:
+    """An outbound route has no number, only a destination_number expression: a rule to a mobile number it matches
+    is accepted and offered to callers; FusionPBX's continue="true" variable setters (which match every number)
+    and a disabled route make nothing routable."""
+    http, conn, tenant = fusionpbx["http"], fusionpbx["conn"], fusionpbx["tenant"]
+    base = f"/api/v1/domains/{tenant}"
+    rules = f"{base}/transfer-rules"
+    for number in ("5541999998888", "+5541988887777"):
+        saved = await http.post(rules, json={"department_name": f"Celular {number}", "destination_number": number})
+        assert saved.status_code == 201, saved.text
+    # a rule stored before saves were checked this way: offered at call time too
+    await conn.execute(
+        "INSERT INTO v_voice_transfer_rules (domain_uuid, department_name, destination_number, keywords, priority)"
+        " VALUES ($1, 'Plantão', '5541977776666', ARRAY['plantão', 'urgência'], 1)",
+        uuid.UUID(tenant),
+    )
+    for number in ("123456", "9001", "*5541999998888"):  # the catch-alls, the disabled route, no match
+        refused = await http.post(rules, json={"department_name": f"X{number}", "destination_number": number})
+        assert _refused(refused, "destination_number", "unknown_destination"), (number, refused.text)
+    assert "nor matched by a dialplan such as an outbound route" in refused.json()["message"]
+    assert _refused(  # an outbound route of the domain's context does not route in public
+        await http.post(rules, json={"department_name": "P", "destination_number": "5541999998888",
+                                     "destination_context": "public"}),
+        "destination_number",
+        "unknown_destination",
+    )  # fmt: skip
+    secretary = await http.post(
+        f"{base}/secretaries", json={"name": "Plantão", "extension": "8124", "operator_destination": "5541988887777"}
+    )
+    assert secretary.status_code == 201, secretary.text
+
+    call = f"mobile-{uuid.uuid4()}"
+    started = await http.post("/api/v1/calls", json={"domain_uuid": tenant, "secretary": "8124", "call_uuid": call})
+    assert started.status_code == 201, started.text
+    turn = await http.post(
+        f"/api/v1/calls/{call}/turns", data={"domain_uuid": tenant, "text": "É uma urgência, preciso do plantão"}
+    )
+    assert turn.status_code == 200, turn.text
+    body = turn.json()
+    assert body["action"] == "transfer" and body["transfer"]["destination"] == "5541977776666", body
+
+
+async def test_a_dialplan_expression_python_cannot_read_accepts_the_destination(fusionpbx: dict[str, Any]) -> None:
+    """A PCRE-only construct (a named group as ``(?<name>…)``): whether it matches cannot be told here, so the
+    destination is accepted — at save time and when a call is served."""
+    http, conn, tenant = fusionpbx["http"], fusionpbx["conn"], fusionpbx["tenant"]
+    rules = f"/api/v1/domains/{tenant}/transfer-rules"
+    body = {"department_name": "Filial", "destination_number": "7001", "destination_context": "public"}
+    assert _refused(await http.post(rules, json=body), "destination_number", "unknown_destination")
+    dialplan = await _pattern_dialplan(conn, uuid.UUID(tenant), "filial", "public", False, True, r"^(?<branch>7\d{3})$")
+    try:
+        created = await http.post(rules, json=body)
+        assert created.status_code == 201, created.text
+    finally:
+        await conn.execute("DELETE FROM v_dialplan_details WHERE dialplan_uuid = $1", dialplan)
+        await conn.execute("DELETE FROM v_dialplans WHERE dialplan_uuid = $1", dialplan)

@@ -1,4 +1,4 @@
-"""Transfer targets are checked when they are saved, where the service can know them.
+r"""Transfer targets are checked when they are saved, where the service can know them.
 
 A transfer that does not route (``Context … not found``, ``NO_ROUTE_DESTINATION``) drops the caller in silence,
 so a transfer rule's destination and a secretary's operator are checked against the PBX when they are created
@@ -11,6 +11,15 @@ or changed:
   name, ``public`` when it has inbound routes, any other context a superadmin gave one of its extensions, ring
   groups, … — another domain's name only in that case, which is what FusionPBX permits (its pickers list a
   domain's own destinations; only the ``*_context`` permissions of a superadmin place them elsewhere).
+- A destination no row lists as a number still routes when a dialplan of the domain (or a global one) in that
+  context matches it with a ``destination_number`` condition: FusionPBX's outbound routes (``^\+?55(\d{10,11})$``)
+  have no number, only that expression. Entries with ``continue="true"`` do not count (FusionPBX's variable
+  setters match every number and route nowhere). As FusionPBX's dialplan loader does, a domain's context also
+  takes the ``global`` entries. The expressions (PCRE, as FreeSWITCH evaluates them) are evaluated here with
+  Python's ``re``, not with PostgreSQL's ``~`` (one pattern PostgreSQL cannot compile would fail the whole query):
+  ``\Q…\E`` is quoted as PCRE does; a channel variable (``${caller_id_number}``) is read literally — it depends on
+  the call, and matches no configured number; a pattern Python cannot compile (a PCRE-only construct) means "cannot
+  tell", and the destination is accepted (and offered at call time, under the same rule).
 - A partial install (a source table or column missing) cannot prove that a destination does not exist: nothing
   is refused then.
 
@@ -22,7 +31,9 @@ nothing can be said about it, so it is accepted too.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from typing import Any
 
@@ -34,7 +45,11 @@ from voice_ai.providers.types import TransferTarget
 logger = logging.getLogger(__name__)
 SOURCES_TTL_S = 300.0
 _SOURCES: dict[str, tuple[float, list[Any], list[str]]] = {}  # per database: when read, usable, missing
-KINDS = "an extension, ring group, IVR menu, call-center queue, conference, call flow or dialplan number"
+KINDS = (
+    "an extension, ring group, IVR menu, call-center queue, conference, call flow or dialplan number, nor matched by "
+    "a dialplan such as an outbound route,"
+)
+PATTERN_CACHE = 4096
 
 
 async def check_transfer_target(
@@ -72,7 +87,11 @@ async def check_transfer_target(
             f"{domain_name!r}" + (f" or one of: {others}" if others else ""),
             "unknown_context",
         )
-    if destination and not await directory.routes(sources, ctx.domain_uuid, domain_name, destination, context):
+    if (
+        destination
+        and not await directory.routes(sources, ctx.domain_uuid, domain_name, destination, context)
+        and not await _matched(directory, ctx.domain_uuid, destination, context)
+    ):
         raise FieldError(
             destination_field if destination_changed else context_field,
             f"{destination!r} does not route in context {context!r}: it is not {KINDS} of this domain "
@@ -105,6 +124,10 @@ async def routable_targets(
         return targets
     wanted = {(t.destination, t.context or domain_name) for t in targets}
     found = await directory.routing(sources, domain_uuid, domain_name, wanted)
+    rest = wanted - found
+    if rest:  # e.g. external numbers through an outbound route (one more query, only for those)
+        patterns = await directory.dialplan_patterns(domain_uuid, set().union(*(_loaded(c) for _, c in rest)))
+        found |= {(number, context) for number, context in rest if _matches(patterns, number, context)}
     kept = [t for t in targets if (t.destination, t.context or domain_name) in found]
     for target in targets:
         if target not in kept:
@@ -116,3 +139,40 @@ async def routable_targets(
                 target.context or domain_name,
             )
     return kept
+
+
+def _loaded(context: str) -> set[str]:
+    """The dialplan contexts FreeSWITCH reads for a transfer into ``context``, as FusionPBX's dialplan loader
+    builds it (``app/xml_handler/…/dialplan.lua``): a domain's context also takes the ``global`` entries; ``public``
+    and ``…@…`` contexts only their own."""
+    return {context} if context == "public" or "@" in context else {context, "global", "${domain_name}"}
+
+
+_QUOTED = re.compile(r"\\Q(.*?)(?:\\E|$)", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=PATTERN_CACHE)
+def _compiled(expression: str) -> re.Pattern[str] | None:
+    """A dialplan expression as Python's ``re`` reads it, ``None`` when it cannot (a PCRE-only construct)."""
+    python = _QUOTED.sub(lambda m: re.escape(m.group(1)), expression)  # PCRE's \Q…\E: a literal
+    try:
+        return re.compile(python)
+    except (re.error, OverflowError, RecursionError):
+        return None
+
+
+def _matches(patterns: dict[str, set[str]], number: str, context: str) -> bool:
+    """Whether a dialplan read for ``context`` matches ``number`` (or may: a pattern that cannot be read)."""
+    for loaded in _loaded(context):
+        for expression in patterns.get(loaded, ()):
+            compiled = _compiled(expression)
+            if compiled is None:
+                logger.info("dialplan expression %r cannot be evaluated here: %r may route", expression, number)
+                return True
+            if compiled.search(number):
+                return True
+    return False
+
+
+async def _matched(directory: PbxDirectory, domain_uuid: Any, number: str, context: str) -> bool:
+    return _matches(await directory.dialplan_patterns(domain_uuid, _loaded(context)), number, context)

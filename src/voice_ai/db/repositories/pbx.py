@@ -7,6 +7,10 @@ call-center queues, conferences, conference centers (the domain's context), call
 and dialplan entries with a number (the domain's own and global ones, e.g. ``public`` inbound routes). Only
 enabled rows count, as in FusionPBX's pickers; ``*_enabled`` is compared as text because FusionPBX has stored it
 both as text and as boolean. Table and column names come from the fixed list below, never from a request.
+
+Destinations that no row lists as a number — an outbound route's ``5541999998888`` — are routed by a dialplan's
+``destination_number`` condition (``v_dialplan_details``). :meth:`PbxDirectory.dialplan_patterns` reads those
+expressions; the service evaluates them (see :mod:`voice_ai.services.destinations`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,19 @@ SOURCES = (
 )
 
 
+# What :meth:`PbxDirectory.dialplan_patterns` reads (FusionPBX 5.5's app/dialplans/app_config.php).
+PATTERN_COLUMNS = {
+    "v_dialplans": {"dialplan_uuid", "domain_uuid", "dialplan_context", "dialplan_enabled", "dialplan_continue"},
+    "v_dialplan_details": {
+        "dialplan_uuid",
+        "dialplan_detail_tag",
+        "dialplan_detail_type",
+        "dialplan_detail_data",
+        "dialplan_detail_enabled",
+    },
+}
+
+
 class PbxDirectory:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -51,7 +68,7 @@ class PbxDirectory:
                 "SELECT table_name, column_name FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = ANY(:tables)"
             ),
-            {"tables": [s.table for s in SOURCES]},
+            {"tables": sorted({s.table for s in SOURCES} | set(PATTERN_COLUMNS))},
         )
         columns: dict[str, set[str]] = {}
         for table, column in rows:
@@ -61,7 +78,8 @@ class PbxDirectory:
         for source in SOURCES:
             needed = {"domain_uuid", *source.numbers, *(c for c in (source.context, source.enabled) if c)}
             (usable if needed <= columns.get(source.table, set()) else missing).append(source)
-        return usable, [s.table for s in missing]
+        lacking = [f"{t} (patterns)" for t, needed in PATTERN_COLUMNS.items() if not needed <= columns.get(t, set())]
+        return usable, [s.table for s in missing] + lacking
 
     @staticmethod
     def _pairs(source: Source) -> str:
@@ -100,10 +118,43 @@ class PbxDirectory:
         return {(str(number), str(context)) for number, context in rows} & pairs
 
     async def contexts(self, sources: list[Source], domain_uuid: uuid.UUID, domain_name: str) -> set[str]:
-        """Every context the domain's destinations live in (its name, ``public`` when it has inbound routes…)."""
+        """Every context the domain's destinations live in (its name, ``public`` when it has inbound routes…): of
+        rows with a number, as FusionPBX's pickers list them. ``global`` (and the literal ``${domain_name}``) hold
+        FusionPBX's shared dialplan entries, which every domain context loads: they are not a context to send a
+        caller to."""
         union = " UNION ALL ".join(self._pairs(s) for s in sources)
         rows = await self.session.scalars(
-            text(f"SELECT DISTINCT context FROM ({union}) AS d WHERE context IS NOT NULL AND context <> ''"),  # noqa: S608
+            text(
+                f"SELECT DISTINCT context FROM ({union}) AS d WHERE context IS NOT NULL AND context <> ''"  # noqa: S608
+                " AND number IS NOT NULL AND number <> '' AND context NOT IN ('global', '${domain_name}')"
+            ),
             {"domain": domain_uuid, "domain_name": domain_name},
         )
         return {str(c) for c in rows} | {domain_name}
+
+    async def dialplan_patterns(self, domain_uuid: uuid.UUID, contexts: set[str]) -> dict[str, set[str]]:
+        """The ``destination_number`` expressions of the enabled dialplans of the domain (or global ones) in
+        ``contexts``, by context: each is a dialplan that routes the numbers it matches (an outbound route, a
+        feature code). Entries with ``continue="true"`` are left out: FusionPBX's variable setters match every
+        number and route nowhere. Only enabled condition details count (FusionPBX treats a missing flag as
+        enabled)."""
+        if not contexts:
+            return {}
+        rows = await self.session.execute(
+            text(
+                "SELECT DISTINCT d.dialplan_context, x.dialplan_detail_data"
+                " FROM v_dialplans d JOIN v_dialplan_details x ON x.dialplan_uuid = d.dialplan_uuid"
+                " WHERE (d.domain_uuid = :domain OR d.domain_uuid IS NULL) AND d.dialplan_context = ANY(:contexts)"
+                " AND lower(CAST(d.dialplan_enabled AS text)) IN ('true', 't')"
+                " AND lower(coalesce(CAST(d.dialplan_continue AS text), 'false')) NOT IN ('true', 't')"
+                " AND x.dialplan_detail_tag = 'condition' AND x.dialplan_detail_type = 'destination_number'"
+                " AND (x.dialplan_detail_enabled IS NULL"
+                " OR lower(CAST(x.dialplan_detail_enabled AS text)) IN ('true', 't'))"
+                " AND x.dialplan_detail_data IS NOT NULL"
+            ),
+            {"domain": domain_uuid, "contexts": sorted(contexts)},
+        )
+        found: dict[str, set[str]] = {}
+        for context, expression in rows:
+            found.setdefault(str(context), set()).add(str(expression))
+        return found
