@@ -336,3 +336,30 @@ async def test_line_events_count_as_activity(client: httpx.AsyncClient, demo: di
         "SELECT update_date > now() - interval '1 minute' FROM v_voice_conversations WHERE call_uuid = $1", call
     )
     assert recent
+
+
+async def test_one_rule_for_a_dialplan_word_where_it_is_saved_and_where_the_call_flow_reports_it(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """A transfer rule or an operator is saved, and ``/end`` or ``transfer_failed`` report, with the same token rules
+    (those of the call flow's own check): ASCII, no leading flag character; ``@`` is allowed in a context."""
+    domain = demo["domain"]
+    rules = f"/api/v1/domains/{domain}/transfer-rules"
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    samples = [
+        ({"destination": "-bleg"}, False),
+        ({"destination": "ramal_ç"}, False),
+        ({"context": "contexto_ç"}, False),
+        ({"destination": "*97", "context": "sales@demo.localhost"}, True),
+        ({"destination": "+5541999998888", "context": "demo.localhost"}, True),
+    ]
+    for target, valid in samples:
+        rule = {"department_name": f"D{uuid.uuid4().hex[:6]}", "destination_number": target.get("destination", "200")}
+        if "context" in target:
+            rule["destination_context"] = target["context"]
+        saved = await client.post(rules, json=rule)
+        reported = await client.post(
+            f"/api/v1/calls/{call}/events", json={"domain_uuid": domain, "event": "transfer_failed", **target}
+        )
+        assert (saved.status_code == 201, reported.status_code == 202) == (valid, valid), (target, saved.text)

@@ -337,3 +337,39 @@ async def test_fixed_phrases_are_synthesized_once(client: httpx.AsyncClient, dem
         "SELECT cache_key, expires_at FROM v_voice_ai_audio WHERE voice_ai_audio_uuid = $1", audio_id
     )
     assert row["cache_key"] and row["expires_at"] is None
+
+
+async def test_turn_audio_is_read_and_decoded_off_the_event_loop(
+    client: httpx.AsyncClient, demo: dict[str, Any], runtime: Runtime, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recording is up to 11 MiB: reading and decoding it must not hold the event loop (every other call waits)."""
+    import threading
+
+    from voice_ai.api.routes import calls as routes
+
+    loop_thread = threading.get_ident()
+    seen: list[tuple[str, bool]] = []
+
+    def spy(name: str, function: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            seen.append((name, threading.get_ident() == loop_thread))
+            return function(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(routes, "decode_turn", spy("decode", routes.decode_turn))
+    monkeypatch.setattr(routes, "read_recording", spy("read", routes.read_recording))
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, demo, call)
+    spoken = await client.post(f"/api/v1/domains/{demo['domain']}/synthesize", json={"text": "Bom dia"})
+    (tmp_path / "turn.wav").write_bytes(spoken.content)
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(update={"recordings_dir": tmp_path})
+    try:
+        url, form = f"/api/v1/calls/{call}/turns", {"domain_uuid": demo["domain"]}
+        uploaded = await client.post(url, data=form, files={"audio": ("turn.wav", spoken.content, "audio/wav")})
+        by_path = await client.post(url, data={**form, "audio_path": str(tmp_path / "turn.wav")})
+    finally:
+        runtime.settings = settings
+    assert uploaded.status_code == 200 and by_path.status_code == 200, (uploaded.text, by_path.text)
+    assert seen == [("decode", False), ("read", False), ("decode", False)], seen

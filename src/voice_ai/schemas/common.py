@@ -18,9 +18,13 @@ Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 Utterance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 
 
-# What FreeSWITCH's transfer application accepts as one token: no spaces, no quotes.
-Destination = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_+*#.@-]{1,64}$")]
-DialplanContext = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
+# One token of FreeSWITCH's ``transfer <destination> XML <context>``: no spaces or quotes, and a destination never
+# starts like a flag (``-bleg``). The same rules for what is saved (transfer rules, operators) and for what the call
+# flow reports (``/end``, ``transfer_failed``), and the Lua's own check (callflow.lua): ASCII letters and digits.
+Destination = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_+*#][A-Za-z0-9_+*#.@-]{0,63}$")
+]
+DialplanContext = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{1,128}$")]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from voice_ai.conversation.lifecycle import CallLifecycle
 from voice_ai.core.errors import FieldError, NotFoundError
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.domains import DomainRepository
+from voice_ai.schemas.common import Destination, DialplanContext
 from voice_ai.services.turn_audio import MAX_TURN_AUDIO_BYTES, MAX_TURN_SECONDS, decode_turn, read_recording
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
@@ -30,12 +32,6 @@ class StartCall(BaseModel):
     destination_number: str | None = Field(default=None, max_length=64)
 
 
-# What the script's transfer may name (one dialplan token: no spaces, quotes or leading flag characters).
-DIALPLAN_WORD = r"^[\w+*#][\w+*#.@-]*$"
-TargetDestination = Annotated[str, Field(max_length=64, pattern=DIALPLAN_WORD)]
-TargetContext = Annotated[str, Field(max_length=128, pattern=DIALPLAN_WORD)]
-
-
 class CallEvent(BaseModel):
     domain_uuid: uuid.UUID
     event: Literal["dtmf", "caller_hangup", "transfer_result", "transfer_failed", "playback_error", "note"]
@@ -43,17 +39,17 @@ class CallEvent(BaseModel):
     detail: str | None = Field(
         default=None, max_length=500, description="e.g. the transfer result, its cause (NO_ROUTE_DESTINATION), an error"
     )
-    destination: TargetDestination | None = Field(default=None, description="transfer_failed: where it was sent")
-    context: TargetContext | None = Field(default=None, description="transfer_failed: in which dialplan context")
+    destination: Destination | None = Field(default=None, description="transfer_failed: where it was sent")
+    context: DialplanContext | None = Field(default=None, description="transfer_failed: in which dialplan context")
 
 
 class EndCall(BaseModel):
     domain_uuid: uuid.UUID
     outcome: Literal["resolved", "transferred", "hangup", "abandoned", "error"]
-    destination: TargetDestination | None = Field(
+    destination: Destination | None = Field(
         default=None, description="transferred: where the caller really went (the operator by key 0 included)"
     )
-    context: TargetContext | None = Field(default=None, description="transferred: the destination's context")
+    context: DialplanContext | None = Field(default=None, description="transferred: the destination's context")
 
 
 async def _tenant(session: Any, domain_uuid: uuid.UUID) -> uuid.UUID:
@@ -113,10 +109,12 @@ async def turn(
     ] = None,
 ) -> dict[str, Any]:
     decoded = None
+    # reading (up to 11 MiB) and decoding run in a thread: the event loop serves the other calls meanwhile
     if audio_path is not None:
-        decoded = decode_turn(read_recording(runtime.settings.recordings_dir, audio_path), sample_rate, "audio_path")
+        data = await asyncio.to_thread(read_recording, runtime.settings.recordings_dir, audio_path)
+        decoded = await asyncio.to_thread(decode_turn, data, sample_rate, "audio_path")
     elif audio is not None:
-        decoded = decode_turn(await audio.read(MAX_TURN_AUDIO_BYTES + 1), sample_rate)
+        decoded = await asyncio.to_thread(decode_turn, await audio.read(MAX_TURN_AUDIO_BYTES + 1), sample_rate)
     elif text is None and "text" not in await request.form():  # text="" (present, empty) is a silent turn
         raise FieldError("audio", "send the caller's audio (upload or audio_path) or text")
     result = await CallEngine(runtime).turn(domain_uuid, call_uuid, audio=decoded, text=text)
