@@ -258,3 +258,28 @@ async def test_a_recogniser_that_fails_is_not_stored_as_silence(
         call,
     )
     assert [json.loads(r["providers_used"]) for r in stored] == [{"stt": "failed"}, {}]
+
+
+async def test_transcribe_refuses_more_than_a_turn_from_the_header(
+    client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """``/transcribe`` has a turn's bound (120 s), read from the WAV header before any frame is decoded: a header
+    that announces 590 s is refused even when the upload holds only a second of them."""
+    url = f"/api/v1/domains/{demo['domain']}/transcribe"
+    truncated = _header_for(590, 8000) + _tone(1.0)[44:]
+    refused = await client.post(url, files={"file": ("long.wav", truncated, "audio/wav")})
+    assert refused.status_code == 413, refused.text
+    assert "590 s long; a turn is at most 120 s" in refused.json()["detail"]
+    whole = await client.post(url, files={"file": ("turn.wav", _tone(1.0), "audio/wav")})
+    assert whole.status_code == 200, whole.text
+
+
+def _header_for(seconds: float, rate: int) -> bytes:
+    """A WAV header announcing ``seconds`` of 16-bit mono audio."""
+    import struct
+
+    size = int(seconds * rate) * 2
+    return (
+        b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+        + b"data" + struct.pack("<I", size)
+    )  # fmt: skip

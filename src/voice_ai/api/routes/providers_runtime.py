@@ -3,6 +3,7 @@ synthesise, chat. Tenant routes resolve the tenant's fallback chain exactly as a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -15,19 +16,19 @@ from voice_ai.api.responses import errors
 from voice_ai.core.errors import FieldError, NotFoundError, ServiceError, ServiceUnavailableError, TooManyRequestsError
 from voice_ai.db.repositories.entities import ProviderRepository, SecretaryRepository, TransferRuleRepository
 from voice_ai.providers import registry
-from voice_ai.providers.audio import Audio, AudioFormatError
+from voice_ai.providers.audio import Audio, AudioFormatError, AudioTooLongError
 from voice_ai.providers.errors import ProviderBadRequestError, ProviderError, ProviderRateLimitedError
 from voice_ai.providers.llm.decision import DECISION_SCHEMA
 from voice_ai.providers.manager import AllProvidersFailedError, ProviderManager
 from voice_ai.providers.probe import probe
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
 from voice_ai.schemas.common import Name, Utterance
+from voice_ai.services.turn_audio import MAX_TURN_SECONDS, TOLERANCE_S, too_large
 from voice_ai.services.vocabulary import tenant_language, tenant_vocabulary
 
 catalogue = APIRouter(prefix="/api/v1", tags=["providers"])
 router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["providers"], responses=errors(404))
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-MAX_AUDIO_SECONDS = 120  # what a caller's turn can be (the call flow records at most 120 s)
 
 
 class ProviderFailure(ServiceError):
@@ -130,7 +131,7 @@ _PROVIDER_ERRORS = errors(400, 429, 502)
 
 @router.post(
     "/transcribe",
-    summary="Speech to text with the tenant's STT chain (WAV upload)",
+    summary="Speech to text with the tenant's STT chain (a WAV upload, at most a call turn: 120 s)",
     responses={**_PROVIDER_ERRORS, **errors(413)},
 )
 async def transcribe(
@@ -149,12 +150,12 @@ async def transcribe(
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise FieldError("file", f"larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
-    try:
-        audio = Audio.from_wav(data)
+    try:  # as long as a caller's turn can be, refused from the header before anything is decoded; off the loop
+        audio = await asyncio.to_thread(Audio.from_wav, data, max_seconds=MAX_TURN_SECONDS + TOLERANCE_S)
+    except AudioTooLongError as exc:
+        raise too_large(f"the recording is {exc.seconds:.0f} s long") from None
     except AudioFormatError as exc:
         raise FieldError("file", str(exc), "invalid_audio") from None
-    if audio.duration_s > MAX_AUDIO_SECONDS:
-        raise FieldError("file", f"{audio.duration_s:.0f} s of audio; at most {MAX_AUDIO_SECONDS} s", "audio_too_long")
     chain = await _chain(runtime, domain_uuid, "stt", provider_uuid)
     words = [h.strip() for h in (hints or "").split(",") if h.strip()]
     if hints is None:  # not sent: the tenant's own words (company, departments, rule keywords)
