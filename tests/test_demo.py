@@ -70,6 +70,50 @@ async def test_a_second_seed_keeps_every_edit_of_the_tenant(
     assert (await client.get(f"{base}/documents")).json()["total"] == 2
 
 
+async def test_a_demo_document_that_failed_is_not_queued_again_on_every_start(runtime: Runtime, db: Any) -> None:
+    """``serve --demo`` seeds on every start: a document still queued is queued again (its job may never have been
+    queued), one that failed keeps its reason until its admin re-indexes it, one being processed is its job's."""
+    first = await _seed(runtime)
+    queued, failed = first.to_index
+    await db.execute(
+        "UPDATE v_voice_documents SET status = 'failed', error = 'x' WHERE voice_document_uuid = $1", failed
+    )
+    assert (await _seed(runtime)).to_index == (queued,)
+    await db.execute("UPDATE v_voice_documents SET status = 'processing' WHERE voice_document_uuid = $1", queued)
+    assert (await _seed(runtime)).to_index == ()
+
+
+def test_the_indexing_worker_registers_its_exit_hook_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker process pool is re-created after it broke (a task past its budget kills it): the exit hook that
+    stops it is registered once, not once per pool."""
+    import atexit
+
+    from voice_ai.rag import worker
+
+    hooks: list[Any] = []
+    monkeypatch.setattr(atexit, "register", hooks.append)
+
+    class Pool:
+        active = False  # as pebble's pool is once it broke
+
+        def __init__(self, **_: Any) -> None:
+            pass
+
+        def stop(self) -> None:
+            pass
+
+        def join(self, timeout: float) -> None:
+            pass
+
+    import pebble
+
+    monkeypatch.setattr(pebble, "ProcessPool", Pool)
+    indexer = worker.IndexWorker()
+    for _ in range(3):
+        indexer._get()
+    assert [h for h in hooks if h == indexer.close] == [indexer.close]
+
+
 async def test_the_seed_refuses_fusionpbx_databases(runtime: Runtime, db: Any) -> None:
     with pytest.raises(DemoRefusedError, match="only for a standalone database"):
         await _seed(runtime, standalone=False)

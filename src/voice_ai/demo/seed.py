@@ -7,7 +7,9 @@ while the domain has no secretary on extension 8000, that secretary with the dem
 department name) and documents (by SHA-256), each only when not there yet. Once the secretary exists the tenant
 is its admin's: running the seed again (``serve --demo`` on every start, ``demo seed``) changes nothing — an
 edited greeting, operator or rule context stays, and a deleted rule or document does not come back. Delete the
-secretary on 8000 to lay the demo down again. Demo documents not indexed yet are queued again.
+secretary on 8000 to lay the demo down again. Demo documents still ``queued`` (a start that stopped before their
+job was queued) are queued again; one that failed stays failed with its reason (its admin re-indexes it), and one
+being processed is the job queue's (a job whose worker died is picked up again).
 """
 
 from __future__ import annotations
@@ -103,9 +105,9 @@ async def seed_demo(session: AsyncSession, *, domain_name: str = DEMO_DOMAIN, st
         secretary = await secretaries.create(domain_uuid, {**values, "extension": DEMO_EXTENSION})
         await _create_rules(session, domain_uuid, domain_name, rules)
         to_index += await _create_documents(documents, domain_uuid)
-    for path in document_paths():  # queued again: e.g. a start that stopped before their job was queued
+    for path in document_paths():  # still queued: e.g. a start that stopped before their job was queued
         row = await documents.by_sha256(domain_uuid, hashlib.sha256(path.read_bytes()).hexdigest())
-        if row is not None and row.status != "ready" and row.voice_document_uuid not in to_index:
+        if row is not None and row.status == "queued" and row.voice_document_uuid not in to_index:
             to_index.append(row.voice_document_uuid)
     return DemoTenant(domain_uuid, domain_name, secretary.voice_secretary_uuid, len(rules), tuple(to_index))
 

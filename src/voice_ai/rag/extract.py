@@ -187,12 +187,8 @@ def decode_text(data: bytes, *, partial: bool = False) -> str:
     raise DocumentError(NOT_TEXT.format(why=reason))
 
 
-def _decode(data: bytes) -> str:
-    return decode_text(data)
-
-
 def _plain(data: bytes) -> tuple[str, int]:
-    return _decode(data), 1
+    return decode_text(data), 1
 
 
 def _pdf(data: bytes, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, int]:
@@ -261,7 +257,7 @@ def _docx(data: bytes, max_chars: int = MAX_TEXT_CHARS, max_paragraphs: int = MA
 def _html(data: bytes) -> tuple[str, int]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_decode(data), "html.parser")
+    soup = BeautifulSoup(decode_text(data), "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form", "svg"]):
         tag.decompose()
     for level in range(1, 7):

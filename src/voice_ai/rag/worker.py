@@ -65,6 +65,7 @@ class IndexWorker:
     def __init__(self) -> None:
         self._pool: Any = None
         self._lock = threading.Lock()
+        self._exit_hook = False  # close() registered with atexit (once, however often the pool is re-created)
 
     def _get(self) -> Any:
         import pebble
@@ -75,7 +76,9 @@ class IndexWorker:
                 self._pool = pebble.ProcessPool(
                     max_workers=1, initializer=_lower_priority, context=multiprocessing.get_context("spawn")
                 )
-                atexit.register(self.close)
+                if not self._exit_hook:
+                    atexit.register(self.close)
+                    self._exit_hook = True
             return self._pool
 
     async def run(self, function: Callable[..., T], *args: Any, budget_s: float, what: str) -> T:
