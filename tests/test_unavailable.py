@@ -58,6 +58,13 @@ async def proxy(pg: PgServer) -> AsyncIterator[PgProxy]:
     await forwarder.close()
 
 
+async def test_the_proxy_starts_once(proxy: PgProxy) -> None:
+    """Starting it while it is up changes nothing (a second server would outlive the test)."""
+    first = proxy._server
+    await proxy.start()
+    assert proxy._server is first and first is not None
+
+
 async def test_database_down_every_endpoint_answers_503_json_fast(
     fresh_database: Callable[..., Awaitable[str]], proxy: PgProxy, tmp_path: Path
 ) -> None:

@@ -1,6 +1,6 @@
 """A PostgreSQL that can be "stopped": a Unix-socket forwarder in front of the test server. ``stop()`` resets every
 connection and removes the socket, exactly what clients see when PostgreSQL shuts down (connections closed,
-then ``FileNotFoundError`` on connect); ``start()`` brings it back."""
+then ``FileNotFoundError`` on connect); ``start()`` brings it back (and does nothing while it is up)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ class PgProxy:
         await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
 
     async def start(self) -> None:
-        self._server = await asyncio.start_unix_server(self._handle, self.path)
+        """Listen (again); a no-op while listening, so a ``finally: start()`` after a test body that already
+        restarted it does not leave a second server behind."""
+        if self._server is None:
+            self._server = await asyncio.start_unix_server(self._handle, self.path)
 
     async def stop(self) -> None:
         if self._server is not None:
