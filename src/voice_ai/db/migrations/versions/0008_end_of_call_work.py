@@ -21,7 +21,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.execute("ALTER TABLE v_voice_conversations ADD COLUMN finished_at timestamptz")
-    op.execute("UPDATE v_voice_conversations SET finished_at = ended_at WHERE ended_at IS NOT NULL")  # done before
+    # Ends from before are done — except the last minutes' that have no webhook delivery yet: their job may still be
+    # waiting its grace period, and it must still do their work (at worst, one that already ran summarises again).
+    op.execute(
+        "UPDATE v_voice_conversations c SET finished_at = ended_at WHERE ended_at IS NOT NULL AND ("
+        "ended_at < now() - interval '10 minutes' OR EXISTS (SELECT 1 FROM v_voice_ai_webhook_deliveries w"
+        " WHERE w.domain_uuid = c.domain_uuid AND w.voice_conversation_uuid = c.voice_conversation_uuid))"
+    )
     op.execute(
         "CREATE INDEX ix_voice_conversations_unfinished ON v_voice_conversations (ended_at) "
         "WHERE ended_at IS NOT NULL AND finished_at IS NULL"
