@@ -112,6 +112,23 @@ async def test_end_stores_where_the_caller_really_went(
     )
     assert row["transfer_department"] is None and row["summary"].endswith("→ operator (200)")
 
+    failed = f"call-{uuid.uuid4()}"  # a turn failed: the script apologised and handed the caller to the operator
+    await _start(client, demo, failed)
+    await _say(client, demo, failed, "Preciso da segunda via do meu boleto")  # the turn decided Financeiro
+    await client.post(
+        f"/api/v1/calls/{failed}/end",
+        json={"domain_uuid": domain, "outcome": "error", "destination": "200", "context": "demo.localhost"},
+    )
+    row = await _conversation(db, failed)
+    assert (row["outcome"], row["transfer_destination"], row["transfer_department"]) == ("error", "200", None)
+    assert row["summary"].endswith("→ operator (200) after an error")
+    nobody = f"call-{uuid.uuid4()}"  # a failure with nobody to take the call: the decided transfer never happened
+    await _start(client, demo, nobody)
+    await _say(client, demo, nobody, "Preciso da segunda via do meu boleto")
+    await client.post(f"/api/v1/calls/{nobody}/end", json={"domain_uuid": domain, "outcome": "error"})
+    row = await _conversation(db, nobody)
+    assert (row["outcome"], row["transfer_destination"]) == ("error", None)
+
     for bad in ({"destination": "2 00"}, {"destination": "-x"}, {"context": "a'b"}, {"destination": "9" * 65}):
         refused = await client.post(
             f"/api/v1/calls/{key_zero}/end", json={"domain_uuid": domain, "outcome": "transferred", **bad}

@@ -118,12 +118,13 @@ class CallLifecycle:
         """Store the outcome now, with an extractive summary (the caller's first questions); idempotent (the
         first end wins until a ``transfer_failed`` re-opens the call). For ``transferred``, ``destination`` and
         ``context`` say where the caller really went (the operator by key 0 or a fall-back included); absent,
-        the last turn's decision stands. The summary by the tenant's LLM and the webhook follow in a job."""
+        the last turn's decision stands. For ``error`` they name the person the caller was handed to after the
+        failure (the operator, the fall-back); absent, nobody took the call. The summary by the tenant's LLM and the webhook follow in a job."""
         conversation = await self._conversation(session, domain_uuid, call_uuid, lock=True)
         if conversation.ended_at is not None:
             return conversation  # a hangup hook and the script may both report the end
         values: dict[str, Any] = {"ended_at": datetime.now(UTC), "outcome": outcome}
-        if outcome == "transferred" and destination:
+        if outcome in ("transferred", "error") and destination:
             same = destination == conversation.transfer_destination
             values |= {
                 "transfer_destination": destination,
@@ -131,6 +132,8 @@ class CallLifecycle:
                 # a destination the turns did not choose is the operator's (key 0, a fall-back): no department
                 "transfer_department": conversation.transfer_department if same else None,
             }
+        elif outcome == "error":  # nobody took the call: a transfer a turn decided never happened
+            values |= {"transfer_destination": None, "transfer_context": None, "transfer_department": None}
         history = await self._history(session, domain_uuid, conversation.voice_conversation_uuid)
         asked = [m.text for m in history if m.role == "user" and m.text.strip()]
         repo = ConversationRepository(session)
@@ -315,7 +318,8 @@ def _was_transferred(conversation: Conversation, destination: str | None) -> boo
 
 
 def _with_transfer(summary: str | None, conversation: Conversation, outcome: str | None) -> str | None:
-    if conversation.transfer_destination and outcome == "transferred":
+    if conversation.transfer_destination and outcome in ("transferred", "error"):
         department = conversation.transfer_department or "operator"
-        return f"{summary or ''} → {department} ({conversation.transfer_destination})".strip()
+        after = " after an error" if outcome == "error" else ""
+        return f"{summary or ''} → {department} ({conversation.transfer_destination}){after}".strip()
     return summary
