@@ -202,11 +202,16 @@ async def test_rules_must_route_in_the_domain(fusionpbx: dict[str, Any]) -> None
     assert "does not route in context 'pbx.example.com'" in missing.json()["message"]
     assert _refused(await rule("202"), "destination_number", "unknown_destination")  # disabled extension
     assert _refused(await rule("201", "public"), "destination_number", "unknown_destination")
-    assert _refused(await rule("301", OTHER), "destination_context", "unknown_context")  # another domain's
+    # another domain's context (a superadmin's shared reception): routes where that domain's destinations do
+    assert (await rule("301", OTHER)).status_code == 201
+    assert _refused(await rule("201", OTHER), "destination_number", "unknown_destination")  # ours, not theirs
     assert _refused(await rule("5000"), "destination_number", "unknown_destination")  # another domain's dialplan
     unknown = await rule("201", "nowhere")
     assert _refused(unknown, "destination_context", "unknown_context")
-    assert "use the domain's context 'pbx.example.com' or one of: public" in unknown.json()["message"]
+    assert (
+        "no domain has that name: use the domain's context 'pbx.example.com' or one of: public"
+        in (unknown.json()["message"])
+    )
 
     created = (await rule("600")).json()
     patched = await http.patch(f"{rules}/{created['voice_transfer_rule_uuid']}", json={"destination_number": "999"})
@@ -284,10 +289,15 @@ async def test_a_rule_that_stopped_routing_is_never_offered_to_a_caller(fusionpb
     base = f"/api/v1/domains/{tenant}"
     secretary = await http.post(f"{base}/secretaries", json={"name": "Route", "extension": "8123"})
     assert secretary.status_code == 201, secretary.text
-    for name, number, word in (("Financeiro", "600", "boleto"), ("Pessoal", "700", "férias")):
+    for name, number, word, context in (
+        ("Financeiro", "600", "boleto", None),
+        ("Pessoal", "700", "férias", None),
+        ("Central", "301", "central", OTHER),  # another domain's reception (a superadmin's choice)
+    ):
         created = await http.post(
             f"{base}/transfer-rules",
-            json={"department_name": name, "destination_number": number, "keywords": [word]},
+            json={"department_name": name, "destination_number": number, "keywords": [word]}
+            | ({"destination_context": context} if context else {}),
         )
         assert created.status_code == 201, created.text
 
@@ -299,6 +309,12 @@ async def test_a_rule_that_stopped_routing_is_never_offered_to_a_caller(fusionpb
         assert turn.status_code == 200, turn.text
         return dict(turn.json())
 
+    shared = await ask("Quero falar com a central de atendimento")
+    assert shared["action"] == "transfer" and shared["transfer"] == {
+        "destination": "301",
+        "context": OTHER,
+        "department": "Central",
+    }, shared
     question = "Preciso falar com o financeiro sobre a segunda via do boleto"
     before = await ask(question)
     assert before["action"] == "transfer" and before["transfer"]["destination"] == "600", before
