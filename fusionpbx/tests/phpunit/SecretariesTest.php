@@ -130,6 +130,9 @@ final class SecretariesTest extends TestCase {
 		$this->assertNotSame('', $row_error($page, 'name'), 'no name');
 		$this->assertNotSame('', $row_error($page, 'extension'), 'not a number');
 		$this->assertNotSame('', $row_error($page, 'max_turns'), 'too many turns');
+		//and the page says at the top that nothing was saved, where FusionPBX's own forms say it
+		$this->assertSame(['Not saved: correct what is marked in red below.'], $page->messages('negative'));
+		$this->assertSame([], $page->messages());
 		$again = $page->form('frm');
 		$this->assertSame('Olá, texto que não pode sumir', $again['greeting']);
 		$this->assertSame('80a0', $again['extension']);
@@ -150,6 +153,7 @@ final class SecretariesTest extends TestCase {
 		}
 		$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, ['operator_context' => env_or_fail('DOMAIN_B_NAME')] + $form);
 		$this->assertStringContainsString("Only this domain's context", $page->text("//span[@class='voice-secretary-error']"));
+		$this->assertSame(['Not saved: correct what is marked in red below.'], $page->messages('negative'));
 		[, $after] = Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id);
 		$this->assertSame($before['update_date'], $after['update_date']);
 		//the domain's own context is fine
