@@ -457,9 +457,20 @@ http {{
         assert groups > 0, "the installer created no groups (is /etc/freeswitch/languages writable by www-data?)"
 
     def install_app(self, source: Path, name: str) -> list[str]:
-        """Copy the app in and register it like Advanced → Upgrade does (schema, defaults, permissions, menu).
-        A folder of that name already there is moved aside (next to the web root) and put back by stop().
-        Returns the PHP problems the upgrade steps printed."""
+        """Copy the app in (place_app) and register it like Advanced → Upgrade does (schema, defaults,
+        permissions, menu). Returns the PHP problems the upgrade steps printed."""
+        self.place_app(source, name)
+        problems: list[str] = []
+        for step in (["--schema"], ["--defaults"], ["--permissions"], ["--menu", "default"]):
+            output = run("php", "core/upgrade/upgrade.php", *step, user=WEB_USER, cwd=self.webroot, stderr_too=True)
+            problems += [
+                f"upgrade {' '.join(step)}: {line}" for line in output.splitlines() if PHP_PROBLEM.search(line)
+            ]
+        return problems
+
+    def place_app(self, source: Path, name: str) -> None:
+        """The app's files in ``app/<name>``, owned by the web user. A folder of that name already there is moved
+        aside (next to the web root) and put back by remove_apps() (stop())."""
         target = self.webroot / "app" / name
         if name not in self.apps:
             backup = None
@@ -471,13 +482,6 @@ http {{
             shutil.rmtree(target)
         shutil.copytree(source, target)
         run("chown", "-R", f"{WEB_USER}:{WEB_USER}", str(target))
-        problems: list[str] = []
-        for step in (["--schema"], ["--defaults"], ["--permissions"], ["--menu", "default"]):
-            output = run("php", "core/upgrade/upgrade.php", *step, user=WEB_USER, cwd=self.webroot, stderr_too=True)
-            problems += [
-                f"upgrade {' '.join(step)}: {line}" for line in output.splitlines() if PHP_PROBLEM.search(line)
-            ]
-        return problems
 
     def browser(self, domain: str) -> Browser:
         browser = Browser(self.url, domain, self.diagnostics)
@@ -552,7 +556,7 @@ http {{
         """Everything start(), install() and install_app() did, undone (each step even when another fails)."""
         for browser in self.browsers:
             browser.close()
-        steps: list[Callable[[], None]] = [self._stop_servers, self._remove_apps]
+        steps: list[Callable[[], None]] = [self._stop_servers, self.remove_apps]
         steps += [lambda: psql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"), self._restore_config]
         steps += [clear_cache]
         if self.started_postgres:
@@ -566,7 +570,8 @@ http {{
         shutil.rmtree(self.work, ignore_errors=True)
         assert not failures, f"cleaning up FusionPBX failed: {failures}"
 
-    def _remove_apps(self) -> None:
+    def remove_apps(self) -> None:
+        """The apps placed by place_app() removed, and what was there before put back."""
         for name, backup in self.apps.items():
             target = self.webroot / "app" / name
             shutil.rmtree(target, ignore_errors=True)

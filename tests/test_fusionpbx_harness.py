@@ -6,16 +6,21 @@ not answering yet. A stand-in for nginx here serves that static file at once and
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from real_fusionpbx import PROBE, Browser, wait_for_php
+from real_fusionpbx import PROBE, Browser, FusionPBX, wait_for_php
+
+APP = Path(__file__).resolve().parent.parent / "fusionpbx" / "app" / "voice_secretary"
 
 
 class FakeNginx(ThreadingHTTPServer):
@@ -118,3 +123,22 @@ def test_a_gateway_error_on_a_page_shows_the_servers_logs(nginx: FakeNginx) -> N
             browser.get("/core/install/install.php")
     finally:
         browser.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the app is given to www-data, as root")
+def test_an_app_folder_already_there_is_put_back(tmp_path: Path) -> None:
+    """Issue 10 review: the clean-up deleted app/voice_secretary whatever had been there before the tests."""
+    webroot = tmp_path / "www" / "fusionpbx"
+    (webroot / "app" / "voice_secretary").mkdir(parents=True)
+    (webroot / "app" / "voice_secretary" / "mine.txt").write_text("the admin's own copy")
+    fusionpbx = FusionPBX(webroot)
+    try:
+        fusionpbx.place_app(APP, "voice_secretary")
+        assert (webroot / "app" / "voice_secretary" / "app_config.php").is_file()
+        assert not (webroot / "app" / "voice_secretary" / "mine.txt").exists()
+        fusionpbx.place_app(APP, "voice_secretary")  # again (a second install in one run): still one backup
+        fusionpbx.remove_apps()
+    finally:
+        shutil.rmtree(fusionpbx.work, ignore_errors=True)
+    assert sorted(p.name for p in (webroot / "app" / "voice_secretary").iterdir()) == ["mine.txt"]
+    assert [p.name for p in webroot.parent.iterdir()] == ["fusionpbx"], "no backup left behind"
