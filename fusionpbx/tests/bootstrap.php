@@ -168,6 +168,13 @@ function dialplan_details(string $dialplan_uuid): array {
 	return $statement->fetchAll(PDO::FETCH_NUM);
 }
 
+/** The uuids of an entry's details, in their order. */
+function detail_uuids(string $dialplan_uuid): array {
+	$statement = database()->prepare("select dialplan_detail_uuid::text from v_dialplan_details where dialplan_uuid = :uuid order by dialplan_detail_group, dialplan_detail_order");
+	$statement->execute([':uuid' => $dialplan_uuid]);
+	return $statement->fetchAll(PDO::FETCH_COLUMN);
+}
+
 /** The list form with the rows of these uuids checked and the action the delete modal sets. */
 function check_rows(array $fields, array $ids, string $action = 'delete'): array {
 	foreach ($fields as $name => $value) {

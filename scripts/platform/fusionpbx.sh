@@ -12,12 +12,19 @@
 #
 # The tarballs come from $VOICE_AI_PLATFORM_DIR (default: <repo>/../shared/platform), checked against its
 # SHA256SUMS. Safe to run again: it only does what is missing. As root.
+#
+# It changes the owner only of the folders it creates: on a machine that already has FreeSWITCH (e.g. Debian's
+# packages, owned by root or freeswitch) the existing folders keep their owner. $VOICE_AI_PLATFORM_ROOT (default:
+# /) is the file-system root it writes under; the tests (tests/test_fusionpbx_platform_script.py) set it to a
+# scratch folder.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 platform="${VOICE_AI_PLATFORM_DIR:-$repo/../shared/platform}"
+root="${VOICE_AI_PLATFORM_ROOT:-}"
+root="${root%/}"
 fusionpbx_tarball="fusionpbx-5.5-56cb26d.tar.xz"
 pgvector_tarball="pgvector-0.8.6-pg15-debian12-amd64.tar.xz"
-webroot="/var/www/fusionpbx"
+webroot="$root/var/www/fusionpbx"
 
 packages=(nginx-light php8.2-fpm php8.2-cli php8.2-pgsql php8.2-xml php8.2-mbstring php8.2-curl php8.2-gd
   postgresql-15 xz-utils)
@@ -35,14 +42,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "==> installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # packages must not start their services here (nginx would take port 80): the tests start their own
-  policy="/usr/sbin/policy-rc.d"
+  # (removed however this ends: a policy left behind would keep every later package's service from starting)
+  policy="$root/usr/sbin/policy-rc.d"
   added_policy=""
   if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && added_policy="yes"
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    trap 'rm -f "$policy"' EXIT
+    added_policy="yes"
+    chmod 755 "$policy"
   fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  [ -n "$added_policy" ] && rm -f "$policy"
+  if [ -n "$added_policy" ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 
 check() {
@@ -78,13 +92,13 @@ else
 fi
 
 # pgvector for Debian's PostgreSQL 15 (Debian 12 has no postgresql-15-pgvector package)
-if [ -f /usr/lib/postgresql/15/lib/vector.so ] \
-  && grep -q "default_version = '0.8.6'" /usr/share/postgresql/15/extension/vector.control 2>/dev/null; then
+if [ -f "$root/usr/lib/postgresql/15/lib/vector.so" ] \
+  && grep -q "default_version = '0.8.6'" "$root/usr/share/postgresql/15/extension/vector.control" 2>/dev/null; then
   echo "==> pgvector already installed for PostgreSQL 15"
 else
   check "$pgvector_tarball"
-  echo "==> extracting $pgvector_tarball into /"
-  tar -C / -xJf "$platform/$pgvector_tarball"
+  echo "==> extracting $pgvector_tarball into $root/"
+  tar -C "$root/" -xJf "$platform/$pgvector_tarball"
 fi
 
 # PostgreSQL 15's default cluster (left stopped: the tests start it while they run)
@@ -94,14 +108,21 @@ if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "15 main"; 
 fi
 
 # the folders FusionPBX's installer and upgrade write into: its config and cache, and FreeSWITCH's layout as
-# FusionPBX expects it (without /etc/freeswitch/languages the installer creates no groups, menu or permissions)
+# FusionPBX expects it (without /etc/freeswitch/languages the installer creates no groups, menu or permissions).
+# Only the folders created here are given to www-data: existing ones (a packaged FreeSWITCH's) keep their owner.
 for dir in /etc/fusionpbx /var/cache/fusionpbx /etc/freeswitch /etc/freeswitch/languages \
   /etc/freeswitch/dialplan /etc/freeswitch/directory /etc/freeswitch/sip_profiles /etc/freeswitch/autoload_configs \
-  /usr/share/freeswitch/scripts /usr/share/freeswitch/sounds /var/lib/freeswitch/db /var/lib/freeswitch/recordings \
+  /usr/share/freeswitch /usr/share/freeswitch/scripts /usr/share/freeswitch/sounds /var/lib/freeswitch \
+  /var/lib/freeswitch/db /var/lib/freeswitch/recordings /var/lib/freeswitch/storage \
   /var/lib/freeswitch/storage/voicemail; do
-  mkdir -p "$dir"
+  if [ ! -d "$root$dir" ]; then
+    mkdir -p "$root$dir"
+    chown www-data:www-data "$root$dir"
+  elif ! runuser -u www-data -- test -w "$root$dir"; then
+    echo "note: $root$dir exists and www-data cannot write it; FusionPBX's installer writes there" \
+      "(a FusionPBX server gives FreeSWITCH's folders to www-data; this script leaves existing ones alone)" >&2
+  fi
 done
-chown -R www-data:www-data /etc/fusionpbx /var/cache/fusionpbx /etc/freeswitch /usr/share/freeswitch /var/lib/freeswitch
 
 for tool in nginx php-fpm8.2 php8.2 pg_ctlcluster; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "error: $tool is missing" >&2; exit 1; }

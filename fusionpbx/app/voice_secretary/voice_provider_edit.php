@@ -90,6 +90,7 @@
 			}
 			$provider = array_merge($provider ?? [], $data, ['config' => $kept]);
 		}
+		voice_secretary_ui::not_saved($errors, $text);
 	}
 
 	$values = $provider ?? ['priority' => 100, 'enabled' => true, 'is_default' => false, 'config' => []];

@@ -155,6 +155,7 @@
 		}
 		//show the form again with what was typed
 		$secretary = array_merge($secretary ?? [], $data, ['webhook_secret' => $secretary['webhook_secret'] ?? null]);
+		voice_secretary_ui::not_saved($errors, $text);
 	}
 	elseif (!empty($_SESSION[$try_key])) {
 		//the page opened again (not right after a question): a conversation left open is over

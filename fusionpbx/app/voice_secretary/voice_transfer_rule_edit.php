@@ -66,6 +66,7 @@
 			$errors = $response->field_errors() ?: ['' => $response->message()];
 		}
 		$rule = array_merge($rule ?? [], $data);
+		voice_secretary_ui::not_saved($errors, $text);
 	}
 
 	$values = $rule ?? ['priority' => 100, 'enabled' => true, 'keywords' => []];

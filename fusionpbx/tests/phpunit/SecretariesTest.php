@@ -51,8 +51,20 @@ final class SecretariesTest extends TestCase {
 		$this->assertSame($secretary['name'] === '' ? '' : str_replace(' ', '_', $secretary['name']), $row['dialplan_name'], 'named as Dialplan Manager would keep it');
 		$this->assertSame($secretary['name'], $row['dialplan_description']);
 		$this->assertSame(count($details), count(dialplan_details($id)));
+		$uuids = detail_uuids($id);
 		save_secretary($browser, $id);
 		$this->assertCount(count($details), dialplan_details($id), 'saving again rewrites the details, it does not add more');
+		$this->assertSame($uuids, detail_uuids($id), 'updated in place, in one save (never deleted first)');
+		//fewer details (no operator): the extra ones go, the rest keep their rows
+		$form = $browser->get('/app/voice_secretary/voice_secretary_edit.php?id='.$id)->form('frm');
+		$form['operator_destination'] = '';
+		$form['submit_action'] = 'save';
+		$this->assertSame(['Updated'], $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form)->messages());
+		$this->assertSame(array_slice($uuids, 0, count($uuids) - 2), detail_uuids($id));
+		$this->assertNotContains('voice_ai_fallback_destination=200', array_column(dialplan_details($id), 2));
+		$form['operator_destination'] = '200';
+		$this->assertSame(['Updated'], $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, $form)->messages());
+		$this->assertCount(count($details), dialplan_details($id));
 		$xml = simplexml_load_string($row['dialplan_xml']);
 		$this->assertSame('^8000$', (string) $xml->condition['expression']);
 		$actions = [];
@@ -89,6 +101,19 @@ final class SecretariesTest extends TestCase {
 		$this->assertSame([], dialplan_details($id), 'its details go too');
 	}
 
+	public function test_an_entry_that_cannot_be_written_is_reported_and_kept(): void {
+		//a domain name that is no plain dialplan token cannot go into the entry: the save says so, and the entry
+		//stays as it was (it used to be removed silently, with "Updated")
+		$id = env_or_fail('SECRETARY_A');
+		$before = dialplan_details($id);
+		$this->assertNotSame([], $before);
+		$browser = (new Browser())->login(env_or_fail('DOMAIN_A'), 'demo localhost');
+		$page = save_secretary($browser, $id);
+		$this->assertSame(['Saved, but the dialplan entry could not be written: check the Dialplan Manager.'], $page->messages('negative'));
+		$this->assertSame($before, dialplan_details($id));
+		$this->assertSame('8000', database()->query("select dialplan_number from v_dialplans where dialplan_uuid = '$id'")->fetchColumn());
+	}
+
 	public function test_errors_are_shown_next_to_the_field_all_at_once_and_nothing_is_lost(): void {
 		$browser = $this->browser();
 		$form = $browser->get('/app/voice_secretary/voice_secretary_edit.php')->form('frm');
@@ -105,6 +130,9 @@ final class SecretariesTest extends TestCase {
 		$this->assertNotSame('', $row_error($page, 'name'), 'no name');
 		$this->assertNotSame('', $row_error($page, 'extension'), 'not a number');
 		$this->assertNotSame('', $row_error($page, 'max_turns'), 'too many turns');
+		//and the page says at the top that nothing was saved, where FusionPBX's own forms say it
+		$this->assertSame(['Not saved: correct what is marked in red below.'], $page->messages('negative'));
+		$this->assertSame([], $page->messages());
 		$again = $page->form('frm');
 		$this->assertSame('Olá, texto que não pode sumir', $again['greeting']);
 		$this->assertSame('80a0', $again['extension']);
@@ -125,6 +153,7 @@ final class SecretariesTest extends TestCase {
 		}
 		$page = $browser->post('/app/voice_secretary/voice_secretary_edit.php?id='.$id, ['operator_context' => env_or_fail('DOMAIN_B_NAME')] + $form);
 		$this->assertStringContainsString("Only this domain's context", $page->text("//span[@class='voice-secretary-error']"));
+		$this->assertSame(['Not saved: correct what is marked in red below.'], $page->messages('negative'));
 		[, $after] = Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id);
 		$this->assertSame($before['update_date'], $after['update_date']);
 		//the domain's own context is fine

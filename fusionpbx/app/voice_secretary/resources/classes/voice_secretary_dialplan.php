@@ -18,15 +18,20 @@ class voice_secretary_dialplan {
 	const APP_UUID = '545f45a5-0c17-4257-9d1d-275fc5f5aaf9';
 	const ORDER = '200';
 
+	/** Whether the secretary has an entry at all: an extension, and enabled (otherwise its entry is removed). */
+	public static function wanted(array $secretary): bool {
+		return (string) ($secretary['extension'] ?? '') !== '' && !empty($secretary['enabled']);
+	}
+
 	/**
-	 * The details (tag, type, data, inline) of the entry, or null when the secretary has no extension or is
-	 * disabled. Only plain dialplan tokens reach them: FusionPBX puts detail data into the XML unescaped, and
-	 * FreeSWITCH expands ${...} in action data.
+	 * The details (tag, type, data, inline) of the entry, or null when it cannot be written safely (an extension,
+	 * uuid or domain name that is not a plain dialplan token: FusionPBX puts detail data into the XML unescaped,
+	 * and FreeSWITCH expands ${...} in action data) — or when the secretary has none (see wanted()).
 	 */
 	public static function details(array $secretary, string $domain_uuid, string $domain_name): ?array {
 		$extension = (string) ($secretary['extension'] ?? '');
 		$uuid = (string) ($secretary['voice_secretary_uuid'] ?? '');
-		if ($extension === '' || !preg_match('/^[0-9*#]{1,20}$/', $extension) || empty($secretary['enabled'])) {
+		if (!self::wanted($secretary) || !preg_match('/^[0-9*#]{1,20}$/', $extension)) {
 			return null;
 		}
 		if (!voice_secretary_client::is_uuid($uuid) || !voice_secretary_client::is_uuid($domain_uuid) || !self::token($domain_name)) {
@@ -58,8 +63,11 @@ class voice_secretary_dialplan {
 		return preg_match('/^[A-Za-z0-9_.-]{1,128}$/', $value) === 1;
 	}
 
-	/** The v_dialplans row with its details, as FusionPBX's database class saves them. */
-	public static function entry(array $secretary, string $domain_uuid, string $domain_name): ?array {
+	/**
+	 * The v_dialplans row with its details, as FusionPBX's database class saves them. The details take the
+	 * uuids in $detail_uuids in order (the entry's current ones: an update in place), new ones past them.
+	 */
+	public static function entry(array $secretary, string $domain_uuid, string $domain_name, array $detail_uuids = []): ?array {
 		$details = self::details($secretary, $domain_uuid, $domain_name);
 		if ($details === null) {
 			return null;
@@ -80,13 +88,15 @@ class voice_secretary_dialplan {
 			'dialplan_details' => [],
 		];
 		foreach ($details as $i => [$tag, $type, $data, $inline]) {
+			//every column FusionPBX's own editors write: its dialplan class reads them all (break included)
 			$row['dialplan_details'][] = [
-				'dialplan_detail_uuid' => self::uuid(),
+				'dialplan_detail_uuid' => $detail_uuids[$i] ?? self::uuid(),
 				'domain_uuid' => strtolower($domain_uuid),
 				'dialplan_uuid' => $uuid,
 				'dialplan_detail_tag' => $tag,
 				'dialplan_detail_type' => $type,
 				'dialplan_detail_data' => $data,
+				'dialplan_detail_break' => null,
 				'dialplan_detail_inline' => $inline,
 				'dialplan_detail_group' => '0',
 				'dialplan_detail_order' => (string) (($i + 1) * 10),
@@ -137,14 +147,39 @@ class voice_secretary_dialplan {
 		return $code === '200';
 	}
 
-	/** Create, update or remove the secretary's dialplan entry. Returns false when FusionPBX refused it. */
+	/** The uuids of the entry's current details, in their order. */
+	private static function detail_uuids(string $dialplan_uuid): array {
+		$sql = "select dialplan_detail_uuid from v_dialplan_details where dialplan_uuid = :uuid ";
+		$sql .= "order by dialplan_detail_group, dialplan_detail_order, dialplan_detail_uuid";
+		$rows = self::database()->select($sql, ['uuid' => $dialplan_uuid], 'all');
+		$uuids = [];
+		foreach (is_array($rows) ? $rows : [] as $row) {
+			$uuids[] = strtolower((string) $row['dialplan_detail_uuid']);
+		}
+		return $uuids;
+	}
+
+	/**
+	 * Create, update or remove the secretary's dialplan entry. Returns false when it could not be written (then
+	 * the entry is left as it was): FusionPBX refused it, the row is not this app's, or a value cannot be put
+	 * into a dialplan safely (e.g. a domain name that is not a plain token — the entry is never removed for that).
+	 *
+	 * The row and its details are written by one save (FusionPBX's database class runs it in one transaction):
+	 * the current details are updated in place (their uuids reused), new ones added; only then are details the
+	 * entry no longer has deleted. So a failed save leaves the old XML with its old details — never XML without
+	 * details, which Dialplan Manager's next Save would turn into an empty entry.
+	 */
 	public static function sync(array $secretary, string $domain_uuid, string $domain_name): bool {
 		$uuid = strtolower((string) ($secretary['voice_secretary_uuid'] ?? ''));
-		$entry = self::entry($secretary, $domain_uuid, $domain_name);
-		if ($entry === null) {
+		if (!self::wanted($secretary)) {
 			return self::remove($uuid, $domain_uuid, $domain_name);
 		}
 		if (!voice_secretary_client::is_uuid($uuid) || !self::owned($uuid, $domain_uuid) || !class_exists('dialplan')) {
+			return false;
+		}
+		$current = self::detail_uuids($uuid);
+		$entry = self::entry($secretary, $domain_uuid, $domain_name, $current);
+		if ($entry === null) {
 			return false;
 		}
 		//the XML from the details, by FusionPBX's own generator (as Dialplan Manager's Save does)
@@ -164,15 +199,18 @@ class voice_secretary_dialplan {
 		$database = self::database();
 		$database->app_name = 'voice_secretary';
 		$database->app_uuid = self::APP_UUID;
-		//the details are rewritten as a whole, as FusionPBX's time conditions do
-		$old['dialplan_details'][0]['dialplan_uuid'] = $uuid;
 		$database->message = null;
-		$deleted = $database->delete($old);
-		$ok = self::succeeded($database, $deleted);
-		if ($ok) {
+		$saved = $database->save($array);
+		$ok = self::succeeded($database, $saved);
+		$extras = array_slice($current, count($entry['dialplan_details']));
+		if ($ok && count($extras) > 0) {
+			$old = [];
+			foreach ($extras as $detail_uuid) {
+				$old['dialplan_details'][] = ['dialplan_detail_uuid' => $detail_uuid];
+			}
 			$database->message = null;
-			$saved = $database->save($array);
-			$ok = self::succeeded($database, $saved);
+			$deleted = $database->delete($old);
+			$ok = self::succeeded($database, $deleted);
 		}
 		self::revoke($granted);
 		self::clear_cache($domain_name);

@@ -108,6 +108,17 @@ class voice_secretary_ui {
 		self::message($response->message(), 'negative');
 	}
 
+	/**
+	 * A refused save says so where FusionPBX's own forms do (a negative message at the top, which stays until
+	 * closed), besides each reason next to its field: a reason next to a field far down a long form is easily
+	 * missed, and the page must never look as if nothing happened.
+	 */
+	public static function not_saved(array $errors, array $text): void {
+		if (count($errors) > 0) {
+			message::add($text['message-not_saved'], 'negative');
+		}
+	}
+
 	/** message::add() for text that is not one of our fixed strings (escaped). */
 	public static function message(string $text, string $mood = 'positive'): void {
 		message::add(self::h($text), $mood);

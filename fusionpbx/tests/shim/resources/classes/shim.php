@@ -229,8 +229,13 @@ class dialplan {
 		$this->rows = [];
 		foreach ($array['dialplans'] as $dialplan) {
 			foreach ($dialplan['dialplan_details'] ?? [] as $detail) {
-				if (($detail['dialplan_detail_enabled'] ?? '') === 'true') {
-					$this->rows[] = $detail + ['dialplan' => $dialplan];
+				if ($detail['dialplan_detail_enabled'] == 'true') {
+					//FusionPBX's prepare_details() reads these columns unconditionally: a missing one is a PHP warning
+					$row = ['dialplan' => $dialplan];
+					foreach (['uuid', 'tag', 'type', 'data', 'break', 'inline', 'group', 'order', 'enabled'] as $column) {
+						$row['dialplan_detail_'.$column] = $detail['dialplan_detail_'.$column];
+					}
+					$this->rows[] = $row;
 				}
 			}
 		}
