@@ -788,6 +788,18 @@ describe("entry script", function()
     assert.are.equal("hangup", last_event(t2).op)
   end)
 
+  it("a missing rescue.lua does not stop the call flow (only the last resort needs it)", function()
+    local dir = install_copy("voice_ai/rescue.lua")
+    local t, svc = run_call({
+      script = dir .. "/secretary_ai.lua", package_path = stock_path,
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
+    })
+    assert.are.equal(1, #svc:made("start"))
+    assert.are.same({ "transfer", "200" }, { last_event(t).op, last_event(t).destination })
+    os.execute("rm -rf " .. dir)
+  end)
+
   it("the last resort checks the fallback context too", function()
     local dir = install_copy("voice_ai/callflow.lua")
     local t = run_call({ script = dir .. "/secretary_ai.lua", package_path = stock_path, answers = {},

@@ -20,7 +20,6 @@ local config = require("voice_ai.config")
 local dtmf = require("voice_ai.dtmf")
 local http = require("voice_ai.http")
 local logger = require("voice_ai.log")
-local rescue = require("voice_ai.rescue")
 
 local M = {}
 
@@ -682,7 +681,13 @@ end
 
 -- A transfer that did not route -------------------------------------------------------------------------
 
-local channel_var = rescue.var
+local function channel_var(session, name)
+  local value = session:getVariable(name)
+  if value == nil or value == "" or value == "_undef_" then
+    return nil
+  end
+  return value
+end
 
 --- The call again, on a channel whose transfer found no extension: FreeSWITCH ran voice_ai_no_route.lua (the
 --- inline dialplan after XML, or the plain-FreeSWITCH guard extension), which checked that the transfer is the

@@ -24,7 +24,8 @@
 ---   set) and a hangup. With a bug on the channel, frames the caller does not send (comfort noise) still reach
 ---   it as samples of -1: silence that counts. A recording that got no frame is deleted (RECORD_DISCARDED). A
 ---   file it cannot open (a step's `record_fails`, or an unwritable folder) sets `record_completion_cause` to
----   "uri-failure" at once and records nothing (RECORD_HANGUP_ON_ERROR=false keeps the call up).
+---   "uri-failure" at once and records nothing (RECORD_HANGUP_ON_ERROR=false keeps the call up). (FreeSWITCH
+---   would first create a missing folder; the emulator does not — the call flow checks its folder at the start.)
 --- * getVariable falls back to the caller profile's fields (destination_number, context, dialplan, caller id,
 ---   rdnis), then to global variables (switch_channel_get_variable_dup). A scenario's `variables` of those names
 ---   fill the profile.
