@@ -21,6 +21,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 import signal
 import struct
@@ -126,17 +127,37 @@ def freeswitch_xml(
     )
 
 
-def reached_extension(number: str) -> str:
-    """A dialplan extension for a person (operator, department): notes where the caller arrived, answers,
-    plays a tone and hangs up."""
+def reached_extension(number: str, then: str = "hangup") -> str:
+    """A dialplan extension for a person (operator, department): notes where the caller arrived, answers and
+    plays a tone. ``then``: "hangup"; "" (its applications just finish and FreeSWITCH ends the call); or
+    "transfer <number>" — a blind transfer naming no dialplan or context, as a SIP REFER from the person's phone
+    is (sofia: ``switch_ivr_session_transfer(session, number, NULL, NULL)``)."""
+    after = {"hangup": '<action application="hangup"/>', "": ""}.get(then)
+    if after is None:
+        app, _, data = then.partition(" ")
+        after = f'<action application="{app}" data="{data}"/>'
     return (
         f'<extension name="person_{number}"><condition field="destination_number" expression="^{number}$">'
         f'<action application="hash" data="insert/{REACHED_REALM}/${{uuid}}/${{destination_number}}@${{context}}"/>'
         '<action application="answer"/>'
         '<action application="playback" data="tone_stream://%(400,100,440);loops=3"/>'
-        '<action application="hangup"/>'
-        "</condition></extension>"
+        f"{after}</condition></extension>"
     )
+
+
+def always_continue_extension() -> str:
+    """What a plain FreeSWITCH's vanilla ``default`` context (tod_example, global…) and every FusionPBX domain
+    context begin with: an extension that matches every call and lets the hunt go on (``continue="true"``)."""
+    return (
+        '<extension name="always" continue="true"><condition>'
+        '<action application="set" data="test_always_ran=true"/></condition></extension>'
+    )
+
+
+def include_body(rendered: str) -> str:
+    """The extensions of a dialplan file (``<include>…</include>``, comments dropped), to paste into a context."""
+    body = re.sub(r"<!--.*?-->", "", rendered, flags=re.DOTALL)
+    return re.sub(r"</?include>", "", body).strip()
 
 
 @dataclass

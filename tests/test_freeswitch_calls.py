@@ -1,10 +1,14 @@
 """Whole calls through the real Lua call flow (telephony/freeswitch/scripts/secretary_ai.lua) under the FreeSWITCH
-emulator (spec/support/emulator.lua), against the real service: embedded PostgreSQL, offline providers (Whisper,
-espeak-ng, the dialog policy), the demo tenant. The caller speaks pt-BR WAV fixtures at 8 kHz.
+emulator (spec/support/emulator.lua), against the real service: embedded PostgreSQL, offline providers (espeak-ng,
+the dialog policy), the demo tenant. The caller speaks pt-BR WAV fixtures at 8 kHz.
+
+The tenant's speech-to-text is the fake vendor of tests/fakes/stt.py (Deepgram's wire protocol): it recognises which
+fixture the caller spoke and answers its known words, so the flows are exact on every CPU — Whisper's int8 kernels
+transcribe differently on Intel and AMD, and a garbled word can change a flow (tests/test_real_freeswitch.py keeps
+one call on the real Whisper).
 
 Each test asserts on what the script did (the emulator's transcript: playbacks of real WAV files, recordings,
-transfers, hangups) and on the conversation the service stored in PostgreSQL — on the flow, never on the exact
-words Whisper produces (its int8 kernels transcribe differently on Intel and AMD CPUs).
+transfers, hangups) and on the conversation the service stored in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import httpx
 import pytest
 
 from conftest import TEST_SECRET_KEY, PgServer
+from fakes.stt import FakeSTTServer, fixture_texts, provider_config
 from helpers import demo_service, free_port, run_cli
 
 pytestmark = pytest.mark.slow
@@ -34,6 +39,7 @@ pytestmark = pytest.mark.slow
 FS = Path(__file__).resolve().parent.parent / "telephony" / "freeswitch"
 FIXTURES = FS / "spec" / "fixtures"
 OPERATOR = "200"  # the demo secretary's operator (Atendimento)
+WORDS = fixture_texts()  # what the fake STT answers for each fixture
 
 
 def lua() -> str:
@@ -78,10 +84,18 @@ def service(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     name = f"fs_{uuid.uuid4().hex[:10]}"
     asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
     tmp = tmp_path_factory.mktemp("freeswitch")
-    with demo_service(pg.url(name), tmp / "data", TEST_SECRET_KEY) as (base, env):
-        domains = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()["items"]
+    with FakeSTTServer() as stt, demo_service(pg.url(name), tmp / "data", TEST_SECRET_KEY) as (base, env):
+        domain = httpx.get(f"{base}/api/v1/domains", params={"name": "demo.localhost"}).json()["items"][0]
+        created = httpx.post(
+            f"{base}/api/v1/domains/{domain['domain_uuid']}/providers", json=provider_config(stt), timeout=30
+        )
+        assert created.status_code == 201, created.text
         (tmp / "calls").mkdir()
-        yield Service(base, domains[0]["domain_uuid"], pg.url(name), tmp, env)
+        yield Service(base, domain["domain_uuid"], pg.url(name), tmp, env)
+
+
+def transcripts(stored: dict[str, Any]) -> list[str]:
+    return [m["text"] for m in stored["messages"] if m["role"] == "user"]
 
 
 def call(
@@ -157,9 +171,7 @@ def logs(transcript: dict[str, Any]) -> str:
 
 
 def test_questions_answered_then_goodbye(service: Service) -> None:
-    # question_saturday is not used: Whisper garbles it even from the file, and a garbled question may match a
-    # department's keywords — that would change the flow, not only the words
-    t = call(service, [{"say": "question_price"}, {"say": "question_price", "pause_ms": 800}, {"say": "goodbye"}])
+    t = call(service, [{"say": "question_price"}, {"say": "question_saturday", "pause_ms": 800}, {"say": "goodbye"}])
     assert len(ops(t, "record")) == 3
     assert all(r["stopped_by"] == "silence" for r in ops(t, "record"))  # end-of-speech detection ended each turn
     plays = ops(t, "playback")
@@ -170,8 +182,7 @@ def test_questions_answered_then_goodbye(service: Service) -> None:
     stored = service.conversation(t["call_uuid"])
     assert stored["outcome"] == "resolved" and stored["turn_count"] == 3
     assert stored["caller_id_number"] == "+554133334444" and stored["caller_id_name"] == "Maria"
-    said = [m for m in stored["messages"] if m["role"] == "user"]
-    assert len(said) == 3 and all(m["text"].strip() for m in said)  # three spoken turns, whatever the words
+    assert transcripts(stored) == [WORDS["question_price"], WORDS["question_saturday"], WORDS["goodbye"]]
     replies = [m for m in stored["messages"] if m["role"] == "assistant" and m["turn_index"] > 0]  # 0: greeting
     assert [m["action"] for m in replies] == ["continue", "continue", "hangup"]
 
@@ -190,6 +201,7 @@ def test_transfer_intent_goes_to_the_configured_extension(service: Service) -> N
     assert ops(t, "execute")[-1]["data"] == f"203 XML,{no_route} demo.localhost"
     assert t["final_state"] == "transferred" and not ops(t, "hangup")
     stored = service.conversation(t["call_uuid"])
+    assert transcripts(stored) == [WORDS["transfer_financeiro"]]
     assert (stored["outcome"], stored["transfer_destination"], stored["transfer_department"]) == (
         "transferred",
         "203",
@@ -201,7 +213,8 @@ def test_goodbye_hangs_up_after_the_farewell(service: Service) -> None:
     t = call(service, [{"say": "goodbye"}])
     assert ending(t)["by"] == "script"
     assert ops(t, "playback")[-1]["t"] < ending(t)["t"]  # the farewell was played before hanging up
-    assert service.conversation(t["call_uuid"])["outcome"] == "resolved"
+    stored = service.conversation(t["call_uuid"])
+    assert (stored["outcome"], transcripts(stored)) == ("resolved", [WORDS["goodbye"]])
 
 
 def test_dtmf_zero_reaches_the_operator(service: Service) -> None:
@@ -228,6 +241,7 @@ def test_caller_hangs_up_mid_turn(service: Service) -> None:
     assert not ops(t, "hangup")  # the script did not hang up a channel that was gone
     stored = service.conversation(t["call_uuid"])
     assert stored["outcome"] == "hangup" and stored["turn_count"] == 1 and stored["ended_at"] is not None
+    assert transcripts(stored) == [WORDS["question_price"]]
     assert any(m["role"] == "system" and m["text"].startswith("[caller_hangup]") for m in stored["messages"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -153,3 +154,57 @@ def test_dialplan_refuses_values_that_would_change_the_xml() -> None:
             secretary="8000",
             fallback_destination="200",
         )
+
+
+def test_the_plain_freeswitch_entry_ends_with_the_no_route_guard() -> None:
+    """Point 2a: the ``--flavor freeswitch`` file carries, after the secretary, the guard that catches the call
+    flow's transfer when only continue="true" extensions matched it — and nothing else (no pending transfer, or
+    another number: no match). The real FreeSWITCH runs it in tests/test_real_freeswitch.py."""
+    xml = render_dialplan(
+        "freeswitch",
+        domain_uuid=uuid.uuid4(),
+        domain_name="acme.example.com",
+        extension="8000",
+        secretary="8000",
+        fallback_destination="200",
+    )
+    extensions = ET.fromstring(xml).findall("extension")  # noqa: S314 (our own template)
+    assert [e.get("name") for e in extensions] == ["voice_secretary_8000", "voice_ai_no_route_8000"]
+    guard = extensions[-1]
+    assert guard.get("continue") in (None, "false")
+    pending, destination = guard.findall("condition")
+    assert (pending.get("field"), pending.get("expression")) == ("${voice_ai_transfer_pattern}", "^.+$")
+    assert (destination.get("field"), destination.get("expression")) == (
+        "destination_number",
+        "^${voice_ai_transfer_pattern}$",
+    )
+    assert [(a.get("application"), a.get("data")) for a in destination.findall("action")] == [
+        ("lua", "voice_ai_no_route.lua")
+    ]
+    assert "zz_voice_secretary_8000.xml" in xml  # saved where it sorts after the other files of default/
+
+
+def test_the_platform_script_never_extracts_over_a_freeswitch_it_did_not_install(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "scripts" / "platform" / "freeswitch.sh"
+    someone_elses = tmp_path / "usr" / "local" / "freeswitch"
+    (someone_elses / "bin").mkdir(parents=True)
+    (someone_elses / "bin" / "freeswitch").write_text("#!/bin/sh\n")
+    ran = subprocess.run(
+        ["bash", str(script)],
+        env={**cli_env(), "VOICE_AI_FREESWITCH_ROOT": str(tmp_path), "VOICE_AI_PLATFORM_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 1 and "refusing" in ran.stderr, ran.stdout + ran.stderr
+    assert sorted(p.name for p in someone_elses.iterdir()) == ["bin"]  # untouched
+
+
+def test_the_service_unit_keeps_the_shared_temp_folder() -> None:
+    """FreeSWITCH writes the caller's recordings to its temp_dir (/tmp unless voice_ai_tmp_dir says otherwise);
+    with ``voice_ai_audio_path=true`` the service opens them by path. A private /tmp (PrivateTmp=true) would hide
+    every recording from the service: each turn would fail and go to the operator."""
+    unit = (Path(__file__).resolve().parent.parent / "deploy" / "systemd" / "voice-ai.service").read_text()
+    settings = [line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#")]
+    assert ("PrivateTmp", "true") not in [(k.strip(), v.strip()) for k, v in settings]

@@ -7,13 +7,24 @@
 #   export VOICE_AI_TEST_FREESWITCH=/usr/local/freeswitch/bin/freeswitch
 #
 # The build comes from $VOICE_AI_PLATFORM_DIR (default: <repo>/../shared/platform), checked against its
-# SHA256SUMS. Safe to run again: it only does what is missing. Debian 12 amd64, as root.
+# SHA256SUMS. Safe to run again: it only does what is missing. It never extracts over a FreeSWITCH it did not
+# install (no stamp of ours in /usr/local/freeswitch): that may be someone's real PBX. Debian 12 amd64, as root.
+# VOICE_AI_FREESWITCH_ROOT (default /) is the root the build is extracted under, for a staging tree.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 platform="${VOICE_AI_PLATFORM_DIR:-$repo/../shared/platform}"
 tarball="freeswitch-1.10.12-debian12-amd64.tar.xz"
-prefix="/usr/local/freeswitch"
+root="${VOICE_AI_FREESWITCH_ROOT:-/}"
+prefix="${root%/}/usr/local/freeswitch"
 binary="$prefix/bin/freeswitch"
+stamp="$prefix/.voice-ai-installed"
+
+# checked first (it reads only): a FreeSWITCH that is not ours is never touched
+if [ -e "$prefix" ] && [ ! -f "$stamp" ]; then
+  echo "error: $prefix exists and was not installed by this script (no $stamp): refusing to extract over it." >&2
+  echo "       Move it away, or point VOICE_AI_TEST_FREESWITCH at that FreeSWITCH's own binary instead." >&2
+  exit 1
+fi
 
 packages=(libssl3 libcurl4 libedit2 libevent-2.1-7 libevent-pthreads-2.1-7 libfreetype6 libjpeg62-turbo
   liblua5.3-0 libpcre3 libsndfile1 libspeex1 libspeexdsp1 libsqlite3-0 libtiff6 libuuid1 zlib1g
@@ -36,7 +47,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # what is installed is recorded by checksum: the same build is not extracted twice, a new one replaces it
-stamp="$prefix/.voice-ai-installed"
 expected=""
 if [ -f "$platform/SHA256SUMS" ]; then
   expected="$(awk -v f="$tarball" '$2 == f || $2 == "*" f { print $1 }' "$platform/SHA256SUMS")"
@@ -58,8 +68,8 @@ else
     echo "error: $platform/$tarball does not match SHA256SUMS ($actual, expected $expected)" >&2
     exit 1
   fi
-  echo "==> extracting $tarball into /"
-  tar -C / -xJf "$platform/$tarball"
+  echo "==> extracting $tarball into $root"
+  tar -C "$root" -xJf "$platform/$tarball"
   echo "$actual" > "$stamp"
 fi
 

@@ -8,36 +8,31 @@
 ---
 --- Our modules are found next to this file whatever lua.conf's script-directory says (FreeSWITCH's stock
 --- lua.conf.xml has it commented out): the folder of this file goes first on package.path. If the call flow
---- still cannot load, voice_ai.rescue (or, failing that, three lines below) sends the caller to the fallback.
+--- cannot load or fails before it can look after the caller itself, voice_ai.rescue (FreeSWITCH's API only)
+--- plays the apology and sends the caller to the fallback.
 local here = (debug.getinfo(1, "S").source or ""):match("^@(.+)/[^/]+$")
 if here then
   package.path = here .. "/?.lua;" .. package.path
 end
 
-local loaded, callflow = pcall(require, "voice_ai.callflow")
-if not loaded then
-  local reason = "the call flow did not load: " .. tostring(callflow)
-  local rescued, rescue = pcall(require, "voice_ai.rescue")
+local rescued, rescue = pcall(require, "voice_ai.rescue")
+
+local ok, err = pcall(function()
+  local call = require("voice_ai.callflow").new(session, freeswitch, argv, { scripts_dir = here })
+  function voice_ai_on_input(_, kind, input)
+    return call:on_input(kind, input)
+  end
+  function voice_ai_on_hangup(_, how)
+    return call:on_hangup(how)
+  end
+  call:run("voice_ai_on_input", "voice_ai_on_hangup")
+end)
+if not ok then
+  local reason = "the call flow did not load or failed: " .. tostring(err)
   if rescued then
-    return rescue.run(session, reason)
+    return rescue.run(session, reason) -- does nothing when the flow already sent the caller away
   end
-  session:consoleLog("crit", "[voice_ai] " .. reason .. "\n")
-  local destination = session:getVariable("voice_ai_fallback_destination")
-  if destination and destination:match("^[%w%+%*#][%w%+%*#%._@-]*$") then
-    return session:execute("transfer", destination .. " XML " .. (session:getVariable("voice_ai_fallback_context") or
-      session:getVariable("domain_name") or "default"))
-  end
-  return
+  -- a broken install (voice_ai/ missing): nothing of ours is left to apologise with
+  session:consoleLog("crit", "[voice_ai] " .. reason .. "; voice_ai/rescue.lua did not load either (" ..
+    tostring(rescue) .. "): reinstall with voice-ai freeswitch install\n")
 end
-
-local call = callflow.new(session, freeswitch, argv, { scripts_dir = here })
-
-function voice_ai_on_input(_, kind, input)
-  return call:on_input(kind, input)
-end
-
-function voice_ai_on_hangup(_, how)
-  return call:on_hangup(how)
-end
-
-call:run("voice_ai_on_input", "voice_ai_on_hangup")

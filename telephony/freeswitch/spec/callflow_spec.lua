@@ -57,6 +57,12 @@ local function run_call(opts)
     }, opts.variables),
     caller = opts.caller,
   })
+  fake.mark = function()
+    return #em.transcript.events
+  end
+  if opts.callflow then -- a replacement call flow module (e.g. one whose constructor fails)
+    package.loaded["voice_ai.callflow"] = opts.callflow
+  end
   rawset(_G, "session", em.session)
   rawset(_G, "freeswitch", em.freeswitch)
   rawset(_G, "argv", opts.argv or { "8000" })
@@ -513,6 +519,180 @@ describe("call flow", function()
       { ends[1].payload.outcome, ends[2].payload.outcome, ends[3].payload.outcome })
   end)
 
+  local function transfer_to(destination, context)
+    return turn("transfer", { transfer = { destination = destination, context = context, department = "Financeiro" } })
+  end
+
+  local function logged(transcript, pattern)
+    for _, line in ipairs(transcript.logs) do
+      if line.text:match(pattern) then
+        return true
+      end
+    end
+    return false
+  end
+
+  local PLAIN = "acme.example.com"
+  -- a plain FreeSWITCH context: always-matching continue="true" extensions first, the guard last
+  local function plain_context(extra)
+    return merge({ continue_contexts = { PLAIN }, guards = { [PLAIN] = "voice_ai_no_route.lua" },
+      steps = { { say = QUESTION } } }, extra)
+  end
+
+  it("in a context of continue extensions, the guard sends a transfer that does not route to the operator", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
+        turn = { transfer_to("2099", PLAIN) } },
+      caller = plain_context({ unrouted = { "2099" } }),
+    })
+    assert.are.equal(1, #ops(t, "no_route"))
+    assert.are.equal("voice_ai_no_route.lua", ops(t, "no_route")[1].guard)
+    assert.are.same({ "transfer", "200", PLAIN }, { last_event(t).op, last_event(t).destination, last_event(t).context })
+    assert.are.equal("transferred", t.final_state)
+    assert.are.same({ "greeting", "reply", "error_transfer" }, played(t))
+    assert.are.same({ "transfer_failed", "2099" }, { svc:made("events")[1].payload.event,
+      svc:made("events")[1].payload.destination })
+    assert.are.equal("200", svc:made("end")[2].payload.destination)
+  end)
+
+  it("without the guard such a context ends the call in silence (FreeSWITCH's behaviour the guard exists for)", function()
+    local t = run_call({
+      answers = { start = { started() }, ["end"] = { { outcome = "transferred" } }, turn = { transfer_to("2099", PLAIN) } },
+      caller = plain_context({ unrouted = { "2099" }, guards = {} }),
+    })
+    assert.is_true(ops(t, "no_route")[1].continue_only)
+    assert.are.same({ "CS_HANGUP", "NORMAL_CLEARING" }, { t.final_state, t.variables.hangup_cause })
+  end)
+
+  it("the guard matches the pending destination literally, whatever characters it has", function()
+    for _, destination in ipairs({ "+5531*9.9#1", "ops_1@x-y" }) do
+      local t = run_call({
+        answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
+          turn = { transfer_to(destination, PLAIN) } },
+        caller = plain_context({ unrouted = { destination } }),
+      })
+      assert.are.equal("voice_ai_no_route.lua", ops(t, "no_route")[1].guard, destination)
+      assert.are.equal(0, #ops(t, "regex_error"))
+      assert.are.equal("200", last_event(t).destination)
+    end
+  end)
+
+  it("the guard does not fire for a destination that routes, nor for another number that does not", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, ["end"] = { { outcome = "transferred" } }, turn = { transfer_to("203", PLAIN) } },
+      caller = plain_context({ unrouted = { "2099" }, departments = { ["203"] = { blind_transfer = "2099" } } }),
+    })
+    local transfers = ops(t, "transfer")
+    assert.are.same({ "203", "2099" }, { transfers[1].destination, transfers[2].destination })
+    assert.is_nil(transfers[1].routed)
+    assert.is_nil(ops(t, "no_route")[1].guard) -- 2099 is not the pending 203: only the continue extensions ran
+    assert.are.equal(0, #svc:made("events"))
+    assert.are.equal(1, #svc:made("end"))
+  end)
+
+  it("a blind transfer by the department after ours uses XML only: our no-route script stays out of it", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
+        turn = { transfer_to("203", PLAIN) } },
+      caller = { steps = { { say = QUESTION } }, unrouted = { "2099" }, departments = { ["203"] = { blind_transfer = "2099" } } },
+    })
+    local transfers = ops(t, "transfer")
+    assert.are.equal(2, #transfers)
+    assert.are.same({ "2099", "XML", PLAIN }, { transfers[2].destination, transfers[2].dialplan, transfers[2].context })
+    assert.are.same({ "CS_HANGUP", "NO_ROUTE_DESTINATION" }, { t.final_state, t.variables.hangup_cause })
+    assert.are.equal(0, #ops(t, "inline"))
+    assert.are.equal(0, #svc:made("events")) -- the conversation the secretary closed is not re-opened
+    assert.are.same({ "transferred", "203" }, { svc:made("end")[1].payload.outcome, svc:made("end")[1].payload.destination })
+    assert.are.equal(1, #svc:made("end"))
+  end)
+
+  it("the no-route script leaves alone a transfer that is not the call flow's", function()
+    local t, svc = run_call({
+      script = "scripts/voice_ai_no_route.lua", answers = { events = { { stored = true } } },
+      variables = { transfer_source = "1764500000:spec-call:bl_xfer:2099/" .. PLAIN .. "/XML,inline:lua:x.lua",
+        context = PLAIN, voice_ai_transfer_destination = "203",
+        voice_ai_transfer_context = PLAIN, voice_ai_call_started = "true", voice_ai_conversation_uuid = "conv-1",
+        voice_ai_operator_destination = "200", voice_ai_operator_context = PLAIN },
+      caller = { steps = {} },
+    })
+    assert.are.equal(0, #svc.requests)
+    assert.are.equal(0, #ops(t, "transfer"))
+    assert.are.same({ "hangup", "NO_ROUTE_DESTINATION" }, { last_event(t).op, last_event(t).cause })
+    assert.is_true(logged(t, "not the call flow's transfer"))
+  end)
+
+  it("tells the caller first, then the service: the apology plays before transfer_failed is posted", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
+        turn = { transfer_to("203", "nowhere") } },
+      caller = { steps = { { say = QUESTION } }, unrouted = { "@nowhere" } },
+    })
+    local apology
+    for index, event in ipairs(t.events) do
+      if event.op == "playback" and event.file:match("error_transfer%.wav$") then
+        apology = index
+      end
+    end
+    assert.is_true(apology <= svc:made("events")[1].at, tostring(apology) .. " " .. tostring(svc:made("events")[1].at))
+  end)
+
+  it("a service the first script found down is not waited on again after a transfer that did not route", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { { error = { kind = "timeout", message = "no answer" } } },
+        events = { { stored = true } }, ["end"] = { { outcome = "error" } } },
+      caller = { steps = { { say = QUESTION } }, unrouted = { "200" } },
+    })
+    assert.are.same({ "greeting", "error_transfer", "error_goodbye" }, played(t))
+    assert.are.equal(0, #svc:made("events")) -- no note, no transfer_failed: the service is down
+    for _, ended in ipairs(svc:made("end")) do
+      assert.are.equal(1, ended.timeout)
+    end
+  end)
+
+  it("a fall-back after an error stores where the caller went, like a transfer", function()
+    local _, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "error" } },
+        turn = { { error = { kind = "http", status = 500, message = "HTTP 500: boom" } } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    local ended = svc:made("end")[1].payload
+    assert.are.same({ "error", "200", "acme.example.com" }, { ended.outcome, ended.destination, ended.context })
+  end)
+
+  it("each transfer sets every variable the no-route script reads: none is left from an earlier pass", function()
+    local t = run_call({
+      answers = {}, caller = { steps = {} },
+      variables = { voice_ai_fallback_destination = "9000", voice_ai_conversation_uuid = "stale-conv",
+        voice_ai_operator_destination = "stale-op", voice_ai_service_down = "true" },
+    })
+    assert.are.equal("9000", last_event(t).destination)
+    assert.is_nil(t.variables.voice_ai_conversation_uuid) -- the call never started this time
+    assert.are.equal("9000", t.variables.voice_ai_operator_destination)
+    assert.are.equal("true", t.variables.voice_ai_service_down) -- the start failed to connect: down again
+    local t2 = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
+      variables = { voice_ai_service_down = "true" },
+    })
+    assert.is_nil(t2.variables.voice_ai_service_down)
+    assert.are.equal("conv-1", t2.variables.voice_ai_conversation_uuid)
+  end)
+
+  it("a recording FreeSWITCH cannot write (uri-failure) is a configuration error: the operator, not silent turns",
+    function()
+      local t, svc = run_call({
+        answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "error" } },
+          turn = { turn("continue"), turn("continue") } },
+        caller = { steps = { { say = QUESTION, record_fails = true }, { say = QUESTION } } },
+      })
+      assert.are.equal("uri-failure", ops(t, "record")[1].completion_cause)
+      assert.are.equal(0, #svc:made("turn"))
+      assert.are.same({ "greeting", "error_transfer" }, played(t))
+      assert.are.equal("200", last_event(t).destination)
+      assert.is_true(logged(t, "cannot write"))
+      assert.are.equal("error", svc:made("end")[1].payload.outcome)
+    end)
+
   it("key 0 stores where the caller went (the operator) with the end", function()
     local _, svc = run_call({
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
@@ -582,6 +762,51 @@ describe("entry script", function()
       logged = logged or (line.text:match("the call flow did not load") ~= nil and line.via == "session")
     end
     assert.is_true(logged)
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("a call flow that fails to start (its constructor raises) still reaches the fallback, with the apology", function()
+    local broken = { new = function() error("cannot build the call") end }
+    local t = run_call({ callflow = broken, answers = {}, variables = { voice_ai_fallback_destination = "9000" },
+      caller = { steps = {} } })
+    assert.are.same({ "error_transfer" }, played(t))
+    assert.are.same({ "transfer", "9000", "acme.example.com" }, { last_event(t).op, last_event(t).destination,
+      last_event(t).context })
+  end)
+
+  it("a no-route script whose call flow fails still apologises, and never retries what did not route", function()
+    local broken = { resume = function() error("cannot resume the call") end }
+    local variables = { transfer_source = "1764500000:spec-call:bl_xfer:203/acme.example.com/XML", context = "acme.example.com",
+      voice_ai_transfer_destination = "203", voice_ai_transfer_context = "acme.example.com" }
+    local t = run_call({ callflow = broken, script = "scripts/voice_ai_no_route.lua", answers = {},
+      variables = merge(variables, { voice_ai_fallback_destination = "9000" }), caller = { steps = {} } })
+    assert.are.same({ "error_transfer" }, played(t))
+    assert.are.same({ "transfer", "9000" }, { last_event(t).op, last_event(t).destination })
+    local t2 = run_call({ callflow = broken, script = "scripts/voice_ai_no_route.lua", answers = {},
+      variables = merge(variables, { voice_ai_fallback_destination = "203" }), caller = { steps = {} } })
+    assert.are.same({ "error_goodbye" }, played(t2))
+    assert.are.equal("hangup", last_event(t2).op)
+  end)
+
+  it("a missing rescue.lua does not stop the call flow (only the last resort needs it)", function()
+    local dir = install_copy("voice_ai/rescue.lua")
+    local t, svc = run_call({
+      script = dir .. "/secretary_ai.lua", package_path = stock_path,
+      answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
+    })
+    assert.are.equal(1, #svc:made("start"))
+    assert.are.same({ "transfer", "200" }, { last_event(t).op, last_event(t).destination })
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("the last resort checks the fallback context too", function()
+    local dir = install_copy("voice_ai/callflow.lua")
+    local t = run_call({ script = dir .. "/secretary_ai.lua", package_path = stock_path, answers = {},
+      variables = { voice_ai_fallback_destination = "9000", voice_ai_fallback_context = "evil context" },
+      caller = { steps = {} } })
+    assert.are.same({ "error_goodbye" }, played(t))
+    assert.are.equal(0, #ops(t, "transfer"))
     os.execute("rm -rf " .. dir)
   end)
 

@@ -123,7 +123,7 @@ describe("emulator", function()
     assert.are.same({ "hook:hangup", "after hangup" }, order)
   end)
 
-  it("a recording that cannot be opened hangs the call up, as FreeSWITCH does", function()
+  it("recordFile (not used by the flow) hangs the call up when it cannot open its file, as FreeSWITCH does", function()
     local em = emulator.new({ uuid = "em-7c", caller = { steps = { { say = FIXTURE } } } })
     assert.are.equal(0, em.session:recordFile("/nonexistent-dir/x.wav", 15, 300, 2))
     assert.is_false(em.session:ready())
@@ -152,6 +152,44 @@ describe("emulator", function()
     assert.are.same({ "dtmf:1", "dtmf:2" }, seen)
     assert.are.equal(300, plays[1].stopped_at_ms)
     assert.is_nil(plays[2].stopped_at_ms)
+  end)
+
+  it("record_session that cannot open its file: uri-failure at once, no recording, the call stays up", function()
+    local em = emulator.new({ uuid = "em-7e", caller = { steps = { { say = FIXTURE } } } })
+    em.session:execute("record_session", "/nonexistent-dir/x.wav +15 {RECORD_READ_ONLY=true,RECORD_HANGUP_ON_ERROR=false}")
+    assert.are.equal("uri-failure", em.session:getVariable("record_completion_cause"))
+    assert.is_true(em.session:ready())
+  end)
+
+  it("transfers as switch_ivr_session_transfer: named dialplans, else force_transfer_dialplan, else the profile's",
+    function()
+      local em = emulator.new({ uuid = "em-7f", variables = { destination_number = "8000", context = "ctx" },
+        caller = { departments = { ["203"] = { blind_transfer = "2099" } }, unrouted = { "2099" } } })
+      em.session:execute("transfer", "203 XML,inline:lua:no_route.lua ctx")
+      assert.are.same({ "203", "ctx", "8000" }, { em.session:getVariable("destination_number"),
+        em.session:getVariable("context"), em.session:getVariable("rdnis") })
+      assert.matches(":bl_xfer:203/ctx/XML,inline:lua:no_route%.lua$", em.session:getVariable("transfer_source"))
+      -- the department's blind transfer (no dialplan) reuses ours: XML finds nothing, the inline script runs, with
+      -- the number dialled before the transfer back in destination_number (mod_dptools' inline_dialplan_hunt)
+      assert.are.equal("no_route.lua", em.take_inline())
+      assert.are.same({ "203", "" }, { em.session:getVariable("destination_number"), em.session:getVariable("rdnis") })
+      assert.matches(":bl_xfer:2099/ctx/XML,inline", em.session:getVariable("transfer_source"))
+      assert.matches("^ARRAY::.*bl_xfer:203/.*|:.*bl_xfer:2099/", em.session:getVariable("transfer_history"))
+
+      local forced = emulator.new({ uuid = "em-7g", variables = { context = "ctx", force_transfer_dialplan = "XML" },
+        caller = { departments = { ["203"] = { blind_transfer = "2099" } }, unrouted = { "2099" } } })
+      forced.session:execute("transfer", "203 XML,inline:lua:no_route.lua ctx")
+      assert.is_nil(forced.take_inline()) -- XML only: nothing for 2099, the call ends
+      local t = forced.finish()
+      assert.are.same({ "CS_HANGUP", "NO_ROUTE_DESTINATION" }, { t.final_state, t.variables.hangup_cause })
+    end)
+
+  it("channel variables fall back to the caller profile, then to global variables", function()
+    local em = emulator.new({ uuid = "em-9b", variables = { destination_number = "8000" },
+      globals = { destination_number = "g" } })
+    assert.are.equal("8000", em.session:getVariable("destination_number"))
+    em.session:setVariable("destination_number", "chan")
+    assert.are.equal("chan", em.session:getVariable("destination_number")) -- a channel variable comes first
   end)
 
   it("channel variables fall back to global variables", function()

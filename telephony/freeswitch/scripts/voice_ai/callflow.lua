@@ -4,9 +4,10 @@
 ---   POST …/turns → play the reply → continue | transfer | hangup } → POST …/end with the outcome.
 ---
 --- A transfer names an inline fallback dialplan after XML (`transfer <dest> XML,inline:lua:<no-route script>
---- <context>`): when XML finds no extension for it, FreeSWITCH runs voice_ai_no_route.lua on the same channel,
---- which tells the service (`transfer_failed`, then a second /end with the truth) and sends the caller to the
---- operator — see `M.resume` and `Call:recover_transfer`.
+--- <context>`): when XML finds no extension for it — or, on a plain FreeSWITCH, when only `continue="true"`
+--- extensions matched and the `voice_ai_no_route` guard at the end of the context caught it — FreeSWITCH runs
+--- voice_ai_no_route.lua on the same channel, which tells the service (`transfer_failed`, then a second /end with
+--- the truth) and sends the caller to the operator — see `M.resume` and `Call:recover_transfer`.
 ---
 --- Keys are handled here, never by the model (see voice_ai.dtmf). Whatever fails — the service unreachable,
 --- too slow, answering 5xx or garbage — the caller hears a short apology from local sound files and is
@@ -203,7 +204,8 @@ function Call:post_event(event, extra)
   end
 end
 
---- POST /end. `destination`/`context`: where a transferred caller really went (the operator included).
+--- POST /end. `destination`/`context`: where the caller really went when the script transferred the call —
+--- the department, or the operator (key 0, every fall-back: outcome `error` included).
 function Call:post_end(outcome, destination, context)
   self.ended = true
   self.outcome = outcome
@@ -220,8 +222,7 @@ function Call:post_end(outcome, destination, context)
   end
   local answer, err = self.client:post_json(self:path("/end"), {
     domain_uuid = self.cfg.domain_uuid, outcome = outcome,
-    destination = outcome == "transferred" and destination or nil,
-    context = outcome == "transferred" and context or nil,
+    destination = destination, context = context,
   }, timeout)
   if err then
     self.log:warning("end (%s) not stored: %s", outcome, err.message)
@@ -326,24 +327,33 @@ function Call:transfer_dialplans()
   return "XML,inline:lua:" .. script
 end
 
---- What the no-route script needs to carry on, kept on the channel (the script's Lua state ends with it).
+--- A regular expression that matches `value` and nothing else (PCRE: a backslash before a character that is not
+--- a letter or digit makes it literal). The plain-FreeSWITCH guard matches `^${voice_ai_transfer_pattern}$`.
+local function literal_pattern(value)
+  return (value:gsub("%W", "\\%0"))
+end
+
+--- What the no-route script needs to carry on, kept on the channel (the script's Lua state ends with it). Every
+--- name is set, unset ones to nil: a value left by an earlier pass on the same channel must not survive.
 function Call:remember_transfer(destination, context, outcome)
   local s = self.started or {}
   local operator, operator_context = self:operator()
   local vars = {
-    voice_ai_transfer_destination = destination,
-    voice_ai_transfer_context = context,
-    voice_ai_transfer_outcome = outcome,
-    voice_ai_transfer_attempts = tostring(self.transfer_attempts),
-    voice_ai_call_language = self.language,
-    voice_ai_call_started = self.started and "true" or "false",
-    voice_ai_call_turns = tostring(self.turns),
-    voice_ai_operator_destination = operator,
-    voice_ai_operator_context = operator_context,
-    voice_ai_conversation_uuid = s.conversation_uuid,
+    { "voice_ai_transfer_destination", destination },
+    { "voice_ai_transfer_context", context },
+    { "voice_ai_transfer_pattern", literal_pattern(destination) },
+    { "voice_ai_transfer_outcome", outcome },
+    { "voice_ai_transfer_attempts", tostring(self.transfer_attempts) },
+    { "voice_ai_call_language", self.language },
+    { "voice_ai_call_started", self.started and "true" or "false" },
+    { "voice_ai_call_turns", tostring(self.turns) },
+    { "voice_ai_operator_destination", operator },
+    { "voice_ai_operator_context", operator_context },
+    { "voice_ai_conversation_uuid", s.conversation_uuid },
+    { "voice_ai_service_down", self.service_down and "true" or nil },
   }
-  for name, value in pairs(vars) do
-    self.session:setVariable(name, value)
+  for _, pair in ipairs(vars) do
+    self.session:setVariable(pair[1], pair[2])
   end
 end
 
@@ -357,6 +367,10 @@ function Call:transfer(destination, context, outcome, why)
   self.phase = "transfer"
   self.transfer_attempts = (self.transfer_attempts or 0) + 1
   self:remember_transfer(destination, context, outcome)
+  -- whoever takes the call may transfer it again naming no dialplan (a SIP REFER from the department's phone,
+  -- `transfer 2099` in a dialplan): FreeSWITCH would reuse ours, and our no-route script would run on a call
+  -- that is no longer ours. force_transfer_dialplan applies only to transfers that name no dialplan.
+  self.session:setVariable("force_transfer_dialplan", "XML")
   self.session:execute("transfer", destination .. " " .. self:transfer_dialplans() .. " " .. context)
   if self.session:ready() then
     -- the transfer did not happen (FreeSWITCH refused it): never leave the caller to the auto hangup
@@ -452,8 +466,8 @@ function Call:start()
 end
 
 --- Record one utterance. Returns its path and how the recording ended: FreeSWITCH's completion cause
---- ("success-silence" after speech, "no-input-timeout" when the caller never spoke, "success-maxtime"), "key"
---- or "deadline".
+--- ("success-silence" after speech, "no-input-timeout" when the caller never spoke, "success-maxtime",
+--- "uri-failure" when FreeSWITCH could not open the file), "key" or "deadline".
 ---
 --- End-of-speech detection waits for speech to start: record_session's media bug counts
 --- RECORD_INITIAL_TIMEOUT_MS of silence before any speech (a caller who takes a moment after a prompt is not
@@ -557,6 +571,12 @@ function Call:converse()
     if not self.session:ready() then
       return
     end
+    if how == "uri-failure" then
+      -- FreeSWITCH could not write the recording (RECORD_HANGUP_ON_ERROR=false keeps the call up): every turn
+      -- would be silent — a configuration problem, for a person to take the call
+      return self:fail_over("configuration", { kind = "config",
+        message = "FreeSWITCH cannot write " .. path .. " (voice_ai_tmp_dir / temp_dir: permissions, disk)" })
+    end
     local request = self.keys:take()
     local digits = self.keys:drain()
     if self:honour(request) then
@@ -613,7 +633,8 @@ function Call:run(input_hook, hangup_hook)
   local session, cfg = self.session, self.cfg
   session:setHangupHook(hangup_hook)
   session:setInputCallback(input_hook, "")
-  -- recordFile hangs the call up when it cannot open its file: check the folder before anything else
+  -- recordings and fetched replies go there: an unwritable folder would make every turn silent (record_session
+  -- reports uri-failure) and every reply unplayable — check it before anything else
   local probe = string.format("%s/voice_ai_%s_probe", cfg.tmp_dir, cfg.call_uuid)
   local handle = io.open(probe, "wb")
   if handle then
@@ -668,14 +689,17 @@ local function channel_var(session, name)
   return value
 end
 
---- The call again, on a channel whose transfer found no extension: FreeSWITCH hunted the inline dialplan
---- after XML and ran voice_ai_no_route.lua. What the first script knew is in the channel variables it set
---- before transferring (Call:remember_transfer).
+--- The call again, on a channel whose transfer found no extension: FreeSWITCH ran voice_ai_no_route.lua (the
+--- inline dialplan after XML, or the plain-FreeSWITCH guard extension), which checked that the transfer is the
+--- call flow's own (voice_ai.rescue.pending_transfer). What the first script knew is in the channel variables
+--- it set before transferring (Call:remember_transfer).
 function M.resume(session, fs, opts)
   local call = M.new(session, fs, nil, opts)
   call.language = normalize_language(channel_var(session, "voice_ai_call_language")) or call.language
   call.turns = tonumber(channel_var(session, "voice_ai_call_turns")) or 0
   call.transfer_attempts = tonumber(channel_var(session, "voice_ai_transfer_attempts")) or MAX_TRANSFER_ATTEMPTS
+  -- the first script found the service down: do not wait on it again (no event, a short /end)
+  call.service_down = channel_var(session, "voice_ai_service_down") == "true"
   if channel_var(session, "voice_ai_call_started") == "true" then
     call.started = {
       conversation_uuid = channel_var(session, "voice_ai_conversation_uuid"),
@@ -691,36 +715,39 @@ function M.resume(session, fs, opts)
   return call
 end
 
---- Tell the service the transfer did not happen (`transfer_failed` re-opens the conversation), then send the
---- caller to the operator with an apology — unless the operator is what did not route, or this is already the
---- second attempt: then the apology, a hangup and the outcome `error`. Either way a second /end tells the truth.
+--- Apologise at once, then tell the service the transfer did not happen (`transfer_failed` re-opens the
+--- conversation) and send the caller to the operator — unless the operator is what did not route, or this is
+--- already the second attempt: then the apology, a hangup and the outcome `error`. Either way a second /end tells
+--- the truth. The caller hears the apology before the script waits on the service.
 function Call:recover_transfer(input_hook, hangup_hook)
   local session, failed = self.session, self.failed
   session:setHangupHook(hangup_hook)
   session:setInputCallback(input_hook, "")
   self.log:err("transfer to %s@%s did not route (no such extension or context in the dialplan)", failed.destination,
     failed.context)
-  if self.started then
-    self:post_event("transfer_failed", {
-      destination = safe_destination(failed.destination) and failed.destination or nil,
-      context = safe_context(failed.context) and failed.context or nil,
-      detail = "NO_ROUTE_DESTINATION",
-    })
-  end
   local ok, err = pcall(function()
     local destination, context = self:operator()
     local same = destination == failed.destination and context == failed.context
-    if destination and not same and self.transfer_attempts < MAX_TRANSFER_ATTEMPTS then
-      self:play_local("error_transfer")
+    local retry = destination and not same and self.transfer_attempts < MAX_TRANSFER_ATTEMPTS
+    self:play_local(retry and "error_transfer" or "error_goodbye")
+    if self.started then
+      self:post_event("transfer_failed", {
+        destination = safe_destination(failed.destination) and failed.destination or nil,
+        context = safe_context(failed.context) and failed.context or nil,
+        detail = "NO_ROUTE_DESTINATION",
+      })
+    end
+    if retry then
       return self:transfer(destination, context, failed.outcome == "error" and "error" or "transferred",
         "the transfer to " .. failed.destination .. " did not route")
     end
     self.log:err("no operator destination left that routes: the call ends")
-    return self:goodbye("error", "error_goodbye")
+    return self:goodbye("error")
   end)
   if not ok then
     self.log:crit("call flow error: %s", tostring(err))
     if session:ready() then
+      self.closing = true
       session:hangup("NORMAL_TEMPORARY_FAILURE")
     end
   end

@@ -22,12 +22,30 @@
 ---   recording and sets `record_completion_cause` ("no-input-timeout" without speech, "success-silence" after
 ---   it), as does the time limit ("success-maxtime"), stop_record_session ("success-maxtime" unless already
 ---   set) and a hangup. With a bug on the channel, frames the caller does not send (comfort noise) still reach
----   it as samples of -1: silence that counts. A recording that got no frame is deleted (RECORD_DISCARDED).
---- * After transfer (execute "transfer" or session:transfer) the channel is not ready(). A transfer names its
----   dialplans ("XML" or "XML,inline:lua:<script>"); `caller.unrouted` lists "<destination>@<context>",
----   "@<context>" or "<destination>" that XML has no extension for: then the inline dialplan's script runs
----   (emulator.take_inline() gives it to the harness), or, without one, the channel hangs up with
----   NO_ROUTE_DESTINATION, in silence — FreeSWITCH's behaviour.
+---   it as samples of -1: silence that counts. A recording that got no frame is deleted (RECORD_DISCARDED). A
+---   file it cannot open (a step's `record_fails`, or an unwritable folder) sets `record_completion_cause` to
+---   "uri-failure" at once and records nothing (RECORD_HANGUP_ON_ERROR=false keeps the call up). (FreeSWITCH
+---   would first create a missing folder; the emulator does not — the call flow checks its folder at the start.)
+--- * getVariable falls back to the caller profile's fields (destination_number, context, dialplan, caller id,
+---   rdnis), then to global variables (switch_channel_get_variable_dup). A scenario's `variables` of those names
+---   fill the profile.
+--- * After transfer (execute "transfer" or session:transfer) the channel is not ready(). The transfer follows
+---   switch_ivr_session_transfer: a transfer that names no dialplan uses `force_transfer_dialplan`, else the
+---   profile's (never "inline"), else XML; no context: `force_transfer_context`, else the profile's; the profile
+---   gets the new destination, context and dialplan, `transfer_source` / `transfer_history` the
+---   "<epoch>:<uuid>:bl_xfer:<ext>/<context>/<dialplan>" entry. The dialplans are hunted in order
+---   (switch_core_standard_on_routing). XML (mod_dialplan_xml's dialplan_hunt): `caller.unrouted` lists
+---   "<destination>@<context>", "@<context>" (no such context) or "<destination>" that no extension takes;
+---   `caller.continue_contexts` names contexts that begin with always-matching continue="true" extensions (a
+---   plain FreeSWITCH's `default`, every FusionPBX domain): there XML "finds" a route made of those alone;
+---   `caller.guards` maps a context to the script of the plain-FreeSWITCH guard extension at its end, which
+---   matches `^${voice_ai_transfer_pattern}$` (variables expanded, the regex literal escapes only). What runs:
+---   a real extension (the department: `caller.departments["<dest>"]` may then blind-transfer the call, as a SIP
+---   REFER does: `{ blind_transfer = "2099" }`); the guard's script; the continue extensions alone (then the call
+---   ends, NORMAL_CLEARING, in silence); nothing: the next dialplan — `inline:lua:<script>` runs the script — or,
+---   none left, a NO_ROUTE_DESTINATION hangup, in silence (the inline dialplan puts the number dialled before
+---   the transfer back in destination_number, as mod_dptools' inline_dialplan_hunt does).
+---   emulator.take_inline() gives the harness the script FreeSWITCH runs next on the channel.
 ---
 --- Time is virtual (media takes no wall-clock time); HTTP made by the script is real.
 ---
@@ -160,7 +178,10 @@ function M.new(opts)
   local noise_level = caller.noise_level or 40
   local seed = 12345
 
+  local PROFILE_FIELDS = { destination_number = true, context = true, dialplan = true, caller_id_number = true,
+    caller_id_name = true, rdnis = true }
   local channel = {
+    profile = { destination_number = "8000", context = "default", dialplan = "XML" },
     state = "CS_EXECUTE",
     answered = false,
     hangup_cause = nil,
@@ -174,7 +195,11 @@ function M.new(opts)
     auto_hangup = true,
   }
   for k, v in pairs(opts.variables or {}) do
-    channel.variables[k] = tostring(v)
+    if PROFILE_FIELDS[k] then
+      channel.profile[k] = tostring(v)
+    else
+      channel.variables[k] = tostring(v)
+    end
   end
   channel.variables.uuid = uuid
   local globals = {}
@@ -377,7 +402,10 @@ function M.new(opts)
     local name = want_string("CoreSession::getVariable", 1, check_args("CoreSession::getVariable", 1, 1, ...))
     local value = channel.variables[name]
     if value == nil then
-      value = globals[name] -- switch_channel_get_variable falls back to global variables
+      value = channel.profile[name] -- then the caller profile's fields
+    end
+    if value == nil then
+      value = globals[name] -- then global variables
     end
     return value
   end
@@ -687,10 +715,13 @@ function M.new(opts)
       caller_hangs_up("record")
       return
     end
-    local probe = io.open(file, "wb")
+    local probe = not step.record_fails and io.open(file, "wb")
     if not probe then
+      -- switch_ivr_record_session_event: "Error opening <file>", completion cause uri-failure, no bug
       entry.error = "cannot open " .. file
-      event("error", { message = string.format("Error opening %s for recording", file) })
+      entry.completion_cause = "uri-failure"
+      event("log", { level = "err", message = string.format("Error opening %s", file) })
+      channel.variables.record_completion_cause = "uri-failure"
       return
     end
     probe:close()
@@ -793,37 +824,130 @@ function M.new(opts)
   end
   session.sleep = blocking(session.sleep)
 
-  local function routes(destination, context)
-    for _, unrouted in ipairs(caller.unrouted or {}) do
-      if unrouted == destination .. "@" .. context or unrouted == "@" .. context or unrouted == destination then
-        return false
+  local function listed(list, destination, context)
+    for _, item in ipairs(list or {}) do
+      if item == destination .. "@" .. context or item == "@" .. context or item == destination then
+        return true
       end
     end
-    return true
+    return false
+  end
+
+  -- `^<pattern>$` against `value`, for the guard's pattern: escaped characters are literal, an unescaped "." any
+  -- character; other unescaped regex syntax (+ * ? …) is not modelled: no match, as a PCRE compile error would
+  local function pattern_matches(pattern, value)
+    if not pattern or pattern == "" then
+      return value == ""
+    end
+    local lua_pattern, i = {}, 1
+    while i <= #pattern do
+      local c = pattern:sub(i, i)
+      if c == "\\" then
+        lua_pattern[#lua_pattern + 1] = "%" .. pattern:sub(i + 1, i + 1)
+        i = i + 2
+      else
+        if c:match("[%+%*%?%(%)%[%]%{%}%^%$|]") then
+          event("regex_error", { pattern = pattern })
+          return false
+        end
+        lua_pattern[#lua_pattern + 1] = c == "." and "." or c:gsub("%W", "%%%0")
+        i = i + 1
+      end
+    end
+    return value:match("^" .. table.concat(lua_pattern) .. "$") ~= nil
+  end
+
+  local pending_department = nil -- what the department that took the call does next
+
+  -- XML's hunt in `context` for `destination`: "extension", "guard", "continue_only" or nil (nothing found)
+  local function hunt_xml(destination, context)
+    for _, item in ipairs(caller.unrouted or {}) do
+      if item == "@" .. context then -- no such context: XML finds nothing
+        return nil
+      end
+    end
+    if not listed(caller.unrouted, destination, context) then
+      return "extension"
+    end
+    local guard = (caller.guards or {})[context]
+    local pattern = channel.variables.voice_ai_transfer_pattern
+    if guard and pattern and pattern ~= "" and pattern_matches(pattern, destination) then
+      return "guard", guard
+    end
+    for _, name in ipairs(caller.continue_contexts or {}) do
+      if name == context then
+        return "continue_only"
+      end
+    end
+    return nil
   end
 
   local function transfer_to(destination, dialplan, context)
-    dialplan, context = dialplan or "XML", context or "default"
+    local profile = channel.profile
+    -- switch_ivr_session_transfer
+    if (dialplan or "") == "" then
+      dialplan = channel.variables.force_transfer_dialplan
+      if (dialplan or "") == "" then
+        dialplan = profile.dialplan ~= "inline" and profile.dialplan or nil
+      end
+    end
+    if (context or "") == "" then
+      context = channel.variables.force_transfer_context or profile.context
+    end
+    dialplan, context = (dialplan or "") ~= "" and dialplan or "XML", (context or "") ~= "" and context or "default"
     local entry = event("transfer", { destination = destination, dialplan = dialplan, context = context })
+    profile.rdnis, profile.destination_number = profile.destination_number, destination
+    profile.dialplan, profile.context = dialplan, context
+    local source = string.format("%d:%s:bl_xfer:%s/%s/%s", os.time(), uuid, destination, context, dialplan)
+    channel.variables.transfer_source = source
+    channel.history = channel.history or {}
+    channel.history[#channel.history + 1] = source
+    channel.variables.transfer_history = #channel.history == 1 and source or
+      ("ARRAY::" .. table.concat(channel.history, "|:"))
     channel.transferred = true
     set_state("CS_ROUTING")
     if bug then
       close_bug(bug.speaking and "success-silence" or "no-input-timeout", "transfer")
     end
-    if routes(destination, context) then
-      return
+    -- switch_core_standard_on_routing: the dialplans in order, until one finds an extension
+    for name in dialplan:gmatch("[^,]+") do
+      name = name:match("^%s*(.-)%s*$")
+      if name == "XML" then
+        local found, script = hunt_xml(destination, context)
+        if found == "extension" then
+          local department = (caller.departments or {})[destination .. "@" .. context] or
+            (caller.departments or {})[destination]
+          pending_department = department
+          return
+        end
+        entry.routed = false
+        if found == "guard" then
+          inline = script
+          event("no_route", { destination = destination, context = context, guard = script })
+          return
+        elseif found == "continue_only" then
+          -- the continue extensions' actions run, then nothing is left: the call ends without a word
+          event("no_route", { destination = destination, context = context, continue_only = true })
+          channel.transferred = false
+          set_state("CS_HANGUP", "NORMAL_CLEARING")
+          return
+        end
+      else
+        local script = name:match("^inline:lua:(.+)$")
+        if script then
+          entry.routed = false
+          inline = script
+          -- mod_dptools' inline_dialplan_hunt puts the number dialled before the transfer back
+          profile.destination_number, profile.rdnis = profile.rdnis, ""
+          event("no_route", { destination = destination, context = context, inline = script })
+          return
+        end
+      end
     end
-    -- switch_core_standard_on_routing: the dialplans are hunted in order; XML finds nothing
     entry.routed = false
-    local script = dialplan:match(",%s*inline:lua:([^,]+)")
-    if script then
-      inline = script
-      event("no_route", { destination = destination, context = context, inline = script })
-    else
-      event("no_route", { destination = destination, context = context })
-      channel.transferred = false
-      set_state("CS_HANGUP", "NO_ROUTE_DESTINATION")
-    end
+    event("no_route", { destination = destination, context = context })
+    channel.transferred = false
+    set_state("CS_HANGUP", "NO_ROUTE_DESTINATION")
   end
 
   function session:transfer(...)
@@ -969,6 +1093,15 @@ function M.new(opts)
   --- The script the inline dialplan runs after a transfer XML could not route (nil when none is due); the
   --- channel is executing again, with its variables, for that script.
   function emulator.take_inline()
+    if not inline and pending_department and pending_department.blind_transfer then
+      -- the department took the call, then transferred it blind (sofia's REFER: no dialplan, no context)
+      local department = pending_department
+      pending_department = nil
+      event("blind_transfer", { destination = department.blind_transfer })
+      channel.transferred = false
+      channel.state = "CS_EXECUTE"
+      transfer_to(department.blind_transfer, nil, nil)
+    end
     local script = inline
     inline = nil
     if script then

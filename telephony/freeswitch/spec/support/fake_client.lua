@@ -1,12 +1,13 @@
 --- A stand-in for voice_ai.http's client in unit specs: answers are queued per endpoint ("start", "turn",
---- "events", "end", "download"); every request is recorded in `requests`.
+--- "events", "end", "download"); every request is recorded in `requests`, with `at` = what `mark()` returned
+--- (the harness sets it to the emulator's event count, so a spec can tell what happened before a request).
 local M = {}
 
 local Fake = {}
 Fake.__index = Fake
 
 function M.new(answers)
-  return setmetatable({ answers = answers or {}, requests = {}, clock = 0 }, Fake)
+  return setmetatable({ answers = answers or {}, requests = {}, clock = 0, mark = function() return nil end }, Fake)
 end
 
 local function endpoint(path)
@@ -45,14 +46,16 @@ end
 function Fake:post_json(path, payload, timeout)
   local name = endpoint(path)
   self.requests[#self.requests + 1] = {
-    endpoint = name, path = path, payload = payload, timeout = timeout, answered = answered(),
+    endpoint = name, path = path, payload = payload, timeout = timeout, answered = answered(), at = self.mark(),
   }
   return self:next_answer(name)
 end
 
 function Fake:post_form(path, fields, file, timeout)
   local name = endpoint(path)
-  self.requests[#self.requests + 1] = { endpoint = name, path = path, payload = fields, file = file, timeout = timeout }
+  self.requests[#self.requests + 1] = {
+    endpoint = name, path = path, payload = fields, file = file, timeout = timeout, at = self.mark(),
+  }
   return self:next_answer(name)
 end
 
