@@ -1,0 +1,1 @@
+"""Streaming calls: audio both ways, end of turn by VAD, barge-in (see ``contracts``)."""
