@@ -87,10 +87,16 @@ def lua_conf(script_directory: str | None) -> str:
 
 
 def freeswitch_xml(
-    *, port: int, password: str, variables: dict[str, str], dialplan: str, script_dir: str | None
+    *,
+    port: int,
+    password: str,
+    variables: dict[str, str],
+    dialplan: str,
+    script_dir: str | None,
+    modules: Sequence[str] = MODULES,
 ) -> str:
     pre = "\n".join(f'<X-PRE-PROCESS cmd="set" data="{k}={v}"/>' for k, v in variables.items())
-    modules = "".join(f'<load module="{m}"/>' for m in MODULES)
+    loads = "".join(f'<load module="{m}"/>' for m in modules)
     configs = [
         '<configuration name="switch.conf"><settings>'
         + _param("loglevel", "debug")
@@ -99,7 +105,7 @@ def freeswitch_xml(
         + _param("colorize-console", "false")
         + _param("dump-cores", "no")
         + "</settings></configuration>",
-        f'<configuration name="modules.conf"><modules>{modules}</modules></configuration>',
+        f'<configuration name="modules.conf"><modules>{loads}</modules></configuration>',
         '<configuration name="event_socket.conf"><settings>'
         + _param("listen-ip", "127.0.0.1")
         + _param("listen-port", str(port))
@@ -178,6 +184,7 @@ class FreeSwitch:
     dialplan: str = ""
     script_directory: str | None = "$${script_dir}/?.lua;;"
     install_env: dict[str, str] | None = None
+    modules: Sequence[str] = MODULES  # MODULES + ("mod_audio_stream",) for streaming calls
     port: int = 0
     password: str = field(default_factory=lambda: secrets.token_hex(8))
     proc: subprocess.Popen[bytes] | None = None
@@ -234,6 +241,7 @@ class FreeSwitch:
                 variables=self.variables,
                 dialplan=self.dialplan,
                 script_dir=self.script_directory,
+                modules=self.modules,
             )
         )
 

@@ -10,6 +10,9 @@
 --- lua.conf.xml has it commented out): the folder of this file goes first on package.path. If the call flow
 --- cannot load or fails before it can look after the caller itself, voice_ai.rescue (FreeSWITCH's API only)
 --- plays the apology and sends the caller to the fallback.
+---
+--- Streaming mode (`voice_ai_mode=stream`, docs/streaming.md): when mod_audio_stream is loaded, voice_ai.stream
+--- hands the call to the service over the event socket instead; without the module the turn-based flow runs.
 local here = (debug.getinfo(1, "S").source or ""):match("^@(.+)/[^/]+$")
 if here then
   package.path = here .. "/?.lua;" .. package.path
@@ -18,6 +21,16 @@ end
 local rescued, rescue = pcall(require, "voice_ai.rescue")
 
 local ok, err = pcall(function()
+  local mode = session:getVariable("voice_ai_mode")
+  if type(mode) == "string" and mode:lower() == "stream" then
+    local stream = require("voice_ai.stream")
+    local api = freeswitch.API()
+    if stream.available(api) then
+      return stream.run(session, api, { scripts_dir = here })
+    end
+    session:consoleLog("warning", "[voice_ai] voice_ai_mode=stream but mod_audio_stream is not loaded: " ..
+      "the turn-based flow takes the call (docs/streaming.md)\n")
+  end
   local call = require("voice_ai.callflow").new(session, freeswitch, argv, { scripts_dir = here })
   function voice_ai_on_input(_, kind, input)
     return call:on_input(kind, input)

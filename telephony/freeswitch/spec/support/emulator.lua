@@ -59,6 +59,15 @@
 --- loop guard max_forwards): execute("transfer") returns and the channel stays in the script.
 --- and `caller.playback` maps the n-th streamFile (1-based) to {press = "5", at_ms = 200} or
 --- {hangup_at_ms = 100}. With no steps left the caller hangs up.
+---
+--- Streaming mode: `caller.modules` lists the loaded modules `module_exists` knows (mod_audio_stream…), and
+--- `caller.socket` is what the service does while the `socket` application parks the call (checked on the real
+--- FreeSWITCH 1.10.12, tests/test_real_freeswitch_stream.py): `{ refused = true }` — nobody listens: the app
+--- logs "Socket Error" and returns at once; `{ set = {name = value}, action = "transfer", data = "<dest>
+--- <dialplans> <context>" }` — the service set variables, then transferred the call (uuid_transfer: the app
+--- returns, the channel is not ready); `action = "hangup"`; `action = "close"` (or none) — the service closed
+--- the connection without ending the call (it failed or died): with `socket_resume` true the app returns with
+--- the channel ready, without it the channel stays parked until it hangs up (here: hung up at once).
 local M = {}
 
 local FRAME_MS = 20
@@ -1010,6 +1019,25 @@ function M.new(opts)
       end
     elseif app == "sleep" then
       clock_ms = clock_ms + (tonumber(data) or 0)
+    elseif app == "socket" then
+      local plan = caller.socket or {}
+      event("socket", { data = data, refused = plan.refused or nil })
+      if ready() and not plan.refused then
+        for name, value in pairs(plan.set or {}) do
+          channel.variables[name] = value
+        end
+        local action = plan.action or "close"
+        if action == "transfer" then
+          local dest, dialplan, context = (plan.data or ""):match("^%s*(%S+)%s*(%S*)%s*(%S*)%s*$")
+          transfer_to(dest, dialplan ~= "" and dialplan or nil, context ~= "" and context or nil)
+        elseif action == "hangup" then
+          event("hangup", { cause = "NORMAL_CLEARING", by = "the service" })
+          set_state("CS_HANGUP", "NORMAL_CLEARING")
+        elseif channel.variables.socket_resume ~= "true" then
+          event("hangup", { cause = "NORMAL_CLEARING", by = "socket closed without socket_resume" })
+          set_state("CS_HANGUP", "NORMAL_CLEARING")
+        end
+      end
     elseif app ~= "log" and app ~= "export" then
       event("error", { message = "Invalid Application " .. app })
     end
@@ -1077,6 +1105,15 @@ function M.new(opts)
       return globals[args] or ""
     elseif name == "uuid_exists" then
       return (args == uuid and ready()) and "true" or "false"
+    elseif name == "module_exists" then
+      for _, loaded in ipairs(caller.modules or {}) do
+        if loaded == args then
+          return "true"
+        end
+      end
+      return "false"
+    elseif name == "uuid_break" or name == "uuid_audio_stream" then
+      return ready() and "+OK Success\n" or "-ERR Operation Failed\n"
     end
     return "-ERR " .. tostring(name) .. " Command not found!\n"
   end
