@@ -16,6 +16,8 @@ from voice_ai.core.errors import install_error_handlers
 from voice_ai.core.security import BearerTokenMiddleware
 from voice_ai.core.unavailable import install_unavailable_handlers
 from voice_ai.runtime import Runtime
+from voice_ai.streaming.freeswitch import route as freeswitch_stream
+from voice_ai.streaming.freeswitch.glue import freeswitch_streaming
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -27,11 +29,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:
             app.state.runtime = runtime
-            yield
+            async with freeswitch_streaming(app, settings):
+                yield
             return
         async with Runtime(settings) as own:
             app.state.runtime = own
-            yield
+            async with freeswitch_streaming(app, settings):
+                yield
 
     app = FastAPI(
         title="Voice AI IVR",
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(conversations.router)
     app.include_router(providers_runtime.catalogue)
     app.include_router(providers_runtime.router)
+    app.include_router(freeswitch_stream.router)
     if settings.api_token is not None:
         app.add_middleware(BearerTokenMiddleware, token=settings.api_token.get_secret_value())
     return app

@@ -94,6 +94,20 @@ class Settings(BaseSettings):
         le=7 * 24 * 60,
         description="A call with no activity for this long is closed (abandoned/hangup) by a periodic job; 0: never",
     )
+    esl_host: str = Field(
+        default="127.0.0.1",
+        description="Streaming calls: address of the event socket server FreeSWITCH's socket application connects "
+        "to (no authentication in that protocol: loopback, or an address only FreeSWITCH can reach)",
+    )
+    esl_port: int = Field(
+        default=8084, ge=0, le=65535, description="Streaming calls: the event socket server's port; 0 turns it off"
+    )
+    stream_ws_url: str | None = Field(
+        default=None,
+        pattern=r"^wss?://[A-Za-z0-9.-]+(:\d+)?(/.*)?$",
+        description="Streaming calls: how FreeSWITCH reaches this service's WebSocket (ws://host:port); default: "
+        "this service's own host and port (127.0.0.1 when it listens on every address)",
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")

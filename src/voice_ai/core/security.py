@@ -13,6 +13,9 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PUBLIC_PATHS = frozenset({"/health"})
+# WebSockets that carry their own one-time credential in the path (FreeSWITCH's mod_audio_stream cannot send a
+# bearer token): voice_ai.streaming.freeswitch.pairing
+TOKEN_WEBSOCKET_PREFIXES = ("/v1/stream/freeswitch/",)
 MIN_TOKEN_LENGTH = 16
 
 
@@ -53,7 +56,11 @@ class BearerTokenMiddleware:
         self._token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or (scope["type"] == "http" and scope["path"] in PUBLIC_PATHS):
+        if (
+            scope["type"] not in ("http", "websocket")
+            or (scope["type"] == "http" and scope["path"] in PUBLIC_PATHS)
+            or (scope["type"] == "websocket" and scope["path"].startswith(TOKEN_WEBSOCKET_PREFIXES))
+        ):
             await self.app(scope, receive, send)
             return
         supplied = b""

@@ -26,7 +26,7 @@ local ok, err = pcall(function()
     local stream = require("voice_ai.stream")
     local api = freeswitch.API()
     if stream.available(api) then
-      return stream.run(session, api, { scripts_dir = here })
+      return stream.run(session, api, { scripts_dir = here, secretary = argv and argv[1] })
     end
     session:consoleLog("warning", "[voice_ai] voice_ai_mode=stream but mod_audio_stream is not loaded: " ..
       "the turn-based flow takes the call (docs/streaming.md)\n")

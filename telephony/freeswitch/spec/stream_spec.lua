@@ -88,6 +88,7 @@ describe("streaming entry", function()
     assert.are.equal("127.0.0.1:8084 async full", socket[1].data)
     assert.is_true(em.channel.answered)
     assert.are.equal("true", t.variables.socket_resume) -- set by the script itself, before the socket
+    assert.are.equal("8000", t.variables.voice_ai_secretary) -- the entry script's argument, for the service
     assert.are.equal("scripts", t.variables.voice_ai_scripts_dir) -- where the entry script is (emulator: relative)
     assert.are.equal("transferred", t.final_state)
     assert.are.same({}, played(t)) -- no apology: the service carried the call out

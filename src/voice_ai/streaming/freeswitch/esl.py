@@ -169,7 +169,7 @@ class EslConnection:
                 future.set_exception(EslError("the event socket closed"))
         self.events.put_nowait(None)
 
-    async def send(self, command: str, *, headers: dict[str, str] | None = None, timeout: float = 10) -> EslMessage:
+    async def send(self, command: str, *, headers: dict[str, str] | None = None, deadline_s: float = 10) -> EslMessage:
         """Send one command (its first line, then ``headers``); returns FreeSWITCH's answer."""
         if "\n" in command or any("\n" in f"{k}{v}" for k, v in (headers or {}).items()):
             raise ValueError("an event socket command or header may not contain a line break")
@@ -185,18 +185,18 @@ class EslConnection:
             except ConnectionError as exc:
                 self._finish()
                 raise EslError(f"the event socket closed: {exc}") from None
-        return await asyncio.wait_for(future, timeout)
+        return await asyncio.wait_for(future, deadline_s)
 
-    async def command(self, command: str, *, headers: dict[str, str] | None = None, timeout: float = 10) -> str:
+    async def command(self, command: str, *, headers: dict[str, str] | None = None, deadline_s: float = 10) -> str:
         """A command whose ``-ERR`` answer raises :class:`EslError`; returns the reply text."""
-        answer = await self.send(command, headers=headers, timeout=timeout)
+        answer = await self.send(command, headers=headers, deadline_s=deadline_s)
         if not answer.ok:
             raise EslError(f"{command.split(' ', 1)[0]}: {answer.reply_text}")
         return answer.reply_text
 
-    async def api(self, command: str, *, timeout: float = 10) -> str:
+    async def api(self, command: str, *, deadline_s: float = 10) -> str:
         """An API command (``api <command>``), as ``fs_cli -x`` would run it; returns its text (``-ERR`` too)."""
-        return (await self.send(f"api {command}", timeout=timeout)).reply_text
+        return (await self.send(f"api {command}", deadline_s=deadline_s)).reply_text
 
     async def execute(self, app: str, arg: str = "", *, event_lock: bool = False) -> str:
         """Queue a dialplan application on the call (``sendmsg`` ``execute``): in async mode it runs after those

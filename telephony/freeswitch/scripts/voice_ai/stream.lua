@@ -45,7 +45,8 @@ end
 
 --- Hand the call to the service and take it back when the service lets go. `api` is `freeswitch.API()`;
 --- `opts.scripts_dir` the folder of the entry scripts (the service names the no-route script by its path when it
---- transfers). Returns when the call is no longer this script's.
+--- transfers); `opts.secretary` the entry script's argument (else the channel's `voice_ai_secretary`). Both reach
+--- the service as channel variables. Returns when the call is no longer this script's.
 function M.run(session, api, opts)
   opts = opts or {}
   local uuid = session:get_uuid()
@@ -57,6 +58,9 @@ function M.run(session, api, opts)
     session:answer()
   end
   session:setVariable("socket_resume", "true")
+  if type(opts.secretary) == "string" and opts.secretary ~= "" then
+    session:setVariable("voice_ai_secretary", opts.secretary)
+  end
   if opts.scripts_dir then
     session:setVariable("voice_ai_scripts_dir", opts.scripts_dir)
   end
