@@ -287,7 +287,9 @@ def test_the_service_hangs_up(freeswitch: FreeSwitch, stream_server: StreamServe
     assert "the call left the service (hung up)" in log_of(freeswitch, call)
 
 
-@pytest.mark.parametrize(("key", "reason"), [("7", "the engine failed (test)"), ("8", "closed the event socket")])
+@pytest.mark.parametrize(
+    ("key", "reason"), [("7", "the engine failed (test)"), ("8", "the service closed the event socket")]
+)
 def test_a_service_that_fails_or_dies_mid_call_hands_the_caller_to_the_apology_and_the_operator(
     freeswitch: FreeSwitch, stream_server: StreamServer, key: str, reason: str
 ) -> None:

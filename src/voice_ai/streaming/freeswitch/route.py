@@ -6,6 +6,8 @@ event socket session drives (session.py)."""
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, WebSocket, status
 
 from voice_ai.streaming.freeswitch.session import AudioLink
@@ -27,3 +29,5 @@ async def freeswitch_stream(websocket: WebSocket, token: str) -> None:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return
     await link.done.wait()
+    with contextlib.suppress(RuntimeError):  # the session closed it already
+        await websocket.close()

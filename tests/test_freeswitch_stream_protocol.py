@@ -1,0 +1,391 @@
+"""The FreeSWITCH streaming pieces at the wire level, without FreeSWITCH: the event socket protocol (a scripted
+FreeSWITCH on a real TCP connection), the one-time WebSocket tokens and the route, the channel's data, and what the
+transport sends for each action. The same code against the real FreeSWITCH: test_freeswitch_stream_primitives.py."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import io
+import json
+import wave
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from voice_ai.core.security import BearerTokenMiddleware
+from voice_ai.providers.audio import Audio
+from voice_ai.streaming.contracts import Clip
+from voice_ai.streaming.freeswitch import route
+from voice_ai.streaming.freeswitch.channel import ChannelInfo, literal_pattern
+from voice_ai.streaming.freeswitch.esl import EslConnection, EslError, EslEvent
+from voice_ai.streaming.freeswitch.pairing import Pairings
+from voice_ai.streaming.freeswitch.session import AudioLink
+from voice_ai.streaming.freeswitch.transport import FreeswitchTransport
+
+CALL = "0b6f7c1e-9d7a-4a57-8a5e-1c2d3e4f5a6b"
+DOMAIN = "5f0e2ad2-7a4c-4c8e-9a55-0d2b8c9a1e01"
+
+# The event socket protocol ----------------------------------------------------------------------------------
+
+
+def reply(text: str) -> bytes:
+    return f"Content-Type: command/reply\nReply-Text: {text}\n\n".encode()
+
+
+def api_response(text: str) -> bytes:
+    body = text.encode()
+    return b"Content-Type: api/response\nContent-Length: %d\n\n%s" % (len(body), body)
+
+
+def event(data: dict[str, Any]) -> bytes:
+    body = json.dumps(data).encode()
+    return b"Content-Type: text/event-json\nContent-Length: %d\n\n%s" % (len(body), body)
+
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def connected(script: Script) -> AsyncIterator[EslConnection]:
+    """Our side of an outbound event socket connection whose FreeSWITCH side runs ``script``."""
+    ours: asyncio.Future[EslConnection] = asyncio.get_running_loop().create_future()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ours.set_result(EslConnection(reader, writer))
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)  # FreeSWITCH's socket app connecting
+    esl = await ours
+    esl.start()
+    freeswitch = asyncio.create_task(script(reader, writer))
+    try:
+        yield esl
+    finally:
+        await esl.close()
+        freeswitch.cancel()
+        writer.close()
+        server.close()
+
+
+async def read_command(reader: asyncio.StreamReader) -> str:
+    return (await reader.readuntil(b"\n\n")).decode().strip()
+
+
+async def test_commands_are_answered_in_order_while_events_arrive_between() -> None:
+    seen: list[str] = []
+
+    async def freeswitch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_command(reader))
+        writer.write(
+            b"Content-Type: command/reply\nReply-Text: +OK\nUnique-ID: " + CALL.encode() + b"\n"
+            b"Caller-Caller-ID-Name: Maria%20Jos%C3%A9\nvariable_domain_uuid: " + DOMAIN.encode() + b"\n\n"
+        )
+        seen.append(await read_command(reader))
+        seen.append(await read_command(reader))
+        # an event between the command and its answer; a CUSTOM event's body; then both answers, in order
+        writer.write(event({"Event-Name": "DTMF", "DTMF-Digit": "5", "Unique-ID": CALL}))
+        writer.write(event({"Event-Name": "CUSTOM", "Event-Subclass": "mod_audio_stream::play", "_body": '{"a":1}'}))
+        writer.write(api_response("+OK Success\n"))
+        writer.write(reply("-ERR no such thing"))
+        await writer.drain()
+
+    async with connected(freeswitch) as esl:
+        connect = await esl.send("connect")
+        assert connect.headers["Caller-Caller-ID-Name"] == "Maria José"  # values are URL-encoded on the wire
+        channel = ChannelInfo.from_headers(connect.headers)
+        assert (channel.call_uuid, str(channel.domain_uuid)) == (CALL, DOMAIN)
+        api, bad = await asyncio.gather(esl.api("uuid_break x all"), esl.send("sendmsg", headers={"x": "y"}))
+        assert api == "+OK Success"
+        assert (bad.ok, bad.reply_text) == (False, "-ERR no such thing")
+        assert seen == ["connect", "api uuid_break x all", "sendmsg\nx: y"]
+        first, second = await esl.events.get(), await esl.events.get()
+        assert first is not None and (first.name, first.get("DTMF-Digit")) == ("DTMF", "5")
+        assert second is not None and (second.subclass, second.body) == ("mod_audio_stream::play", '{"a":1}')
+
+
+async def test_a_closed_connection_fails_what_waits_and_ends_the_events() -> None:
+    async def freeswitch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_command(reader)
+        writer.write(b"Content-Type: text/disconnect-notice\nContent-Length: 3\n\nbye")
+        writer.close()
+
+    async with connected(freeswitch) as esl:
+        with pytest.raises(EslError):
+            await esl.command("myevents json")
+        assert await esl.events.get() is None
+        assert esl.closed.is_set()
+        with pytest.raises(EslError, match="closed"):
+            await esl.api("status")
+
+
+async def test_a_command_error_raises_and_line_breaks_are_refused() -> None:
+    async def freeswitch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_command(reader)
+        writer.write(reply("-ERR invalid"))
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async with connected(freeswitch) as esl:
+        with pytest.raises(EslError, match="-ERR invalid"):
+            await esl.command("linger 10")
+        with pytest.raises(ValueError, match="line break"):
+            await esl.execute("playback", "/fs/temp/x.wav\n\napi fsctl shutdown")
+
+
+# Channel data ---------------------------------------------------------------------------------------------
+
+
+def test_channel_info_reads_what_the_entry_script_left() -> None:
+    headers = {
+        "Unique-ID": CALL,
+        "Caller-Caller-ID-Number": "+5531999990000",
+        "Caller-Destination-Number": "8000",
+        "variable_domain_uuid": DOMAIN,
+        "variable_domain_name": "acme.example.com",
+        "variable_voice_ai_secretary": "8000",
+        "variable_voice_ai_fallback_destination": "200",
+        "variable_voice_ai_scripts_dir": "/usr/share/freeswitch/scripts",
+        "variable_test": "x",
+    }
+    channel = ChannelInfo.from_headers(headers)
+    assert channel.problems == []
+    assert channel.fallback_context == "acme.example.com"  # as the Lua flow: the domain's context
+    assert channel.scripts_dir == "/usr/share/freeswitch/scripts"
+    assert channel.variable("test") == "x"
+    odd = ChannelInfo.from_headers({**headers, "variable_voice_ai_scripts_dir": "/a b", "variable_domain_uuid": "x"})
+    assert odd.scripts_dir is None  # not one dialplan token: the transfer names the script without a path
+    assert odd.problems == ["channel variable domain_uuid is not set (or not a uuid)"]
+    with pytest.raises(ValueError, match="Unique-ID"):
+        ChannelInfo.from_headers({"Unique-ID": "a b"})
+
+
+def test_literal_pattern_matches_the_lua_flows() -> None:
+    assert literal_pattern("+2099") == r"\+2099"
+    assert literal_pattern("200") == "200"
+    assert literal_pattern("a.b*") == r"a\.b\*"
+
+
+# Pairing and the WebSocket route --------------------------------------------------------------------------
+
+
+async def test_a_token_pairs_once() -> None:
+    pairings = Pairings()
+    token, future = pairings.mint()
+    assert len(token) >= 40 and pairings.waiting(token)
+    assert pairings.claim(token, "ws")
+    assert await future == "ws"
+    assert not pairings.claim(token, "again") and not pairings.waiting(token)
+    assert not pairings.claim("made-up", "x")
+    other, later = pairings.mint()
+    pairings.discard(other)
+    assert later.cancelled() and len(pairings) == 0
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.pairings = Pairings()
+
+
+def stream_app(token: str | None = None) -> tuple[FastAPI, Hub]:
+    app = FastAPI()
+    app.include_router(route.router)
+    if token:
+        app.add_middleware(BearerTokenMiddleware, token=token)
+
+    @app.websocket("/v1/other")
+    async def other(websocket: Any) -> None:
+        await websocket.accept()
+        await websocket.close()
+
+    hub = Hub()
+    app.state.freeswitch_streaming = hub
+    return app, hub
+
+
+def test_the_route_refuses_an_unknown_token() -> None:
+    app, _ = stream_app()
+    with (
+        TestClient(app) as client,
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/v1/stream/freeswitch/made-up"),
+    ):
+        pass
+    assert refused.value.code == 1008
+
+
+def test_the_token_is_the_credential_even_when_the_api_needs_a_bearer_token() -> None:
+    """FreeSWITCH cannot send the API key: the route's path passes the middleware, every other WebSocket does not."""
+    app, hub = stream_app(token="a-long-api-token-for-tests")
+    handed: list[AudioLink] = []
+
+    async def mint() -> str:
+        token, future = hub.pairings.mint()
+        future.add_done_callback(lambda f: (handed.append(f.result()), f.result().done.set()))
+        return token
+
+    with TestClient(app) as client:
+        token = client.portal.call(mint)  # type: ignore[union-attr]
+        with client.websocket_connect(f"/v1/stream/freeswitch/{token}") as ws:
+            # accepted (no bearer token), then closed when the session is done (here: at once)
+            assert ws.receive()["type"] == "websocket.close"
+        assert len(handed) == 1
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/v1/other"):
+            pass
+        assert refused.value.code == 1008
+
+
+# The transport ------------------------------------------------------------------------------------------
+
+
+class FakeEsl:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.closed = False
+
+    async def api(self, command: str, **_: Any) -> str:
+        self.sent.append(f"api {command}")
+        return "+OK"
+
+    async def execute(self, app: str, arg: str = "", *, event_lock: bool = False) -> str:
+        self.sent.append(f"execute {app} {arg}" + (" (event-lock)" if event_lock else ""))
+        return "+OK"
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class FakeWs:
+    def __init__(self) -> None:
+        self.texts: list[dict[str, Any]] = []
+
+    async def send_text(self, data: str) -> None:
+        self.texts.append(json.loads(data))
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, bool | None]] = []
+
+    def playback_started(self, clip_id: str) -> None:
+        self.seen.append(("start", clip_id, None))
+
+    def playback_stopped(self, clip_id: str, *, finished: bool) -> None:
+        self.seen.append(("stop", clip_id, finished))
+
+
+def transport(**variables: str) -> tuple[FreeswitchTransport, FakeEsl, FakeWs, Listener]:
+    headers = {
+        "Unique-ID": CALL,
+        "variable_domain_uuid": DOMAIN,
+        "variable_domain_name": "acme.example.com",
+        "variable_voice_ai_fallback_destination": "200",
+        **{f"variable_{k}": v for k, v in variables.items()},
+    }
+    esl, ws, listener = FakeEsl(), FakeWs(), Listener()
+    result = FreeswitchTransport(esl, ws, ChannelInfo.from_headers(headers))  # type: ignore[arg-type]
+    result.listener = listener
+    return result, esl, ws, listener
+
+
+def clip(name: str, ms: int = 100) -> Clip:
+    return Clip(name, name, Audio.from_pcm16(b"\x10\x00" * (8 * ms), 8000))
+
+
+def played(name: str, path: str) -> EslEvent:
+    return EslEvent(
+        {"Event-Name": "CUSTOM", "Event-Subclass": "mod_audio_stream::play"},
+        json.dumps({"audioDataType": "wav", "sampleRate": 8000, "clip": name, "file": path}),
+    )
+
+
+def playback(kind: str, path: str, status: str = "done") -> EslEvent:
+    return EslEvent({"Event-Name": kind, "Playback-File-Path": path, "Playback-Status": status})
+
+
+async def test_a_clip_goes_to_the_module_as_a_wav_then_plays_in_order() -> None:
+    t, esl, ws, listener = transport()
+    await t.play(clip("c1", 200))
+    message = ws.texts[0]
+    assert message["type"] == "streamAudio"
+    assert {k: message["data"][k] for k in ("audioDataType", "sampleRate", "clip")} == {
+        "audioDataType": "wav",
+        "sampleRate": 8000,
+        "clip": "c1",
+    }
+    with wave.open(io.BytesIO(base64.b64decode(message["data"]["audioData"]))) as wav:
+        assert (wav.getframerate(), wav.getnframes()) == (8000, 1600)
+    await t.on_event(played("c1", "/fs/temp/x_0.tmp.wav"))
+    assert esl.sent == ["execute playback /fs/temp/x_0.tmp.wav (event-lock)"]  # event-lock: one after the other
+    await t.on_event(playback("PLAYBACK_START", "/fs/temp/x_0.tmp.wav"))
+    await t.on_event(playback("PLAYBACK_STOP", "/fs/temp/x_0.tmp.wav"))
+    await t.on_event(playback("PLAYBACK_STOP", "/elsewhere.wav"))  # not ours
+    assert listener.seen == [("start", "c1", None), ("stop", "c1", True)]
+
+
+async def test_barge_in_breaks_everything_and_a_late_file_is_not_played() -> None:
+    t, esl, _, listener = transport()
+    await t.play(clip("c1"))
+    await t.play(clip("c2"))
+    await t.on_event(played("c1", "/fs/temp/x_0.tmp.wav"))
+    await t.on_event(playback("PLAYBACK_START", "/fs/temp/x_0.tmp.wav"))
+    await t.stop_playback()
+    await t.on_event(played("c2", "/fs/temp/x_1.tmp.wav"))  # the module wrote it after the break
+    await t.on_event(playback("PLAYBACK_STOP", "/fs/temp/x_0.tmp.wav", "break"))
+    assert esl.sent == ["execute playback /fs/temp/x_0.tmp.wav (event-lock)", f"api uuid_break {CALL} all"]
+    assert listener.seen == [("start", "c1", None), ("stop", "c1", False)]
+
+
+async def test_a_transfer_leaves_what_the_no_route_script_needs_then_transfers() -> None:
+    t, esl, _, _ = transport(voice_ai_scripts_dir="/usr/share/freeswitch/scripts")
+    t.operator, t.conversation_uuid, t.language = ("200", "acme.example.com"), "conv-1", "pt-BR"
+    await t.transfer("+2099", None)
+    setvars = {c.split(" ")[3]: " ".join(c.split(" ")[4:]) for c in esl.sent if c.startswith("api uuid_setvar")}
+    assert setvars["voice_ai_transfer_destination"] == "+2099"
+    assert setvars["voice_ai_transfer_context"] == "acme.example.com"
+    assert setvars["voice_ai_transfer_pattern"] == r"\+2099"
+    assert setvars["voice_ai_operator_destination"] == "200"
+    assert setvars["voice_ai_call_started"] == "true"
+    assert setvars["socket_resume"] == "false"  # our socket closing must not reset a transferred channel
+    assert setvars["force_transfer_dialplan"] == "XML"
+    assert esl.sent[-2:] == [
+        f"api uuid_audio_stream {CALL} stop",
+        f"api uuid_transfer {CALL} +2099 XML,inline:lua:/usr/share/freeswitch/scripts/voice_ai_no_route.lua "
+        "acme.example.com",
+    ]
+    sent = len(esl.sent)
+    await t.hangup()  # the call is no longer ours
+    assert len(esl.sent) == sent
+
+
+@pytest.mark.parametrize(("destination", "context"), [("200 XML x", "ctx"), ("-bleg", "ctx"), ("200", "a b")])
+async def test_a_transfer_to_anything_but_a_dialplan_token_is_refused(destination: str, context: str) -> None:
+    t, esl, _, _ = transport()
+    with pytest.raises(ValueError, match="not a dialplan destination"):
+        await t.transfer(destination, context)
+    assert esl.sent == []
+
+
+async def test_fail_hands_the_call_back_to_the_entry_script() -> None:
+    t, esl, _, _ = transport()
+    await t.fail("the engine failed:\nboom")
+    assert esl.sent == [
+        f"api uuid_setvar {CALL} voice_ai_stream_error the engine failed: boom",
+        f"api uuid_audio_stream {CALL} stop",
+        f"api uuid_break {CALL} all",
+    ]
+    assert esl.closed
+    await t.play(clip("late"))  # nothing more goes out
+    assert esl.sent[-1] == f"api uuid_break {CALL} all"
+
+
+async def test_hangup() -> None:
+    t, esl, _, _ = transport()
+    await t.hangup()
+    assert esl.sent == [f"api uuid_setvar {CALL} socket_resume false", f"api uuid_kill {CALL} NORMAL_CLEARING"]
