@@ -89,6 +89,7 @@ class FakeReply:
     action: Action
     log: list[str]
     fail_at: int | None = None  # raise instead of producing this part
+    gate: asyncio.Event | None = None  # the first part waits for it (a slow LLM)
     text: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     providers: dict[str, str] = field(default_factory=dict)
@@ -103,6 +104,8 @@ class FakeReply:
         return self._parts()
 
     async def _parts(self) -> AsyncIterator[ReplyPart]:
+        if self.gate is not None:
+            await self.gate.wait()
         for part in self.parts:
             await asyncio.sleep(0)  # the LLM/TTS working
             if self.fail_at == part.index:
