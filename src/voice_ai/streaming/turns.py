@@ -7,8 +7,9 @@ for STT.
 
 Events (:class:`Kind`):
 
-- ``SPEECH_STARTED``: ``min_speech_ms`` of voice (``barge_in_min_ms`` while the secretary speaks or thinks) with no
-  gap longer than ``gap_ms``; shorter bursts (a click, a cough) are dropped. ``speech_start_ms`` is where the
+- ``SPEECH_STARTED``: ``min_speech_ms`` since the voice began (``barge_in_min_ms`` while the secretary speaks or
+  thinks), at least two thirds of it voiced, with no gap longer than ``gap_ms``; shorter bursts (a click, a cough)
+  are dropped. ``speech_start_ms`` is where the
   voice began, not where it was confirmed.
 - ``PAUSE``: ``pause_ms`` of non-speech after speech: the point where a speculative STT may start.
 - ``RESUMED``: voice again after a ``PAUSE`` (a speculative STT of the shorter segment is stale).
@@ -159,7 +160,7 @@ class TurnStateMachine:
                 events.append(TurnEvent(Kind.PAUSE, end, self._start, self._last_voice))
         if self._state == "candidate":
             needed = self.settings.barge_in_min_ms if busy else self.min_speech_ms
-            if self._voiced >= needed:
+            if end - self._start >= needed and self._voiced >= needed * 2 / 3:
                 self._state, self._last_voice, self._paused, self._barge_pending = "speech", end, False, False
                 events.append(TurnEvent(Kind.SPEECH_STARTED, end, self._start, end))
                 if busy:
