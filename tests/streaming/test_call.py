@@ -230,3 +230,24 @@ async def test_speech_while_the_reply_is_produced_cancels_it_and_carries_the_wor
     assert stream.closed and stream.commits == []  # nothing of it was heard: not stored
     assert h.transport.stops == 0  # nothing was playing
     assert h.engine.responded[1][1].text == "quanto custa a consulta"  # the words carried over
+
+
+async def test_a_reporting_transport_finishes_the_reply_when_its_last_clip_stops() -> None:
+    h = await started()
+    action = Action("hangup")
+    h.engine.replies.append(reply(h.log, ["Até logo.", "Obrigada."], action=action))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    first, last = h.transport.played[1:]
+    h.call.playback_started(first.id)
+    await h.quiet(1000)  # FreeSWITCH is slow to start the clip: 1 s late
+    h.call.playback_stopped(first.id)
+    h.call.playback_started(last.id)
+    await h.quiet(2500)  # past the estimate from durations, but the transport reports: wait for its word
+    assert h.transport.hangups == 0 and h.engine.streams[0].commits == []
+    h.call.playback_stopped(last.id)
+    await settle()
+    await h.call.wait()
+    assert h.transport.hangups == 1
+    assert h.engine.streams[0].commits[0]["heard"] is None
+    assert h.engine.ends == [{"outcome": "resolved", "destination": None, "context": None, "error": None}]
