@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from stream_fakes import Harness, delayed, mix, reply, scaled, settle, silence, wav
 
@@ -251,3 +252,22 @@ async def test_a_reporting_transport_finishes_the_reply_when_its_last_clip_stops
     assert h.transport.hangups == 1
     assert h.engine.streams[0].commits[0]["heard"] is None
     assert h.engine.ends == [{"outcome": "resolved", "destination": None, "context": None, "error": None}]
+
+
+async def test_hanging_up_while_the_call_starts_still_ends_the_conversation() -> None:
+    h = Harness()
+    gate = asyncio.Event()
+    start_stream = h.engine.start_stream
+
+    async def slow_start(*args: Any, **kw: Any) -> Any:
+        await gate.wait()
+        return await start_stream(*args, **kw)
+
+    h.engine.start_stream = slow_start  # type: ignore[method-assign]
+    starting = asyncio.create_task(h.call.start())
+    await settle()
+    await h.call.closed("caller hung up")
+    gate.set()
+    await starting
+    assert h.transport.played == []
+    assert [e["outcome"] for e in h.engine.ends] == ["abandoned"]

@@ -205,7 +205,13 @@ class StreamingCall:
         self.started = started
         self.settings = started.settings
         self.detector.machine.settings = started.settings
-        if self.ended:  # the caller left while it started
+        if self.ended:  # the caller left while it started: the conversation exists, end it
+            if not self._failed and self.outcome is None:
+                self.outcome = "abandoned"
+                try:
+                    await self.engine.end(self.domain_uuid, self.call_uuid, outcome="abandoned")
+                except Exception:
+                    logger.exception("call %s: ending the conversation failed", self.call_uuid)
             return started
         greeting = _Reply(self._next_seq(), None, self.now())
         greeting.texts.append(started.greeting_text)
