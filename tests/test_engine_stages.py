@@ -4,6 +4,7 @@ holds the rest of the reply until the test has the first sentence's audio."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from typing import Any
@@ -112,6 +113,31 @@ async def test_the_first_sentence_is_spoken_before_the_model_finished(
     assert [p.text for p in await _parts(cut)] == ["Funcionamos das 8h às 18h."]
     assert cut.providers["llm_error"] == "unavailable" and cut.action.kind == "continue"
     assert cut.text == "Funcionamos das 8h às 18h."
+
+    # barge-in: the call closes the reply from another task while it waits for the next sentence; the model's
+    # stream is dropped at once (the server still holds its rest) and what the caller heard is stored
+    vendors.reset()
+    vendors.reply, vendors.split_after, vendors.gate = dict(TWO_SENTENCES), "18h. A", threading.Event()
+    interrupted = engine.respond(domain, call, ASKED, sample_rate=8000)
+    got: list[ReplyPart] = []
+    first_came = asyncio.Event()
+
+    async def play() -> None:
+        async for part in interrupted:
+            got.append(part)
+            first_came.set()
+
+    player = asyncio.create_task(play())
+    try:
+        await asyncio.wait_for(first_came.wait(), 30)
+        await interrupted.aclose()
+        await asyncio.wait_for(player, 5)
+        assert [p.text for p in got] == ["Funcionamos das 8h às 18h."] and vendors.sent_pieces == 1
+    finally:
+        vendors.gate.set()
+    index = await interrupted.commit(heard="Funcionamos das 8h", timings={"interrupted_ms": 900.0})
+    stored = (await _stored(db, call))[-1]
+    assert stored["turn_index"] == index == 3 and stored["text"] == "Funcionamos das 8h"
 
     # a transfer the model asks for: the fixed phrase at once, to a configured department only
     vendors.reset()

@@ -59,7 +59,7 @@ from voice_ai.db.repositories.entities import ConversationRepository, MessageRep
 from voice_ai.providers import deadline
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.manager import FallbackChain
-from voice_ai.streaming.contracts import Heard, StreamSettings, StreamStart
+from voice_ai.streaming.contracts import Heard, StreamingEngine, StreamSettings, StreamStart
 
 __all__ = ["STT_FAILED", "CallEngine", "CallStart", "Spoken", "TurnResult"]
 
@@ -355,3 +355,7 @@ class CallEngine:
                 await lifecycle.event(session, domain_uuid, call_uuid, "note", detail=f"error: {error}"[:500])
             await lifecycle.end(session, domain_uuid, call_uuid, outcome, destination=destination, context=context)
             await session.commit()
+
+
+def _conforms(engine: CallEngine) -> StreamingEngine:
+    return engine  # mypy checks that the engine is the contract's StreamingEngine

@@ -63,7 +63,7 @@ from voice_ai.providers.llm.decision import DECISION_SCHEMA
 from voice_ai.providers.llm.prompting import parse_json
 from voice_ai.providers.llm.sentences import SentenceCutter
 from voice_ai.providers.types import CallInfo, ChatMessage, DialogContext
-from voice_ai.streaming.contracts import Heard, ReplyPart
+from voice_ai.streaming.contracts import Heard, ReplyPart, ReplyStream
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,8 @@ class EngineReply:
         self._clips: list[Spoken] = []  # fixed phrases synthesised now at 8 kHz: cached when the turn is stored
         self._iterator: AsyncIterator[ReplyPart] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Any] | None = None
+        self._stopped = False
         self._committed: int | None = None
         self._commit_lock = asyncio.Lock()
         if heard.failed:
@@ -187,12 +189,14 @@ class EngineReply:
         return self._iterator
 
     async def aclose(self) -> None:
-        """Stop producing (barge-in): the remaining LLM and TTS work is cancelled."""
+        """Stop producing (barge-in): the remaining LLM and TTS work is cancelled, and an iteration in progress in
+        another task ends after the parts it already has."""
+        await self._stop()
         if self._iterator is not None:
             closer = getattr(self._iterator, "aclose", None)
             if closer is not None:
-                await closer()
-        await self._stop()
+                with contextlib.suppress(RuntimeError):  # being iterated right now: it ends at the _DONE queued
+                    await closer()
 
     async def commit(self, *, heard: str | None = None, timings: dict[str, float] | None = None) -> int:
         """Store the turn once (later calls return the same number). ``heard``: the part of the reply the caller
@@ -221,16 +225,22 @@ class EngineReply:
             return self._committed
 
     async def _stop(self) -> None:
+        self._stopped = True
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._queue is not None:
+            self._queue.put_nowait(_DONE)  # wakes a consumer waiting for the next part
 
     async def _parts(self) -> AsyncIterator[ReplyPart]:
         """The parts as the producer task makes them (its work runs in its own task, so that the deadlines and
         the pool's wait limit — context variables — stay inside it, and the model keeps writing meanwhile)."""
+        if self._stopped:
+            return
         parts: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue = parts
         self._task = asyncio.get_running_loop().create_task(self._produce(parts))
         try:
             while True:
@@ -404,3 +414,7 @@ class EngineReply:
         if index == 0:
             self.timings["tts_first_ms"] = took
         return ReplyPart(index, say.text, audio)
+
+
+def _conforms(reply: EngineReply) -> ReplyStream:
+    return reply  # mypy checks that the engine's reply is the contract's ReplyStream
