@@ -340,7 +340,7 @@ class CallEngine:
         domain_uuid: uuid.UUID,
         call_uuid: str,
         *,
-        outcome: Literal["transferred", "resolved", "abandoned", "error"],
+        outcome: Literal["transferred", "resolved", "hangup", "abandoned", "error"],
         destination: str | None = None,
         context: str | None = None,
         error: str | None = None,
