@@ -37,7 +37,16 @@ def test_install_copies_scripts_and_sounds(tmp_path: Path) -> None:
     source = assets_dir()
     assert (scripts / "secretary_ai.lua").read_bytes() == (source / "scripts" / "secretary_ai.lua").read_bytes()
     modules = sorted(p.name for p in (scripts / "voice_ai").glob("*.lua"))
-    assert modules == ["callflow.lua", "config.lua", "dtmf.lua", "http.lua", "json.lua", "log.lua", "rescue.lua"]
+    assert modules == [
+        "callflow.lua",
+        "config.lua",
+        "dtmf.lua",
+        "http.lua",
+        "json.lua",
+        "log.lua",
+        "rescue.lua",
+        "stream.lua",
+    ]
     # the entry scripts: the call, and the one FreeSWITCH runs when a transfer finds no extension
     assert sorted(p.name for p in scripts.glob("*.lua")) == [
         "other_app.lua",

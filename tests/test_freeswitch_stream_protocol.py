@@ -9,7 +9,9 @@ import base64
 import contextlib
 import io
 import json
+import uuid
 import wave
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -27,6 +29,7 @@ from voice_ai.streaming.freeswitch.esl import EslConnection, EslError, EslEvent
 from voice_ai.streaming.freeswitch.pairing import Pairings
 from voice_ai.streaming.freeswitch.session import AudioLink
 from voice_ai.streaming.freeswitch.transport import FreeswitchTransport
+from voice_ai.telephony.freeswitch import render_dialplan
 
 CALL = "0b6f7c1e-9d7a-4a57-8a5e-1c2d3e4f5a6b"
 DOMAIN = "5f0e2ad2-7a4c-4c8e-9a55-0d2b8c9a1e01"
@@ -389,3 +392,32 @@ async def test_hangup() -> None:
     t, esl, _, _ = transport()
     await t.hangup()
     assert esl.sent == [f"api uuid_setvar {CALL} socket_resume false", f"api uuid_kill {CALL} NORMAL_CLEARING"]
+
+
+# The dialplan entry ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavor", ["fusionpbx", "freeswitch"])
+def test_the_dialplan_entry_carries_the_mode(flavor: str) -> None:
+    def modes(mode: str | None) -> list[str]:
+        extra = {} if mode is None else {"mode": mode}
+        xml = render_dialplan(
+            flavor,  # type: ignore[arg-type]
+            domain_uuid=uuid.UUID(DOMAIN),
+            domain_name="acme.example.com",
+            extension="8000",
+            secretary="8000",
+            fallback_destination="200",
+            **extra,  # type: ignore[arg-type]
+        )
+        root = ET.fromstring(xml)  # noqa: S314 (our own template)
+        actions = root.iter("action")
+        found = [a.get("data", "") for a in actions if a.get("data", "").startswith("voice_ai_mode=")]
+        names = [a.get("application") for a in root.iter("action")]
+        assert names.index("lua") > names.index("set")  # the mode is set before the entry script runs
+        return found
+
+    assert modes(None) == ["voice_ai_mode=turn"]
+    assert modes("stream") == ["voice_ai_mode=stream"]
+    with pytest.raises(ValueError, match="turn or stream"):
+        modes("both")

@@ -500,6 +500,9 @@ def freeswitch_dialplan(
     fallback: Annotated[
         str | None, typer.Option(help="Where callers go if the service is down (default: the secretary's operator)")
     ] = None,
+    mode: Annotated[
+        str, typer.Option(help="turn (the Lua call flow) or stream (mod_audio_stream; see docs/streaming.md)")
+    ] = "turn",
 ) -> None:
     """Print the dialplan entry that routes an extension to a tenant's secretary."""
     from voice_ai.db.repositories.domains import DomainRepository
@@ -508,6 +511,8 @@ def freeswitch_dialplan(
 
     if flavor not in ("fusionpbx", "freeswitch"):
         raise _fail("--flavor is fusionpbx or freeswitch", code=2)
+    if mode not in ("turn", "stream"):
+        raise _fail("--mode is turn or stream", code=2)
 
     async def _go(settings: Settings) -> str:
         async with (
@@ -532,6 +537,7 @@ def freeswitch_dialplan(
                     extension=extension,
                     secretary=str(secretary.voice_secretary_uuid),
                     fallback_destination=operator,
+                    mode=mode,  # type: ignore[arg-type]
                 )
             except ValueError as exc:
                 raise _fail(str(exc)) from None

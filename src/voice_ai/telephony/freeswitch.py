@@ -15,6 +15,7 @@ from typing import Literal
 from xml.sax.saxutils import escape
 
 Flavor = Literal["fusionpbx", "freeswitch"]
+Mode = Literal["turn", "stream"]
 
 # Debian/FusionPBX layout (FreeSWITCH packages from the FreeSWITCH or Debian repositories).
 DEFAULT_SCRIPTS_DIR = Path("/usr/share/freeswitch/scripts")
@@ -126,8 +127,12 @@ def render_dialplan(
     extension: str,
     secretary: str,
     fallback_destination: str,
+    mode: Mode = "turn",
 ) -> str:
-    """A dialplan entry routing ``extension`` to the secretary (values are checked, then XML-escaped)."""
+    """A dialplan entry routing ``extension`` to the secretary (values are checked, then XML-escaped). ``mode``:
+    the turn-based Lua call flow, or streaming (docs/streaming.md), as the channel variable ``voice_ai_mode``."""
+    if mode not in ("turn", "stream"):
+        raise ValueError(f"mode {mode!r}: turn or stream")
     for name, value in (("extension", extension), ("secretary", secretary), ("fallback", fallback_destination)):
         if not _TOKEN.match(value):
             raise ValueError(f"{name} {value!r}: use digits, letters and + * # . _ @ - only")
@@ -141,6 +146,7 @@ def render_dialplan(
         "extension_regex": re.escape(extension),
         "secretary": secretary,
         "fallback_destination": fallback_destination,
+        "mode": mode,
         "dialplan_uuid": str(uuid.uuid5(domain_uuid, f"voice_secretary:{extension}")),
     }
     return re.sub(r"\{\{(\w+)\}\}", lambda m: escape(values[m.group(1)], {'"': "&quot;"}), template)

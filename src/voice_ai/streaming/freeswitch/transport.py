@@ -17,6 +17,7 @@ the entry script (``socket_resume``), which plays the local apology and sends th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -58,6 +59,7 @@ class FreeswitchTransport:
         self.sample_rate = sample_rate
         self.listener: PlaybackListener | None = None
         self.ended: str | None = None  # "transfer" | "hangup" | "fail": the call is no longer ours
+        self.finished = asyncio.Event()  # set with ``ended`` (and by the session when the caller leaves)
         self.operator: tuple[str, str] | None = None  # the secretary's operator (for the no-route script)
         self.conversation_uuid: str | None = None
         self.language: str | None = None
@@ -94,6 +96,7 @@ class FreeswitchTransport:
         if self.ended:
             return
         self.ended = "transfer"
+        self.finished.set()
         assert context is not None
         operator, operator_context = self.operator or (self.channel.fallback_destination, self.channel.fallback_context)
         await self._set_vars(
@@ -126,6 +129,7 @@ class FreeswitchTransport:
         if self.ended:
             return
         self.ended = "hangup"
+        self.finished.set()
         await self._set_vars({"socket_resume": "false"})
         await self._api(f"uuid_kill {self.uuid} NORMAL_CLEARING")
 
@@ -133,11 +137,20 @@ class FreeswitchTransport:
         if self.ended and not force:
             return
         self.ended = "fail"
+        self.finished.set()
         logger.warning("call %s: handing the caller to the entry script's fallback: %s", self.uuid, reason)
         await self._set_vars({"voice_ai_stream_error": _one_line(reason)})
         await self._api(f"uuid_audio_stream {self.uuid} stop")
         await self._api(f"uuid_break {self.uuid} all")
         await self.esl.close()  # FreeSWITCH resumes the entry script (socket_resume): apology + fallback
+
+    async def remember_start(self) -> None:
+        """Once the conversation exists: the entry script's rescue (the service dies later) plays the apology in
+        the call's language and takes the caller to the secretary's operator, as the turn-based flow does."""
+        values: dict[str, str | None] = {"voice_ai_call_language": self.language}
+        if self.operator is not None:
+            values["voice_ai_fallback_destination"], values["voice_ai_fallback_context"] = self.operator
+        await self._set_vars(values)
 
     async def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
