@@ -1,0 +1,295 @@
+"""Streaming calls end to end on the real FreeSWITCH 1.10.12 with mod_audio_stream, against the real service
+(embedded PostgreSQL, the demo tenant, the streaming call on the same engine as turn-based calls).
+
+The secretary's extension is the entry ``voice-ai freeswitch dialplan --mode stream`` renders for FusionPBX; the
+entry script hands the call to the service's event socket server, mod_audio_stream carries the caller's audio to
+the service over a WebSocket, and the service plays, listens, barges in, transfers and hangs up (docs/streaming.md).
+A second extension (8001) runs the same secretary turn-based, for the comparison of what both store.
+
+As in tests/test_real_freeswitch.py, the tenant's speech-to-text is the fake Deepgram (tests/fakes/stt.py) that
+recognises the fixture WAVs, so flows are exact on every run and CPU; assertions are on where the caller ended up,
+what the caller's recording holds, and what the service stored. Nothing here asserts speed (bench/ measures it).
+
+The last test kills the service: keep it last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import TEST_SECRET_KEY, PgServer
+from fakes.stt import FakeSTT, FakeSTTServer, fixture_texts, provider_config
+from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
+from real_freeswitch import (
+    FIXTURES,
+    MODULES,
+    CallResult,
+    FreeSwitch,
+    Stereo,
+    binary_from_env,
+    reached_extension,
+    stored_call,
+)
+
+pytestmark = pytest.mark.slow
+
+CONTEXT = "demo.localhost"
+OPERATOR = f"200@{CONTEXT}"
+PEOPLE = ("200", "201", "202", "203", "204")
+SAY = {
+    "question": f"say {FIXTURES / 'question_price.wav'}",
+    "goodbye": f"say {FIXTURES / 'goodbye.wav'}",
+    "financeiro": f"say {FIXTURES / 'transfer_financeiro.wav'}",
+}
+WORDS = fixture_texts()
+
+
+@pytest.fixture(scope="module")
+def binary() -> Path:
+    try:
+        path = binary_from_env()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    if path is None:
+        pytest.skip("the real FreeSWITCH is not configured: export VOICE_AI_TEST_FREESWITCH (scripts/platform)")
+    return path
+
+
+@dataclass
+class Service:
+    base: str
+    domain: str
+    dsn: str
+    env: dict[str, str]
+    esl_port: int
+    proc: subprocess.Popen[str]
+    log: Path
+
+    def stored(self, call: CallResult) -> dict[str, Any]:
+        return stored_call(self.dsn, self.domain, call.call_uuid)
+
+    def timings(self, call: CallResult) -> list[dict[str, Any]]:
+        async def fetch() -> list[dict[str, Any]]:
+            import asyncpg
+
+            conn = await asyncpg.connect(self.dsn)
+            try:
+                rows = await conn.fetch(
+                    "SELECT m.turn_index, m.timings FROM v_voice_messages m JOIN v_voice_conversations c"
+                    " USING (voice_conversation_uuid) WHERE c.call_uuid = $1 AND m.role = 'assistant'"
+                    " AND m.turn_index > 0 ORDER BY m.turn_index",
+                    call.call_uuid,
+                )
+            finally:
+                await conn.close()
+            return [json.loads(r["timings"]) if isinstance(r["timings"], str) else dict(r["timings"]) for r in rows]
+
+        return asyncio.run(fetch())
+
+
+@pytest.fixture(scope="module")
+def fake_stt() -> Iterator[FakeSTT]:
+    with FakeSTTServer() as state:
+        yield state
+
+
+@pytest.fixture(scope="module")
+def service(
+    binary: Path, pg: PgServer, fake_stt: FakeSTT, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """``voice-ai serve`` with its event socket server on a free port (killed by the last test)."""
+    name = f"realfs_stream_{uuid.uuid4().hex[:10]}"
+    asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
+    data = tmp_path_factory.mktemp("stream-service")
+    esl_port, port = free_port(), free_port()
+    env = cli_env(
+        VOICE_AI_DATABASE_URL=pg.url(name),
+        VOICE_AI_DATA_DIR=str(data),
+        VOICE_AI_SECRET_KEY=TEST_SECRET_KEY,
+        VOICE_AI_ESL_PORT=str(esl_port),
+    )
+    seeded = run_cli("demo", "seed", env=env, timeout=300)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    log = data / "service.log"
+    with log.open("w") as output:
+        proc = subprocess.Popen(
+            [VOICE_AI, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/ready", proc, log=log)
+        domain = httpx.get(f"{base}/api/v1/domains", params={"name": CONTEXT}).json()["items"][0]["domain_uuid"]
+        created = httpx.post(f"{base}/api/v1/domains/{domain}/providers", json=provider_config(fake_stt), timeout=30)
+        assert created.status_code == 201, created.text
+        yield Service(base, domain, pg.url(name), env, esl_port, proc, log)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def tenant_dialplan(service: Service) -> str:
+    """The tenant's context: the secretary on 8000 in streaming mode (as ``--mode stream`` renders it), the same
+    secretary turn-based on 8001, and the people it transfers to."""
+    rendered = run_cli(
+        "freeswitch", "dialplan", "--domain", CONTEXT, "--extension", "8000", "--mode", "stream", env=service.env
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert "voice_ai_mode=stream" in rendered.stdout
+    turn = rendered.stdout.replace("voice_ai_mode=stream", "voice_ai_mode=turn").replace("8000", "8001")
+    turn = re.sub(r'uuid="[^"]+"', "", turn)
+    people = "".join(reached_extension(number) for number in PEOPLE)
+    return f'<context name="{CONTEXT}">{rendered.stdout}{turn}{people}</context>'
+
+
+@pytest.fixture(scope="module")
+def freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreeSwitch]:
+    fs = FreeSwitch(
+        binary=binary,
+        root=tmp_path_factory.mktemp("freeswitch-stream-calls"),
+        variables={
+            "voice_ai_url": service.base,
+            "voice_ai_turn_timeout": "40",
+            "voice_ai_esl": f"127.0.0.1:{service.esl_port}",  # vars.xml: where the service's event socket is
+        },
+        dialplan=tenant_dialplan(service),
+        modules=(*MODULES, "mod_audio_stream"),
+    )
+    fs.start()
+    try:
+        yield fs
+    finally:
+        fs.stop()
+
+
+def user_turns(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in stored["messages"] if m["role"] == "user"]
+
+
+def replies(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in stored["messages"] if m["role"] == "assistant" and m["turn_index"] > 0]
+
+
+def shape(stored: dict[str, Any]) -> dict[str, Any]:
+    """What a conversation log must hold the same way whichever mode took the call."""
+    return {
+        "outcome": stored["outcome"],
+        "turn_count": stored["turn_count"],
+        "ended": stored["ended_at"] is not None,
+        "messages": [(m["turn_index"], m["role"], m["action"]) for m in stored["messages"] if m["role"] != "system"],
+        "transcripts": [m["text"] for m in user_turns(stored)],
+        "greeting": next(m["text"] for m in stored["messages"] if m["turn_index"] == 0),
+    }
+
+
+def played(fs: FreeSwitch, call: CallResult) -> list[str]:
+    done = [line for line in fs.log_lines("done playing file") if line.startswith(call.call_uuid)]
+    return [name for name in (line.rsplit("/", 1)[-1].strip() for line in done) if name.endswith(".wav")]
+
+
+def call_log(fs: FreeSwitch, call: CallResult) -> str:
+    return "\n".join(line for line in fs.log_lines("[voice_ai]") if line.startswith(call.call_uuid))
+
+
+def test_a_question_is_answered_and_stored_as_a_turn_based_call_would_be(
+    freeswitch: FreeSwitch, service: Service
+) -> None:
+    steps = ["listen", SAY["question"], "listen", SAY["goodbye"], "listen"]
+    streamed = freeswitch.call("8000", CONTEXT, steps)
+    assert streamed.reached is None
+    assert "handing the call to the service" in call_log(freeswitch, streamed)
+    recording = Stereo.load(streamed.recording)
+    asked = next(m for m in streamed.marks if m["step"] == "say_end")["t"]
+    assert recording.first_heard_after(asked) is not None  # the answer reached the caller
+    assert len(recording.heard_segments()) >= 3  # greeting, answer, farewell
+    stored = service.stored(streamed)
+    assert shape(stored)["transcripts"] == [WORDS["question_price"], WORDS["goodbye"]]
+    assert [m["action"] for m in replies(stored)] == ["continue", "hangup"]
+    assert (stored["outcome"], stored["turn_count"]) == ("resolved", 2)
+    for timings in service.timings(streamed):  # the streaming stages' timings (issue 11)
+        assert {"eot_ms", "stt_ms", "first_audio_ms", "total_ms"} <= set(timings)
+    turned = freeswitch.call("8001", CONTEXT, steps)  # the same secretary, turn-based
+    assert "handing the call" not in call_log(freeswitch, turned)
+    assert shape(service.stored(turned)) == shape(stored)
+
+
+def test_transfer_by_rule(freeswitch: FreeSwitch, service: Service) -> None:
+    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen"])
+    assert call.reached == f"203@{CONTEXT}"
+    stored = service.stored(call)
+    assert [m["text"] for m in user_turns(stored)] == [WORDS["transfer_financeiro"]]
+    assert (stored["outcome"], stored["transfer_destination"], stored["transfer_department"]) == (
+        "transferred",
+        "203",
+        "Financeiro",
+    )
+    assert "the call left the service (transferred)" in call_log(freeswitch, call)
+
+
+def test_the_caller_barges_in(freeswitch: FreeSwitch, service: Service) -> None:
+    """The caller starts speaking while the answer plays: it stops, what the caller heard is what the history
+    records, and the caller's words are the next turn."""
+    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["question"], "hear", SAY["goodbye"], "listen", "listen"])
+    stored = service.stored(call)
+    assert [m["text"] for m in user_turns(stored)] == [WORDS["question_price"], WORDS["goodbye"]]
+    assert [m["action"] for m in replies(stored)] == ["continue", "hangup"]
+    first = service.timings(call)[0]
+    assert "interrupted_ms" in first  # the answer was cut: the history holds what was heard
+    recording = Stereo.load(call.recording)
+    says = [m["t"] for m in call.marks if m["step"] == "say_start"]
+    interrupted_at = says[1]
+    # nothing of the answer plays on once the caller has spoken for a moment (barge_in_min_ms, 300 ms)
+    answer = [seg for seg in recording.heard_segments(gap_ms=300) if seg[0] < interrupted_at < seg[1] + 300]
+    assert answer and answer[-1][1] < interrupted_at + 1500
+
+
+def test_key_0_reaches_the_operator(freeswitch: FreeSwitch, service: Service) -> None:
+    call = freeswitch.call("8000", CONTEXT, ["listen", "dtmf 0", "listen"])
+    assert call.reached == OPERATOR
+    stored = service.stored(call)
+    assert (stored["outcome"], stored["transfer_destination"]) == ("transferred", "200")
+
+
+def test_the_service_killed_mid_call_the_caller_hears_the_apology_and_reaches_the_operator(
+    freeswitch: FreeSwitch, service: Service
+) -> None:
+    """Keep last: it kills the module's service."""
+    calls = freeswitch.root / "calls"
+    before = set(calls.iterdir()) if calls.is_dir() else set()
+    result: dict[str, CallResult] = {}
+    caller = threading.Thread(
+        target=lambda: result.setdefault("call", freeswitch.call("8000", CONTEXT, ["listen", "pause 1500", "listen"]))
+    )
+    caller.start()
+    deadline = time.monotonic() + 60
+    killed = False
+    while time.monotonic() < deadline and not killed:
+        for folder in set(calls.iterdir()) - before if calls.is_dir() else ():
+            marks = folder / "marks.jsonl"
+            if marks.is_file() and '"listen"' in marks.read_text():  # the greeting played: the call is live
+                service.proc.send_signal(signal.SIGKILL)
+                killed = True
+        time.sleep(0.05)
+    caller.join(120)
+    assert killed, "the call never got past the greeting"
+    call = result["call"]
+    assert call.reached == OPERATOR
+    assert played(freeswitch, call)[-1] == "error_transfer.wav"  # the local apology first
+    assert "[stream] the service closed the event socket" in call_log(freeswitch, call)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        service.proc.wait(timeout=5)
