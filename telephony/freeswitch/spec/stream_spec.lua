@@ -95,12 +95,12 @@ describe("streaming entry", function()
     assert.are.same({ "module_exists mod_audio_stream" }, apis(t))
   end)
 
-  it("uses voice_ai_esl when set", function()
+  it("uses voice_ai_esl when set (several instances: the socket app tries them in order)", function()
     local t = run({
-      variables = { voice_ai_esl = "10.0.0.5:9084" },
+      variables = { voice_ai_esl = "10.0.0.5:9084|10.0.0.6:9084" },
       caller = { modules = LOADED, socket = { action = "hangup" } },
     })
-    assert.are.equal("10.0.0.5:9084 async full", ops(t, "socket")[1].data)
+    assert.are.equal("10.0.0.5:9084|10.0.0.6:9084 async full", ops(t, "socket")[1].data)
     assert.are.same({}, played(t))
     assert.are.equal("CS_HANGUP", t.final_state)
   end)
@@ -148,6 +148,8 @@ describe("streaming entry", function()
     assert.are.equal(0, #ops(t, "socket"))
     assert.are.same({ "error_transfer" }, played(t))
     assert.is_true(logged(t, "voice_ai_esl is not host:port"))
+    local empty = run({ variables = { voice_ai_esl = "127.0.0.1:8084|" }, caller = { modules = LOADED } })
+    assert.are.equal(0, #ops(empty, "socket"))
   end)
 
   it("the emulator's socket app hangs up a parked call whose socket closes without socket_resume", function()

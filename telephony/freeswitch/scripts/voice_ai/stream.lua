@@ -14,7 +14,8 @@
 --- connection ends). Like every module here, it takes `session` and the `freeswitch` table as parameters.
 ---
 ---   voice_ai_mode          "stream": this module (when mod_audio_stream is loaded); anything else: turn-based
----   voice_ai_esl           the service's event socket server, host:port   (default 127.0.0.1:8084)
+---   voice_ai_esl           the service's event socket server, host:port   (default 127.0.0.1:8084); several
+---                          instances as host:port|host:port (the socket app tries them in order)
 local rescue = require("voice_ai.rescue")
 
 local M = {}
@@ -37,10 +38,12 @@ end
 --- Where the service's event socket server listens: `voice_ai_esl`, checked (it becomes the socket app's data).
 function M.address(session)
   local value = var(session, "voice_ai_esl") or M.DEFAULT_ESL
-  if value:match(ESL) or value:match(ESL_V6) then
-    return value
+  for entry in (value .. "|"):gmatch("([^|]*)|") do
+    if not (entry:match(ESL) or entry:match(ESL_V6)) then
+      return nil, "voice_ai_esl is not host:port[|host:port…]: " .. value
+    end
   end
-  return nil, "voice_ai_esl is not host:port: " .. value
+  return value
 end
 
 --- Hand the call to the service and take it back when the service lets go. `api` is `freeswitch.API()`;
