@@ -186,19 +186,27 @@ def stream_server() -> Iterator[StreamServer]:
         yield server
 
 
-def dialplan(esl_port: int) -> str:
-    people = "".join(reached_extension(n) for n in ("200", "203"))
+def secretary_extension(number: str, esl: str) -> str:
     return (
-        f'<context name="{CONTEXT}"><extension name="secretary"><condition field="destination_number" '
-        'expression="^8000$">'
+        f'<extension name="secretary_{number}"><condition field="destination_number" expression="^{number}$">'
         f'<action application="set" data="domain_uuid={DOMAIN}"/>'
         f'<action application="set" data="domain_name={CONTEXT}"/>'
         '<action application="set" data="voice_ai_mode=stream"/>'
-        f'<action application="set" data="voice_ai_esl=127.0.0.1:{esl_port}"/>'
+        f'<action application="set" data="voice_ai_esl={esl}"/>'
         '<action application="set" data="voice_ai_fallback_destination=200"/>'
         f'<action application="set" data="voice_ai_fallback_context={CONTEXT}"/>'
         '<action application="lua" data="secretary_ai.lua 8000"/>'
-        f"</condition></extension>{people}</context>"
+        "</condition></extension>"
+    )
+
+
+def dialplan(esl_port: int) -> str:
+    """8000: the secretary in streaming mode; 8002: the same with a dead service instance listed first."""
+    people = "".join(reached_extension(n) for n in ("200", "203"))
+    live, dead = f"127.0.0.1:{esl_port}", f"127.0.0.1:{free_port()}"
+    return (
+        f'<context name="{CONTEXT}">{secretary_extension("8000", live)}'
+        f"{secretary_extension('8002', f'{dead}|{live}')}{people}</context>"
     )
 
 
@@ -220,10 +228,12 @@ def freeswitch(
         fs.stop()
 
 
-def place(fs: FreeSwitch, server: StreamServer, steps: list[str], **plan: Any) -> tuple[CallResult, StandIn]:
+def place(
+    fs: FreeSwitch, server: StreamServer, steps: list[str], extension: str = "8000", **plan: Any
+) -> tuple[CallResult, StandIn]:
     name = uuid.uuid4().hex
     server.plans[name] = plan
-    call = fs.call("8000", CONTEXT, steps, variables={"test_plan": name}, timeout=90)
+    call = fs.call(extension, CONTEXT, steps, variables={"test_plan": name}, timeout=90)
     assert call.call_uuid in server.calls, f"the service never got the call\n{fs.tail()}"
     return call, server.call(call.call_uuid)
 
@@ -280,8 +290,12 @@ def test_a_transfer_that_does_not_route_reaches_the_operator(
     assert played_files(freeswitch, call)[-1] == "error_transfer.wav"
 
 
-def test_the_service_hangs_up(freeswitch: FreeSwitch, stream_server: StreamServer) -> None:
-    call, _ = place(freeswitch, stream_server, ["listen", "dtmf 9", "listen"])
+def test_the_service_hangs_up_and_a_dead_instance_listed_first_is_skipped(
+    freeswitch: FreeSwitch, stream_server: StreamServer
+) -> None:
+    call, _ = place(freeswitch, stream_server, ["listen", "dtmf 9", "listen"], extension="8002")
+    tried = [line for line in freeswitch.log_lines("Trying host: ") if line.startswith(call.call_uuid)]
+    assert len(tried) == 2  # the dead instance first, then the live one took the call
     assert call.reached is None
     assert "error_transfer.wav" not in played_files(freeswitch, call)
     assert "the call left the service (hung up)" in log_of(freeswitch, call)
