@@ -1,0 +1,114 @@
+"""A stand-in for the streaming call behind the browser console: the same methods the console session drives,
+with fixed events and a fixed clip. It answers once it has heard :data:`VOICE_S` of voice (frames whose level is
+above a floor), so a test that sees a reply knows that real audio reached the server."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from voice_ai.providers.audio import Audio
+from voice_ai.streaming.contracts import Clip
+
+VOICE_S = 0.6
+VOICE_FLOOR = 300  # RMS of 16-bit samples: speech from the fixture WAV is far above, digital silence is 0
+
+
+def tone(seconds: float, rate: int = 16000, hz: float = 440.0) -> Audio:
+    samples = [int(6000 * math.sin(2 * math.pi * hz * n / rate)) for n in range(int(seconds * rate))]
+    return Audio(struct.pack(f"<{len(samples)}h", *samples), rate)
+
+
+def rms(pcm: bytes) -> float:
+    count = len(pcm) // 2
+    if count == 0:
+        return 0.0
+    values = struct.unpack(f"<{count}h", pcm[: count * 2])
+    return math.sqrt(sum(v * v for v in values) / count)
+
+
+@dataclass
+class Stats:
+    frames: int = 0
+    bytes: int = 0
+    voiced_s: float = 0.0
+    peak_rms: float = 0.0
+    started: list[str] = field(default_factory=list)
+    stopped: list[tuple[str, bool, float]] = field(default_factory=list)
+    digits: list[str] = field(default_factory=list)
+    closed: bool = False
+    turns: int = 0
+
+
+class EchoCall:
+    """Greets with a short tone, answers every :data:`VOICE_S` of voice with a fixed reply, '0' transfers."""
+
+    def __init__(self, transport: Any, stats: Stats, *, reply_s: float = 0.4) -> None:
+        self.transport = transport
+        self.stats = stats
+        self.reply_s = reply_s
+        self._voiced = 0.0
+        self._done = asyncio.Event()
+        self._turn_started = 0.0
+        self._ids = 0
+
+    async def _play(self, text: str, seconds: float) -> str:
+        self._ids += 1
+        clip_id = f"clip-{self._ids}"
+        await self.transport.play(Clip(clip_id, text, tone(seconds)))
+        return clip_id
+
+    async def run(self) -> None:
+        await self.transport.emit({"type": "state", "state": "speaking"})
+        await self._play("Olá, teste.", 0.3)
+        await self.transport.emit({"type": "state", "state": "listening"})
+        await self._done.wait()
+
+    async def feed(self, pcm: bytes) -> None:
+        self.stats.frames += 1
+        self.stats.bytes += len(pcm)
+        level = rms(pcm)
+        self.stats.peak_rms = max(self.stats.peak_rms, level)
+        if level < VOICE_FLOOR:
+            return
+        seconds = len(pcm) / 2 / self.transport.sample_rate
+        self.stats.voiced_s += seconds
+        if self._voiced == 0.0:
+            self._turn_started = time.monotonic()
+        self._voiced += seconds
+        if self._voiced >= VOICE_S and self.stats.turns < 3:
+            self._voiced = 0.0
+            self.stats.turns += 1
+            turn = self.stats.turns
+            heard_ms = (time.monotonic() - self._turn_started) * 1000
+            await self.transport.emit(
+                {"type": "transcript", "turn": turn, "text": f"(stand-in) {VOICE_S:.1f} s de voz", "final": True}
+            )
+            await self.transport.emit({"type": "reply", "turn": turn, "text": "Resposta de teste da secretária."})
+            await self._play("Resposta de teste da secretária.", self.reply_s)
+            await self.transport.emit(
+                {"type": "latency", "turn": turn, "first_audio_ms": 42.0, "total_ms": round(heard_ms, 1)}
+            )
+
+    async def dtmf(self, digit: str) -> None:
+        self.stats.digits.append(digit)
+        if digit == "0":
+            await self.transport.emit({"type": "reply", "turn": 0, "text": "Transferindo."})
+            await self.transport.transfer("100", "demo.localhost")
+            self._done.set()
+        elif digit == "*":
+            await self.transport.stop_playback()
+
+    async def playback_started(self, clip_id: str) -> None:
+        self.stats.started.append(clip_id)
+
+    async def playback_stopped(self, clip_id: str, *, completed: bool, played_ms: float) -> None:
+        self.stats.stopped.append((clip_id, completed, played_ms))
+
+    async def closed(self) -> None:
+        self.stats.closed = True
+        self._done.set()
