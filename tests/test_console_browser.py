@@ -76,13 +76,14 @@ async def test_the_console_talks_with_a_fake_microphone(
             driver.find_element(By.ID, "start").click()
             wait = WebDriverWait(driver, 60)
             wait.until(lambda d: "Recepção Console" in d.find_element(By.ID, "secretary-name").text)
-            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#log li.reply"))
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#log li.reply:not([data-turn='0'])"))
             wait.until(lambda d: d.find_element(By.ID, "latency").text.endswith("ms"))
             wait.until(lambda d: int(d.find_element(By.ID, "played").text) >= 2)  # the greeting and the reply
             seen = {
                 "transcript": driver.find_element(By.CSS_SELECTOR, "#log li.transcript").text,
-                "reply": driver.find_element(By.CSS_SELECTOR, "#log li.reply").text,
+                "reply": driver.find_element(By.CSS_SELECTOR, "#log li.reply:not([data-turn='0'])").text,
                 "latency": driver.find_element(By.ID, "latency").text,
+                "greeting": driver.find_element(By.CSS_SELECTOR, "#log li.reply[data-turn='0']").text,
             }
             OUTPUT.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(OUTPUT / "console.png"))
@@ -98,13 +99,14 @@ async def test_the_console_talks_with_a_fake_microphone(
     assert "(stand-in)" in seen["transcript"]
     assert "Resposta de teste da secretária." in seen["reply"]
     assert seen["latency"] == "42 ms"
+    assert "Olá, teste." in seen["greeting"]
     assert "100" in seen["action"] and "transfer" in seen["action"].lower(), seen["action"]
     assert "transfer" in seen["status"]
     assert seen["errors"] == []
     stats = calls[-1]
     assert stats.frames >= 30 and stats.bytes == stats.frames * 640, "20 ms L16 frames at 16 kHz"
     assert stats.peak_rms > VOICE_FLOOR and stats.voiced_s >= 0.6, "the WAV's speech, not silence"
-    completed = [clip for clip, done, _ in stats.stopped if done]
+    completed = [clip for clip, done in stats.stopped if done]
     assert {"clip-1", "clip-2"} <= set(completed), stats.stopped
     assert "clip-1" in stats.started
     assert stats.digits == ["0"]

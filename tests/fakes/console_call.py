@@ -1,6 +1,7 @@
-"""A stand-in for the streaming call behind the browser console: the same methods the console session drives,
-with fixed events and a fixed clip. It answers once it has heard :data:`VOICE_S` of voice (frames whose level is
-above a floor), so a test that sees a reply knows that real audio reached the server."""
+"""A stand-in for the streaming call behind the browser console: the methods of
+:class:`voice_ai.streaming.call.StreamingCall` the console session drives, with fixed events and fixed clips. It
+answers once it has heard :data:`VOICE_S` of voice (frames whose level is above a floor), so a test that sees a
+reply knows that real audio reached the server."""
 
 from __future__ import annotations
 
@@ -38,37 +39,40 @@ class Stats:
     voiced_s: float = 0.0
     peak_rms: float = 0.0
     started: list[str] = field(default_factory=list)
-    stopped: list[tuple[str, bool, float]] = field(default_factory=list)
+    stopped: list[tuple[str, bool]] = field(default_factory=list)
     digits: list[str] = field(default_factory=list)
-    closed: bool = False
+    closed: str | None = None
     turns: int = 0
 
 
 class EchoCall:
-    """Greets with a short tone, answers every :data:`VOICE_S` of voice with a fixed reply, '0' transfers."""
+    """Greets with a short tone, answers every :data:`VOICE_S` of voice with a fixed reply, '*' stops playback
+    (as a barge-in would), '0' transfers like the real call: its action event, then the transport's transfer."""
 
     def __init__(self, transport: Any, stats: Stats, *, reply_s: float = 0.4) -> None:
         self.transport = transport
         self.stats = stats
         self.reply_s = reply_s
         self._voiced = 0.0
-        self._done = asyncio.Event()
         self._turn_started = 0.0
         self._ids = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def _play(self, text: str, seconds: float) -> str:
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _play(self, text: str, seconds: float) -> None:
         self._ids += 1
-        clip_id = f"clip-{self._ids}"
-        await self.transport.play(Clip(clip_id, text, tone(seconds)))
-        return clip_id
+        await self.transport.play(Clip(f"clip-{self._ids}", text, tone(seconds)))
 
-    async def run(self) -> None:
-        await self.transport.emit({"type": "state", "state": "speaking"})
+    async def start(self) -> None:
+        await self.transport.emit({"type": "reply", "turn": 0, "text": "Olá, teste."})
         await self._play("Olá, teste.", 0.3)
         await self.transport.emit({"type": "state", "state": "listening"})
-        await self._done.wait()
 
-    async def feed(self, pcm: bytes) -> None:
+    def feed(self, pcm: bytes) -> None:
         self.stats.frames += 1
         self.stats.bytes += len(pcm)
         level = rms(pcm)
@@ -83,32 +87,38 @@ class EchoCall:
         if self._voiced >= VOICE_S and self.stats.turns < 3:
             self._voiced = 0.0
             self.stats.turns += 1
-            turn = self.stats.turns
-            heard_ms = (time.monotonic() - self._turn_started) * 1000
-            await self.transport.emit(
-                {"type": "transcript", "turn": turn, "text": f"(stand-in) {VOICE_S:.1f} s de voz", "final": True}
-            )
-            await self.transport.emit({"type": "reply", "turn": turn, "text": "Resposta de teste da secretária."})
-            await self._play("Resposta de teste da secretária.", self.reply_s)
-            await self.transport.emit(
-                {"type": "latency", "turn": turn, "first_audio_ms": 42.0, "total_ms": round(heard_ms, 1)}
-            )
+            self._spawn(self._answer(self.stats.turns, (time.monotonic() - self._turn_started) * 1000))
 
-    async def dtmf(self, digit: str) -> None:
+    async def _answer(self, turn: int, heard_ms: float) -> None:
+        await self.transport.emit(
+            {"type": "transcript", "turn": turn, "text": f"(stand-in) {VOICE_S:.1f} s de voz", "final": True}
+        )
+        await self.transport.emit({"type": "reply", "turn": turn, "text": "Resposta de teste da secretária."})
+        await self._play("Resposta de teste da secretária.", self.reply_s)
+        await self.transport.emit({"type": "latency", "turn": turn, "first_audio_ms": 42, "total_ms": round(heard_ms)})
+
+    def dtmf(self, digit: str) -> None:
         self.stats.digits.append(digit)
         if digit == "0":
-            await self.transport.emit({"type": "reply", "turn": 0, "text": "Transferindo."})
-            await self.transport.transfer("100", "demo.localhost")
-            self._done.set()
+            self._spawn(self._to_operator())
         elif digit == "*":
-            await self.transport.stop_playback()
+            self._spawn(self.transport.stop_playback())
 
-    async def playback_started(self, clip_id: str) -> None:
+    async def _to_operator(self) -> None:
+        await self.transport.emit(
+            {"type": "action", "action": "transfer", "destination": "100", "context": "demo.localhost"}
+        )
+        await self.transport.transfer("100", "demo.localhost")
+
+    def playback_started(self, clip_id: str, at: float | None = None) -> None:
         self.stats.started.append(clip_id)
 
-    async def playback_stopped(self, clip_id: str, *, completed: bool, played_ms: float) -> None:
-        self.stats.stopped.append((clip_id, completed, played_ms))
+    def playback_stopped(self, clip_id: str, at: float | None = None, completed: bool = True) -> None:
+        self.stats.stopped.append((clip_id, completed))
 
-    async def closed(self) -> None:
-        self.stats.closed = True
-        self._done.set()
+    async def closed(self, reason: str) -> None:
+        self.stats.closed = reason
+
+    async def wait(self) -> None:
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))

@@ -5,7 +5,7 @@ up to :data:`MAX_FRAME_BYTES` is accepted); text messages are JSON:
 
 - ``{"type":"playing","id"}`` — a clip started to play;
 - ``{"type":"played","id","completed":bool,"played_ms"}`` — a clip finished, or was cut (``clear``) after
-  ``played_ms`` of it;
+  ``played_ms`` of it (the call takes the message's arrival as the moment it stopped);
 - ``{"type":"dtmf","digit"}`` — a key of the page's keypad (``0`` operator, ``*`` repeat, ``#`` end of turn);
 - ``{"type":"stop"}`` — the admin ended the session (as a caller hanging up).
 
@@ -43,22 +43,26 @@ DTMF_DIGITS = frozenset("0123456789*#")
 
 
 class ConsoleCall(Protocol):
-    """What the session drives: the streaming call (or a stand-in), fed by the transport."""
+    """What the session drives: :class:`voice_ai.streaming.call.StreamingCall` (or a stand-in with its methods)."""
 
-    async def run(self) -> None:
-        """Greet, then listen and answer until the call ends (a transfer, a hang-up, ``closed``)."""
+    async def start(self) -> object:
+        """Start the conversation and play the greeting (returns once started; the call then lives on its own)."""
         ...
 
-    async def feed(self, pcm: bytes) -> None: ...
+    def feed(self, pcm: bytes) -> None: ...
 
-    async def dtmf(self, digit: str) -> None: ...
+    def dtmf(self, digit: str) -> None: ...
 
-    async def playback_started(self, clip_id: str) -> None: ...
+    def playback_started(self, clip_id: str, at: float | None = None) -> None: ...
 
-    async def playback_stopped(self, clip_id: str, *, completed: bool, played_ms: float) -> None: ...
+    def playback_stopped(self, clip_id: str, at: float | None = None, completed: bool = True) -> None: ...
 
-    async def closed(self) -> None:
+    async def closed(self, reason: str) -> None:
         """The browser went away or pressed stop: the caller hung up."""
+        ...
+
+    async def wait(self) -> None:
+        """Until every task of the call is over."""
         ...
 
 
@@ -80,21 +84,24 @@ class StreamingUnavailable(RuntimeError):
 
 def streaming_call(setup: CallSetup) -> ConsoleCall:
     """The real streaming call over the shared call engine (the default factory)."""
-    try:  # the streaming call is built on another branch; until it is part of the build the console says so
-        streaming_call_class: Any = importlib.import_module("voice_ai.streaming.call").StreamingCall
+    try:  # the streaming call and the engine's streaming face are built on other branches: until both are part
+        # of the build, the console says so instead of failing later
+        call_module = importlib.import_module("voice_ai.streaming.call")
+        engine_module = importlib.import_module("voice_ai.conversation.engine")
+        streaming_call_class: Any = call_module.StreamingCall
+        caller_info: Any = call_module.CallerInfo
+        engine: Any = engine_module.CallEngine(setup.runtime)
+        if not hasattr(engine, "start_stream"):
+            raise AttributeError("CallEngine.start_stream")
     except (ImportError, AttributeError) as error:
         raise StreamingUnavailable("streaming calls are not available in this build of the service") from error
-    from voice_ai.conversation.engine import CallEngine
-
     call: ConsoleCall = streaming_call_class(
-        CallEngine(setup.runtime),
+        engine,
         setup.transport,
-        domain_uuid=setup.domain_uuid,
-        secretary_ref=str(setup.secretary_uuid),
-        call_uuid=setup.call_uuid,
-        caller_id_number="console",
-        caller_id_name="Console",
-        destination_number=None,
+        setup.domain_uuid,
+        setup.call_uuid,
+        str(setup.secretary_uuid),
+        caller_info(caller_id_number="console", caller_id_name="Console", destination_number=None),
     )
     return call
 
@@ -144,6 +151,7 @@ async def console_socket(websocket: WebSocket) -> None:
         call = factory(CallSetup(runtime, transport, grant.domain_uuid, grant.secretary_uuid, call_uuid))
     except StreamingUnavailable as error:
         await transport.fail(str(error))
+        await transport.finish("error")
         return
     await Session(websocket, transport, call).run()
 
@@ -170,35 +178,40 @@ class Session:
         self.websocket = websocket
         self.transport = transport
         self.call = call
-        self.frames = 0
+        self.stopped = False
 
     async def run(self) -> None:
         call_task = asyncio.create_task(self._run_call(), name="console-call")
         reader = asyncio.create_task(self._read(), name="console-read")
-        ended = asyncio.create_task(self.transport.ended.wait(), name="console-ended")
         try:
-            done, _ = await asyncio.wait(
-                {call_task, reader, ended}, timeout=MAX_SESSION_S, return_when="FIRST_COMPLETED"
-            )
-            if not done:
-                self.transport.end_reason = "time limit"
+            done, _ = await asyncio.wait({call_task, reader}, timeout=MAX_SESSION_S, return_when="FIRST_COMPLETED")
+            if call_task not in done:  # the browser left or pressed stop, or the time is up: the caller hung up
+                reason = "stopped" if self.stopped else ("closed" if done else "time limit")
+                self.transport.end_reason = self.transport.end_reason or reason
+                try:
+                    await asyncio.wait_for(self._hang_up(reason), timeout=15)
+                except Exception:
+                    logger.exception("console call: ending it failed")
+                call_task.cancel()
         finally:
-            for task in (reader, ended):
+            for task in (reader, call_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            if not call_task.done():
-                with contextlib.suppress(Exception):
-                    await self.call.closed()  # the browser left (or the time is up): the caller hung up
-                try:
-                    await asyncio.wait_for(asyncio.shield(call_task), timeout=10)
-                except (TimeoutError, asyncio.CancelledError, Exception):
-                    call_task.cancel()
-            await self.transport.finish(self.transport.end_reason or "closed")
+            await self.transport.finish("closed")
+
+    async def _hang_up(self, reason: str) -> None:
+        await self.call.closed(reason)
+        await self.call.wait()
 
     async def _run_call(self) -> None:
+        """The call's life: started, then on its own until it ends the session (transfer, hang-up, failure)."""
         try:
-            await self.call.run()
+            await self.call.start()
+            await self.transport.ending.wait()
+            await asyncio.wait_for(self.call.wait(), timeout=15)  # its last events (the action) are sent first
+        except asyncio.CancelledError:
+            raise
         except Exception as error:
             logger.exception("console call failed")
             await self.transport.fail(f"the call failed: {type(error).__name__}")
@@ -216,8 +229,7 @@ class Session:
                             {"type": "error", "message": "audio frames are L16 (even length), at most 1 s each"}
                         )
                         continue
-                    self.frames += 1
-                    await self.call.feed(data)
+                    self.call.feed(data)
                     continue
                 text = message.get("text")
                 if text is not None and await self._control(text):
@@ -237,18 +249,13 @@ class Session:
             return False
         clip_id = str(event.get("id", ""))[:100]
         if kind == "playing":
-            await self.call.playback_started(clip_id)
-        elif kind == "played":
-            played_ms = event.get("played_ms")
-            await self.call.playback_stopped(
-                clip_id,
-                completed=bool(event.get("completed", True)),
-                played_ms=float(played_ms) if isinstance(played_ms, int | float) else 0.0,
-            )
+            self.call.playback_started(clip_id)
+        elif kind == "played":  # when it reaches us is when it stopped (the page's played_ms is informational)
+            self.call.playback_stopped(clip_id, completed=bool(event.get("completed", True)))
         elif kind == "dtmf" and isinstance(event.get("digit"), str) and event["digit"] in DTMF_DIGITS:
-            await self.call.dtmf(event["digit"])
+            self.call.dtmf(event["digit"])
         elif kind == "stop":
-            self.transport.end_reason = "stopped"
+            self.stopped = True
             return True
         else:
             await self.transport.send({"type": "error", "message": f"unknown message type {kind[:40]!r}"})

@@ -1,6 +1,6 @@
 """The console's media transport: a :class:`~voice_ai.streaming.contracts.MediaTransport` over the browser's
-WebSocket. It moves audio and events and carries out nothing: a transfer or a hang-up is shown, then the session
-ends (a browser has nobody to transfer to).
+WebSocket. It moves audio and events and carries out nothing: a transfer or a hang-up is shown (the call's ``action``
+event), then the session ends (a browser has nobody to transfer to).
 
 Wire protocol (JSON text messages down, except where said; see ``docs/streaming.md``):
 
@@ -8,7 +8,8 @@ Wire protocol (JSON text messages down, except where said; see ``docs/streaming.
   queues clips back to back and answers ``played`` for each;
 - ``{"type":"clear"}`` — barge-in: stop now and drop the queue;
 - the call's own events (``transcript``, ``reply``, ``action``, ``latency``, ``barge_in``, ``state``) verbatim;
-- ``{"type":"end","reason"}`` before the server closes the socket; ``{"type":"error","message"}`` on failure.
+- ``{"type":"end","reason"[,"destination","context"]}`` before the server closes the socket (``transfer``,
+  ``hangup``, ``error``, ``stopped``, ``closed``, ``time limit``); ``{"type":"error","message"}`` on failure.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ class ConsoleTransport:
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
         self._lock = asyncio.Lock()
-        self.ended = asyncio.Event()
+        self.ending = asyncio.Event()  # the call ended the session (transfer, hang-up, failure)
+        self.ended = False  # the page was told and the socket closed
         self.end_reason: str | None = None
+        self.end_details: dict[str, Any] = {}
         self.clips_sent = 0
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -66,30 +69,33 @@ class ConsoleTransport:
         await self.send({"type": "clear"})
 
     async def transfer(self, destination: str, context: str | None) -> None:
-        await self.send(
-            {"type": "action", "action": "transfer", "destination": destination, "context": context, "shown_only": True}
-        )
-        await self.finish("transfer")
+        # the call has shown the action (its "action" event); the session ends once the call has ended
+        self._ending("transfer", destination=destination, context=context)
 
     async def hangup(self) -> None:
-        await self.send({"type": "action", "action": "hangup", "shown_only": True})
-        await self.finish("hangup")
+        self._ending("hangup")
 
     async def fail(self, reason: str) -> None:
         await self.send({"type": "error", "message": reason})
-        await self.finish("error", code=1011)
+        self._ending("error")
 
     async def emit(self, event: dict[str, Any]) -> None:
         await self.send(event)
 
-    async def finish(self, reason: str, *, code: int = 1000) -> None:
-        """End the session: tell the page why, then close the socket (once)."""
-        if self.ended.is_set():
+    def _ending(self, reason: str, **details: Any) -> None:
+        if self.end_reason is None:
+            self.end_reason = reason
+            self.end_details = {key: value for key, value in details.items() if value is not None}
+        self.ending.set()
+
+    async def finish(self, reason: str) -> None:
+        """End the session: tell the page why (``end``: the reason, a transfer's destination), then close (once)."""
+        if self.ended:
             return
-        self.end_reason = reason
-        self.ended.set()
-        await self.send({"type": "end", "reason": reason})
+        self.ended = True
+        self.end_reason = self.end_reason or reason
+        await self.send({"type": "end", "reason": self.end_reason, **self.end_details})
         async with self._lock:
             if self._websocket.application_state == WebSocketState.CONNECTED:
                 with contextlib.suppress(RuntimeError, OSError):
-                    await self._websocket.close(code=code, reason=reason[:120])
+                    await self._websocket.close(code=1011 if self.end_reason == "error" else 1000)

@@ -164,6 +164,9 @@ function showEvent(event) {
       status(`${t('error')}: ${event.message || ''}`, 'error');
       break;
     case 'end':
+      if ((event.reason === 'transfer' || event.reason === 'hangup') && !ui.log.querySelector('li.action')) {
+        showEvent({ type: 'action', action: event.reason, destination: event.destination });
+      }
       status(`${t('ended')} (${event.reason || ''})`, 'ended');
       break;
     default:
