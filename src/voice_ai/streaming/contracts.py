@@ -127,12 +127,13 @@ class StreamingEngine(Protocol):
         domain_uuid: uuid.UUID,
         call_uuid: str,
         *,
-        outcome: Literal["transferred", "resolved", "abandoned", "error"],
+        outcome: Literal["transferred", "resolved", "hangup", "abandoned", "error"],
         destination: str | None = None,
         context: str | None = None,
         error: str | None = None,
     ) -> None:
-        """The call ended (same meaning as ``POST /v1/calls/{call_uuid}/end``)."""
+        """The call ended (same meaning as ``POST /v1/calls/{call_uuid}/end``: the caller hanging up is ``hangup``
+        after a turn, ``abandoned`` before any, as the turn-based flow reports it)."""
         ...
 
 

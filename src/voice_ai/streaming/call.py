@@ -1,0 +1,698 @@
+"""One streaming call, whatever carries its audio: listens (VAD, end of turn, barge-in), asks the engine for each
+reply as a stream of sentences, plays each one as soon as it exists, and records what the caller really heard.
+
+Driving it (the transport's side)::
+
+    call = StreamingCall(engine, transport, domain_uuid, call_uuid, secretary, CallerInfo(...))
+    await call.start()                   # the conversation starts, the greeting plays
+    call.feed(pcm)                       # every frame of caller audio (any size), synchronous and cheap
+    call.dtmf("0")                       # keys
+    call.playback_started(clip_id)       # when the transport knows (optional: estimated from durations otherwise)
+    call.playback_stopped(clip_id, completed=True)
+    await call.closed("caller hung up")  # the caller or the link went away
+    await call.wait()                    # (optional) every task of the call is over
+
+Timing comes from the caller's audio: the frames arrive continuously (20 ms each on FreeSWITCH and from the
+console), and each :meth:`StreamingCall.feed` also checks the call's timers (idle prompt, the estimated end of a
+playback the transport does not report). ``clock`` (default :func:`time.monotonic`) is the call's clock; the ``at``
+a transport passes to the playback callbacks must come from it (:meth:`StreamingCall.now`), or be left out (now).
+
+Decisions (issue 11):
+
+- VAD runs inline in :meth:`feed` (Silero, ~0.2 ms per 32 ms chunk on this project's CPUs: ``bench/streaming_core.py``);
+  everything slower (STT, the reply, the transport's I/O) runs in tasks.
+- A pause of ``pause_ms`` (200) starts a speculative STT of the segment so far; the caller going on discards it,
+  the turn ending with no new voice since reuses it.
+- Caller speech while a reply is produced but nothing of it played yet cancels that reply (``barge_in_min_ms`` of
+  voice, like a barge-in): the reply is closed and *not* committed — the caller heard nothing of it — and their
+  words carry over into the next turn (the transcript when it was known, else the audio: the next segment starts
+  where the first one did). The same holds for a barge-in before the first clip really started playing.
+- A barge-in stops playback at once and commits the interrupted reply with ``heard`` = the clips that fully
+  played + the share of the cut clip's words that matches the share of its audio that played.
+- ``*`` replays the last reply (the greeting before any) when the caller has the floor; it is ignored while a
+  reply is in flight. ``#`` closes the caller's turn now (nothing happens without speech). ``0`` goes to the
+  operator (no operator destination: the transport's fallback, as a failure).
+- The caller hanging up ends the call ``hangup`` after at least one committed turn, else ``abandoned`` (as the
+  turn-based flow reports it).
+- Any engine exception or transport failure: :meth:`MediaTransport.fail` once and ``engine.end(outcome="error")``
+  best-effort; no task of the call ends with an unhandled exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from voice_ai.conversation.actions import Action
+from voice_ai.providers.audio import Audio
+from voice_ai.streaming.audio import to_float
+from voice_ai.streaming.contracts import (
+    Clip,
+    Heard,
+    MediaTransport,
+    ReplyPart,
+    ReplyStream,
+    StreamingEngine,
+    StreamSettings,
+    StreamStart,
+)
+from voice_ai.streaming.echo import EchoGuard
+from voice_ai.streaming.turns import Kind, Mode, TurnDetector, TurnEvent
+from voice_ai.streaming.vad import Activity
+
+logger = logging.getLogger(__name__)
+
+Phase = Literal["starting", "listening", "thinking", "speaking", "ending", "ended"]
+UNREPORTED_MARGIN_S = 0.5  # a transport that never reported a playback: its clip is over this long after its estimate
+LOST_REPORT_S = 3.0  # a transport that reports: a stop never reported is assumed this long after the estimate
+
+
+@dataclass(frozen=True)
+class CallerInfo:
+    caller_id_number: str | None = None
+    caller_id_name: str | None = None
+    destination_number: str | None = None
+
+
+@dataclass
+class _Sent:
+    clip: Clip
+    sent_at: float
+    est_start: float  # when it should start playing (queued behind the clips before it), or really started
+    started: bool = False  # the transport reported its start (est_start is then the real start)
+    stopped_at: float | None = None
+    completed: bool = False
+
+    @property
+    def duration(self) -> float:
+        return self.clip.audio.duration_s
+
+    @property
+    def est_end(self) -> float:
+        return self.est_start + self.duration
+
+
+@dataclass
+class _Reply:
+    """What the call is saying (a reply, the greeting, a replay) and how far it got."""
+
+    seq: int
+    caller: Heard | None  # what the caller said (None: the greeting or a replay)
+    speech_end: float  # clock: end of the caller's speech (or when the silent turn / greeting began)
+    start_ms: float | None = None  # stream time where the caller's segment starts (None: not the caller's turn)
+    silent: bool = False  # the idle prompt's turn
+    stream: ReplyStream | None = None
+    clips: list[_Sent] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # every part's text, spoken or not
+    produced: bool = False  # every part has been handed to the transport
+    cancelled: bool = False
+    committed: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    first_audio_at: float | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
+class _Speculation:
+    start_ms: float
+    speech_end_ms: float
+    task: asyncio.Task[Heard]
+
+
+class StreamingCall:
+    """One call (see the module's docstring). All methods are meant to be called from the event loop's thread."""
+
+    def __init__(
+        self,
+        engine: StreamingEngine,
+        transport: MediaTransport,
+        domain_uuid: uuid.UUID,
+        call_uuid: str,
+        secretary: str,
+        caller: CallerInfo | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        activity: Activity | None = None,
+        pause_ms: float = 200.0,
+    ) -> None:
+        self.engine = engine
+        self.transport = transport
+        self.domain_uuid = domain_uuid
+        self.call_uuid = call_uuid
+        self.secretary = secretary
+        self.caller = caller or CallerInfo()
+        self.clock = clock
+        self.sample_rate = transport.sample_rate
+        self.settings = StreamSettings()
+        self.echo = EchoGuard(self.sample_rate)
+        self.detector = TurnDetector(
+            self.settings, self.sample_rate, activity=activity, echo=self.echo, pause_ms=pause_ms
+        )
+        self.started: StreamStart | None = None
+        self.phase: Phase = "starting"
+        self.turns = 0  # turns committed
+        self.outcome: str | None = None
+        self._seq = 0
+        self._reply: _Reply | None = None  # the reply in flight (produced, playing, or waiting to be committed)
+        self._last_clips: list[Clip] = []  # for "*"
+        self._sent: dict[str, tuple[_Reply, _Sent]] = {}
+        self._queue_end = 0.0  # clock: when everything handed to the transport should have played
+        self._reports = False  # the transport reports playback (playback_started/stopped seen)
+        self._speculation: _Speculation | None = None
+        self._carry_text = ""  # a cancelled turn's words, for the next one
+        self._carry_start_ms: float | None = None  # a cancelled turn's speech start, when its words were unknown
+        self._idle_since: float | None = None
+        self._turn_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
+        self._failed = False
+
+    # -- the transport's side --------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.clock()
+
+    @property
+    def ended(self) -> bool:
+        return self.phase in ("ending", "ended")
+
+    async def start(self) -> StreamStart | None:
+        """Start the conversation and play the greeting; None when the call could not start (the transport was
+        told to :meth:`~MediaTransport.fail`)."""
+        self._pump = asyncio.get_running_loop().create_task(self._pump_events())
+        try:
+            started = await self.engine.start_stream(
+                self.domain_uuid,
+                self.secretary,
+                self.call_uuid,
+                caller_id_number=self.caller.caller_id_number,
+                caller_id_name=self.caller.caller_id_name,
+                destination_number=self.caller.destination_number,
+                sample_rate=self.sample_rate,
+            )
+        except Exception as exc:
+            logger.exception("call %s: the streaming call could not start", self.call_uuid)
+            await self._fail(f"start failed: {type(exc).__name__}: {exc}", end=False)
+            return None
+        self.started = started
+        self.settings = started.settings
+        self.detector.machine.settings = started.settings
+        if self.ended:  # the caller left while it started: the conversation exists, end it
+            if not self._failed and self.outcome is None:
+                self.outcome = "abandoned"
+                try:
+                    await self.engine.end(self.domain_uuid, self.call_uuid, outcome="abandoned")
+                except Exception:
+                    logger.exception("call %s: ending the conversation failed", self.call_uuid)
+            return started
+        greeting = _Reply(self._next_seq(), None, self.now())
+        greeting.texts.append(started.greeting_text)
+        self._reply = greeting
+        self._emit({"type": "reply", "text": started.greeting_text, "turn": 0})
+        greeting.task = self._spawn(self._play_prepared(greeting, [(started.greeting_text, started.greeting)]))
+        return started
+
+    def feed(self, pcm: bytes) -> None:
+        """The caller's audio (L16 at the transport's rate, any frame size). Synchronous: VAD and turn detection
+        run inline; STT, replies and transport I/O are tasks."""
+        if self.ended or not pcm:
+            return
+        now = self.now()
+        try:
+            for event in self.detector.feed(pcm, now):
+                self._on_event(event)
+            self._tick(now)
+        except Exception as exc:  # a bug here must not kill the transport's receive loop
+            logger.exception("call %s: audio processing failed", self.call_uuid)
+            self._spawn(self._fail(f"audio processing failed: {type(exc).__name__}: {exc}"))
+
+    def dtmf(self, digit: str) -> None:
+        if self.ended or self.started is None:
+            return
+        if digit == "0":
+            self.phase = "ending"
+            self._spawn(self._to_operator())
+        elif digit == "*":
+            if self._reply is None and self._last_clips:
+                reply = _Reply(self._next_seq(), None, self.now())
+                self._reply = reply
+                self._idle_since = None
+                reply.task = self._spawn(self._replay(reply))
+        elif digit == "#":
+            event = self.detector.force_end()
+            if event is not None:
+                self._on_event(event)
+
+    def playback_started(self, clip_id: str, at: float | None = None) -> None:
+        at = self.now() if at is None else at
+        found = self._sent.get(clip_id)
+        if found is None:
+            return
+        self._reports = True
+        reply, sent = found
+        delta = at - sent.est_start
+        sent.est_start, sent.started = at, True
+        later = False
+        for other in reply.clips:
+            if later and not other.started:
+                other.est_start += delta
+            later = later or other is sent
+        self._queue_end = max(self._queue_end + delta, at + sent.duration)
+        self.echo.moved(clip_id, at)
+
+    def playback_stopped(self, clip_id: str, at: float | None = None, completed: bool = True) -> None:
+        at = self.now() if at is None else at
+        found = self._sent.get(clip_id)
+        if found is None:
+            return
+        self._reports = True
+        reply, sent = found
+        sent.stopped_at, sent.completed = at, completed
+        if not sent.started:
+            sent.est_start = min(sent.est_start, at)
+        self._check_finished(reply, at)
+
+    async def closed(self, reason: str) -> None:
+        """The caller hung up or the link went away: what is in flight is committed with what was heard and the
+        conversation ends (unless the call already ended: a transfer, a hang-up of ours, a failure)."""
+        if self.phase == "ending":  # our own transfer / hang-up / failure is finishing: it ends the call
+            await self.wait()
+            return
+        if self.phase == "ended":
+            return
+        self.phase = "ending"
+        logger.info("call %s closed: %s", self.call_uuid, reason)
+        now = self.now()
+        self._cancel_speculation()
+        reply = self._reply
+        cut = self._interrupt(reply, now, stop=False) if reply is not None else None
+        if cut is not None:
+            await asyncio.wait([cut])
+        try:
+            outcome: Literal["hangup", "abandoned"] = "hangup" if self.turns > 0 else "abandoned"
+            if self.started is not None:
+                self.outcome = outcome
+                await self.engine.end(self.domain_uuid, self.call_uuid, outcome=outcome)
+        except Exception:
+            logger.exception("call %s: ending the conversation failed", self.call_uuid)
+        self._finish()
+
+    async def wait(self) -> None:
+        """Until every task of the call is over (tests; a transport that wants to linger)."""
+        while True:
+            pending = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
+            if not pending:
+                break
+            await asyncio.wait(pending)
+        if self.phase == "ended" and self._pump is not None and self._pump is not asyncio.current_task():
+            await asyncio.wait([self._pump])
+
+    # -- turns ---------------------------------------------------------------------------------------------
+
+    def _on_event(self, event: TurnEvent) -> None:
+        if self.started is None or self.ended:
+            return
+        if event.kind is Kind.SPEECH_STARTED:
+            self._idle_since = None
+        elif event.kind is Kind.BARGE_IN:
+            reply = self._reply
+            if reply is not None and not reply.cancelled:
+                at = self.detector.clock_at(event.at_ms)
+                voice_ms = event.at_ms - event.speech_start_ms
+                self._emit({"type": "barge_in", "voice_ms": round(voice_ms), "turn": reply.seq})
+                self._interrupt(reply, at, stop=True)
+            self.detector.set_mode(Mode.LISTENING)
+            self._state("listening")
+        elif event.kind is Kind.PAUSE:
+            self._speculate(event)
+        elif event.kind is Kind.RESUMED:
+            self._cancel_speculation()
+        elif event.kind is Kind.TURN_ENDED:
+            self._turn_ended(event)
+
+    def _speculate(self, event: TurnEvent) -> None:
+        self._cancel_speculation()
+        if self._reply is not None:
+            return  # a reply is in flight (the caller's speech barged in and is being cancelled): no guessing
+        start_ms = self._segment_start(event.speech_start_ms)
+        audio = self.detector.segment(_at_start(event, start_ms))
+        task = asyncio.get_running_loop().create_task(
+            self.engine.transcribe(self.domain_uuid, self.call_uuid, audio), name=f"stt-spec-{self.call_uuid}"
+        )
+        task.add_done_callback(_quiet)
+        self._speculation = _Speculation(start_ms, event.speech_end_ms, task)
+
+    def _cancel_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation.task.cancel()
+            self._speculation = None
+
+    def _segment_start(self, speech_start_ms: float) -> float:
+        return min(speech_start_ms, self._carry_start_ms) if self._carry_start_ms is not None else speech_start_ms
+
+    def _turn_ended(self, event: TurnEvent) -> None:
+        start_ms = self._segment_start(event.speech_start_ms)
+        speculation, self._speculation = self._speculation, None
+        stt: Awaitable[Heard]
+        reused = speculation is not None and (speculation.start_ms, speculation.speech_end_ms) == (
+            start_ms,
+            event.speech_end_ms,
+        )
+        if speculation is not None and reused:
+            stt = speculation.task
+        else:
+            if speculation is not None:
+                speculation.task.cancel()
+            audio = self.detector.segment(_at_start(event, start_ms))
+            stt = self.engine.transcribe(self.domain_uuid, self.call_uuid, audio)
+        speech_end = self.detector.clock_at(event.speech_end_ms)
+        reply = _Reply(self._next_seq(), None, speech_end, start_ms=start_ms)
+        reply.timings["eot_ms"] = event.at_ms - event.speech_end_ms
+        reply.timings["stt_speculative"] = 1.0 if reused else 0.0
+        self._idle_since = None
+        self._state("thinking")
+        self.detector.set_mode(Mode.THINKING)
+        self._reply = reply
+        reply.task = self._spawn(self._turn(reply, stt))
+
+    def _silent_turn(self, now: float) -> None:
+        self._idle_since = None
+        reply = _Reply(self._next_seq(), None, now, silent=True)
+        self._state("thinking")
+        self.detector.set_mode(Mode.THINKING)
+        self._reply = reply
+        reply.task = self._spawn(self._turn(reply, _ready(Heard("", None, 0.0))))
+
+    async def _turn(self, reply: _Reply, stt: Awaitable[Heard]) -> None:
+        closed_at = self.now()
+        heard = await stt
+        reply.timings["stt_wait_ms"] = (self.now() - closed_at) * 1000
+        if self._carry_text:
+            heard = Heard(f"{self._carry_text} {heard.text}".strip(), heard.provider, heard.ms, heard.failed)
+        self._carry_text, self._carry_start_ms = "", None
+        if not reply.silent and not heard.text.strip():  # noise, a cough: no turn, nothing stored
+            self._release(reply)
+            self._listening()
+            return
+        reply.caller = heard
+        if heard.text:
+            self._emit({"type": "transcript", "text": heard.text, "turn": reply.seq})
+        async with self._turn_lock:  # the reply before this one is committed (or cancelled) first
+            if self.ended:
+                return
+            stream = self.engine.respond(self.domain_uuid, self.call_uuid, heard, sample_rate=self.sample_rate)
+            reply.stream = stream
+            async for part in stream:
+                await self._play_part(reply, part)
+            reply.produced = True
+            self._emit({"type": "reply", "text": stream.text, "turn": reply.seq})
+            self._check_finished(reply, self.now())
+            await reply.finished.wait()
+            timings = dict(reply.timings)
+            timings["total_ms"] = (self.now() - reply.speech_end) * 1000
+            reply.committed = True
+            turn = await stream.commit(timings=timings)
+            self.turns += 1
+            self._last_clips = [sent.clip for sent in reply.clips] or self._last_clips
+            self._release(reply)
+            logger.info("call %s: turn %d committed (%s)", self.call_uuid, turn, stream.action.kind)
+            await self._carry_out(stream.action)
+
+    async def _play_prepared(self, reply: _Reply, parts: list[tuple[str, Audio | None]]) -> None:
+        """Play audio that already exists (the greeting, a replay), then give the caller the floor."""
+        for index, (text, audio) in enumerate(parts):
+            await self._play_part(reply, ReplyPart(index, text, audio))
+        reply.produced = True
+        self._check_finished(reply, self.now())
+        await reply.finished.wait()
+        self._last_clips = [sent.clip for sent in reply.clips] or self._last_clips
+        self._release(reply)
+        self._listening()
+
+    async def _play_part(self, reply: _Reply, part: ReplyPart) -> None:
+        reply.texts.append(part.text)
+        if part.audio is None or not part.audio.pcm:
+            return
+        audio = part.audio.resampled(self.sample_rate)
+        clip = Clip(f"{reply.seq}.{part.index}", part.text, audio)
+        now = self.now()
+        sent = _Sent(clip, now, max(now, self._queue_end))
+        self._queue_end = sent.est_end
+        reply.clips.append(sent)
+        self._sent[clip.id] = (reply, sent)
+        self.echo.played(to_float(audio.samples), sent.est_start, key=clip.id)
+        self.detector.set_mode(Mode.PLAYING)
+        await self.transport.play(clip)
+        if reply.first_audio_at is None:
+            reply.first_audio_at = self.now()
+            first_ms = (reply.first_audio_at - reply.speech_end) * 1000
+            reply.timings["first_audio_ms"] = first_ms
+            self._state("speaking")
+            if reply.caller is not None:
+                self._emit(
+                    {"type": "latency", "turn": reply.seq, "first_audio_ms": round(first_ms)}
+                    | {k: round(v) for k, v in reply.timings.items() if k.endswith("_ms")}
+                )
+
+    def _check_finished(self, reply: _Reply, now: float) -> None:
+        if not reply.produced or reply.finished.is_set():
+            return
+        for sent in reply.clips:
+            if sent.stopped_at is not None:
+                continue
+            margin = LOST_REPORT_S if self._reports else UNREPORTED_MARGIN_S
+            if now < sent.est_end + margin:
+                return
+        reply.finished.set()
+        if self._reply is reply and not self.ended:
+            self.detector.set_mode(Mode.LISTENING)  # the secretary is silent: the caller's voice is a new turn
+
+    async def _carry_out(self, action: Action) -> None:
+        if action.kind == "transfer" and action.transfer is not None:
+            self.phase = "ending"
+            target = action.transfer
+            self._emit(
+                {
+                    "type": "action",
+                    "action": "transfer",
+                    "destination": target.destination,
+                    "context": target.context,
+                    "department": target.department,
+                }
+            )
+            await self.transport.transfer(target.destination, target.context)
+            self.outcome = "transferred"
+            await self.engine.end(
+                self.domain_uuid,
+                self.call_uuid,
+                outcome="transferred",
+                destination=target.destination,
+                context=target.context,
+            )
+            self._finish()
+        elif action.kind == "hangup":
+            self.phase = "ending"
+            self._emit({"type": "action", "action": "hangup"})
+            await self.transport.hangup()
+            self.outcome = "resolved"
+            await self.engine.end(self.domain_uuid, self.call_uuid, outcome="resolved")
+            self._finish()
+        else:
+            self._listening()
+
+    def _interrupt(self, reply: _Reply, at: float, *, stop: bool) -> asyncio.Task[None] | None:
+        """Barge-in (``stop``: the transport stops playing), a key, or the caller left: cut ``reply`` at ``at``.
+        Decided at once (what was heard; else the caller's words carry over to the next turn); the transport
+        and the engine are told in a task, which is returned (None: nothing to cut)."""
+        if reply.cancelled or reply.committed:
+            return None
+        reply.cancelled = True
+        self._release(reply)
+        task = reply.task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+        self.echo.cut(at)
+        self._queue_end = min(self._queue_end, at)
+        heard = _heard(reply, at) if reply.stream is not None else ""
+        if not heard:  # the caller heard nothing of it: their words go on into the next turn
+            if reply.caller is not None and reply.caller.text:
+                self._carry_text = reply.caller.text
+            elif reply.start_ms is not None:
+                self._carry_start_ms = reply.start_ms
+        return self._spawn(self._cut(reply, at, heard, stop and bool(reply.clips), task))
+
+    async def _cut(self, reply: _Reply, at: float, heard: str, stop: bool, task: asyncio.Task[None] | None) -> None:
+        if stop:
+            await self.transport.stop_playback()
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        stream = reply.stream
+        if stream is None:
+            return
+        async with self._turn_lock:
+            await stream.aclose()
+            if not heard:
+                logger.info("call %s: reply %d cancelled before the caller heard any of it", self.call_uuid, reply.seq)
+                return
+            timings = dict(reply.timings)
+            timings["interrupted_ms"] = max(at - reply.clips[0].est_start, 0.0) * 1000 if reply.clips else 0.0
+            timings["total_ms"] = (at - reply.speech_end) * 1000
+            reply.committed = True
+            turn = await stream.commit(heard=heard, timings=timings)
+            self.turns += 1
+            self._last_clips = [sent.clip for sent in reply.clips if sent.est_start < at] or self._last_clips
+            logger.info("call %s: turn %d interrupted after %r", self.call_uuid, turn, heard)
+
+    def _release(self, reply: _Reply) -> None:
+        if self._reply is reply:
+            self._reply = None
+
+    # -- DTMF ----------------------------------------------------------------------------------------------
+
+    async def _to_operator(self) -> None:
+        self._cancel_speculation()
+        reply = self._reply
+        cut = self._interrupt(reply, self.now(), stop=True) if reply is not None else None
+        if cut is not None:
+            await asyncio.wait([cut])
+        elif self._queue_end > self.now():
+            await self.transport.stop_playback()
+        started = self.started
+        destination = started.operator_destination if started else None
+        if not destination:
+            await self._fail("the caller pressed 0 and the secretary has no operator destination")
+            return
+        context = started.operator_context if started else None
+        self._emit({"type": "action", "action": "transfer", "destination": destination, "context": context})
+        await self.transport.transfer(destination, context)
+        self.outcome = "transferred"
+        await self.engine.end(
+            self.domain_uuid, self.call_uuid, outcome="transferred", destination=destination, context=context
+        )
+        self._finish()
+
+    async def _replay(self, reply: _Reply) -> None:
+        await self._play_prepared(reply, [(clip.text, clip.audio) for clip in self._last_clips])
+
+    # -- timers, state, failures ---------------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        reply = self._reply
+        if reply is not None:
+            self._check_finished(reply, now)
+        idle = self.settings.idle_prompt_s
+        if (
+            self._idle_since is not None
+            and self._reply is None
+            and not self.detector.machine.in_speech
+            and now - self._idle_since >= idle > 0
+        ):
+            self._silent_turn(now)
+
+    def _listening(self) -> None:
+        if self.ended or self._reply is not None:
+            return
+        self.detector.set_mode(Mode.LISTENING)
+        self._idle_since = self.now()
+        self._state("listening")
+
+    def _state(self, state: str) -> None:
+        if state in ("listening", "thinking", "speaking") and self.phase != state and not self.ended:
+            self.phase = state  # type: ignore[assignment]
+            self._emit({"type": "state", "state": state})
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self._events.put_nowait(event)
+
+    async def _pump_events(self) -> None:
+        while (event := await self._events.get()) is not None:
+            try:
+                await self.transport.emit(event)
+            except Exception as exc:  # observers only: a failed emit does not stop the call
+                logger.warning("call %s: event not delivered (%s: %s)", self.call_uuid, type(exc).__name__, exc)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._guarded(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("call %s: streaming call failed", self.call_uuid)
+            await self._fail(f"{type(exc).__name__}: {exc}")
+
+    async def _fail(self, reason: str, *, end: bool = True) -> None:
+        """Hand the caller to the transport's fallback, once; end the conversation as an error, best-effort."""
+        if self._failed or self.phase == "ended":
+            return
+        self._failed = True
+        self.phase = "ending"
+        self._cancel_speculation()
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        try:
+            await self.transport.fail(reason)
+        except Exception:
+            logger.exception("call %s: the transport's fallback failed", self.call_uuid)
+        if end and self.started is not None:
+            self.outcome = "error"
+            try:
+                await self.engine.end(self.domain_uuid, self.call_uuid, outcome="error", error=reason[:500])
+            except Exception:
+                logger.exception("call %s: ending the conversation after a failure failed", self.call_uuid)
+        self._finish()
+
+    def _finish(self) -> None:
+        self.phase = "ended"
+        self._cancel_speculation()
+        self._events.put_nowait(None)
+
+
+def _heard(reply: _Reply, at: float) -> str:
+    """What the caller heard of ``reply`` when it was cut at ``at``: whole clips, then the cut clip's share of words."""
+    words: list[str] = []
+    for sent in reply.clips:
+        text = sent.clip.text.split()
+        if sent.completed or (sent.stopped_at is None and sent.est_end <= at):
+            words.extend(text)
+            continue
+        end = min(at, sent.stopped_at) if sent.stopped_at is not None else at
+        if end > sent.est_start and sent.duration > 0:
+            share = min((end - sent.est_start) / sent.duration, 1.0)
+            words.extend(text[: round(share * len(text))])
+        break
+    return " ".join(words)
+
+
+def _at_start(event: TurnEvent, start_ms: float) -> TurnEvent:
+    return TurnEvent(event.kind, event.at_ms, start_ms, event.speech_end_ms, event.forced)
+
+
+async def _ready(heard: Heard) -> Heard:
+    return heard
+
+
+def _quiet(task: asyncio.Task[Heard]) -> None:
+    """A discarded speculative STT's failure is not the call's failure (a used one's is, where it is awaited)."""
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,273 @@
+"""StreamingCall against a fake engine and a fake transport (``contracts.py`` exactly), real speech, fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from stream_fakes import Harness, delayed, mix, reply, scaled, settle, silence, wav
+
+from voice_ai.conversation.actions import Action, Transfer
+from voice_ai.streaming.contracts import StreamSettings
+
+QUESTION = wav("question_price").pcm
+
+
+async def started(settings: StreamSettings | None = None) -> Harness:
+    h = Harness(settings, greeting=wav("goodbye"))
+    await h.start()
+    assert [c.id for c in h.transport.played] == ["1.0"]  # the greeting
+    await h.quiet(2000)  # it plays (1.4 s, estimated: the fake transport reports nothing)
+    assert h.call.phase == "listening"
+    return h
+
+
+async def test_a_question_is_answered_sentence_by_sentence() -> None:
+    h = await started()
+    h.engine.replies.append(reply(h.log, ["Claro.", "Custa cem reais.", "Mais alguma coisa?"]))
+    await h.say(QUESTION)
+    await h.quiet(4000, until=lambda: len(h.transport.played) == 4)
+    clips = h.transport.played[1:]
+    assert [c.text for c in clips] == ["Claro.", "Custa cem reais.", "Mais alguma coisa?"]
+    # the first sentence was handed to the transport before the reply was complete
+    assert h.log.index("play 2.0") < h.log.index("part 1")
+    await h.quiet(9000, until=lambda: bool(h.engine.streams[0].commits))
+    stream = h.engine.streams[0]
+    assert stream.commits[0]["heard"] is None  # all of it was heard
+    timings = stream.commits[0]["timings"]
+    assert 600 <= timings["eot_ms"] < 640
+    assert timings["first_audio_ms"] >= timings["eot_ms"]
+    assert h.engine.responded[0][1].text == "pergunta 1"
+    types = [e["type"] for e in h.transport.events]
+    assert {"transcript", "reply", "latency", "state"} <= set(types)
+    assert h.call.phase == "listening" and h.call.turns == 1
+
+
+async def test_the_turn_ends_only_after_end_of_turn_ms_of_silence_after_speech() -> None:
+    h = await started(StreamSettings(end_of_turn_ms=1000, idle_prompt_s=60))
+    await h.quiet(3000)  # silence before speech counts for nothing
+    assert h.engine.responded == []
+    await h.say(QUESTION + silence(900))
+    assert h.engine.responded == []  # 900 ms of silence after the words: still the caller's turn
+    await h.quiet(300)
+    assert len(h.engine.responded) == 1
+
+
+async def test_the_speculative_transcript_is_used_when_the_caller_stops() -> None:
+    h = await started()
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: bool(h.engine.responded))
+    assert len(h.engine.transcribed) == 1  # started on the 200 ms pause, reused at the end of the turn
+    pause_at = h.engine.transcribed[0][0]
+    assert pause_at < h.engine.responded[0][0] - 0.35
+    await h.quiet(8000, until=lambda: bool(h.engine.streams and h.engine.streams[0].commits))
+    assert h.engine.streams[0].commits[0]["timings"]["stt_speculative"] == 1.0
+
+
+async def test_the_speculative_transcript_is_discarded_when_the_caller_goes_on() -> None:
+    h = await started()
+    h.engine.texts = ["quanto custa", "quanto custa a consulta no sábado"]
+    await h.say(QUESTION + silence(380) + wav("question_saturday").pcm)
+    await h.quiet(1000, until=lambda: bool(h.engine.responded))
+    assert len(h.engine.transcribed) == 2
+    first, second = (audio.duration_s for _, audio in h.engine.transcribed)
+    assert second > first + 1.5  # the whole utterance, transcribed again
+    assert h.engine.responded[0][1].text == "quanto custa a consulta no sábado"
+
+
+async def test_barge_in_stops_playback_and_commits_what_was_heard() -> None:
+    h = await started()
+    words = "Atendemos de segunda a sexta das oito da manhã às seis da tarde"
+    h.engine.replies.append(reply(h.log, [words, "E aos sábados até o meio-dia."]))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    first_clip = h.transport.played[1]
+    h.call.playback_started(first_clip.id)
+    await h.quiet(900)  # 0.9 s of the first clip (1.83 s) played
+    await h.say(wav("transfer_financeiro").pcm[:8000], until=lambda: h.transport.stops > 0)
+    assert h.transport.stops == 1
+    barge = next(e for e in h.transport.events if e["type"] == "barge_in")
+    assert 300 <= barge["voice_ms"] < 420
+    await settle()
+    stream = h.engine.streams[0]
+    assert stream.closed and len(stream.commits) == 1
+    heard = stream.commits[0]["heard"]
+    assert words.startswith(heard) and 0 < len(heard.split()) < len(words.split())
+    assert stream.commits[0]["timings"]["interrupted_ms"] > 900
+    # the interruption is the next turn
+    await h.say(wav("transfer_financeiro").pcm[8000:] + silence(1000), until=lambda: len(h.engine.responded) == 2)
+    assert len(h.engine.responded) == 2
+
+
+async def test_a_cough_does_not_barge_in() -> None:
+    h = await started()
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    cough = wav("transfer_financeiro").pcm[4000:5200]  # 150 ms of voice
+    await h.say(silence(300) + cough + silence(600))
+    assert h.transport.stops == 0 and not h.engine.streams[0].closed
+
+
+async def test_our_own_echo_does_not_barge_in_and_the_caller_does() -> None:
+    h = await started()
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    clips = h.transport.played[1:]
+    played = b"".join(c.audio.pcm for c in clips)
+    echo = delayed(scaled(played, 0.3), 150)  # the line sends our reply back, 150 ms later
+    await h.say(echo[: 16000 * 2])  # 2 s of it
+    assert h.transport.stops == 0
+    assert h.call.detector.echo_rejected_ms > 300
+    caller = scaled(wav("transfer_financeiro").pcm, 0.6)
+    await h.say(mix(echo[32000 : 32000 + len(caller)], caller), until=lambda: h.transport.stops > 0)
+    assert h.transport.stops == 1
+
+
+async def test_key_0_goes_to_the_operator() -> None:
+    h = await started()
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    h.call.dtmf("0")
+    await settle()
+    await h.call.wait()
+    assert h.transport.stops == 1
+    assert h.transport.transfers == [("1000", "default")]
+    assert h.engine.ends == [{"outcome": "transferred", "destination": "1000", "context": "default", "error": None}]
+    assert h.call.phase == "ended"
+
+
+async def test_key_star_replays_and_hash_closes_the_turn() -> None:
+    h = await started(StreamSettings(end_of_turn_ms=2000))
+    h.call.dtmf("*")
+    await settle()
+    assert [c.text for c in h.transport.played] == ["Olá, em que posso ajudar?"] * 2
+    await h.quiet(2000)
+    await h.say(QUESTION + silence(300))
+    assert h.engine.responded == []
+    h.call.dtmf("#")
+    await settle()
+    assert len(h.engine.responded) == 1  # without waiting for the 2 s of silence
+
+
+async def test_idle_caller_gets_a_silent_turn() -> None:
+    h = await started(StreamSettings(idle_prompt_s=3))
+    await h.quiet(2500)
+    assert h.engine.responded == []
+    await h.quiet(700)
+    assert len(h.engine.responded) == 1 and h.engine.responded[0][1].text == ""
+
+
+async def test_an_engine_failure_hands_the_call_to_the_fallback_once() -> None:
+    h = await started()
+    h.engine.fail_respond = True
+    await h.say(QUESTION)
+    await h.quiet(1000)
+    await h.call.wait()
+    assert len(h.transport.failures) == 1
+    assert [e["outcome"] for e in h.engine.ends] == ["error"]
+    h.call.feed(QUESTION)  # the call is over: nothing more happens
+    await h.call.closed("caller hung up")
+    assert len(h.transport.failures) == 1 and len(h.engine.ends) == 1
+
+
+async def test_a_failure_mid_reply_and_a_transport_failure_are_handled() -> None:
+    h = await started()
+    h.engine.replies.append(reply(h.log, ["Um.", "Dois."], fail_at=1))
+    await h.say(QUESTION)
+    await h.quiet(1000)
+    await h.call.wait()
+    assert len(h.transport.failures) == 1 and h.engine.ends[0]["outcome"] == "error"
+
+    h = await started()
+    h.transport.fail_play = True
+    await h.say(QUESTION)
+    await h.quiet(1000)
+    await h.call.wait()
+    assert len(h.transport.failures) == 1 and h.engine.ends[0]["outcome"] == "error"
+
+
+async def test_the_caller_hanging_up_mid_reply_commits_what_was_heard() -> None:
+    h = await started()
+    words = "Atendemos de segunda a sexta das oito da manhã às seis da tarde"
+    h.engine.replies.append(reply(h.log, [words, "Mais alguma coisa?"]))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    await h.quiet(800)
+    await h.call.closed("caller hung up")
+    stream = h.engine.streams[0]
+    assert stream.closed and len(stream.commits) == 1
+    assert 0 < len(stream.commits[0]["heard"].split()) < len(words.split())
+    assert h.engine.ends == [{"outcome": "hangup", "destination": None, "context": None, "error": None}]
+
+
+async def test_hanging_up_before_any_turn_is_abandoned() -> None:
+    h = await started()
+    await h.call.closed("caller hung up")
+    assert [e["outcome"] for e in h.engine.ends] == ["abandoned"]
+
+
+async def test_a_transfer_is_carried_out_after_its_words_played() -> None:
+    h = await started()
+    action = Action("transfer", Transfer("2001", "default", "financeiro"))
+    h.engine.replies.append(reply(h.log, ["Vou transferir para o financeiro."], action=action))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 2)
+    assert h.transport.transfers == []  # its words play first (1.8 s)
+    await h.quiet(3000, until=lambda: bool(h.transport.transfers))
+    await h.call.wait()
+    assert h.transport.transfers == [("2001", "default")]
+    assert h.engine.ends[0]["outcome"] == "transferred" and h.engine.ends[0]["destination"] == "2001"
+    assert h.engine.streams[0].commits[0]["heard"] is None
+
+
+async def test_speech_while_the_reply_is_produced_cancels_it_and_carries_the_words() -> None:
+    h = await started()
+    h.engine.texts = ["quanto custa", "a consulta"]
+    h.engine.replies.append(reply(h.log, ["Cem reais."], gate=asyncio.Event()))  # a slow LLM
+    await h.say(QUESTION)
+    await h.quiet(700, until=lambda: bool(h.engine.responded))
+    stream = h.engine.streams[0]
+    await h.say(wav("question_saturday").pcm + silence(1000), until=lambda: len(h.engine.responded) == 2)
+    assert stream.closed and stream.commits == []  # nothing of it was heard: not stored
+    assert h.transport.stops == 0  # nothing was playing
+    assert h.engine.responded[1][1].text == "quanto custa a consulta"  # the words carried over
+
+
+async def test_a_reporting_transport_finishes_the_reply_when_its_last_clip_stops() -> None:
+    h = await started()
+    action = Action("hangup")
+    h.engine.replies.append(reply(h.log, ["Até logo.", "Obrigada."], action=action))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    first, last = h.transport.played[1:]
+    h.call.playback_started(first.id)
+    await h.quiet(1000)  # FreeSWITCH is slow to start the clip: 1 s late
+    h.call.playback_stopped(first.id)
+    h.call.playback_started(last.id)
+    await h.quiet(2500)  # past the estimate from durations, but the transport reports: wait for its word
+    assert h.transport.hangups == 0 and h.engine.streams[0].commits == []
+    h.call.playback_stopped(last.id)
+    await settle()
+    await h.call.wait()
+    assert h.transport.hangups == 1
+    assert h.engine.streams[0].commits[0]["heard"] is None
+    assert h.engine.ends == [{"outcome": "resolved", "destination": None, "context": None, "error": None}]
+
+
+async def test_hanging_up_while_the_call_starts_still_ends_the_conversation() -> None:
+    h = Harness()
+    gate = asyncio.Event()
+    start_stream = h.engine.start_stream
+
+    async def slow_start(*args: Any, **kw: Any) -> Any:
+        await gate.wait()
+        return await start_stream(*args, **kw)
+
+    h.engine.start_stream = slow_start  # type: ignore[method-assign]
+    starting = asyncio.create_task(h.call.start())
+    await settle()
+    await h.call.closed("caller hung up")
+    gate.set()
+    await starting
+    assert h.transport.played == []
+    assert [e["outcome"] for e in h.engine.ends] == ["abandoned"]
