@@ -186,14 +186,16 @@ async def test_the_page_needs_a_valid_token_and_loads_nothing_from_elsewhere(
         assert page.headers["referrer-policy"] == "no-referrer"
         assert "default-src 'self'" in page.headers["content-security-policy"]
         assert not re.search(r"(src|href)=[\"']?(https?:)?//", page.text), "everything from this origin"
-        assets = re.findall(r"(?:src|href)=\"(/console/assets/[^\"]+)\"", page.text)
+        # relative to the page, so that a proxy may serve the console under a path prefix
+        assets = ["/" + a for a in re.findall(r"(?:src|href)=\"(console/assets/[^\"]+)\"", page.text)]
         assert sorted(assets) == ["/console/assets/console.css", "/console/assets/console.js"]
         script = (await http.get("/console/assets/console.js")).text
-        worklet_path = re.search(r"addModule\('([^']+)'\)", script)
+        worklet_path = re.search(r"addModule\(new URL\('(console/assets/[^']+)'", script)
         assert worklet_path is not None
+        assert "new URL(`api/v1/stream/console?token=" in script
         for path, kind in (
             *((a, "text/css" if a.endswith("css") else "javascript") for a in assets),
-            (worklet_path[1], "javascript"),
+            ("/" + worklet_path[1], "javascript"),
         ):
             asset = await http.get(path)
             assert asset.status_code == 200, path

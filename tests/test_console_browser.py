@@ -1,7 +1,10 @@
 """The browser console in headless Chromium with a pt-BR WAV as the fake microphone: the page captures through its
 AudioWorklet, streams 16 kHz L16 frames over the WebSocket, shows the transcript, the reply, the latency and the
-action, plays the clips and reports them played. A stand-in call (tests/fakes/console_call.py) is behind the socket:
-it answers only once it has heard voice, so a reply on the page means the microphone's audio reached the server."""
+action, plays the clips and reports them played.
+
+Behind the socket: a stand-in call (tests/fakes/console_call.py), which answers only once it has heard voice, and
+the real :class:`~voice_ai.streaming.call.StreamingCall` (VAD, end of turn) over the fake engine of
+tests/streaming (the engine's streaming face is built on another branch: canned transcripts and replies here)."""
 
 from __future__ import annotations
 
@@ -15,11 +18,14 @@ import httpx
 import pytest
 
 from chromium import chromium
-from fakes.console_call import VOICE_FLOOR, EchoCall, Stats
+from fakes.console_call import VOICE_FLOOR, EchoCall, Stats, tone
+from streaming.stream_fakes import FakeEngine, reply
 from test_console import mint, serve
 from voice_ai.main import create_app
 from voice_ai.providers.audio import Audio
 from voice_ai.runtime import Runtime
+from voice_ai.streaming.console.session import streaming_call
+from voice_ai.streaming.contracts import StreamSettings
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +42,32 @@ def microphone_wav(path: Path) -> Path:
     return path
 
 
+FLAGS = (
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+)
+
+
 @pytest.fixture(scope="module")
-async def console(runtime: Runtime) -> AsyncIterator[tuple[str, list[Stats]]]:
+async def console(runtime: Runtime) -> AsyncIterator[tuple[str, Any]]:
     app = create_app(runtime.settings, runtime=runtime)
+    async with serve(app) as base:
+        yield base, app
+
+
+async def console_path(client: httpx.AsyncClient, new_domain: Any, name: str) -> str:
+    domain = await new_domain()
+    secretary = (await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": name})).json()
+    path: str = (await mint(client, domain, secretary["voice_secretary_uuid"])).json()["console_path"]
+    return path
+
+
+async def test_the_console_talks_with_a_fake_microphone(
+    console: tuple[str, Any], client: httpx.AsyncClient, new_domain: Any, tmp_path: Path
+) -> None:
+    base, app = console
     calls: list[Stats] = []
 
     def factory(setup: Any) -> EchoCall:
@@ -46,31 +75,14 @@ async def console(runtime: Runtime) -> AsyncIterator[tuple[str, list[Stats]]]:
         return EchoCall(setup.transport, calls[-1])
 
     app.state.console_call_factory = factory
-    async with serve(app) as base:
-        yield base, calls
-
-
-async def test_the_console_talks_with_a_fake_microphone(
-    console: tuple[str, list[Stats]], client: httpx.AsyncClient, new_domain: Any, tmp_path: Path
-) -> None:
-    base, calls = console
-    domain = await new_domain()
-    secretary = (await client.post(f"/api/v1/domains/{domain}/secretaries", json={"name": "Recepção Console"})).json()
-    path = (await mint(client, domain, secretary["voice_secretary_uuid"])).json()["console_path"]
+    path = await console_path(client, new_domain, "Recepção Console")
     wav = microphone_wav(tmp_path / "microphone.wav")
 
     def browse() -> dict[str, Any]:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
 
-        flags = (
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}",
-            "--autoplay-policy=no-user-gesture-required",
-            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        )
-        with chromium(tmp_path, *flags) as driver:
+        with chromium(tmp_path, *FLAGS, f"--use-file-for-fake-audio-capture={wav}") as driver:
             driver.get(f"{base}{path}")
             assert driver.current_url == f"{base}/console", "the token is taken out of the address bar"
             driver.find_element(By.ID, "start").click()
@@ -86,7 +98,7 @@ async def test_the_console_talks_with_a_fake_microphone(
                 "greeting": driver.find_element(By.CSS_SELECTOR, "#log li.reply[data-turn='0']").text,
             }
             OUTPUT.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(OUTPUT / "console.png"))
+            driver.save_screenshot(str(OUTPUT / "console-standin.png"))
             driver.find_element(By.CSS_SELECTOR, ".dtmf[data-digit='0']").click()
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#log li.action"))
             seen["action"] = driver.find_element(By.CSS_SELECTOR, "#log li.action").text
@@ -110,4 +122,73 @@ async def test_the_console_talks_with_a_fake_microphone(
     assert {"clip-1", "clip-2"} <= set(completed), stats.stopped
     assert "clip-1" in stats.started
     assert stats.digits == ["0"]
+    assert (OUTPUT / "console-standin.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_the_console_drives_the_streaming_call(
+    console: tuple[str, Any], client: httpx.AsyncClient, new_domain: Any, tmp_path: Path
+) -> None:
+    """The real StreamingCall behind the page: its VAD hears the WAV's question end (600 ms of silence), the turn is
+    transcribed from 16 kHz audio, the reply's sentences play back to back and are reported played."""
+    import time
+
+    base, app = console
+    engines: list[FakeEngine] = []
+
+    def factory(setup: Any) -> Any:
+        log: list[str] = []
+        engine = FakeEngine(time.monotonic, log, StreamSettings(end_of_turn_ms=600), greeting=tone(0.3))  # type: ignore[arg-type]
+        engine.texts = ["Quanto custa a declaração?"]
+        engine.replies = [
+            reply(log, ["Custa duzentos reais.", "Posso ajudar em algo mais?"], audio=[tone(0.4), tone(0.3)])
+        ]
+        engines.append(engine)
+        return streaming_call(setup, engine)
+
+    app.state.console_call_factory = factory
+    path = await console_path(client, new_domain, "Recepção Streaming")
+    wav = microphone_wav(tmp_path / "microphone.wav")
+
+    def browse() -> dict[str, Any]:
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        with chromium(tmp_path, *FLAGS, f"--use-file-for-fake-audio-capture={wav}") as driver:
+            driver.get(f"{base}{path}")
+            driver.find_element(By.ID, "start").click()
+            wait = WebDriverWait(driver, 90)
+            try:
+                wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#log li.transcript"))
+                wait.until(lambda d: "Custa duzentos reais." in d.find_element(By.ID, "log").text)
+                wait.until(lambda d: d.find_element(By.ID, "latency").text.endswith("ms"))
+                wait.until(lambda d: int(d.find_element(By.ID, "played").text) >= 3)  # greeting + the 2 sentences
+            except TimeoutException:  # what the page and the call had got to
+                body = driver.find_element(By.TAG_NAME, "body").text
+                raise AssertionError(f"{body}\nengine: {engines[-1].log} {engines[-1].ends}") from None
+            seen = {
+                "transcript": driver.find_element(By.CSS_SELECTOR, "#log li.transcript").text,
+                "log": driver.find_element(By.ID, "log").text,
+                "latency": driver.find_element(By.ID, "latency").text,
+                "errors": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log li.error")],
+            }
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(OUTPUT / "console.png"))
+            driver.find_element(By.ID, "stop").click()
+            return seen
+
+    seen = await asyncio.to_thread(browse)
+    assert "Quanto custa a declaração?" in seen["transcript"]
+    assert "Olá, em que posso ajudar?" in seen["log"], "the greeting"
+    assert "Custa duzentos reais. Posso ajudar em algo mais?" in seen["log"]
+    assert seen["latency"].endswith(" ms") and int(seen["latency"].split()[0]) >= 0
+    assert seen["errors"] == []
+    engine = engines[-1]
+    _, segment = engine.transcribed[0]
+    assert segment.sample_rate == 16000 and segment.duration_s >= 0.5, "the caller's turn, cut by the call's VAD"
+    for _ in range(100):  # the page's stop ends the call: the conversation ends (abandoned or hang-up)
+        if engine.ends:
+            break
+        await asyncio.sleep(0.05)
+    assert engine.ends and engine.ends[0]["outcome"] in ("hangup", "abandoned"), engine.ends
     assert (OUTPUT / "console.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

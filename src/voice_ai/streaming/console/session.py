@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import uuid
@@ -29,10 +28,13 @@ from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from voice_ai.conversation.engine import CallEngine
 from voice_ai.db.repositories.entities import SecretaryRepository
 from voice_ai.runtime import Runtime
+from voice_ai.streaming.call import CallerInfo, StreamingCall
 from voice_ai.streaming.console.tokens import ConsoleGrant, ConsoleTokens, InvalidConsoleToken
 from voice_ai.streaming.console.transport import SAMPLE_RATE, ConsoleTransport
+from voice_ai.streaming.contracts import StreamingEngine
 
 logger = logging.getLogger(__name__)
 
@@ -82,28 +84,21 @@ class StreamingUnavailable(RuntimeError):
     pass
 
 
-def streaming_call(setup: CallSetup) -> ConsoleCall:
+def streaming_call(setup: CallSetup, engine: StreamingEngine | None = None) -> ConsoleCall:
     """The real streaming call over the shared call engine (the default factory)."""
-    try:  # the streaming call and the engine's streaming face are built on other branches: until both are part
-        # of the build, the console says so instead of failing later
-        call_module = importlib.import_module("voice_ai.streaming.call")
-        engine_module = importlib.import_module("voice_ai.conversation.engine")
-        streaming_call_class: Any = call_module.StreamingCall
-        caller_info: Any = call_module.CallerInfo
-        engine: Any = engine_module.CallEngine(setup.runtime)
-        if not hasattr(engine, "start_stream"):
-            raise AttributeError("CallEngine.start_stream")
-    except (ImportError, AttributeError) as error:
-        raise StreamingUnavailable("streaming calls are not available in this build of the service") from error
-    call: ConsoleCall = streaming_call_class(
+    if engine is None:
+        call_engine: Any = CallEngine(setup.runtime)
+        if not hasattr(call_engine, "start_stream"):  # the engine's streaming face is built on another branch
+            raise StreamingUnavailable("streaming calls are not available in this build of the service")
+        engine = call_engine
+    return StreamingCall(
         engine,
         setup.transport,
         setup.domain_uuid,
         setup.call_uuid,
         str(setup.secretary_uuid),
-        caller_info(caller_id_number="console", caller_id_name="Console", destination_number=None),
+        CallerInfo(caller_id_number="console", caller_id_name="Console", destination_number=None),
     )
-    return call
 
 
 def console_tokens(app_state: Any, runtime: Runtime) -> ConsoleTokens:

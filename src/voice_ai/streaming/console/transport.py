@@ -20,7 +20,7 @@ import contextlib
 import logging
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from voice_ai.streaming.contracts import Clip
 
@@ -50,7 +50,7 @@ class ConsoleTransport:
                 return
             try:
                 await self._websocket.send_json(message)
-            except (RuntimeError, OSError) as error:  # closed under us
+            except (RuntimeError, OSError, WebSocketDisconnect) as error:  # closed under us
                 logger.debug("console: send after close (%s)", error)
 
     async def play(self, clip: Clip) -> None:
@@ -97,5 +97,5 @@ class ConsoleTransport:
         await self.send({"type": "end", "reason": self.end_reason, **self.end_details})
         async with self._lock:
             if self._websocket.application_state == WebSocketState.CONNECTED:
-                with contextlib.suppress(RuntimeError, OSError):
+                with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                     await self._websocket.close(code=1011 if self.end_reason == "error" else 1000)

@@ -188,14 +188,16 @@ async function start() {
     return;
   }
   const context = new AudioContext({ latencyHint: 'interactive' });
-  await context.audioWorklet.addModule('/console/assets/capture-worklet.js');
+  await context.audioWorklet.addModule(new URL('console/assets/capture-worklet.js', location.href).href);
   await context.resume();
   const source = context.createMediaStreamSource(stream);
   const capture = new AudioWorkletNode(context, 'voice-ai-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
   source.connect(capture);
 
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = new WebSocket(`${scheme}//${location.host}/api/v1/stream/console?token=${encodeURIComponent(token)}`);
+  // relative to the page, so that a proxy may serve the console under a path prefix (docs/console.md)
+  const url = new URL(`api/v1/stream/console?token=${encodeURIComponent(token)}`, location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(url.href);
   socket.binaryType = 'arraybuffer';
   const send = (message) => { if (socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(message)); } };
   const player = new Player(context, send);
