@@ -1,5 +1,11 @@
 """A local HTTP server that speaks the vendors' documented wire protocols (OpenAI Chat Completions and
-Embeddings, Anthropic Messages), so the real SDKs can be tested without the internet.
+Embeddings, Anthropic Messages, Gemini; streamed decisions as each vendor's server-sent events), so the real SDKs
+can be tested without the internet.
+
+A streamed structured decision is the JSON of ``reply`` with its keys in the order of the requested schema (as
+OpenAI's structured outputs and Gemini write them), sent in small pieces; with ``split_after`` set, the first
+piece ends right after that text, and with ``gate`` set the server then waits for the gate before sending the rest
+(a test sees what arrived before the server goes on); ``stream_fail`` cuts the connection after the first piece.
 
 Behaviour is scripted per test through ``FakeVendors.script``: a queue of responses ("ok", a status code,
 "slow", or "hang": no answer until the client gives up) consumed one per request; every request is recorded
@@ -47,6 +53,34 @@ class FakeVendors:
     )
     base_url: str = ""
     waiting: int = 0  # "slow" requests being held right now
+    split_after: str | None = None
+    gate: threading.Event | None = None
+    stream_fail: bool = False
+    sent_pieces: int = 0  # pieces of the last streamed decision sent so far
+
+    def decision_pieces(self, schema: dict[str, Any] | None) -> list[str]:
+        order = list((schema or {}).get("properties", {}))
+        ordered = {k: self.reply[k] for k in order if k in self.reply} | {
+            k: v for k, v in self.reply.items() if k not in order
+        }
+        text = json.dumps(ordered, ensure_ascii=False)
+        first = len(text)
+        if self.split_after and self.split_after in text:
+            first = text.index(self.split_after) + len(self.split_after)
+        rest = text[first:]
+        return [text[:first], *(rest[i : i + 12] for i in range(0, len(rest), 12))]
+
+    async def stream_pieces(self, schema: dict[str, Any] | None) -> Any:
+        """The decision's pieces, held at the gate after the first one."""
+        self.sent_pieces = 0
+        for number, piece in enumerate(self.decision_pieces(schema)):
+            if number == 1:
+                if self.stream_fail:
+                    raise ConnectionResetError("scripted failure mid-stream")
+                if self.gate is not None:
+                    await asyncio.to_thread(self.gate.wait, 10)
+            self.sent_pieces += 1
+            yield piece
 
     def next_step(self) -> Any:
         return self.script.pop(0) if self.script else "ok"
@@ -54,6 +88,7 @@ class FakeVendors:
     def reset(self) -> None:
         self.script.clear()
         self.requests.clear()
+        self.split_after, self.gate, self.stream_fail, self.sent_pieces = None, None, False, 0
 
 
 def _bad_key(entry: Recorded) -> JSONResponse:
@@ -125,6 +160,20 @@ def build_app(state: FakeVendors) -> Starlette:
             headers = {"retry-after": "0"} if step == 429 else None
             return _error(step, f"scripted {step}", "server_error", headers)
         content = json.dumps(state.reply) if "response_format" in entry.body else "ok"
+        if entry.body.get("stream") and "response_format" in entry.body:
+            schema = entry.body["response_format"].get("json_schema", {}).get("schema")
+
+            async def decision_events() -> Any:
+                async for piece in state.stream_pieces(schema):
+                    chunk = {
+                        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": entry.body["model"],
+                        "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                    }  # fmt: skip
+                    yield f"data: {json.dumps(chunk)}\n\n"
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(decision_events(), media_type="text/event-stream")
         if entry.body.get("stream"):
 
             async def events() -> Any:
@@ -182,6 +231,40 @@ def build_app(state: FakeVendors) -> Starlette:
         if isinstance(step, int):
             kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(step, "api_error")
             return JSONResponse({"type": "error", "error": {"type": kind, "message": f"scripted {step}"}}, step)
+        if entry.body.get("tools") and entry.body.get("stream"):
+            tool_spec = entry.body["tools"][0]
+
+            def sse(kind: str, data: dict[str, Any]) -> str:
+                return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+
+            async def tool_events() -> Any:
+                yield sse(
+                    "message_start",
+                    {
+                        "message": {
+                            "id": "msg_1", "type": "message", "role": "assistant", "model": entry.body["model"],
+                            "content": [], "stop_reason": None, "stop_sequence": None,
+                            "usage": {"input_tokens": 40, "output_tokens": 1},
+                        }
+                    },
+                )  # fmt: skip
+                yield sse(
+                    "content_block_start",
+                    {"index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": tool_spec["name"], "input": {}}},
+                )  # fmt: skip
+                async for piece in state.stream_pieces(tool_spec["input_schema"]):
+                    yield sse(
+                        "content_block_delta",
+                        {"index": 0, "delta": {"type": "input_json_delta", "partial_json": piece}},
+                    )
+                yield sse("content_block_stop", {"index": 0})
+                yield sse(
+                    "message_delta",
+                    {"delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": 9}},
+                )
+                yield sse("message_stop", {})
+
+            return StreamingResponse(tool_events(), media_type="text/event-stream")
         if entry.body.get("tools"):
             tool = entry.body["tools"][0]["name"]
             content: list[dict[str, Any]] = [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": state.reply}]
@@ -308,8 +391,33 @@ def build_app(state: FakeVendors) -> Starlette:
             }
         )
 
+    async def gemini_stream(request: Request) -> Response:
+        entry, step = await record(request)
+        if entry.headers.get("x-goog-api-key") != VENDOR_KEY:
+            return JSONResponse(
+                {"error": {"code": 403, "message": "API key not valid", "status": "PERMISSION_DENIED"}}, 403
+            )
+        if entry.query.get("alt") != ["sse"]:
+            return JSONResponse({"error": {"code": 400, "message": "this fake streams only alt=sse"}}, 400)
+        if (error := vendor_error(step)) is not None:
+            return error
+        schema = entry.body.get("generationConfig", {}).get("responseJsonSchema")
+
+        async def events() -> Any:
+            async for piece in state.stream_pieces(schema):
+                event = {"candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}]}
+                yield f"data: {json.dumps(event)}\r\n\r\n"
+            last = {
+                "candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": "STOP", "index": 0}],
+                "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 8, "totalTokenCount": 38},
+            }  # fmt: skip
+            yield f"data: {json.dumps(last)}\r\n\r\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
     return Starlette(
         routes=[
+            Route("/v1beta/models/{model}:streamGenerateContent", gemini_stream, methods=["POST"]),
             Route("/v1/listen", deepgram_listen, methods=["POST"]),
             Route("/speech/recognition/conversation/cognitiveservices/v1", azure_stt, methods=["POST"]),
             Route("/v1/speech:recognize", google_stt, methods=["POST"]),

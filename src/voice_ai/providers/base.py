@@ -6,9 +6,10 @@ errors; a vendor implements only the private ``_…_impl`` method and declares i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import random
-import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from voice_ai.core.logging import register_secret
 from voice_ai.providers import deadline, metrics
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import ProviderConfigError, ProviderError, ProviderRateLimitedError, ProviderTimeoutError
+from voice_ai.providers.llm.sentences import split_sentences
 from voice_ai.providers.types import (
     CallInfo,
     Capabilities,
@@ -163,13 +165,6 @@ class STTProvider(Provider):
     async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript: ...
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-
-
 class TTSProvider(Provider):
     kind = "tts"
 
@@ -236,6 +231,80 @@ class LLMProvider(Provider):
         result = await self.chat(messages, context=context, temperature=temperature, max_tokens=max_tokens)
         yield result.text
 
+    async def decide_stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        context: DialogContext | None = None,
+        schema: dict[str, Any],
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[str]:
+        """The structured decision as raw JSON text, delta by delta, as the model writes it (a streaming call
+        speaks the reply while it is being written).
+
+        Same rules as :meth:`chat`: until the first delta, each attempt is bounded by ``timeout_s`` and the live
+        call's deadline, retryable errors are retried, and every failure is a typed :class:`ProviderError` (so a
+        fallback chain moves on to the next provider). After the first delta nothing is retried (the text is
+        already out): each later delta must come within ``timeout_s`` and the deadline, else a
+        :class:`ProviderTimeoutError`; a vendor's failure mid-way is a typed error too. The metrics record the
+        time to the first delta (operation ``decide_stream``). Vendors with native streaming implement
+        :meth:`_decide_stream_impl`; the default is one chunk from the non-streaming call."""
+        info = CallInfo()
+
+        async def first_delta() -> tuple[AsyncIterator[str], str]:
+            stream = self._decide_stream_impl(list(messages), context, schema, max_tokens)
+            try:
+                async for delta in stream:
+                    if delta:
+                        return stream, delta
+            except BaseException:
+                await _close(stream)
+                raise
+            raise ProviderError("the model returned nothing", provider=self.label, retryable=True)
+
+        stream, delta = await self._call("decide_stream", first_delta, info)
+        try:
+            yield delta
+            while True:
+                limit, live = self.settings.timeout_s, deadline.remaining()
+                if live is not None:
+                    limit = min(limit, max(live, 0.0))
+                try:
+                    async with asyncio.timeout(limit):
+                        delta = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise ProviderTimeoutError(
+                        f"decide_stream: the stream stalled for {limit:.3g} s", provider=self.label
+                    ) from None
+                except ProviderError as exc:
+                    exc.provider = exc.provider or self.label
+                    raise
+                except Exception as exc:
+                    logger.exception("%s: unexpected error in a decision stream", self.label)
+                    raise ProviderError(
+                        f"unexpected error in decide_stream: {type(exc).__name__}", provider=self.label
+                    ) from None
+                if delta:
+                    yield delta
+        finally:
+            await _close(stream)
+
+    async def _decide_stream_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any],
+        max_tokens: int | None,
+    ) -> AsyncIterator[str]:
+        """Without native streaming: the whole decision at once, its keys in the schema's order."""
+        result = await self._chat_impl(messages, context, schema, None, max_tokens)
+        data = result.data if result.data is not None else {"response": result.text, "action": "continue"}
+        order = list(schema.get("properties", {}))
+        ordered = {k: data[k] for k in order if k in data} | {k: v for k, v in data.items() if k not in order}
+        yield json.dumps(ordered, ensure_ascii=False)
+
     @abstractmethod
     async def _chat_impl(
         self,
@@ -273,3 +342,10 @@ class EmbeddingsProvider(Provider):
 
     @abstractmethod
     async def _embed_impl(self, texts: list[str], kind: EmbeddingKind) -> Embeddings: ...
+
+
+async def _close(stream: AsyncIterator[str]) -> None:
+    closer = getattr(stream, "aclose", None)
+    if closer is not None:
+        with contextlib.suppress(Exception):  # a vendor stream failing while closing has nothing more to give
+            await closer()

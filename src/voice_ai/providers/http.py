@@ -3,6 +3,8 @@ statuses, one pooled ``httpx.AsyncClient`` per provider instance, no retries (th
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -48,6 +50,31 @@ class HttpVendor:
                 retry_after=float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
             )
         return response
+
+    @asynccontextmanager
+    async def http_stream(
+        self, method: str, url: str, *, timeout_s: float, **kwargs: Any
+    ) -> AsyncIterator[httpx.Response]:
+        """A 2xx response whose body is read as it arrives (server-sent events), with the same typed errors as
+        :meth:`http_request` (an error status's body is read whole to say why)."""
+        try:
+            async with self.http_client(timeout_s).stream(method, url, **kwargs) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    retry_after = response.headers.get("retry-after", "")
+                    raise from_http_status(
+                        response.status_code,
+                        _detail(response),
+                        provider=self.label,
+                        retry_after=float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
+                    )
+                yield response
+        except httpx.TimeoutException:
+            raise ProviderTimeoutError("the vendor did not answer in time", provider=self.label) from None
+        except httpx.TransportError as exc:
+            raise ProviderUnavailableError(
+                f"cannot reach the vendor: {type(exc).__name__}", provider=self.label
+            ) from None
 
 
 def expect_audio(response: httpx.Response, provider: str) -> bytes:

@@ -4,6 +4,7 @@ Structured decisions use a forced tool call whose input schema is the requested 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -49,7 +50,7 @@ class AnthropicLLM(LLMProvider):
     display_name = "Anthropic Claude"
     description = "Claude models through Anthropic's Messages API."
     Settings = AnthropicSettings
-    capabilities = Capabilities(streaming=False, structured_output=True)
+    capabilities = Capabilities(streaming=True, structured_output=True)
     extra = "anthropic"
     settings: AnthropicSettings
     _client: Any = None
@@ -71,14 +72,14 @@ class AnthropicLLM(LLMProvider):
             await self._client.close()
             self._client = None
 
-    async def _chat_impl(
+    def _messages_request(
         self,
         messages: list[ChatMessage],
         context: DialogContext | None,
         response_schema: dict[str, Any] | None,
         temperature: float | None,
         max_tokens: int | None,
-    ) -> ChatResult:
+    ) -> dict[str, Any]:
         system = "\n\n".join(
             part
             for part in [*(m.content for m in messages if m.role == "system"), system_prompt(context, None)]
@@ -100,6 +101,43 @@ class AnthropicLLM(LLMProvider):
                 {"name": TOOL_NAME, "description": "Give the reply and the action.", "input_schema": response_schema}
             ]
             request["tool_choice"] = {"type": "tool", "name": TOOL_NAME}
+        return request
+
+    async def _decide_stream_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any],
+        max_tokens: int | None,
+    ) -> AsyncIterator[str]:
+        """The forced tool call's input as Anthropic streams it: ``content_block_delta`` events whose
+        ``input_json_delta.partial_json`` pieces make up the decision's JSON."""
+        request = self._messages_request(messages, context, schema, None, max_tokens)
+        try:
+            stream = await self.client().messages.create(**request, stream=True)
+        except Exception as exc:
+            raise self._map(exc) from None
+        try:
+            async for event in stream:
+                delta = getattr(event, "delta", None) if event.type == "content_block_delta" else None
+                if delta is not None and delta.type == "input_json_delta" and delta.partial_json:
+                    yield delta.partial_json
+        except ProviderError:
+            raise
+        except Exception as exc:  # an error event mid-stream (overloaded_error) arrives as an APIStatusError
+            raise self._map(exc) from None
+        finally:
+            await stream.close()
+
+    async def _chat_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        request = self._messages_request(messages, context, response_schema, temperature, max_tokens)
         try:
             message = await self.client().messages.create(**request)
         except Exception as exc:

@@ -1,7 +1,10 @@
-"""Google Gemini (``models/{model}:generateContent``, ``x-goog-api-key``), JSON output by schema."""
+"""Google Gemini (``models/{model}:generateContent``, ``x-goog-api-key``), JSON output by schema; streamed decisions
+through ``models/{model}:streamGenerateContent?alt=sse`` (server-sent events, each a partial response)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr
@@ -30,17 +33,17 @@ class GeminiLLM(HttpVendor, LLMProvider):
     display_name = "Google Gemini"
     description = "Gemini models through the Generative Language API."
     Settings: ClassVar[type[ProviderSettings]] = GeminiSettings
-    capabilities = Capabilities(structured_output=True)
+    capabilities = Capabilities(streaming=True, structured_output=True)
     settings: GeminiSettings
 
-    async def _chat_impl(
+    def _body(
         self,
         messages: list[ChatMessage],
         context: DialogContext | None,
         response_schema: dict[str, Any] | None,
         temperature: float | None,
         max_tokens: int | None,
-    ) -> ChatResult:
+    ) -> dict[str, Any]:
         s = self.settings
         system = "\n\n".join(
             p for p in [*(m.content for m in messages if m.role == "system"), system_prompt(context, None)] if p
@@ -64,6 +67,50 @@ class GeminiLLM(HttpVendor, LLMProvider):
             body["generationConfig"].update(
                 {"responseMimeType": "application/json", "responseJsonSchema": response_schema}
             )
+        return body
+
+    async def _decide_stream_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any],
+        max_tokens: int | None,
+    ) -> AsyncIterator[str]:
+        """Each server-sent event is a ``GenerateContentResponse`` carrying the next piece of the JSON text."""
+        s = self.settings
+        body = self._body(messages, context, schema, None, max_tokens)
+        async with self.http_stream(
+            "POST",
+            f"{s.base_url.rstrip('/')}/v1beta/models/{s.model}:streamGenerateContent",
+            timeout_s=s.timeout_s,
+            params={"alt": "sse"},
+            headers={"x-goog-api-key": s.api_key.get_secret_value()},
+            json=body,
+        ) as response:
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                try:
+                    event = json.loads(line[5:])
+                except ValueError:
+                    raise ProviderError("Gemini sent an unreadable event", provider=self.label) from None
+                if isinstance(event, dict) and "error" in event:
+                    raise ProviderError(f"Gemini stream error: {event['error']}", provider=self.label, retryable=True)
+                for candidate in (event.get("candidates") or [])[:1] if isinstance(event, dict) else []:
+                    for part in (candidate.get("content") or {}).get("parts") or []:
+                        if part.get("text") and not part.get("thought"):
+                            yield str(part["text"])
+
+    async def _chat_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        s = self.settings
+        body = self._body(messages, context, response_schema, temperature, max_tokens)
         response = await self.http_request(
             "POST",
             f"{s.base_url.rstrip('/')}/v1beta/models/{s.model}:generateContent",

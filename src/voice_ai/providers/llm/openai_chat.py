@@ -165,6 +165,31 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
         except Exception as exc:
             raise map_openai_error(exc, self.label) from None
 
+    async def _decide_stream_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any],
+        max_tokens: int | None,
+    ) -> AsyncIterator[str]:
+        """The decision's JSON as the server streams it (``stream: true``, server-sent ``chat.completion.chunk``
+        events): with ``json_schema`` the keys come in the schema's order."""
+        request = self._request(messages, context, schema, None, max_tokens)
+        try:
+            stream = await self.client().chat.completions.create(**request, stream=True)
+        except Exception as exc:
+            raise map_openai_error(exc, self.label) from None
+        try:
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise map_openai_error(exc, self.label) from None
+        finally:
+            await stream.close()
+
 
 class OpenAILLM(OpenAICompatibleLLM):
     name = "openai"

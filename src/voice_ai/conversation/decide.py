@@ -1,0 +1,147 @@
+"""Retrieval and the LLM's decision, made safe — shared by turn-based and streaming calls.
+
+The safe-action rules live here once: :func:`~voice_ai.conversation.actions.resolve` (a transfer only to a
+configured rule or the operator), the fixed transfer phrase (the words match where the call goes), the operator
+when no model answers, "pode repetir?" for an empty transcript (the operator at the second in a row), the farewell
+of a hang-up without words and of the last allowed turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from voice_ai.conversation.actions import Action, Transfer, resolve
+from voice_ai.conversation.budget import POLICY_RESERVE_S, RETRIEVE_MAX_S, STORE_RESERVE_S, TTS_RESERVE_S, run_in_time
+from voice_ai.conversation.phrases import phrase
+from voice_ai.conversation.prepare import TurnContext
+from voice_ai.conversation.speech import ms_since
+from voice_ai.providers import deadline
+from voice_ai.providers.errors import ProviderError
+from voice_ai.providers.llm.decision import DECISION_SCHEMA
+from voice_ai.providers.types import ChatMessage, DialogContext, Passage
+from voice_ai.rag.retrieve import retrieve
+
+logger = logging.getLogger(__name__)
+SILENT_TURNS_BEFORE_OPERATOR = 2
+HISTORY_MESSAGES = 20
+
+
+def silence(turn: TurnContext) -> tuple[str, Action]:
+    """An empty transcript (silence, noise, or no recogniser could transcribe): "pode repetir?", and the operator
+    at the second not-understood turn in a row."""
+    silent = 1
+    for message in sorted((m for m in turn.history if m.role == "user"), key=lambda m: m.turn_index, reverse=True):
+        if message.text.strip():
+            break
+        silent += 1
+    if silent >= SILENT_TURNS_BEFORE_OPERATOR and turn.operator:
+        return phrase(turn.language, "operator"), Action(
+            "transfer", Transfer(turn.operator, turn.operator_context, None)
+        )
+    return phrase(turn.language, "not_understood"), Action("continue")
+
+
+def llm_window(due: float) -> tuple[float, float]:
+    """(a configured LLM answers by, the dialog policy answers by): after them, the reply's speech and the store."""
+    policy_end = due - STORE_RESERVE_S - TTS_RESERVE_S
+    return policy_end - POLICY_RESERVE_S, policy_end
+
+
+async def dialog_context(
+    sessions: Any, domain_uuid: uuid.UUID, turn: TurnContext, transcript: str, due: float, timings: dict[str, float]
+) -> DialogContext:
+    """Retrieval: passages for the question; the query's embedding must come in time (else full text only)."""
+    started = time.perf_counter()
+    _, policy_end = llm_window(due)
+    with deadline.within(min(deadline.now() + RETRIEVE_MAX_S, policy_end - 2.5)):
+        async with sessions() as session:
+            found = await retrieve(session, domain_uuid, transcript, embedder=turn.embedder, language=turn.language)
+    passages: list[Passage] = found.passages
+    timings["retrieve_ms"] = ms_since(started)
+    secretary = turn.secretary
+    return DialogContext(
+        language=turn.language, company_name=secretary.company_name, passages=passages, transfer_targets=turn.targets
+    )
+
+
+def chat_messages(turn: TurnContext, transcript: str) -> list[ChatMessage]:
+    secretary = turn.secretary
+    chat = [ChatMessage("system", secretary.personality_prompt)] if secretary.personality_prompt else []
+    for message in turn.history[-HISTORY_MESSAGES:]:  # already in call order (turn, caller before reply)
+        if message.role in ("user", "assistant") and message.text.strip():
+            chat.append(ChatMessage(message.role, message.text))  # type: ignore[arg-type]
+    chat.append(ChatMessage("user", transcript))
+    return chat
+
+
+def decided(decision: dict[str, Any], turn: TurnContext) -> Action:
+    return resolve(decision, turn.targets, operator=turn.operator, operator_context=turn.operator_context)
+
+
+def transfer_words(action: Action, language: str) -> str:
+    """What a transfer says: the words must match where the call really goes."""
+    if action.transfer and action.transfer.department:
+        return phrase(language, "transfer", department=action.transfer.department)
+    return phrase(language, "operator")
+
+
+def no_answer(turn: TurnContext) -> tuple[str, Action]:
+    """No model answered in time: the operator, or an apology and the end when there is none."""
+    if turn.operator:
+        return phrase(turn.language, "failure"), Action(
+            "transfer", Transfer(turn.operator, turn.operator_context, None)
+        )
+    return phrase(turn.language, "failure_no_operator"), Action("hangup")
+
+
+def hangup_words(turn: TurnContext) -> str:
+    """A hang-up the model gave no words for."""
+    return turn.secretary.farewell or phrase(turn.language, "farewell")
+
+
+def last_turn_farewell(turn: TurnContext, action: Action) -> str | None:
+    """The farewell that ends a call at its last allowed turn (the action becomes a hang-up), or None."""
+    if action.kind == "continue" and turn.turn_index >= turn.secretary.max_turns:
+        return turn.secretary.farewell or phrase(turn.language, "max_turns")
+    return None
+
+
+async def decide(
+    sessions: Any,
+    domain_uuid: uuid.UUID,
+    call_uuid: str,
+    turn: TurnContext,
+    transcript: str,
+    due: float,
+    timings: dict[str, float],
+    providers: dict[str, str],
+) -> tuple[str, Action]:
+    """Retrieval, then the LLM's decision as a whole (the configured model until its stage ends, the dialog
+    policy after it, the operator when nothing answers), made safe."""
+    context = await dialog_context(sessions, domain_uuid, turn, transcript, due, timings)
+    chat = chat_messages(turn, transcript)
+    until, last = llm_window(due)
+    started = time.perf_counter()
+    try:
+        reply = await run_in_time(
+            turn.llm,
+            lambda p: p.chat(chat, context=context, response_schema=DECISION_SCHEMA),
+            until=until,
+            last=last,
+        )
+        providers["llm"] = reply.info.provider
+        decision = reply.data or {"response": reply.text, "action": "continue"}
+        response = str(decision.get("response") or reply.text).strip()
+        action = decided(decision, turn)
+        if action.kind == "transfer":
+            response = transfer_words(action, turn.language)
+    except ProviderError as exc:
+        logger.error("call %s: no LLM answered in time: %s", call_uuid, exc)
+        response, action = no_answer(turn)
+    timings["llm_ms"] = ms_since(started)
+    if action.kind == "hangup" and not response:
+        response = hangup_words(turn)
+    return response, action

@@ -1,0 +1,44 @@
+"""The speech-recognition stage, shared by turn-based and streaming calls."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from voice_ai.conversation.budget import STT_END_S, STT_VENDOR_END_S, run_in_time
+from voice_ai.conversation.speech import ms_since
+from voice_ai.providers.audio import Audio
+from voice_ai.providers.errors import ProviderError
+from voice_ai.providers.manager import FallbackChain
+
+logger = logging.getLogger(__name__)
+STT_FAILED = "failed"  # providers.stt of a turn no recogniser could transcribe (told apart from silence)
+
+
+@dataclass(frozen=True)
+class Listened:
+    text: str
+    provider: str  # who transcribed, or STT_FAILED
+    ms: float
+
+
+async def listen(
+    chain: FallbackChain[Any], audio: Audio, *, language: str, hints: list[str], due: float, call_uuid: str
+) -> Listened:
+    """The caller's words: a configured vendor leaves time for Whisper after it, and for a configured LLM after
+    both; Whisper itself may take until only the dialog policy fits after it (a slow transcript beats "pode
+    repetir?"). When nothing transcribes in time: empty text, stored as ``failed`` (not as silence)."""
+    started = time.perf_counter()
+    try:
+        heard = await run_in_time(
+            chain,
+            lambda p: p.transcribe(audio, language=language, hints=hints),
+            until=due - STT_VENDOR_END_S,
+            last=due - STT_END_S,
+        )
+    except ProviderError as exc:
+        logger.error("call %s: no STT could transcribe in time: %s", call_uuid, exc)
+        return Listened("", STT_FAILED, ms_since(started))
+    return Listened(heard.text.strip(), heard.info.provider, ms_since(started))
