@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+import test_calls
 from chromium import chromium
 from fakes.console_call import VOICE_FLOOR, EchoCall, Stats, tone
 from streaming.stream_fakes import FakeEngine, reply
@@ -34,13 +35,16 @@ OUTPUT = Path(os.environ.get("VOICE_AI_TEST_OUTPUT", ROOT / "test-output"))
 SPEECH = ROOT / "telephony" / "freeswitch" / "spec" / "fixtures" / "question_price.wav"
 
 
-def microphone_wav(path: Path) -> Path:
-    """The fixture (8 kHz) as 48 kHz 16-bit mono PCM WAV, a common capture format, with a second of silence after
-    it (Chromium loops the file)."""
+def microphone_wav(path: Path, *, lead_s: float = 0.0) -> Path:
+    """The fixture (8 kHz) as 48 kHz 16-bit mono PCM WAV, a common capture format, after ``lead_s`` of silence and
+    with a second of silence after it (Chromium loops the file unless its name is followed by ``%noloop``)."""
     speech = Audio.from_wav(SPEECH.read_bytes()).resampled(48000)
-    path.write_bytes(Audio(speech.pcm + b"\x00\x00" * 48000, 48000).wav())
+    silence = b"\x00\x00" * 48000
+    path.write_bytes(Audio(silence[: int(lead_s * 48000) * 2] + speech.pcm + silence, 48000).wav())
     return path
 
+
+demo = test_calls.demo  # the seeded demo tenant (a fixture), with its documents indexed
 
 FLAGS = (
     "--use-fake-ui-for-media-stream",
@@ -172,8 +176,6 @@ async def test_the_console_drives_the_streaming_call(
                 "latency": driver.find_element(By.ID, "latency").text,
                 "errors": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log li.error")],
             }
-            OUTPUT.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(OUTPUT / "console.png"))
             driver.find_element(By.ID, "stop").click()
             return seen
 
@@ -191,4 +193,61 @@ async def test_the_console_drives_the_streaming_call(
             break
         await asyncio.sleep(0.05)
     assert engine.ends and engine.ends[0]["outcome"] in ("hangup", "abandoned"), engine.ends
+
+
+async def test_the_console_talks_to_the_demo_secretary_through_the_real_engine(
+    console: tuple[str, Any], client: httpx.AsyncClient, demo: dict[str, Any], db: Any, tmp_path: Path
+) -> None:
+    """Everything real behind the page: the streaming call and the engine with the offline providers (Whisper,
+    the dialog policy, espeak-ng). The words Whisper hears are not asserted (CPUs differ), only that there are some,
+    a reply, a latency, and the turn stored in the conversation log like a phone call's."""
+    base, app = console
+    app.state.console_call_factory = None  # the default: StreamingCall over CallEngine
+    path = (await mint(client, demo["domain"], demo["secretary"])).json()["console_path"]
+    # one question, then silence: a looping microphone would talk over every reply (Whisper takes its time here)
+    wav = f"{microphone_wav(tmp_path / 'microphone.wav', lead_s=1.0)}%noloop"
+
+    def browse() -> dict[str, Any]:
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        with chromium(tmp_path, *FLAGS, f"--use-file-for-fake-audio-capture={wav}") as driver:
+            driver.get(f"{base}{path}")
+            driver.find_element(By.ID, "start").click()
+            wait = WebDriverWait(driver, 120)
+            try:
+                wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#log li.reply:not([data-turn='0'])"))
+                wait.until(lambda d: d.find_element(By.ID, "latency").text.endswith("ms"))
+            except TimeoutException:
+                raise AssertionError(driver.find_element(By.TAG_NAME, "body").text) from None
+            seen = {
+                "transcript": driver.find_element(By.CSS_SELECTOR, "#log li.transcript").text,
+                "reply": driver.find_element(By.CSS_SELECTOR, "#log li.reply:not([data-turn='0'])").text,
+                "greeting": driver.find_element(By.CSS_SELECTOR, "#log li.reply[data-turn='0']").text,
+                "latency": driver.find_element(By.ID, "latency").text,
+                "errors": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log li.error")],
+            }
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(OUTPUT / "console.png"))
+            driver.find_element(By.ID, "stop").click()
+            return seen
+
+    seen = await asyncio.to_thread(browse)
+    assert seen["errors"] == []
+    assert len(seen["transcript"]) > len("You ") and len(seen["reply"]) > len("Secretary ")
+    assert seen["greeting"].strip()
+    assert int(seen["latency"].split()[0]) > 0
+    rows: list[Any] = []
+    for _ in range(200):  # the turn is stored once its reply has played; the stop ends the conversation
+        rows = await db.fetch(
+            "SELECT c.caller_id_number, c.outcome, m.role, m.text FROM v_voice_conversations c"
+            " JOIN v_voice_messages m USING (voice_conversation_uuid) WHERE c.call_uuid LIKE 'console-%'"
+            " AND m.turn_index >= 1 ORDER BY m.turn_index"
+        )
+        if rows and rows[0]["outcome"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert rows and {r["role"] for r in rows} >= {"user", "assistant"}, rows
+    assert rows[0]["caller_id_number"] == "console" and rows[0]["outcome"] in ("hangup", "abandoned")
     assert (OUTPUT / "console.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

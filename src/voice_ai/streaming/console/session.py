@@ -80,19 +80,10 @@ class CallSetup:
 CallFactory = Callable[[CallSetup], ConsoleCall]
 
 
-class StreamingUnavailable(RuntimeError):
-    pass
-
-
 def streaming_call(setup: CallSetup, engine: StreamingEngine | None = None) -> ConsoleCall:
-    """The real streaming call over the shared call engine (the default factory)."""
-    if engine is None:
-        call_engine: Any = CallEngine(setup.runtime)
-        if not hasattr(call_engine, "start_stream"):  # the engine's streaming face is built on another branch
-            raise StreamingUnavailable("streaming calls are not available in this build of the service")
-        engine = call_engine
+    """The streaming call over the shared call engine (the default factory; tests may pass another engine)."""
     return StreamingCall(
-        engine,
+        engine or CallEngine(setup.runtime),
         setup.transport,
         setup.domain_uuid,
         setup.call_uuid,
@@ -142,12 +133,7 @@ async def console_socket(websocket: WebSocket) -> None:
         }
     )
     factory: CallFactory = getattr(websocket.app.state, "console_call_factory", None) or streaming_call
-    try:
-        call = factory(CallSetup(runtime, transport, grant.domain_uuid, grant.secretary_uuid, call_uuid))
-    except StreamingUnavailable as error:
-        await transport.fail(str(error))
-        await transport.finish("error")
-        return
+    call = factory(CallSetup(runtime, transport, grant.domain_uuid, grant.secretary_uuid, call_uuid))
     await Session(websocket, transport, call).run()
 
 
