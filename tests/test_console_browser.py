@@ -2,9 +2,10 @@
 AudioWorklet, streams 16 kHz L16 frames over the WebSocket, shows the transcript, the reply, the latency and the
 action, plays the clips and reports them played.
 
-Behind the socket: a stand-in call (tests/fakes/console_call.py), which answers only once it has heard voice, and
-the real :class:`~voice_ai.streaming.call.StreamingCall` (VAD, end of turn) over the fake engine of
-tests/streaming (the engine's streaming face is built on another branch: canned transcripts and replies here)."""
+Behind the socket, three ways: a stand-in call (tests/fakes/console_call.py), which answers only once it has heard
+voice (the protocol, deterministic); the real :class:`~voice_ai.streaming.call.StreamingCall` (VAD, end of turn)
+over the fake engine of tests/streaming (canned transcripts and replies); and everything real — the call over
+:class:`~voice_ai.conversation.engine.CallEngine` with the offline providers, the demo secretary."""
 
 from __future__ import annotations
 
