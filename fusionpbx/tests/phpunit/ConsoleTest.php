@@ -73,7 +73,7 @@ final class ConsoleTest extends TestCase {
 		$service = rtrim(env_or_fail('SERVICE_URL'), '/');
 		$this->assertStringStartsWith($service.'/console?token=', $console->url);
 		$this->assertSame(200, $console->status);
-		$this->assertStringContainsString('/console/assets/console.js', $console->body);
+		$this->assertStringContainsString('src="console/assets/console.js"', $console->body);
 		parse_str((string) parse_url($console->url, PHP_URL_QUERY), $query);
 		$token = (string) $query['token'];
 		$this->assertGreaterThan(50, strlen($token));
