@@ -19,6 +19,13 @@ Events (:class:`Kind`):
 - ``BARGE_IN``: speech started while the call is :attr:`Mode.PLAYING` or :attr:`Mode.THINKING` (always together
   with ``SPEECH_STARTED``); never when the secretary's ``barge_in`` is off — then the caller's voice is ignored
   while the secretary thinks or speaks, as in the turn-based flow.
+- ``VOICE_ONSET``: while our audio plays (:attr:`Mode.PLAYING`, ``barge_in`` on), the first reliable voice of a
+  possible interruption: ``onset_ms`` (96) of *consecutive* voiced chunks at the raised threshold and past echo
+  rejection, long before ``barge_in_min_ms`` can confirm it. The call pauses its audio here (LiveKit Agents'
+  "false interruption" handling). At most one per burst of voice.
+- ``VOICE_LOST``: after a ``VOICE_ONSET``, the burst died before it was confirmed (a cough, an "uhum": the
+  candidate fell silent for ``gap_ms``), or ``onset_timeout_ms`` (600) passed without confirmation (``forced``).
+  The call resumes its audio here. A burst confirmed later anyway still gives ``BARGE_IN``.
 
 Thresholds: a chunk is voice at probability ``threshold`` (0.5, Silero's default), and stays voice inside speech
 down to ``threshold - release`` (hysteresis); while our audio plays, ``playing_threshold`` (0.75) and echo
@@ -47,6 +54,8 @@ class Kind(enum.StrEnum):
     RESUMED = "resumed"
     TURN_ENDED = "turn_ended"
     BARGE_IN = "barge_in"
+    VOICE_ONSET = "voice_onset"
+    VOICE_LOST = "voice_lost"
 
 
 class Mode(enum.StrEnum):
@@ -61,7 +70,7 @@ class TurnEvent:
     at_ms: float  # stream time of the chunk that produced it (its end)
     speech_start_ms: float
     speech_end_ms: float  # end of the last voiced chunk so far
-    forced: bool = False  # TURN_ENDED by the utterance limit or by force_end
+    forced: bool = False  # TURN_ENDED by the utterance limit or by force_end; VOICE_LOST by onset_timeout_ms
 
 
 class TurnStateMachine:
@@ -79,6 +88,8 @@ class TurnStateMachine:
         threshold: float = 0.5,
         release: float = 0.15,
         playing_threshold: float = 0.75,
+        onset_ms: float = 96.0,
+        onset_timeout_ms: float = 600.0,
     ) -> None:
         self.settings = settings
         self.chunk_ms = chunk_ms
@@ -89,6 +100,8 @@ class TurnStateMachine:
         self.threshold = threshold
         self.release = release
         self.playing_threshold = playing_threshold
+        self.onset_ms = onset_ms
+        self.onset_timeout_ms = onset_timeout_ms
         self.mode = Mode.LISTENING
         self.now_ms = 0.0
         self._state = "silent"  # silent | candidate | speech
@@ -98,6 +111,9 @@ class TurnStateMachine:
         self._last_voice = 0.0  # speech: end of the last voiced chunk
         self._paused = False
         self._barge_pending = False
+        self._run = 0.0  # candidate: the current run of consecutive voiced chunks
+        self._onset_at: float | None = None  # stream time of this candidate's VOICE_ONSET (None: not announced)
+        self._onset_spent = False  # this candidate already had its VOICE_ONSET (and lost it by the timeout)
 
     @property
     def in_speech(self) -> bool:
@@ -107,10 +123,16 @@ class TurnStateMachine:
     def speech_start_ms(self) -> float | None:
         return self._start if self._state == "speech" else None
 
+    @property
+    def onset_pending(self) -> bool:
+        """A ``VOICE_ONSET`` was announced and neither confirmed (``BARGE_IN``) nor lost (``VOICE_LOST``) yet."""
+        return self._onset_at is not None
+
     def set_mode(self, mode: Mode) -> None:
         if mode == self.mode:
             return
         self.mode = mode
+        self._onset_at, self._onset_spent = None, False  # an onset belongs to the playback it would pause
         if mode is Mode.LISTENING:
             self._barge_pending = False
             return
@@ -135,14 +157,20 @@ class TurnStateMachine:
         if self._state == "silent":
             if voiced:
                 self._state, self._start, self._voiced, self._gap = "candidate", start, self.chunk_ms, 0.0
+                self._run, self._onset_at, self._onset_spent = self.chunk_ms, None, False
         elif self._state == "candidate":
             if voiced:
                 self._voiced += self.chunk_ms
+                self._run += self.chunk_ms
                 self._gap = 0.0
             else:
+                self._run = 0.0
                 self._gap += self.chunk_ms
                 if self._gap > self.gap_ms:
                     self._state = "silent"
+                    if self._onset_at is not None:  # the burst died unconfirmed: a cough, an "uhum"
+                        self._onset_at = None
+                        events.append(TurnEvent(Kind.VOICE_LOST, end, self._start, end - self._gap))
         elif voiced:  # speech goes on
             self._last_voice = end
             if self._paused:
@@ -162,9 +190,17 @@ class TurnStateMachine:
             needed = self.settings.barge_in_min_ms if busy else self.min_speech_ms
             if end - self._start >= needed and self._voiced >= needed * 2 / 3:
                 self._state, self._last_voice, self._paused, self._barge_pending = "speech", end, False, False
+                self._onset_at = None
                 events.append(TurnEvent(Kind.SPEECH_STARTED, end, self._start, end))
                 if busy:
                     events.append(TurnEvent(Kind.BARGE_IN, end, self._start, end))
+            elif self._onset_at is not None:
+                if end - self._onset_at >= self.onset_timeout_ms:  # never confirmed: give the audio back
+                    self._onset_at, self._onset_spent = None, True
+                    events.append(TurnEvent(Kind.VOICE_LOST, end, self._start, end - self._gap, forced=True))
+            elif self.mode is Mode.PLAYING and not self._onset_spent and self._run >= self.onset_ms:
+                self._onset_at = end
+                events.append(TurnEvent(Kind.VOICE_ONSET, end, self._start, end))
         if self._state == "speech" and end - self._start >= self.max_utterance_ms:
             events.append(self._end(end, forced=True, speech_end=end))
         return events
@@ -182,7 +218,7 @@ class TurnStateMachine:
         event = TurnEvent(
             Kind.TURN_ENDED, at, self._start, self._last_voice if speech_end is None else speech_end, forced
         )
-        self._state, self._paused, self._barge_pending = "silent", False, False
+        self._state, self._paused, self._barge_pending, self._onset_at = "silent", False, False, None
         return event
 
 
