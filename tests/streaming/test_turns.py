@@ -118,7 +118,7 @@ def test_a_voice_never_confirmed_is_lost_after_the_onset_timeout_and_may_still_b
         events += push(m, 96, 0.1) + push(m, 32, 0.95)
     assert kinds(events) == [Kind.VOICE_ONSET, Kind.VOICE_LOST]  # once, not a pause per burst
     assert events[1].forced and 600 <= events[1].at_ms - events[0].at_ms < 632
-    assert kinds(push(m, 1000, 0.95)) == [Kind.SPEECH_STARTED, Kind.BARGE_IN]
+    assert kinds(push(m, 1200, 0.95)) == [Kind.SPEECH_STARTED, Kind.BARGE_IN]
 
 
 def test_no_voice_onset_while_thinking_listening_without_barge_in_or_on_echo() -> None:
@@ -179,3 +179,15 @@ def test_a_real_cough_length_clip_does_not_barge_in_and_a_phrase_does() -> None:
         detector.set_mode(Mode.PLAYING)
         events = run(detector, silence(500) + cut(speech.pcm, start, ms) + silence(800))
         assert (Kind.BARGE_IN in kinds(events)) is expected, ms
+
+
+def test_over_our_audio_it_takes_barge_in_min_ms_of_voice_not_two_thirds_of_it() -> None:
+    m = machine(barge_in_min_ms=300)
+    m.set_mode(Mode.PLAYING)
+    uhum = push(m, 224, 0.95) + push(m, 300, 0.0)  # 224 ms of voice: two thirds of 300 would have cut the reply
+    assert kinds(uhum) == [Kind.VOICE_ONSET, Kind.VOICE_LOST]
+    m = machine(barge_in_min_ms=300)
+    m.set_mode(Mode.PLAYING)
+    events = push(m, 160, 0.95) + push(m, 64, 0.1) + push(m, 160, 0.95)  # a dip inside a word does not count
+    assert kinds(events) == [Kind.VOICE_ONSET, Kind.SPEECH_STARTED, Kind.BARGE_IN]
+    assert events[-1].at_ms == 384  # 320 ms voiced
