@@ -238,8 +238,11 @@ def summary(values: list[float]) -> str:
     )
 
 
+ECHO_GAIN = (0.1, 0.4)
+
+
 def line_params(rng: random.Random) -> tuple[float, float]:
-    return rng.uniform(0.1, 0.4), rng.uniform(0, 250)
+    return rng.uniform(*ECHO_GAIN), rng.uniform(0, 250)
 
 
 async def main(offsets: int, seed: int) -> None:
@@ -308,5 +311,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--offsets", type=int, default=6, help="random offsets per utterance / sound kind")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--no-echo", action="store_true", help="a line that sends none of our audio back")
     args = parser.parse_args()
+    if args.no_echo:
+        ECHO_GAIN = (0.0, 0.0)
     asyncio.run(main(args.offsets, args.seed))

@@ -333,3 +333,22 @@ async def test_hanging_up_while_the_call_starts_still_ends_the_conversation() ->
     await starting
     assert h.transport.played == []
     assert [e["outcome"] for e in h.engine.ends] == ["abandoned"]
+
+
+async def test_key_hash_over_a_pause_cuts_the_reply_where_it_paused_and_the_words_are_a_turn() -> None:
+    h = await started(StreamSettings(barge_in_min_ms=2000))  # the voice will not confirm before the key
+    h.engine.replies.append(reply(h.log, [LONG, "E aos sábados até o meio-dia."]))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    first_clip = h.transport.played[1]
+    h.call.playback_started(first_clip.id)
+    t0 = h.clock.t
+    await h.say(wav("transfer_financeiro").pcm[:4000], until=lambda: bool(h.transport.controls))
+    assert [what for what, _ in h.transport.controls] == ["pause"]
+    h.call.dtmf("#")
+    await settle()
+    assert [what for what, _ in h.transport.controls] == ["pause", "stop"]
+    stream = h.engine.streams[0]
+    paused = h.transport.controls[0][1]
+    assert stream.commits[0]["heard"] == prefix(LONG, (paused - t0) / first_clip.audio.duration_s)
+    assert len(h.engine.responded) == 2  # the caller's words are the next turn
