@@ -273,6 +273,9 @@ async def test_a_console_session_round_trip(server: Server, client: httpx.AsyncC
         await ws.send(json.dumps({"type": "played", "id": reply_clip["id"], "completed": False, "played_ms": 120}))
         await ws.send(json.dumps({"type": "dtmf", "digit": "*"}))  # the stand-in's barge-in
         assert (await events_until(ws, "clear"))[-1] == {"type": "clear"}
+        await ws.send(json.dumps({"type": "dtmf", "digit": "#"}))  # the stand-in's paused-then-resumed clip
+        held = await events_until(ws, "resume")
+        assert [e["type"] for e in held] == ["play", "pause", "resume"]
         await ws.send(b"\x00")  # odd length: refused, the session goes on
         assert "L16" in (await events_until(ws, "error"))[-1]["message"]
         await ws.send("not json")
@@ -290,7 +293,7 @@ async def test_a_console_session_round_trip(server: Server, client: httpx.AsyncC
     assert stats.voiced_s >= 0.6 and stats.turns == 1
     assert stats.started == [greeting["id"]]
     assert stats.stopped == [(greeting["id"], True), (reply_clip["id"], False)]
-    assert stats.digits == ["*", "0"]
+    assert stats.digits == ["*", "#", "0"]
 
 
 async def test_stopping_or_leaving_hangs_the_call_up(server: Server, client: httpx.AsyncClient, tenants: Any) -> None:

@@ -104,6 +104,9 @@ async def test_the_console_talks_with_a_fake_microphone(
             }
             OUTPUT.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(OUTPUT / "console-standin.png"))
+            # a 1.5 s clip held for 1 s by pause/resume: it plays on from where it was, so it ends ~1 s late
+            driver.find_element(By.CSS_SELECTOR, ".dtmf[data-digit='#']").click()
+            wait.until(lambda d: calls[-1].held is not None and len(calls[-1].times.get(calls[-1].held, [])) == 2)
             driver.find_element(By.CSS_SELECTOR, ".dtmf[data-digit='0']").click()
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#log li.action"))
             seen["action"] = driver.find_element(By.CSS_SELECTOR, "#log li.action").text
@@ -126,7 +129,12 @@ async def test_the_console_talks_with_a_fake_microphone(
     completed = [clip for clip, done in stats.stopped if done]
     assert {"clip-1", "clip-2"} <= set(completed), stats.stopped
     assert "clip-1" in stats.started
-    assert stats.digits == ["0"]
+    assert stats.digits == ["#", "0"]
+    held = stats.held
+    assert held is not None
+    started, stopped = stats.times[held]
+    assert stopped - started >= 1.5 + 0.7, "held by the pause, then played to its end"
+    assert (held, True) in stats.stopped
     assert (OUTPUT / "console-standin.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -152,7 +160,7 @@ async def test_the_console_drives_the_streaming_call(
 
     app.state.console_call_factory = factory
     path = await console_path(client, new_domain, "Recepção Streaming")
-    wav = microphone_wav(tmp_path / "microphone.wav")
+    wav = f"{microphone_wav(tmp_path / 'microphone.wav', lead_s=1.0)}%noloop"  # one question, then silence
 
     def browse() -> dict[str, Any]:
         from selenium.common.exceptions import TimeoutException

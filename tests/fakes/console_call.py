@@ -40,14 +40,17 @@ class Stats:
     peak_rms: float = 0.0
     started: list[str] = field(default_factory=list)
     stopped: list[tuple[str, bool]] = field(default_factory=list)
+    times: dict[str, list[float]] = field(default_factory=dict)  # clip id → [started, stopped] (monotonic)
     digits: list[str] = field(default_factory=list)
     closed: str | None = None
+    held: str | None = None  # the clip '#' played and held
     turns: int = 0
 
 
 class EchoCall:
     """Greets with a short tone, answers every :data:`VOICE_S` of voice with a fixed reply, '*' stops playback
-    (as a barge-in would), '0' transfers like the real call: its action event, then the transport's transfer."""
+    (as a barge-in would), '#' plays a clip and holds it for a second (pause, resume), '0' transfers like the real
+    call: its action event, then the transport's transfer."""
 
     def __init__(self, transport: Any, stats: Stats, *, reply_s: float = 0.4) -> None:
         self.transport = transport
@@ -103,6 +106,17 @@ class EchoCall:
             self._spawn(self._to_operator())
         elif digit == "*":
             self._spawn(self.transport.stop_playback())
+        elif digit == "#":
+            self._spawn(self._held_clip())
+
+    async def _held_clip(self) -> None:
+        """A 1.5 s clip held for 1 s by a pause (a possible barge-in that was a cough), then resumed."""
+        await self._play("Um momento, por favor.", 1.5)
+        self.stats.held = f"clip-{self._ids}"
+        await asyncio.sleep(0.3)
+        await self.transport.pause_playback()
+        await asyncio.sleep(1.0)
+        await self.transport.resume_playback()
 
     async def _to_operator(self) -> None:
         await self.transport.emit(
@@ -112,9 +126,11 @@ class EchoCall:
 
     def playback_started(self, clip_id: str, at: float | None = None) -> None:
         self.stats.started.append(clip_id)
+        self.stats.times.setdefault(clip_id, []).append(time.monotonic())
 
     def playback_stopped(self, clip_id: str, at: float | None = None, completed: bool = True) -> None:
         self.stats.stopped.append((clip_id, completed))
+        self.stats.times.setdefault(clip_id, []).append(time.monotonic())
 
     async def closed(self, reason: str) -> None:
         self.stats.closed = reason

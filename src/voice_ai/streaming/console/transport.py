@@ -7,6 +7,8 @@ Wire protocol (JSON text messages down, except where said; see ``docs/streaming.
 - ``{"type":"play","id","text","sample_rate","audio":"<base64 L16 mono>"}`` — one clip, sent in one go; the page
   queues clips back to back and answers ``played`` for each;
 - ``{"type":"clear"}`` — barge-in: stop now and drop the queue;
+- ``{"type":"pause"}`` / ``{"type":"resume"}`` — a possible barge-in holds playback where it is (the queue waits);
+  a cough or an "uhum" resumes it, a real interruption clears it;
 - the call's own events (``transcript``, ``reply``, ``action``, ``latency``, ``barge_in``, ``state``) verbatim;
 - ``{"type":"end","reason"[,"destination","context"]}`` before the server closes the socket (``transfer``,
   ``hangup``, ``error``, ``stopped``, ``closed``, ``time limit``); ``{"type":"error","message"}`` on failure.
@@ -67,6 +69,12 @@ class ConsoleTransport:
 
     async def stop_playback(self) -> None:
         await self.send({"type": "clear"})
+
+    async def pause_playback(self) -> None:
+        await self.send({"type": "pause"})
+
+    async def resume_playback(self) -> None:
+        await self.send({"type": "resume"})
 
     async def transfer(self, destination: str, context: str | None) -> None:
         # the call has shown the action (its "action" event); the session ends once the call has ended

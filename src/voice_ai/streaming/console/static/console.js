@@ -1,6 +1,7 @@
 // The browser console of a Voice AI secretary. No build step, no dependencies: plain modern JS.
 // Microphone → AudioWorklet (16 kHz L16, 20 ms frames) → WebSocket; clips from the server are played back to back
-// with AudioBufferSourceNodes, stopped at once on {"type":"clear"}, and reported with {"type":"played"}.
+// with AudioBufferSourceNodes in an AudioContext of their own (held by suspending it on {"type":"pause"}, played on
+// from the same sample on {"type":"resume"}), stopped at once on {"type":"clear"}, and reported with {"type":"played"}.
 
 const TEXT = {
   'pt-BR': {
@@ -83,9 +84,16 @@ class Player {
     const startAt = Math.max(this.context.currentTime + 0.01, this.endsAt);
     const item = { id, source, startAt, duration: buffer.duration, done: false, started: false };
     this.endsAt = startAt + buffer.duration;
-    item.timer = setTimeout(() => {
-      if (!item.done) { item.started = true; this.report({ type: 'playing', id }); }
-    }, Math.max(0, (startAt - this.context.currentTime) * 1000));
+    const arm = () => { // "playing" when the context's clock reaches the clip (it stands still while paused)
+      const wait = item.startAt - this.context.currentTime;
+      item.timer = setTimeout(() => {
+        if (item.done) { return; }
+        if (item.startAt - this.context.currentTime > 0.005) { arm(); return; }
+        item.started = true;
+        this.report({ type: 'playing', id });
+      }, Math.max(5, wait * 1000));
+    };
+    arm();
     source.onended = () => this.finish(item, true);
     source.start(startAt);
     this.items.push(item);
@@ -108,6 +116,17 @@ class Player {
     }
     this.items = [];
     this.endsAt = 0;
+    this.resume(); // later clips play at once
+  }
+
+  // A possible barge-in: the playback context's clock stops, so the current clip holds its position and the
+  // queue (scheduled on that clock) waits; the microphone runs in another context and goes on.
+  pause() {
+    if (this.context.state === 'running') { this.context.suspend(); }
+  }
+
+  resume() {
+    if (this.context.state === 'suspended') { this.context.resume(); }
   }
 }
 
@@ -154,7 +173,11 @@ function showEvent(event) {
       break;
     }
     case 'barge_in':
-      entry('barge_in', '', t('interrupted') + (event.heard ? `: “${event.heard}”` : ''));
+      // paused → resumed (a cough) or confirmed (a real interruption): only the latter goes into the log
+      ui.status.dataset.barge = event.state || '';
+      if (event.state === undefined || event.state === 'confirmed') {
+        entry('barge_in', '', t('interrupted') + (event.heard ? `: “${event.heard}”` : ''));
+      }
       break;
     case 'state':
       ui.status.dataset.state = event.state || 'info';
@@ -188,8 +211,10 @@ async function start() {
     return;
   }
   const context = new AudioContext({ latencyHint: 'interactive' });
+  const playback = new AudioContext({ latencyHint: 'interactive' });
   await context.audioWorklet.addModule(new URL('console/assets/capture-worklet.js', location.href).href);
   await context.resume();
+  await playback.resume();
   const source = context.createMediaStreamSource(stream);
   const capture = new AudioWorkletNode(context, 'voice-ai-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
   source.connect(capture);
@@ -200,10 +225,10 @@ async function start() {
   const socket = new WebSocket(url.href);
   socket.binaryType = 'arraybuffer';
   const send = (message) => { if (socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(message)); } };
-  const player = new Player(context, send);
+  const player = new Player(playback, send);
   let frames = 0;
   let ready = false;
-  session = { stream, context, capture, socket, player };
+  session = { stream, context, playback, capture, socket, player };
 
   capture.port.onmessage = (event) => {
     if (event.data instanceof ArrayBuffer) {
@@ -230,6 +255,8 @@ async function start() {
       return;
     }
     if (event.type === 'clear') { player.clear(); return; }
+    if (event.type === 'pause') { player.pause(); return; }
+    if (event.type === 'resume') { player.resume(); return; }
     showEvent(event);
   };
   socket.onclose = (event) => {
@@ -242,7 +269,7 @@ async function start() {
 
 function teardown() {
   if (!session) { return; }
-  const { stream, context, capture, socket, player } = session;
+  const { stream, context, playback, capture, socket, player } = session;
   session = null;
   ui.sent.dataset.final = ui.sent.textContent;
   player.clear();
@@ -253,6 +280,7 @@ function teardown() {
     socket.close(1000, 'stopped');
   }
   context.close();
+  playback.close();
   ui.start.disabled = false;
   ui.stop.disabled = true;
   ui.keys.forEach((key) => { key.disabled = true; });
