@@ -16,8 +16,9 @@ def tool(name: str) -> str:
 
 
 @contextlib.contextmanager
-def chromium(profile: Path) -> Iterator[Any]:
-    """A headless Chromium (1280×1000, no network of its own) whose profile lives in ``profile``."""
+def chromium(profile: Path, *extra_flags: str) -> Iterator[Any]:
+    """A headless Chromium (1280×1000, no network of its own) whose profile lives in ``profile``; ``extra_flags``
+    are added to its command line (fake media devices, host rules)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -34,6 +35,7 @@ def chromium(profile: Path) -> Iterator[Any]:
         "--disable-sync",
         f"--user-data-dir={profile / 'chromium'}",
         "--window-size=1280,1000",
+        *extra_flags,
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=tool("chromedriver")), options=options)

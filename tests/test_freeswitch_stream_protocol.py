@@ -20,7 +20,9 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from voice_ai.core.config import Settings
 from voice_ai.core.security import BearerTokenMiddleware
+from voice_ai.main import create_app
 from voice_ai.providers.audio import Audio
 from voice_ai.streaming.contracts import Clip
 from voice_ai.streaming.freeswitch import route
@@ -200,7 +202,7 @@ def stream_app(token: str | None = None) -> tuple[FastAPI, Hub]:
     app = FastAPI()
     app.include_router(route.router)
     if token:
-        app.add_middleware(BearerTokenMiddleware, token=token)
+        app.add_middleware(BearerTokenMiddleware, token=token, public=route.PUBLIC_PATHS)
 
     @app.websocket("/v1/other")
     async def other(websocket: Any) -> None:
@@ -210,6 +212,13 @@ def stream_app(token: str | None = None) -> tuple[FastAPI, Hub]:
     hub = Hub()
     app.state.freeswitch_streaming = hub
     return app, hub
+
+
+def test_the_app_lets_the_freeswitch_websocket_through_the_api_key() -> None:
+    """create_app gives the middleware the route's public prefix (the token in the path is the credential)."""
+    app = create_app(Settings(api_token="a-long-api-token-for-tests", esl_port=0))
+    middleware = next(m for m in app.user_middleware if m.cls is BearerTokenMiddleware)
+    assert route.PATH_PREFIX in middleware.kwargs["public"]
 
 
 def test_the_route_refuses_an_unknown_token() -> None:

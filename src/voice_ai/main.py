@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from voice_ai import __version__
+from voice_ai.api import docs
 from voice_ai.api.limits import TurnUploadLimit
 from voice_ai.api.responses import errors
 from voice_ai.api.routes import calls, conversations, documents, domains, health, providers_runtime, resources
@@ -16,6 +17,7 @@ from voice_ai.core.errors import install_error_handlers
 from voice_ai.core.security import BearerTokenMiddleware
 from voice_ai.core.unavailable import install_unavailable_handlers
 from voice_ai.runtime import Runtime
+from voice_ai.streaming.console import routes as console
 from voice_ai.streaming.freeswitch import route as freeswitch_stream
 from voice_ai.streaming.freeswitch.glue import freeswitch_streaming
 
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         "/api/v1/domains/{domain_uuid}; another tenant's object is a 404.",
         lifespan=lifespan,
         responses=errors(400, 422, 503),  # every route parses its input and may find the database unavailable
+        docs_url=None,  # /docs and /redoc are served offline (api/docs.py)
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_unavailable_handlers(app)
@@ -57,7 +61,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(conversations.router)
     app.include_router(providers_runtime.catalogue)
     app.include_router(providers_runtime.router)
-    app.include_router(freeswitch_stream.router)
+    console.install(app)  # the browser console: /console, its assets and its WebSocket (a console token each)
+    docs.install(app)
+    app.include_router(freeswitch_stream.router)  # mod_audio_stream's WebSocket (a one-time token each)
     if settings.api_token is not None:
-        app.add_middleware(BearerTokenMiddleware, token=settings.api_token.get_secret_value())
+        app.add_middleware(
+            BearerTokenMiddleware,
+            token=settings.api_token.get_secret_value(),
+            public=(*console.PUBLIC_PATHS, *freeswitch_stream.PUBLIC_PATHS),
+        )
     return app

@@ -195,13 +195,16 @@ def reply(
 
 
 @dataclass
-class FakeTransport:
-    """A ``MediaTransport`` that records everything; it does not report playback unless a test does."""
+class StopOnlyTransport:
+    """A ``MediaTransport`` from before pause/resume (no such methods): records everything; it does not report
+    playback unless a test does. ``controls``: (``"pause"`` | ``"resume"`` | ``"stop"``, clock) in order."""
 
     log: list[str]
     sample_rate: int = RATE
+    clock: FakeClock | None = None
     played: list[Clip] = field(default_factory=list)
     stops: int = 0
+    controls: list[tuple[str, float]] = field(default_factory=list)
     transfers: list[tuple[str, str | None]] = field(default_factory=list)
     hangups: int = 0
     failures: list[str] = field(default_factory=list)
@@ -216,7 +219,11 @@ class FakeTransport:
 
     async def stop_playback(self) -> None:
         self.stops += 1
-        self.log.append("stop")
+        self._control("stop")
+
+    def _control(self, what: str) -> None:
+        self.log.append(what)
+        self.controls.append((what, self.clock() if self.clock is not None else 0.0))
 
     async def transfer(self, destination: str, context: str | None) -> None:
         self.transfers.append((destination, context))
@@ -233,15 +240,31 @@ class FakeTransport:
     async def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
 
+    def barge_ins(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == "barge_in"]
+
+
+@dataclass
+class FakeTransport(StopOnlyTransport):
+    """The current ``MediaTransport``: also pauses and resumes playback."""
+
+    async def pause_playback(self) -> None:
+        self._control("pause")
+
+    async def resume_playback(self) -> None:
+        self._control("resume")
+
 
 class Harness:
     """A call with fakes around it, and the caller's side: ``await h.say(pcm)`` feeds 20 ms frames."""
 
-    def __init__(self, settings: StreamSettings | None = None, *, greeting: Audio | None = None) -> None:
+    def __init__(
+        self, settings: StreamSettings | None = None, *, greeting: Audio | None = None, pausing: bool = True
+    ) -> None:
         self.log: list[str] = []
         self.clock = FakeClock()
         self.engine = FakeEngine(self.clock, self.log, settings or StreamSettings(), greeting=greeting)
-        self.transport = FakeTransport(self.log)
+        self.transport = (FakeTransport if pausing else StopOnlyTransport)(self.log, clock=self.clock)
         self.call = StreamingCall(
             self.engine,
             self.transport,

@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from stream_fakes import Harness, delayed, mix, reply, scaled, settle, silence, wav
+import pytest
+from stream_fakes import Harness, cut, delayed, mix, reply, scaled, settle, silence, wav
 
 from voice_ai.conversation.actions import Action, Transfer
 from voice_ai.streaming.contracts import StreamSettings
 
 QUESTION = wav("question_price").pcm
+COUGH = cut(wav("transfer_financeiro").pcm, 200, 200)  # 200 ms of voice, an "uhum": it pauses, never confirms
+LONG = " ".join(f"palavra{i}" for i in range(40))  # a sentence whose heard prefix shows the position finely
 
 
-async def started(settings: StreamSettings | None = None) -> Harness:
-    h = Harness(settings, greeting=wav("goodbye"))
+def prefix(words: str, share: float) -> str:
+    """The words a caller hears of ``words`` when ``share`` of its audio played (as the call counts them)."""
+    split = words.split()
+    return " ".join(split[: round(min(share, 1.0) * len(split))])
+
+
+async def started(settings: StreamSettings | None = None, *, pausing: bool = True) -> Harness:
+    h = Harness(settings, greeting=wav("goodbye"), pausing=pausing)
     await h.start()
     assert [c.id for c in h.transport.played] == ["1.0"]  # the greeting
     await h.quiet(2000)  # it plays (1.4 s, estimated: the fake transport reports nothing)
@@ -75,37 +84,90 @@ async def test_the_speculative_transcript_is_discarded_when_the_caller_goes_on()
     assert h.engine.responded[0][1].text == "quanto custa a consulta no sábado"
 
 
-async def test_barge_in_stops_playback_and_commits_what_was_heard() -> None:
-    h = await started()
-    words = "Atendemos de segunda a sexta das oito da manhã às seis da tarde"
-    h.engine.replies.append(reply(h.log, [words, "E aos sábados até o meio-dia."]))
+@pytest.mark.parametrize("pausing", [True, False], ids=["pause-then-stop", "stop-only-transport"])
+async def test_barge_in_stops_playback_and_commits_what_was_heard(pausing: bool) -> None:
+    h = await started(pausing=pausing)
+    h.engine.replies.append(reply(h.log, [LONG, "E aos sábados até o meio-dia."]))
     await h.say(QUESTION)
     await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
     first_clip = h.transport.played[1]
     h.call.playback_started(first_clip.id)
-    await h.quiet(900)  # 0.9 s of the first clip (1.83 s) played
+    t0 = h.clock.t
+    await h.quiet(600)  # 0.6 s of the first clip (1.83 s) played
     await h.say(wav("transfer_financeiro").pcm[:8000], until=lambda: h.transport.stops > 0)
-    assert h.transport.stops == 1
-    barge = next(e for e in h.transport.events if e["type"] == "barge_in")
-    assert 300 <= barge["voice_ms"] < 420
+    # with pause support: paused at the first ~100 ms of voice, stopped once 300 ms confirm it; else stop only
+    assert [what for what, _ in h.transport.controls] == (["pause", "stop"] if pausing else ["stop"])
+    assert [e["state"] for e in h.transport.barge_ins()] == (["paused", "confirmed"] if pausing else ["confirmed"])
+    confirmed = h.transport.barge_ins()[-1]
+    assert 300 <= confirmed["voice_ms"] < 420
     await settle()
     stream = h.engine.streams[0]
     assert stream.closed and len(stream.commits) == 1
-    heard = stream.commits[0]["heard"]
-    assert words.startswith(heard) and 0 < len(heard.split()) < len(words.split())
-    assert stream.commits[0]["timings"]["interrupted_ms"] > 900
+    # what was heard ends where our audio stopped: at the pause (the held time is not heard), else at the stop
+    cut_at = h.transport.controls[0][1]
+    assert stream.commits[0]["heard"] == prefix(LONG, (cut_at - t0) / first_clip.audio.duration_s)
+    timings = stream.commits[0]["timings"]
+    assert abs(timings["interrupted_ms"] - (cut_at - t0) * 1000) < 1
+    reaction = timings["barge_in_reaction_ms"]
+    assert round(reaction) == confirmed["reaction_ms"]
+    assert (reaction < 250) if pausing else (reaction >= 300)  # the fake clock: deterministic
     # the interruption is the next turn
     await h.say(wav("transfer_financeiro").pcm[8000:] + silence(1000), until=lambda: len(h.engine.responded) == 2)
     assert len(h.engine.responded) == 2
 
 
-async def test_a_cough_does_not_barge_in() -> None:
+@pytest.mark.parametrize("pausing", [True, False], ids=["pausing-transport", "stop-only-transport"])
+async def test_a_cough_does_not_barge_in(pausing: bool) -> None:
+    h = await started(pausing=pausing)
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    await h.say(silence(300) + COUGH + silence(600))
+    assert h.transport.stops == 0 and not h.engine.streams[0].closed
+    assert [what for what, _ in h.transport.controls] == (["pause", "resume"] if pausing else [])
+
+
+async def test_a_cough_pauses_the_reply_and_it_plays_on_from_where_it_paused() -> None:
+    h = await started()
+    h.engine.replies.append(reply(h.log, [LONG, "E aos sábados até o meio-dia."]))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    first_clip = h.transport.played[1]
+    h.call.playback_started(first_clip.id)
+    t0 = h.clock.t
+    await h.quiet(500)
+    await h.say(silence(300) + COUGH + silence(600))
+    assert [what for what, _ in h.transport.controls] == ["pause", "resume"]
+    (_, paused), (_, resumed) = h.transport.controls
+    held = resumed - paused
+    assert 0.1 < held < 0.6
+    assert paused - t0 < 1.0  # paused during the cough (it began 0.8 s in)
+    events = h.transport.barge_ins()
+    assert [e["state"] for e in events] == ["paused", "resumed"]
+    assert events[1]["reason"] == "voice_ended" and events[1]["paused_ms"] == round(held * 1000)
+    stream = h.engine.streams[0]
+    assert not stream.closed and stream.commits == [] and h.call.phase == "speaking"
+    # the caller hangs up: they heard the clip up to now, less the time it was held
+    await h.quiet(300)
+    await h.call.closed("caller hung up")
+    played = h.clock.t - t0 - held
+    assert played < first_clip.audio.duration_s < played + held  # the held time decides how much was heard
+    assert stream.commits[0]["heard"] == prefix(LONG, played / first_clip.audio.duration_s)
+
+
+async def test_after_a_cough_the_reply_ends_later_by_the_time_it_was_held() -> None:
     h = await started()
     await h.say(QUESTION)
     await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
-    cough = wav("transfer_financeiro").pcm[4000:5200]  # 150 ms of voice
-    await h.say(silence(300) + cough + silence(600))
-    assert h.transport.stops == 0 and not h.engine.streams[0].closed
+    sent_at = h.clock.t  # the transport reports nothing: the call estimates from the clips' durations
+    duration = sum(clip.audio.duration_s for clip in h.transport.played[1:])
+    await h.say(silence(300) + COUGH + silence(600))
+    (_, paused), (_, resumed) = h.transport.controls
+    stream = h.engine.streams[0]
+    await h.quiet(6000, until=lambda: bool(stream.commits))
+    assert stream.commits[0]["heard"] is None  # all of it was heard
+    # finished = its estimated end (0.5 s margin for a transport that reports nothing), moved by the held time
+    assert h.clock.t >= sent_at + duration + (resumed - paused) + 0.5 - 0.021
+    assert h.transport.stops == 0
 
 
 async def test_our_own_echo_does_not_barge_in_and_the_caller_does() -> None:
@@ -116,11 +178,11 @@ async def test_our_own_echo_does_not_barge_in_and_the_caller_does() -> None:
     played = b"".join(c.audio.pcm for c in clips)
     echo = delayed(scaled(played, 0.3), 150)  # the line sends our reply back, 150 ms later
     await h.say(echo[: 16000 * 2])  # 2 s of it
-    assert h.transport.stops == 0
+    assert h.transport.controls == []  # not even a pause
     assert h.call.detector.echo_rejected_ms > 300
     caller = scaled(wav("transfer_financeiro").pcm, 0.6)
     await h.say(mix(echo[32000 : 32000 + len(caller)], caller), until=lambda: h.transport.stops > 0)
-    assert h.transport.stops == 1
+    assert [what for what, _ in h.transport.controls] == ["pause", "stop"]
 
 
 async def test_key_0_goes_to_the_operator() -> None:
@@ -229,7 +291,7 @@ async def test_speech_while_the_reply_is_produced_cancels_it_and_carries_the_wor
     stream = h.engine.streams[0]
     await h.say(wav("question_saturday").pcm + silence(1000), until=lambda: len(h.engine.responded) == 2)
     assert stream.closed and stream.commits == []  # nothing of it was heard: not stored
-    assert h.transport.stops == 0  # nothing was playing
+    assert h.transport.controls == []  # nothing was playing: nothing to pause or stop
     assert h.engine.responded[1][1].text == "quanto custa a consulta"  # the words carried over
 
 
@@ -271,3 +333,22 @@ async def test_hanging_up_while_the_call_starts_still_ends_the_conversation() ->
     await starting
     assert h.transport.played == []
     assert [e["outcome"] for e in h.engine.ends] == ["abandoned"]
+
+
+async def test_key_hash_over_a_pause_cuts_the_reply_where_it_paused_and_the_words_are_a_turn() -> None:
+    h = await started(StreamSettings(barge_in_min_ms=2000))  # the voice will not confirm before the key
+    h.engine.replies.append(reply(h.log, [LONG, "E aos sábados até o meio-dia."]))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    first_clip = h.transport.played[1]
+    h.call.playback_started(first_clip.id)
+    t0 = h.clock.t
+    await h.say(wav("transfer_financeiro").pcm[:4000], until=lambda: bool(h.transport.controls))
+    assert [what for what, _ in h.transport.controls] == ["pause"]
+    h.call.dtmf("#")
+    await settle()
+    assert [what for what, _ in h.transport.controls] == ["pause", "stop"]
+    stream = h.engine.streams[0]
+    paused = h.transport.controls[0][1]
+    assert stream.commits[0]["heard"] == prefix(LONG, (paused - t0) / first_clip.audio.duration_s)
+    assert len(h.engine.responded) == 2  # the caller's words are the next turn

@@ -88,10 +88,47 @@ def push(m: TurnStateMachine, ms: int, probability: float, **kw: bool) -> list[T
 def test_a_cough_does_not_barge_in_and_400_ms_of_speech_does(mode: Mode) -> None:
     m = machine(barge_in_min_ms=300)
     m.set_mode(mode)
-    assert push(m, 150, 0.95) + push(m, 500, 0.0) == []  # a 150 ms cough
+    cough = push(m, 150, 0.95) + push(m, 500, 0.0)  # a 150 ms cough
+    # while our audio plays, its onset pauses the audio and its end gives it back; nothing while thinking
+    assert kinds(cough) == ([Kind.VOICE_ONSET, Kind.VOICE_LOST] if mode is Mode.PLAYING else [])
     events = push(m, 400, 0.95)
-    assert kinds(events) == [Kind.SPEECH_STARTED, Kind.BARGE_IN]
-    assert events[1].at_ms - events[1].speech_start_ms >= 300
+    expected = [Kind.SPEECH_STARTED, Kind.BARGE_IN]
+    assert kinds(events) == ([Kind.VOICE_ONSET, *expected] if mode is Mode.PLAYING else expected)
+    assert events[-1].at_ms - events[-1].speech_start_ms >= 300
+
+
+def test_the_voice_onset_comes_after_96_ms_of_consecutive_voice_and_the_loss_after_the_gap() -> None:
+    m = machine(barge_in_min_ms=300)
+    m.set_mode(Mode.PLAYING)
+    assert push(m, 64, 0.95) + push(m, 32, 0.1) + push(m, 64, 0.95) == []  # 128 ms of voice, never 96 in a row
+    onset = push(m, 32, 0.95)
+    assert kinds(onset) == [Kind.VOICE_ONSET] and onset[0].at_ms == 192 and onset[0].speech_start_ms == 0
+    assert push(m, 96, 0.0) == []  # a gap of gap_ms (100) is still the same burst
+    lost = push(m, 32, 0.0)
+    assert kinds(lost) == [Kind.VOICE_LOST] and not lost[0].forced
+    assert lost[0].speech_end_ms == 192  # where the voice ended
+
+
+def test_a_voice_never_confirmed_is_lost_after_the_onset_timeout_and_may_still_barge_in() -> None:
+    m = machine(barge_in_min_ms=1500)  # needs 1 s of voice: sparse voice takes long to confirm
+    m.set_mode(Mode.PLAYING)
+    events = push(m, 96, 0.95)
+    assert kinds(events) == [Kind.VOICE_ONSET]
+    for _ in range(10):  # one voiced chunk in four
+        events += push(m, 96, 0.1) + push(m, 32, 0.95)
+    assert kinds(events) == [Kind.VOICE_ONSET, Kind.VOICE_LOST]  # once, not a pause per burst
+    assert events[1].forced and 600 <= events[1].at_ms - events[0].at_ms < 632
+    assert kinds(push(m, 1200, 0.95)) == [Kind.SPEECH_STARTED, Kind.BARGE_IN]
+
+
+def test_no_voice_onset_while_thinking_listening_without_barge_in_or_on_echo() -> None:
+    for mode, allowed in ((Mode.THINKING, True), (Mode.LISTENING, True), (Mode.PLAYING, False)):
+        m = machine(barge_in=allowed)
+        m.set_mode(mode)
+        assert Kind.VOICE_ONSET not in kinds(push(m, 600, 0.95)), mode
+    m = machine()
+    m.set_mode(Mode.PLAYING)
+    assert push(m, 1000, 0.99, echo=True) == []
 
 
 def test_a_short_burst_is_not_speech_while_listening_either() -> None:
@@ -142,3 +179,15 @@ def test_a_real_cough_length_clip_does_not_barge_in_and_a_phrase_does() -> None:
         detector.set_mode(Mode.PLAYING)
         events = run(detector, silence(500) + cut(speech.pcm, start, ms) + silence(800))
         assert (Kind.BARGE_IN in kinds(events)) is expected, ms
+
+
+def test_over_our_audio_it_takes_barge_in_min_ms_of_voice_not_two_thirds_of_it() -> None:
+    m = machine(barge_in_min_ms=300)
+    m.set_mode(Mode.PLAYING)
+    uhum = push(m, 224, 0.95) + push(m, 300, 0.0)  # 224 ms of voice: two thirds of 300 would have cut the reply
+    assert kinds(uhum) == [Kind.VOICE_ONSET, Kind.VOICE_LOST]
+    m = machine(barge_in_min_ms=300)
+    m.set_mode(Mode.PLAYING)
+    events = push(m, 160, 0.95) + push(m, 64, 0.1) + push(m, 160, 0.95)  # a dip inside a word does not count
+    assert kinds(events) == [Kind.VOICE_ONSET, Kind.SPEECH_STARTED, Kind.BARGE_IN]
+    assert events[-1].at_ms == 384  # 320 ms voiced

@@ -132,6 +132,16 @@
 	$apps[$x]['default_settings'][$y]['default_setting_enabled'] = 'true';
 	$apps[$x]['default_settings'][$y]['default_setting_description'] = 'Seconds to wait for the service (uploads and the try-it box included).';
 	$y++;
+	//the browser console (Open console on a secretary's page) is opened by the admin's browser, which cannot reach the
+	//service's loopback address: its public base URL, e.g. https://pbx.example.com/voice-ai behind the web server
+	$apps[$x]['default_settings'][$y]['default_setting_uuid'] = '5f0b8a52-6a1e-4c1d-9c43-2f7d0b6e3a91';
+	$apps[$x]['default_settings'][$y]['default_setting_category'] = 'voice_secretary';
+	$apps[$x]['default_settings'][$y]['default_setting_subcategory'] = 'console_url';
+	$apps[$x]['default_settings'][$y]['default_setting_name'] = 'text';
+	$apps[$x]['default_settings'][$y]['default_setting_value'] = '';
+	$apps[$x]['default_settings'][$y]['default_setting_enabled'] = 'false';
+	$apps[$x]['default_settings'][$y]['default_setting_description'] = 'Base URL of the Voice AI Service as the admin\'s browser reaches it, for the secretary console (e.g. https://pbx.example.com/voice-ai through the web server; see docs/streaming.md). Unset: service_url.';
+	$y++;
 
 	//destinations: the dialplan rows this app writes for its secretaries (one per secretary extension), labelled
 	//with the secretary's name (the description: the entry's own name has no spaces, as Dialplan Manager keeps names)

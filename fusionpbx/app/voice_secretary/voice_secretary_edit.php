@@ -27,7 +27,7 @@
 
 	$text_fields = ['name', 'extension', 'language', 'company_name', 'greeting', 'farewell', 'personality_prompt',
 		'operator_destination', 'operator_context', 'tts_voice', 'webhook_url'];
-	$number_fields = ['max_turns', 'silence_threshold', 'silence_seconds', 'max_record_seconds'];
+	$number_fields = ['max_turns', 'silence_threshold', 'silence_seconds', 'max_record_seconds', 'end_of_turn_ms', 'barge_in_min_ms'];
 	$provider_fields = ['stt' => 'stt_provider_uuid', 'tts' => 'tts_provider_uuid', 'llm' => 'llm_provider_uuid', 'embeddings' => 'embeddings_provider_uuid'];
 
 	//the stored secretary (another tenant's id is a 404 from the service: treated as not found)
@@ -51,6 +51,23 @@
 		voice_secretary_ui::require_token($text, 'voice_secretaries.php');
 		$posted_action = voice_secretary_ui::param($_POST, 'submit_action') ?: 'save';
 
+		if ($posted_action === 'console') {
+			//Open console: a token for this secretary only, and the browser goes to the service's console page with it
+			$base = voice_secretary_client::console_base_url();
+			$minted = $id !== null ? $client->console_token($id) : null;
+			if ($minted !== null && $minted->ok() && $base !== null && is_string($minted->data['console_path'] ?? null)) {
+				header('Location: '.$base.$minted->data['console_path']);
+				exit;
+			}
+			if ($minted !== null && !$minted->ok()) {
+				voice_secretary_ui::fail($minted);
+			}
+			else {
+				message::add($text['message-console_failed'], 'negative');
+			}
+			header('Location: voice_secretary_edit.php?id='.urlencode((string) $id));
+			exit;
+		}
 		if ($posted_action === 'try_end') {
 			//the page was left (sent by the browser as it goes): the caller "hung up"
 			$end_try();
@@ -114,6 +131,8 @@
 			$data[$field] = voice_secretary_client::is_uuid($value) ? $value : null;
 		}
 		$data['enabled'] = voice_secretary_ui::param($_POST, 'enabled') !== 'false';
+		$data['call_mode'] = voice_secretary_ui::post('call_mode') ?? 'turn';
+		$data['barge_in'] = voice_secretary_ui::param($_POST, 'barge_in') !== 'false';
 		$data['language'] = $data['language'] ?? 'pt-BR';
 		$secret = voice_secretary_ui::post('webhook_secret');
 		if ($secret !== null) {
@@ -168,7 +187,8 @@
 	}
 
 	$values = $secretary ?? ['language' => 'pt-BR', 'max_turns' => 10, 'silence_threshold' => 300,
-		'silence_seconds' => 2, 'max_record_seconds' => 15, 'enabled' => true];
+		'silence_seconds' => 2, 'max_record_seconds' => 15, 'enabled' => true,
+		'call_mode' => 'turn', 'end_of_turn_ms' => 600, 'barge_in' => true, 'barge_in_min_ms' => 300];
 	$value = function (string $field) use ($values) {
 		return $values[$field] ?? '';
 	};
@@ -194,9 +214,13 @@
 
 	echo "<form name='frm' id='frm' method='post'>\n";
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_secretaries.php']);
+	if ($id !== null) {
+		//the console opens in a new tab, through its own small form (below): a POST with this page's token
+		$buttons .= button::create(['type' => 'button', 'label' => $text['button-console'], 'icon' => 'microphone', 'id' => 'btn_console', 'title' => $text['description-console'], 'onclick' => "document.getElementById('form_console').submit();", 'style' => 'margin-left: 15px;']);
+	}
 	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save', 'style' => 'margin-left: 15px;']);
 	echo voice_secretary_ui::action_bar($text['title-voice_secretary'], $buttons);
-	$fields = array_merge($text_fields, $number_fields, array_values($provider_fields), ['webhook_secret', 'enabled']);
+	$fields = array_merge($text_fields, $number_fields, array_values($provider_fields), ['webhook_secret', 'enabled', 'call_mode', 'barge_in']);
 	echo $ui::errors_box($errors, $fields);
 	$error = function (string $field) use ($errors) {
 		return $errors[$field] ?? '';
@@ -220,6 +244,10 @@
 	echo $ui::row($text['label-silence_threshold'], $ui::input('silence_threshold', $value('silence_threshold'), 'number', ['min' => '1', 'max' => '10000']), $text['description-silence_threshold'], false, $error('silence_threshold'));
 	echo $ui::row($text['label-silence_seconds'], $ui::input('silence_seconds', $value('silence_seconds'), 'number', ['min' => '1', 'max' => '30']), $text['description-silence_seconds'], false, $error('silence_seconds'));
 	echo $ui::row($text['label-max_record_seconds'], $ui::input('max_record_seconds', $value('max_record_seconds'), 'number', ['min' => '2', 'max' => '120']), $text['description-max_record_seconds'], false, $error('max_record_seconds'));
+	echo $ui::row($text['label-call_mode'], $ui::select('call_mode', $value('call_mode'), ['turn' => $text['option-call_mode_turn'], 'stream' => $text['option-call_mode_stream']]), $text['description-call_mode'], false, $error('call_mode'));
+	echo $ui::row($text['label-end_of_turn_ms'], $ui::input('end_of_turn_ms', $value('end_of_turn_ms'), 'number', ['min' => '200', 'max' => '3000', 'step' => '50']), $text['description-end_of_turn_ms'], false, $error('end_of_turn_ms'));
+	echo $ui::row($text['label-barge_in'], $ui::boolean('barge_in', $values['barge_in'] ?? true, $text), $text['description-barge_in'], false, $error('barge_in'));
+	echo $ui::row($text['label-barge_in_min_ms'], $ui::input('barge_in_min_ms', $value('barge_in_min_ms'), 'number', ['min' => '100', 'max' => '2000', 'step' => '50']), $text['description-barge_in_min_ms'], false, $error('barge_in_min_ms'));
 	foreach ($provider_fields as $type => $field) {
 		echo $ui::row($text['label-provider_'.$type], $ui::select($field, $value($field), $provider_options[$type]), $text['description-provider'], false, $error($field));
 	}
@@ -237,6 +265,12 @@
 	}
 	echo $ui::token_fields($token);
 	echo "</form>\n";
+	if ($id !== null) {
+		echo "<form id='form_console' method='post' target='_blank' rel='noopener' action='voice_secretary_edit.php?id=".$ui::h(urlencode($id))."'>\n";
+		echo "<input type='hidden' name='submit_action' value='console'>\n";
+		echo $ui::token_fields($token);
+		echo "</form>\n";
+	}
 
 	//try it: the conversation so far (a card only once there is one), then the question, in its own card
 	if ($id !== null) {

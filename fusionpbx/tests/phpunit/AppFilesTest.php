@@ -33,7 +33,7 @@ final class AppFilesTest extends TestCase {
 			$this->assertSame('voice_secretary', $setting['default_setting_category']);
 			$this->assertMatchesRegularExpression('/^[0-9a-f-]{36}$/', $setting['default_setting_uuid']);
 		}
-		$this->assertSame(['service_url', 'api_key', 'timeout'], array_column($app['default_settings'], 'default_setting_subcategory'));
+		$this->assertSame(['service_url', 'api_key', 'timeout', 'console_url'], array_column($app['default_settings'], 'default_setting_subcategory'));
 		$this->assertSame('fd29e39c-c936-f5fc-8e2b-611681b266b5', $app['menu'][0]['parent_uuid']);
 		$this->assertSame($app['menu'][0]['uuid'], $app['permissions'][0]['menu']['uuid']);
 		$this->assertSame('voice_secretary', $app['destinations'][0]['name']);

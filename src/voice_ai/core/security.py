@@ -13,9 +13,6 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PUBLIC_PATHS = frozenset({"/health"})
-# WebSockets that carry their own one-time credential in the path (FreeSWITCH's mod_audio_stream cannot send a
-# bearer token): voice_ai.streaming.freeswitch.pairing
-TOKEN_WEBSOCKET_PREFIXES = ("/v1/stream/freeswitch/",)
 MIN_TOKEN_LENGTH = 16
 
 
@@ -49,18 +46,23 @@ def check_bind(host: str, api_token: str | None) -> None:
 
 class BearerTokenMiddleware:
     """Pure ASGI middleware: every HTTP request except ``/health``, and every WebSocket, needs
-    ``Authorization: Bearer <token>``."""
+    ``Authorization: Bearer <token>`` — except the ``public`` paths (exact, or a prefix when it ends in ``/``),
+    which carry credentials of their own (the browser console's token)."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, public: tuple[str, ...] = ()) -> None:
         self.app = app
         self._token = token.encode()
+        self._public = frozenset(path for path in public if not path.endswith("/"))
+        self._public_prefixes = tuple(path for path in public if path.endswith("/"))
+
+    def _is_public(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        if scope["type"] == "http" and path in PUBLIC_PATHS:
+            return True
+        return path in self._public or path.startswith(self._public_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] not in ("http", "websocket")
-            or (scope["type"] == "http" and scope["path"] in PUBLIC_PATHS)
-            or (scope["type"] == "websocket" and scope["path"].startswith(TOKEN_WEBSOCKET_PREFIXES))
-        ):
+        if scope["type"] not in ("http", "websocket") or self._is_public(scope):
             await self.app(scope, receive, send)
             return
         supplied = b""

@@ -37,6 +37,7 @@ PROVIDER_TYPES = ("stt", "tts", "llm", "embeddings")
 DOCUMENT_STATUSES = ("queued", "processing", "ready", "failed")
 OUTCOMES = ("resolved", "transferred", "hangup", "abandoned", "error")
 MESSAGE_ROLES = ("system", "user", "assistant")
+CALL_MODES = ("turn", "stream")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -126,6 +127,9 @@ class Secretary(Timestamps, Base):
         _provider_ref("tts_provider_uuid", "fk_voice_secretaries_tts"),
         _provider_ref("llm_provider_uuid", "fk_voice_secretaries_llm"),
         _provider_ref("embeddings_provider_uuid", "fk_voice_secretaries_embeddings"),
+        CheckConstraint(_in("call_mode", CALL_MODES), name="ck_voice_secretaries_call_mode"),
+        CheckConstraint("end_of_turn_ms BETWEEN 200 AND 3000", name="ck_voice_secretaries_end_of_turn_ms"),
+        CheckConstraint("barge_in_min_ms BETWEEN 100 AND 2000", name="ck_voice_secretaries_barge_in_min_ms"),
     )
 
     voice_secretary_uuid: Mapped[uuid.UUID] = _pk()
@@ -151,6 +155,11 @@ class Secretary(Timestamps, Base):
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+    # streaming calls (docs/streaming.md): the mode the dialplan entry selects, end of turn and barge-in timing
+    call_mode: Mapped[str] = mapped_column(Text, server_default=sql("'turn'"))
+    end_of_turn_ms: Mapped[int] = mapped_column(Integer, server_default=sql("600"))
+    barge_in: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+    barge_in_min_ms: Mapped[int] = mapped_column(Integer, server_default=sql("300"))
 
 
 class TransferRule(Timestamps, Base):

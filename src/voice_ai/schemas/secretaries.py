@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AnyHttpUrl, Field
 
@@ -44,6 +45,22 @@ class _SecretaryFields(Strict):
         default=None, max_length=500, description="Write-only: shown masked; omit to keep the stored one."
     )
     enabled: bool = True
+    call_mode: Literal["turn", "stream"] = Field(
+        default="turn",
+        description="How calls reach the secretary: 'turn' (the Lua flow records each utterance; needs no extra "
+        "FreeSWITCH module) or 'stream' (mod_audio_stream: answers within a second and can be interrupted; falls "
+        "back to 'turn' where the module is missing).",
+    )
+    end_of_turn_ms: int = Field(
+        default=600, ge=200, le=3000, description="Streaming: silence after the caller's speech that ends their turn."
+    )
+    barge_in: bool = Field(default=True, description="Streaming: the caller may interrupt the secretary by speaking.")
+    barge_in_min_ms: int = Field(
+        default=300,
+        ge=100,
+        le=2000,
+        description="Streaming: voice needed to interrupt (shorter sounds, a cough or 'uhum', do not).",
+    )
 
 
 class SecretaryCreate(_SecretaryFields):
@@ -80,5 +97,9 @@ class SecretaryPublic(ORMModel):
     webhook_url: str | None
     webhook_secret: str | None = Field(description="Masked.")
     enabled: bool
+    call_mode: str
+    end_of_turn_ms: int
+    barge_in: bool
+    barge_in_min_ms: int
     insert_date: datetime
     update_date: datetime

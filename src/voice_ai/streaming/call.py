@@ -27,8 +27,18 @@ Decisions (issue 11):
   voice, like a barge-in): the reply is closed and *not* committed — the caller heard nothing of it — and their
   words carry over into the next turn (the transcript when it was known, else the audio: the next segment starts
   where the first one did). The same holds for a barge-in before the first clip really started playing.
-- A barge-in stops playback at once and commits the interrupted reply with ``heard`` = the clips that fully
-  played + the share of the cut clip's words that matches the share of its audio that played.
+- A barge-in stops playback and commits the interrupted reply with ``heard`` = the clips that fully played + the
+  share of the cut clip's words that matches the share of its audio that played.
+- Barge-in reacts in two steps (LiveKit Agents' "false interruption" handling): at the first reliable voice while
+  our audio plays (``VOICE_ONSET``: ~100 ms of voice at the raised threshold, past echo rejection) the call
+  **pauses** the transport's playback; ``barge_in_min_ms`` of voice then confirms it (``BARGE_IN``: stop, drop the
+  queue, commit what was heard up to the *pause*), while a burst that dies first (a cough, an "uhum") or that is
+  not confirmed within ``onset_timeout_ms`` (600) **resumes** the playback where it paused — nothing is cut or
+  committed, and every estimate (what was heard, when the reply ends, the echo reference) moves by the paused
+  time. A transport without ``pause_playback``/``resume_playback`` (checked with ``getattr``) gets the one-step
+  behaviour: stop at confirmation. Live events: ``{"type": "barge_in", "state": "paused" | "resumed" |
+  "confirmed", ...}``; the interrupted turn's timings get ``barge_in_reaction_ms`` (the detector's voice onset →
+  pause or stop sent).
 - ``*`` replays the last reply (the greeting before any) when the caller has the floor; it is ignored while a
   reply is in flight. ``#`` closes the caller's turn now (nothing happens without speech). ``0`` goes to the
   operator (no operator destination: the transport's fallback, as a failure).
@@ -120,6 +130,15 @@ class _Reply:
 
 
 @dataclass
+class _Pause:
+    """Playback paused at the caller's first voice, waiting for the voice to be confirmed or to die."""
+
+    reply: _Reply
+    at: float  # clock: when the pause was sent (what the caller heard stops here)
+    onset: float  # clock: where the caller's voice began (the detector's onset)
+
+
+@dataclass
 class _Speculation:
     start_ms: float
     speech_end_ms: float
@@ -174,6 +193,11 @@ class StreamingCall:
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         self._failed = False
+        self._pause: _Pause | None = None
+        self._can_pause = callable(getattr(transport, "pause_playback", None)) and callable(
+            getattr(transport, "resume_playback", None)
+        )
+        self._control_lock = asyncio.Lock()  # pause / resume / stop reach the transport in the order decided
 
     # -- the transport's side --------------------------------------------------------------------------------
 
@@ -323,20 +347,110 @@ class StreamingCall:
         if event.kind is Kind.SPEECH_STARTED:
             self._idle_since = None
         elif event.kind is Kind.BARGE_IN:
-            reply = self._reply
-            if reply is not None and not reply.cancelled:
-                at = self.detector.clock_at(event.at_ms)
-                voice_ms = event.at_ms - event.speech_start_ms
-                self._emit({"type": "barge_in", "voice_ms": round(voice_ms), "turn": reply.seq})
-                self._interrupt(reply, at, stop=True)
-            self.detector.set_mode(Mode.LISTENING)
-            self._state("listening")
+            self._barge_in(event)
+        elif event.kind is Kind.VOICE_ONSET:
+            self._pause_playback(event)
+        elif event.kind is Kind.VOICE_LOST:
+            self._resume_playback("timeout" if event.forced else "voice_ended")
         elif event.kind is Kind.PAUSE:
             self._speculate(event)
         elif event.kind is Kind.RESUMED:
             self._cancel_speculation()
         elif event.kind is Kind.TURN_ENDED:
+            if self._pause is not None:  # key "#" over a pause: the caller's words interrupt, then are a turn
+                self._barge_in(event)
             self._turn_ended(event)
+
+    # -- barge-in ------------------------------------------------------------------------------------------
+
+    def _barge_in(self, event: TurnEvent) -> None:
+        """The caller's voice is confirmed over the reply in flight: cut it where the caller stopped hearing it."""
+        reply, pause = self._reply, self._pause
+        now = self.now()
+        if reply is not None and not reply.cancelled:
+            onset = self.detector.clock_at(event.speech_start_ms)
+            if pause is not None and pause.reply is reply:
+                at, reaction = pause.at, pause.at - pause.onset  # the caller heard nothing after the pause
+            else:
+                at, reaction = now, now - onset  # the stop is sent now
+            voice_ms = event.at_ms - event.speech_start_ms
+            self._emit(
+                {
+                    "type": "barge_in",
+                    "state": "confirmed",
+                    "turn": reply.seq,
+                    "voice_ms": round(voice_ms),
+                    "reaction_ms": round(reaction * 1000),
+                }
+            )
+            self._interrupt(reply, at, stop=True, reaction_ms=reaction * 1000)
+        self._pause = None
+        self.detector.set_mode(Mode.LISTENING)
+        self._state("listening")
+
+    def _pause_playback(self, event: TurnEvent) -> None:
+        """The first reliable voice over our audio: hold the playback until the voice is confirmed or dies."""
+        reply = self._reply
+        if not self._can_pause or self._pause is not None or reply is None or reply.cancelled or not reply.clips:
+            return
+        now = self.now()
+        onset = self.detector.clock_at(event.speech_start_ms)
+        self._pause = _Pause(reply, now, onset)
+        self.echo.cut(now)  # nothing of ours plays while paused
+        self._emit(
+            {
+                "type": "barge_in",
+                "state": "paused",
+                "turn": reply.seq,
+                "voice_ms": round(event.at_ms - event.speech_start_ms),
+                "reaction_ms": round((now - onset) * 1000),
+            }
+        )
+        self._spawn(self._control(self._transport_pause))
+
+    def _resume_playback(self, reason: str) -> None:
+        """The voice died before it was confirmed (or was never confirmed in time): play on from the pause."""
+        pause, self._pause = self._pause, None
+        if pause is None:
+            return
+        reply = pause.reply
+        if reply.cancelled or reply.committed or self.ended:
+            return
+        now = self.now()
+        held = max(now - pause.at, 0.0)
+        for sent in reply.clips:  # what had not finished playing at the pause plays that much later
+            if sent.stopped_at is None and sent.est_end > pause.at:
+                sent.est_start += held
+        if self._queue_end > pause.at:
+            self._queue_end += held
+        for sent in reply.clips:  # the echo reference: what is left to play, where it will play
+            if sent.stopped_at is not None or sent.est_end <= now:
+                continue
+            samples = to_float(sent.clip.audio.samples)
+            start = sent.est_start
+            if start < now:
+                samples, start = samples[int((now - start) * self.sample_rate) :], now
+            self.echo.played(samples, start, key=sent.clip.id)
+        self._emit(
+            {
+                "type": "barge_in",
+                "state": "resumed",
+                "turn": reply.seq,
+                "reason": reason,
+                "paused_ms": round(held * 1000),
+            }
+        )
+        self._spawn(self._control(self._transport_resume))
+
+    async def _transport_pause(self) -> None:
+        await self.transport.pause_playback()
+
+    async def _transport_resume(self) -> None:
+        await self.transport.resume_playback()
+
+    async def _control(self, command: Callable[[], Awaitable[None]]) -> None:
+        async with self._control_lock:
+            await command()
 
     def _speculate(self, event: TurnEvent) -> None:
         self._cancel_speculation()
@@ -444,11 +558,14 @@ class StreamingCall:
         audio = part.audio.resampled(self.sample_rate)
         clip = Clip(f"{reply.seq}.{part.index}", part.text, audio)
         now = self.now()
-        sent = _Sent(clip, now, max(now, self._queue_end))
+        pause = self._pause if self._pause is not None and self._pause.reply is reply else None
+        # while paused, playback time stands still at the pause (the resume moves the clip by the time held)
+        sent = _Sent(clip, now, max(pause.at if pause is not None else now, self._queue_end))
         self._queue_end = sent.est_end
         reply.clips.append(sent)
         self._sent[clip.id] = (reply, sent)
-        self.echo.played(to_float(audio.samples), sent.est_start, key=clip.id)
+        if pause is None:  # else the resume places it in the echo reference
+            self.echo.played(to_float(audio.samples), sent.est_start, key=clip.id)
         self.detector.set_mode(Mode.PLAYING)
         await self.transport.play(clip)
         if reply.first_audio_at is None:
@@ -465,6 +582,8 @@ class StreamingCall:
     def _check_finished(self, reply: _Reply, now: float) -> None:
         if not reply.produced or reply.finished.is_set():
             return
+        if self._pause is not None and self._pause.reply is reply:
+            return  # held: it ends after the resume (or is cut)
         for sent in reply.clips:
             if sent.stopped_at is not None:
                 continue
@@ -508,10 +627,17 @@ class StreamingCall:
         else:
             self._listening()
 
-    def _interrupt(self, reply: _Reply, at: float, *, stop: bool) -> asyncio.Task[None] | None:
-        """Barge-in (``stop``: the transport stops playing), a key, or the caller left: cut ``reply`` at ``at``.
-        Decided at once (what was heard; else the caller's words carry over to the next turn); the transport
-        and the engine are told in a task, which is returned (None: nothing to cut)."""
+    def _interrupt(
+        self, reply: _Reply, at: float, *, stop: bool, reaction_ms: float | None = None
+    ) -> asyncio.Task[None] | None:
+        """Barge-in (``stop``: the transport stops playing), a key, or the caller left: cut ``reply`` at ``at`` (at
+        the pause, when it is paused: the caller heard nothing after it). Decided at once (what was heard; else the
+        caller's words carry over to the next turn); the transport and the engine are told in a task, which is
+        returned (None: nothing to cut)."""
+        pause = self._pause
+        if pause is not None and pause.reply is reply:
+            self._pause = None
+            at = min(at, pause.at)
         if reply.cancelled or reply.committed:
             return None
         reply.cancelled = True
@@ -527,11 +653,19 @@ class StreamingCall:
                 self._carry_text = reply.caller.text
             elif reply.start_ms is not None:
                 self._carry_start_ms = reply.start_ms
-        return self._spawn(self._cut(reply, at, heard, stop and bool(reply.clips), task))
+        return self._spawn(self._cut(reply, at, heard, stop and bool(reply.clips), task, reaction_ms))
 
-    async def _cut(self, reply: _Reply, at: float, heard: str, stop: bool, task: asyncio.Task[None] | None) -> None:
+    async def _cut(
+        self,
+        reply: _Reply,
+        at: float,
+        heard: str,
+        stop: bool,
+        task: asyncio.Task[None] | None,
+        reaction_ms: float | None,
+    ) -> None:
         if stop:
-            await self.transport.stop_playback()
+            await self._control(self.transport.stop_playback)
         if task is not None and task is not asyncio.current_task() and not task.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -546,6 +680,8 @@ class StreamingCall:
             timings = dict(reply.timings)
             timings["interrupted_ms"] = max(at - reply.clips[0].est_start, 0.0) * 1000 if reply.clips else 0.0
             timings["total_ms"] = (at - reply.speech_end) * 1000
+            if reaction_ms is not None:
+                timings["barge_in_reaction_ms"] = reaction_ms
             reply.committed = True
             turn = await stream.commit(heard=heard, timings=timings)
             self.turns += 1

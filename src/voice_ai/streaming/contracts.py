@@ -162,7 +162,21 @@ class MediaTransport(Protocol):
         ...
 
     async def stop_playback(self) -> None:
-        """Barge-in: stop what is playing now and drop everything queued, at once."""
+        """Barge-in: stop what is playing now and drop everything queued, at once (also ends a pause)."""
+        ...
+
+    async def pause_playback(self) -> None:
+        """Possible barge-in (the caller's first ~100 ms of voice over our audio): hold playback at once, keeping the
+        current clip's position and everything queued; clips queued while paused wait too. Followed by
+        :meth:`resume_playback` (it was a cough, an "uhum") or :meth:`stop_playback` (a real interruption).
+
+        Optional: :class:`~voice_ai.streaming.call.StreamingCall` checks for it (and :meth:`resume_playback`) with
+        ``getattr``; a transport without both only gets :meth:`stop_playback`, once the voice is confirmed."""
+        ...
+
+    async def resume_playback(self) -> None:
+        """Continue after :meth:`pause_playback`: the held clip from where it stopped, then the queue, in order.
+        A transport reporting playback keeps reporting it as usual (a held clip does not report a stop)."""
         ...
 
     async def transfer(self, destination: str, context: str | None) -> None:

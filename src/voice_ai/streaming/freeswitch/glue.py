@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from fastapi import FastAPI
 
@@ -21,6 +21,7 @@ from voice_ai.streaming.freeswitch.transport import FreeswitchTransport
 
 if TYPE_CHECKING:  # the streaming call loads VAD and DSP libraries: only when a call comes
     from voice_ai.streaming.call import StreamingCall
+    from voice_ai.streaming.contracts import MediaTransport
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,10 @@ def streaming_call_factory(app: FastAPI) -> ControllerFactory:
         assert channel.domain_uuid is not None and channel.secretary is not None  # session.run checked them
         call = StreamingCall(
             CallEngine(app.state.runtime),
-            transport,
+            # pause_playback/resume_playback are optional (StreamingCall looks them up with getattr) and this
+            # transport has none on purpose: FreeSWITCH's only pause (uuid_fileman … pause) toggles the file
+            # playing *now*, so a pause sent between two clips would pause the next one at resume (docs/streaming.md)
+            cast("MediaTransport", transport),
             channel.domain_uuid,
             channel.call_uuid,
             channel.secretary,

@@ -14,7 +14,8 @@ from voice_ai.streaming.freeswitch.session import AudioLink
 
 router = APIRouter()
 
-PATH_PREFIX = "/v1/stream/freeswitch/"  # core.security lets it through without the API key: the token is the key
+PATH_PREFIX = "/v1/stream/freeswitch/"
+PUBLIC_PATHS = (PATH_PREFIX,)  # no API key here (core.security's ``public``): the token in the path is the key
 
 
 @router.websocket("/v1/stream/freeswitch/{token}")

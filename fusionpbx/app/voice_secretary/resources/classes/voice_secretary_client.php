@@ -140,6 +140,26 @@ class voice_secretary_client {
 	}
 
 	/**
+	 * A short-lived token that opens this secretary's browser console, and the path to send the browser to
+	 * ({token, expires_at, console_path}). The browser gets that token only, never the API key.
+	 */
+	public function console_token(string $secretary_uuid): voice_secretary_response {
+		return $this->request('POST', $this->resource_path('secretaries', $secretary_uuid, '/console-token'));
+	}
+
+	/**
+	 * The service's base URL as the admin's browser reaches it (default setting console_url; service_url when
+	 * unset), or null when neither is an http(s) URL.
+	 */
+	public static function console_base_url(): ?string {
+		$url = (string) self::setting('console_url', self::setting('service_url', 'http://127.0.0.1:8100'));
+		if (!preg_match('#^https?://[^\s/?\#]+(/[^\s?\#]*)?$#i', $url)) {
+			return null;
+		}
+		return rtrim($url, '/');
+	}
+
+	/**
 	 * The try-it box: a typed question to a secretary through the telephony API, as a call would. The
 	 * conversation ($call_uuid) goes on across questions until end_try() and appears in the call log.
 	 */

@@ -48,6 +48,10 @@ class voice_secretary_dialplan {
 			$details[] = ['action', 'set', 'voice_ai_fallback_destination='.$operator, null];
 			$details[] = ['action', 'set', 'voice_ai_fallback_context='.$context, null];
 		}
+		if (($secretary['call_mode'] ?? 'turn') === 'stream') {
+			//the entry script streams the call when mod_audio_stream is loaded (turn by turn otherwise)
+			$details[] = ['action', 'set', 'voice_ai_mode=stream', null];
+		}
 		$details[] = ['action', 'lua', 'secretary_ai.lua '.strtolower($uuid), null];
 		return $details;
 	}
