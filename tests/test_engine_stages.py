@@ -193,6 +193,21 @@ async def test_transfer_silence_and_what_the_caller_heard(
     assert tuple(ended) == ("transferred", "200")
 
 
+async def test_a_transfer_the_caller_talked_over_is_stored_as_not_carried_out(
+    client: httpx.AsyncClient, demo: dict[str, Any], runtime: Runtime, db: Any
+) -> None:
+    engine = CallEngine(runtime)
+    domain, call = await _call(engine, demo, rate=8000)
+    transfer = engine.respond(domain, call, Heard("Preciso da segunda via do meu boleto", "x", 1.0), sample_rate=8000)
+    parts = await _parts(transfer)
+    assert transfer.action.kind == "transfer" and parts
+    await transfer.commit(heard=" ".join(parts[0].text.split()[:2]), timings={"interrupted_ms": 300.0})
+    stored = (await _stored(db, call))[-1]
+    assert stored["role"] == "assistant" and stored["action"] == "continue"
+    target = await db.fetchval("SELECT transfer_destination FROM v_voice_conversations WHERE call_uuid = $1", call)
+    assert target is None
+
+
 async def test_another_tenants_call_is_not_found_and_transcribe_stores_nothing(
     client: httpx.AsyncClient, demo: dict[str, Any], runtime: Runtime, new_domain: Any, db: Any
 ) -> None:

@@ -200,7 +200,8 @@ class EngineReply:
 
     async def commit(self, *, heard: str | None = None, timings: dict[str, float] | None = None) -> int:
         """Store the turn once (later calls return the same number). ``heard``: the part of the reply the caller
-        heard before interrupting (stored as the reply's text); ``timings``: the call's own (``eot_ms``,
+        heard before interrupting (stored as the reply's text, with the action ``continue``: a transfer or hang-up
+        the caller talked over was not carried out); ``timings``: the call's own (``eot_ms``,
         ``first_audio_ms``, ``interrupted_ms``…), added to the engine's."""
         async with self._commit_lock:
             if self._committed is not None:
@@ -216,7 +217,8 @@ class EngineReply:
                 turn_index=None,
                 transcript=self.heard.text.strip(),
                 response=self.text if heard is None else heard.strip(),
-                action=self.action,
+                # an interrupted transfer or hang-up was not carried out: the log keeps what happened
+                action=self.action if heard is None else Action("continue"),
                 timings=stored,
                 providers=self.providers,
                 clips=self._clips,
