@@ -296,6 +296,27 @@ async def test_a_console_session_round_trip(server: Server, client: httpx.AsyncC
     assert stats.digits == ["*", "#", "0"]
 
 
+async def test_audio_faster_than_real_time_closes_the_session(
+    server: Server, client: httpx.AsyncClient, tenants: Any
+) -> None:
+    """A microphone sends in real time; a client pushing minutes of audio at once would make every call on this
+    service wait for its voice detection: it is told why and closed (1008)."""
+    (domain_a, secretary_a), _ = tenants
+    token = (await mint(client, domain_a, secretary_a)).json()["token"]
+    async with connect(f"{server.ws}?token={token}") as ws:
+        await events_until(ws, "play")
+        frames = voice(4.0)
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(20):  # without the limit the server would just keep feeding the call
+                for frame in frames:
+                    await ws.send(frame)
+                while True:
+                    await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "real time" in closed.value.rcvd.reason
+    assert server.calls[-1].frames < len(frames), "the flood was not fed to the call"
+
+
 async def test_stopping_or_leaving_hangs_the_call_up(server: Server, client: httpx.AsyncClient, tenants: Any) -> None:
     (domain_a, secretary_a), _ = tenants
     token = (await mint(client, domain_a, secretary_a)).json()["token"]

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 32000  # one second of 16 kHz L16: the page sends 640-byte frames
 MAX_TEXT_CHARS = 2000
 MAX_SESSION_S = 30 * 60.0  # a console session is a test conversation, not a line left open
+MAX_AHEAD_S = 2.0  # a microphone sends audio in real time: a client this far ahead is flooding (closed, 1008)
 DTMF_DIGITS = frozenset("0123456789*#")
 
 
@@ -198,6 +200,8 @@ class Session:
             await self.transport.fail(f"the call failed: {type(error).__name__}")
 
     async def _read(self) -> None:
+        started: float | None = None
+        audio_s = 0.0
         try:
             while True:
                 message = await self.websocket.receive()
@@ -210,6 +214,17 @@ class Session:
                             {"type": "error", "message": "audio frames are L16 (even length), at most 1 s each"}
                         )
                         continue
+                    # paced like a microphone: the voice detector runs inline for every call on this loop, so a
+                    # client sending faster than real time would slow everyone's calls down
+                    now = time.monotonic()
+                    started = now if started is None else started
+                    audio_s += len(data) / 2 / SAMPLE_RATE
+                    if audio_s > now - started + MAX_AHEAD_S:
+                        await self.transport.send(
+                            {"type": "error", "message": "audio is arriving faster than real time; closing"}
+                        )
+                        await self.websocket.close(code=1008, reason="audio faster than real time")
+                        return
                     self.call.feed(data)
                     continue
                 text = message.get("text")
