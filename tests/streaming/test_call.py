@@ -352,3 +352,23 @@ async def test_key_hash_over_a_pause_cuts_the_reply_where_it_paused_and_the_word
     paused = h.transport.controls[0][1]
     assert stream.commits[0]["heard"] == prefix(LONG, (paused - t0) / first_clip.audio.duration_s)
     assert len(h.engine.responded) == 2  # the caller's words are the next turn
+
+
+async def test_key_hash_over_a_reply_on_a_transport_that_cannot_pause_cuts_it_and_the_words_are_a_turn() -> None:
+    """A transport without pause (FreeSWITCH until it has one): "#" over a playing reply must still cut it — never a
+    second reply started beside the first, whose turn would then wait forever."""
+    h = await started(StreamSettings(barge_in_min_ms=2000), pausing=False)
+    h.engine.replies.append(reply(h.log, [LONG, "E aos sábados até o meio-dia."]))
+    await h.say(QUESTION)
+    await h.quiet(1000, until=lambda: len(h.transport.played) == 3)
+    first_clip = h.transport.played[1]
+    h.call.playback_started(first_clip.id)
+    await h.say(wav("transfer_financeiro").pcm[:4000])  # ~250 ms of voice: not enough to barge in
+    assert [what for what, _ in h.transport.controls] == []
+    h.call.dtmf("#")
+    await settle()
+    assert [what for what, _ in h.transport.controls] == ["stop"]
+    assert h.engine.streams[0].commits, "the cut reply is stored with what was heard"
+    assert len(h.engine.responded) == 2  # the caller's words are the next turn
+    await h.quiet(12000, until=lambda: len(h.engine.streams) > 1 and bool(h.engine.streams[1].commits))
+    assert h.engine.streams[1].commits, "the next turn's reply plays out and is stored"

@@ -357,7 +357,9 @@ class StreamingCall:
         elif event.kind is Kind.RESUMED:
             self._cancel_speculation()
         elif event.kind is Kind.TURN_ENDED:
-            if self._pause is not None:  # key "#" over a pause: the caller's words interrupt, then are a turn
+            # key "#" while a reply is in flight (paused or not): the caller's words interrupt it, then are a turn —
+            # never a second reply beside the first
+            if self._pause is not None or (self._reply is not None and not self._reply.cancelled):
                 self._barge_in(event)
             self._turn_ended(event)
 
