@@ -540,6 +540,8 @@ class StreamingCall:
             self._last_clips = [sent.clip for sent in reply.clips] or self._last_clips
             self._release(reply)
             logger.info("call %s: turn %d committed (%s)", self.call_uuid, turn, stream.action.kind)
+            if self.ended:  # the caller hung up or pressed 0 while the turn was being stored
+                return
             await self._carry_out(stream.action)
 
     async def _play_prepared(self, reply: _Reply, parts: list[tuple[str, Audio | None]]) -> None:
