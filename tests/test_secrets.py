@@ -303,3 +303,12 @@ def test_redaction_of_key_shapes_nobody_registered() -> None:
         "the API key is required; model gpt-4o-mini not found"
     )
     assert redact("vendor: key secret-value-123 refused", ["secret-value-123"]) == "vendor: key [REDACTED] refused"
+
+
+def test_redaction_of_passwords_in_urls() -> None:
+    """Driver errors repeat the database URL: its password never leaves the service."""
+    cleaned = redact("connection refused: postgresql://voice:s3cret-pass@db.internal:5432/voice_ai")
+    assert "s3cret-pass" not in cleaned and "postgresql://voice:[REDACTED]@db.internal:5432" in cleaned
+    assert redact("see http://example.com:8080/a@b and ws://127.0.0.1:8100/x") == (
+        "see http://example.com:8080/a@b and ws://127.0.0.1:8100/x"
+    )

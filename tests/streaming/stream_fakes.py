@@ -166,7 +166,7 @@ class FakeEngine:
         self.responded.append((self.clock(), heard))
         self.log.append(f"respond {heard.text!r}")
         if self.fail_respond:
-            raise RuntimeError("database is down")
+            raise RuntimeError("database is down: postgresql://voice:s3cret-pass@db.internal:5432/voice")
         stream = self.replies.pop(0) if self.replies else reply(self.log, ["Claro.", "Atendemos das oito às dezoito."])
         stream.log = self.log
         self.streams.append(stream)

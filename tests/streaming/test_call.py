@@ -227,6 +227,9 @@ async def test_an_engine_failure_hands_the_call_to_the_fallback_once() -> None:
     await h.call.wait()
     assert len(h.transport.failures) == 1
     assert [e["outcome"] for e in h.engine.ends] == ["error"]
+    # outside (a channel variable, the browser) only the error's category; the detail stays in the service
+    assert h.transport.failures == ["RuntimeError"]
+    assert "s3cret-pass" not in (h.engine.ends[0]["error"] or "")
     h.call.feed(QUESTION)  # the call is over: nothing more happens
     await h.call.closed("caller hung up")
     assert len(h.transport.failures) == 1 and len(h.engine.ends) == 1

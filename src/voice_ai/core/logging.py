@@ -33,6 +33,8 @@ _PATTERNS = [
     re.compile(r"()\b(?:sk|rk|pk|gsk|xai)[-_][A-Za-z0-9_-]{12,}"),
     re.compile(r"()\bAIza[0-9A-Za-z_-]{20,}"),
     re.compile(r"()\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+"),
+    # the password in a URL's user info (database URLs in driver errors): scheme://user:password@host
+    re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)"),
 ]
 
 

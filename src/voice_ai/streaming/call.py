@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from voice_ai.conversation.actions import Action
+from voice_ai.core.logging import redact
 from voice_ai.providers.audio import Audio
 from voice_ai.streaming.audio import to_float
 from voice_ai.streaming.contracts import (
@@ -786,12 +787,17 @@ class StreamingCall:
         self._failed = True
         self.phase = "ending"
         self._cancel_speculation()
+        # the detail (redacted) goes to the log and the conversation; outside (a FreeSWITCH channel variable, the
+        # console's browser) only its category: error texts can name hosts, users or URLs
+        reason = redact(reason)
+        logger.error("call %s: handed to the fallback: %s", self.call_uuid, reason)
+        outward = reason.split(": ", 1)[0][:120]
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
                 task.cancel()
         try:
-            await self.transport.fail(reason)
+            await self.transport.fail(outward)
         except Exception:
             logger.exception("call %s: the transport's fallback failed", self.call_uuid)
         if end and self.started is not None:
