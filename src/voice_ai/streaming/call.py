@@ -696,6 +696,10 @@ class StreamingCall:
     def _release(self, reply: _Reply) -> None:
         if self._reply is reply:
             self._reply = None
+        # its clips' audio is no longer needed (a late playback report for one of them is ignored): a long call
+        # must not keep every clip it ever played
+        for clip_id in [key for key, (owner, _) in self._sent.items() if owner is reply]:
+            del self._sent[clip_id]
 
     # -- DTMF ----------------------------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class EchoGuard:
 
     def active(self, now: float) -> bool:
         """Whether audio we played could still be echoing back at ``now``."""
+        self._forget(now)  # also here, not only in explains(): a call whose audio is never checked must not grow
         horizon = now - self.max_delay_s - self.slack_s
         return any(clip.start <= now + self.slack_s and clip.end_at >= horizon for clip in self._played)
 
