@@ -260,9 +260,18 @@ class FakeEsl:
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.closed = False
+        self.answers: list[str] = []  # the next uuid_fileman answers (default +OK)
+        self.during: list[Callable[[], Awaitable[None]]] = []  # what happens while the next uuid_fileman is out
+        self.tasks: list[asyncio.Task[None]] = []
 
     async def api(self, command: str, **_: Any) -> str:
         self.sent.append(f"api {command}")
+        if command.startswith("uuid_fileman"):
+            if self.during:  # an event handled while the answer is on its way (the event pump's task)
+                self.tasks.append(asyncio.create_task(self.during.pop(0)()))
+                await asyncio.sleep(0)
+            if self.answers:
+                return self.answers.pop(0)
         return "+OK"
 
     async def execute(self, app: str, arg: str = "", *, event_lock: bool = False) -> str:
@@ -352,6 +361,115 @@ async def test_barge_in_breaks_everything_and_a_late_file_is_not_played() -> Non
     await t.on_event(playback("PLAYBACK_STOP", "/fs/temp/x_0.tmp.wav", "break"))
     assert esl.sent == ["execute playback /fs/temp/x_0.tmp.wav (event-lock)", f"api uuid_break {CALL} all"]
     assert listener.seen == [("start", "c1", None), ("stop", "c1", False)]
+
+
+def file(name: str) -> str:
+    return f"/fs/temp/{name}.tmp.wav"
+
+
+async def ready(t: FreeswitchTransport, *names: str) -> None:
+    """Clips handed over and their files written by the module."""
+    for name in names:
+        await t.play(clip(name))
+    for name in names:
+        await t.on_event(played(name, file(name)))
+
+
+def playbacks(esl: FakeEsl) -> list[str]:
+    return [c.split("/")[-1].split(".")[0] for c in esl.sent if c.startswith("execute playback")]
+
+
+PAUSE = f"api uuid_fileman {CALL} pause"
+
+
+async def test_one_clip_at_a_time_in_order_even_when_the_files_come_out_of_order() -> None:
+    t, esl, _, listener = transport()
+    for name in ("c1", "c2", "c3"):
+        await t.play(clip(name))
+    await t.on_event(played("c2", file("c2")))  # the module wrote c2 first: c1 must still go first
+    assert playbacks(esl) == []
+    await t.on_event(played("c1", file("c1")))
+    await t.on_event(played("c3", file("c3")))
+    assert playbacks(esl) == ["c1"]  # the others wait for c1's end: FreeSWITCH only ever holds one
+    for name in ("c1", "c2", "c3"):
+        await t.on_event(playback("PLAYBACK_START", file(name)))
+        await t.on_event(playback("PLAYBACK_STOP", file(name)))
+    assert playbacks(esl) == ["c1", "c2", "c3"]
+    assert [(e, c) for e, c, _ in listener.seen] == [(e, c) for c in ("c1", "c2", "c3") for e in ("start", "stop")]
+
+
+async def test_pause_and_resume_a_clip_that_plays() -> None:
+    t, esl, _, _ = transport()
+    await ready(t, "c1", "c2")
+    await t.on_event(playback("PLAYBACK_START", file("c1")))
+    await t.pause_playback()
+    await t.resume_playback()  # the pause landed (+OK): toggled back
+    assert esl.sent[1:] == [PAUSE, PAUSE]
+    await t.on_event(playback("PLAYBACK_STOP", file("c1")))
+    assert playbacks(esl) == ["c1", "c2"]
+
+
+async def test_a_pause_between_two_clips_holds_the_next_one_and_toggles_nothing() -> None:
+    t, esl, _, _ = transport()
+    await ready(t, "c1")
+    await t.on_event(playback("PLAYBACK_START", file("c1")))
+    await t.on_event(playback("PLAYBACK_STOP", file("c1")))
+    await t.pause_playback()  # nothing in FreeSWITCH: no uuid_fileman at all (it would toggle the next clip)
+    await ready(t, "c2")
+    assert playbacks(esl) == ["c1"]  # held
+    await t.resume_playback()
+    assert playbacks(esl) == ["c1", "c2"] and PAUSE not in esl.sent
+
+
+@pytest.mark.parametrize("answer", ["-ERR No file handle!", "+OK"])
+async def test_a_clip_that_ends_while_the_pause_is_sent_is_not_toggled_at_resume(answer: str) -> None:
+    t, esl, _, _ = transport()
+    await ready(t, "c1", "c2")
+    await t.on_event(playback("PLAYBACK_START", file("c1")))
+    if answer == "+OK":  # the pause reached the file at its very end: it ends anyway, while the answer is out
+        esl.during.append(lambda: t.on_event(playback("PLAYBACK_STOP", file("c1"))))
+    esl.answers.append(answer)
+    await t.pause_playback()
+    await asyncio.gather(*esl.tasks)
+    if answer.startswith("-ERR"):  # the file had already ended: its STOP comes after the answer
+        await t.on_event(playback("PLAYBACK_STOP", file("c1")))
+    assert playbacks(esl) == ["c1"]  # c2 is held
+    await t.resume_playback()
+    assert esl.sent.count(PAUSE) == 1  # no toggle: it would have paused c2
+    assert playbacks(esl) == ["c1", "c2"]
+
+
+async def test_a_pause_before_the_file_opened_lands_when_it_starts() -> None:
+    t, esl, _, _ = transport()
+    await ready(t, "c1")
+    esl.answers.append("-ERR No file handle!")
+    await t.pause_playback()
+    await t.on_event(playback("PLAYBACK_START", file("c1")))  # it opened after all: paused now
+    assert esl.sent.count(PAUSE) == 2
+    await t.resume_playback()
+    assert esl.sent.count(PAUSE) == 3
+
+
+async def test_stop_after_a_pause_breaks_and_a_resume_after_it_does_nothing() -> None:
+    t, esl, _, listener = transport()
+    await ready(t, "c1", "c2")
+    await t.on_event(playback("PLAYBACK_START", file("c1")))
+    await t.pause_playback()
+    await t.stop_playback()
+    await t.resume_playback()  # a late resume (the call decided to stop first): nothing more goes out
+    assert esl.sent[1:] == [PAUSE, f"api uuid_break {CALL} all"]
+    await t.on_event(playback("PLAYBACK_STOP", file("c1"), "break"))
+    assert playbacks(esl) == ["c1"] and listener.seen[-1] == ("stop", "c1", False)
+    await ready(t, "c3")  # the next reply plays normally
+    assert playbacks(esl) == ["c1", "c3"]
+
+
+async def test_a_stop_before_the_playback_started_does_not_block_the_next_reply() -> None:
+    t, esl, _, _ = transport()
+    await ready(t, "c1")
+    await t.stop_playback()  # uuid_break flushes the queued playback: no START or STOP will ever come for it
+    await ready(t, "c2")
+    assert playbacks(esl) == ["c1", "c2"]
 
 
 async def test_a_transfer_leaves_what_the_no_route_script_needs_then_transfers() -> None:

@@ -330,6 +330,32 @@ class StreamingCall:
             logger.exception("call %s: ending the conversation failed", self.call_uuid)
         self._finish()
 
+    async def failed(self, reason: str) -> None:
+        """The transport lost the call and already handed the caller to its own fallback (FreeSWITCH: the audio
+        WebSocket dropped while the service is alive → apology + operator): what is in flight is committed with
+        what was heard and the conversation ends ``error``, best-effort. :meth:`MediaTransport.fail` is not called
+        again (unless the call already ended: then nothing happens)."""
+        if self.phase == "ending":
+            await self.wait()
+            return
+        if self.phase == "ended":
+            return
+        self._failed = True
+        self.phase = "ending"
+        logger.warning("call %s: the transport failed: %s", self.call_uuid, reason)
+        self._cancel_speculation()
+        reply = self._reply
+        cut = self._interrupt(reply, self.now(), stop=False) if reply is not None else None
+        if cut is not None:
+            await asyncio.wait([cut])
+        if self.started is not None:
+            self.outcome = "error"
+            try:
+                await self.engine.end(self.domain_uuid, self.call_uuid, outcome="error", error=reason[:500])
+            except Exception:
+                logger.exception("call %s: ending the conversation after a transport failure failed", self.call_uuid)
+        self._finish()
+
     async def wait(self) -> None:
         """Until every task of the call is over (tests; a transport that wants to linger)."""
         while True:

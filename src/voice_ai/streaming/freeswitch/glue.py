@@ -66,6 +66,11 @@ class StreamingController:
     def playback_stopped(self, clip_id: str, *, finished: bool) -> None:
         self.call.playback_stopped(clip_id, completed=finished)
 
+    def failed(self, reason: str) -> None:
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self.call.failed(reason))
+        self.transport.finished.set()
+
     def closed(self) -> None:
         if self._closing is None:
             self._closing = asyncio.get_running_loop().create_task(
@@ -84,10 +89,7 @@ def streaming_call_factory(app: FastAPI) -> ControllerFactory:
         assert channel.domain_uuid is not None and channel.secretary is not None  # session.run checked them
         call = StreamingCall(
             CallEngine(app.state.runtime),
-            # pause_playback/resume_playback are optional (StreamingCall looks them up with getattr) and this
-            # transport has none on purpose: FreeSWITCH's only pause (uuid_fileman … pause) toggles the file
-            # playing *now*, so a pause sent between two clips would pause the next one at resume (docs/streaming.md)
-            cast("MediaTransport", transport),
+            cast("MediaTransport", transport),  # with pause_playback / resume_playback (one clip at a time)
             channel.domain_uuid,
             channel.call_uuid,
             channel.secretary,

@@ -65,6 +65,11 @@ class CallController(Protocol):
         """The caller hung up, or the link to FreeSWITCH is gone."""
         ...
 
+    def failed(self, reason: str) -> None:
+        """The call's audio link failed while the service is alive; the transport already handed the caller to the
+        entry script's fallback (apology + operator): the conversation ends as an error, not as the caller's hang-up."""
+        ...
+
 
 ControllerFactory = Callable[[ChannelInfo, FreeswitchTransport], CallController]
 
@@ -156,8 +161,11 @@ class FreeswitchCallSession:
             if call not in done:
                 # the caller or the link went away first: let the call wind down (store the end) within a grace
                 if not transport.ended and not self.hung_up and not self.esl.closed.is_set():
-                    await transport.fail("the audio WebSocket closed")
-                controller.closed()
+                    reason = "the audio WebSocket closed"
+                    await transport.fail(reason)
+                    controller.failed(reason)
+                else:
+                    controller.closed()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(call), END_GRACE_S)
             if call.done() and not call.cancelled() and call.exception() is not None:

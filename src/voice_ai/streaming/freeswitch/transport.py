@@ -1,14 +1,23 @@
 """The FreeSWITCH media transport of a streaming call (:class:`voice_ai.streaming.contracts.MediaTransport`).
 
 Audio out: a clip goes to mod_audio_stream over the call's WebSocket as ``streamAudio`` JSON (a WAV, with the
-clip's id as an extra ``clip`` field, which the module keeps); the module writes it to a file and fires
-``mod_audio_stream::play`` with the data and the file's path; we then queue ``playback <file>`` on the call with
-``event-lock`` (without it a queued playback starts *inside* the one playing — FreeSWITCH parses queued
-applications while it plays — and the clips play on top of each other). PLAYBACK_START / PLAYBACK_STOP
-(``Playback-Status``: ``done`` or ``break``) tell the call what the caller heard.
+clip's id as an extra ``clip`` field, which the module keeps) as soon as the call hands it over; the module writes it
+to a file and fires ``mod_audio_stream::play`` with the data and the file's path. The transport keeps its own queue
+and gives FreeSWITCH **one clip at a time**: ``playback <file>`` (``event-lock``) for the first clip in order whose
+file exists, and the next one only when PLAYBACK_STOP of the current one arrives (queued playbacks would start inside
+each other without ``event-lock``; with it they play in order, but a pause could then land on a clip other than the
+one we meant). PLAYBACK_START / PLAYBACK_STOP (``Playback-Status``: ``done`` or ``break``) tell the call what the
+caller heard.
 
-Barge-in: ``uuid_break <uuid> all`` stops the playing file and drops the queued ones; a clip whose ``::play`` event
-arrives after that is not played. Transfer: the turn-based flow's channel variables and its transfer string
+Pause (a possible barge-in): the transport is *held* — no next clip starts — and the clip in FreeSWITCH, if any, gets
+``uuid_fileman <uuid> pause``. That command toggles the file playing at that instant and answers ``-ERR No file
+handle!`` when none plays, so the transport remembers the pause as *landed* only on ``+OK`` (a clip handed over but
+not yet opened gets the pause when its PLAYBACK_START arrives). Since only the current clip is ever in FreeSWITCH,
+a toggle can only hit that clip. Resume: unhold, toggle back a pause that landed on a clip still playing, else start
+the next queued clip. Barge-in (stop): ``uuid_break <uuid> all`` stops the playing file (paused or not) and the
+queue is dropped; a clip whose ``::play`` event arrives after that is not played.
+
+Transfer: the turn-based flow's channel variables and its transfer string
 (``XML,inline:lua:<scripts>/voice_ai_no_route.lua`` — a transfer that does not route reaches the no-route script,
 which tells the service and sends the caller to the operator), through ``uuid_transfer``; the audio stream stops
 first. Failure: the channel's ``voice_ai_stream_error`` says why, and the event socket closes: FreeSWITCH resumes
@@ -21,6 +30,7 @@ import asyncio
 import base64
 import json
 import logging
+from collections import deque
 from typing import Any, Protocol
 
 from voice_ai.streaming.contracts import Clip
@@ -64,9 +74,15 @@ class FreeswitchTransport:
         self.conversation_uuid: str | None = None
         self.language: str | None = None
         self.turns = 0
-        self._sent: dict[str, Clip] = {}  # clips handed to the module, not yet finished or dropped
-        self._files: dict[str, str] = {}  # file the module wrote → clip id
+        self._queue: deque[str] = deque()  # clips handed to the module, in order, not yet given to FreeSWITCH
+        self._ready: dict[str, str] = {}  # clip id → the file the module wrote for it
+        self._files: dict[str, str] = {}  # file given to FreeSWITCH → clip id (until its PLAYBACK_STOP)
         self._dropped: set[str] = set()
+        self._current: str | None = None  # the clip in FreeSWITCH (``playback`` sent, no PLAYBACK_STOP yet)
+        self._opened = False  # PLAYBACK_START of the current clip seen
+        self._held = False  # paused: no next clip starts
+        self._landed: str | None = None  # the clip a pause toggled (+OK): the resume toggles it back
+        self._commands = asyncio.Lock()  # playback / pause / resume / break reach FreeSWITCH in the order decided
         self.events: list[dict[str, Any]] = []  # emit()'s, kept for observers and tests
 
     @property
@@ -78,16 +94,40 @@ class FreeswitchTransport:
     async def play(self, clip: Clip) -> None:
         if self.ended:
             return
-        self._sent[clip.id] = clip
+        self._queue.append(clip.id)
         data = {"audioDataType": "wav", "sampleRate": clip.audio.sample_rate, "clip": clip.id}
         data["audioData"] = base64.b64encode(clip.audio.wav()).decode("ascii")
         await self.ws.send_text(json.dumps({"type": "streamAudio", "data": data}, separators=(",", ":")))
 
     async def stop_playback(self) -> None:
-        self._dropped.update(self._sent)
-        self._sent.clear()
+        self._dropped.update(self._queue)
+        self._queue.clear()
+        self._ready.clear()
+        self._held, self._landed = False, None
         if not self.ended:
-            await self._api(f"uuid_break {self.uuid} all")
+            async with self._commands:
+                await self._api(f"uuid_break {self.uuid} all")  # also stops a paused file (seen on 1.10.12)
+                # a playback not yet started is flushed with no event at all: the next clip must not wait for it
+                self._current, self._opened = None, False
+
+    async def pause_playback(self) -> None:
+        if self._held or self.ended:
+            return
+        self._held = True
+        async with self._commands:
+            await self._pause_current()
+
+    async def resume_playback(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        async with self._commands:
+            landed, self._landed = self._landed, None
+            if landed is not None and landed == self._current and not self.ended:
+                answer = await self._api(f"uuid_fileman {self.uuid} pause")  # toggles it back
+                if not answer.startswith("+OK"):
+                    logger.info("call %s: the resume found no file to toggle: %s", self.uuid, answer)
+        await self._next()
 
     async def transfer(self, destination: str, context: str | None) -> None:
         context = context or self.channel.fallback_context
@@ -163,14 +203,26 @@ class FreeswitchTransport:
             await self._on_file(event.body)
         elif event.name == "PLAYBACK_START":
             clip = self._files.get(event.get("Playback-File-Path"))
-            if clip is not None and self.listener is not None:
+            if clip is None:
+                return
+            if clip == self._current:
+                self._opened = True
+                if self._held and self._landed is None:  # held before the file was open: pause it now
+                    async with self._commands:
+                        await self._pause_current()
+            if self.listener is not None:
                 self.listener.playback_started(clip)
         elif event.name == "PLAYBACK_STOP":
             clip = self._files.pop(event.get("Playback-File-Path"), None)
-            if clip is not None:
-                self._sent.pop(clip, None)
-                if self.listener is not None:
-                    self.listener.playback_stopped(clip, finished=event.get("Playback-Status") != "break")
+            if clip is None:
+                return
+            if clip == self._current:
+                self._current, self._opened = None, False
+                if self._landed == clip:  # it ended (or was broken) while paused: nothing to toggle back
+                    self._landed = None
+            if self.listener is not None:
+                self.listener.playback_stopped(clip, finished=event.get("Playback-Status") != "break")
+            await self._next()
 
     async def _on_file(self, body: str) -> None:
         try:
@@ -179,10 +231,37 @@ class FreeswitchTransport:
         except (ValueError, KeyError, TypeError):
             logger.warning("call %s: a mod_audio_stream::play event without our clip id or a file", self.uuid)
             return
-        if clip in self._dropped or clip not in self._sent or self.ended or "\n" in path:
+        if clip in self._dropped or clip not in self._queue or self.ended or "\n" in path:
             return  # stopped (barge-in) before its file existed
-        self._files[path] = clip
-        await self.esl.execute("playback", path, event_lock=True)
+        self._ready[clip] = path
+        await self._next()
+
+    async def _next(self) -> None:
+        """Give FreeSWITCH the next clip, when none is there, nothing holds the playback and its file exists."""
+        async with self._commands:
+            if self._current is not None or self._held or self.ended or not self._queue:
+                return
+            path = self._ready.pop(self._queue[0], None)
+            if path is None:
+                return  # its ::play event has not come yet
+            clip = self._queue.popleft()
+            self._files[path] = clip
+            self._current, self._opened = clip, False
+            try:
+                await self.esl.execute("playback", path, event_lock=True)
+            except (EslError, TimeoutError) as exc:
+                logger.info("call %s: playback of %s not queued: %s", self.uuid, clip, exc)
+
+    async def _pause_current(self) -> None:
+        """Pause the clip in FreeSWITCH, if one is there (under ``_commands``)."""
+        clip = self._current
+        if clip is None or self.ended or self._landed is not None:
+            return
+        answer = await self._api(f"uuid_fileman {self.uuid} pause")
+        if answer.startswith("+OK") and self._current == clip:
+            self._landed = clip
+        elif answer.startswith("+OK"):  # it stopped while the pause went out: nothing plays that it could hold
+            logger.info("call %s: the pause reached no clip", self.uuid)
 
     # Helpers ----------------------------------------------------------------------------------------------
 
