@@ -263,9 +263,12 @@ class FakeEsl:
         self.answers: list[str] = []  # the next uuid_fileman answers (default +OK)
         self.during: list[Callable[[], Awaitable[None]]] = []  # what happens while the next uuid_fileman is out
         self.tasks: list[asyncio.Task[None]] = []
+        self.refuse: dict[str, str] = {}  # a command's first word → the -ERR FreeSWITCH answers it with
 
     async def api(self, command: str, **_: Any) -> str:
         self.sent.append(f"api {command}")
+        if command.split(" ", 1)[0] in self.refuse:
+            return self.refuse[command.split(" ", 1)[0]]
         if command.startswith("uuid_fileman"):
             if self.during:  # an event handled while the answer is on its way (the event pump's task)
                 self.tasks.append(asyncio.create_task(self.during.pop(0)()))
@@ -507,12 +510,32 @@ async def test_fail_hands_the_call_back_to_the_entry_script() -> None:
     await t.fail("the engine failed:\nboom")
     assert esl.sent == [
         f"api uuid_setvar {CALL} voice_ai_stream_error the engine failed: boom",
+        f"api uuid_setvar {CALL} socket_resume true",
         f"api uuid_audio_stream {CALL} stop",
         f"api uuid_break {CALL} all",
     ]
     assert esl.closed
     await t.play(clip("late"))  # nothing more goes out
     assert esl.sent[-1] == f"api uuid_break {CALL} all"
+
+
+async def test_a_refused_transfer_gives_the_call_back_to_the_entry_script() -> None:
+    """socket_resume went false for the transfer; FreeSWITCH refusing it must not leave the caller parked in
+    silence once our socket closes: it is true again before the socket closes (apology + operator)."""
+    t, esl, _, _ = transport()
+    esl.refuse["uuid_transfer"] = "-ERR no such extension"
+    await t.transfer("2099", "acme.example.com")
+    assert esl.sent[-1] == f"api uuid_break {CALL} all" and esl.closed
+    resumes = [c for c in esl.sent if "socket_resume" in c]
+    assert resumes[0].endswith("socket_resume false") and resumes[-1].endswith("socket_resume true")
+    assert esl.sent.index(resumes[-1]) > next(i for i, c in enumerate(esl.sent) if "uuid_transfer" in c)
+
+
+async def test_a_refused_hangup_gives_the_call_back_to_the_entry_script() -> None:
+    t, esl, _, _ = transport()
+    esl.refuse["uuid_kill"] = "-ERR something odd"
+    await t.hangup()
+    assert f"api uuid_setvar {CALL} socket_resume true" in esl.sent and esl.closed
 
 
 async def test_hangup() -> None:

@@ -171,7 +171,9 @@ class FreeswitchTransport:
         self.ended = "hangup"
         self.finished.set()
         await self._set_vars({"socket_resume": "false"})
-        await self._api(f"uuid_kill {self.uuid} NORMAL_CLEARING")
+        answer = await self._api(f"uuid_kill {self.uuid} NORMAL_CLEARING")
+        if answer.startswith("-ERR") and "No such channel" not in answer:  # still up: never leave it parked
+            await self.fail(f"FreeSWITCH refused the hang-up: {answer}", force=True)
 
     async def fail(self, reason: str, *, force: bool = False) -> None:
         if self.ended and not force:
@@ -179,7 +181,9 @@ class FreeswitchTransport:
         self.ended = "fail"
         self.finished.set()
         logger.warning("call %s: handing the caller to the entry script's fallback: %s", self.uuid, reason)
-        await self._set_vars({"voice_ai_stream_error": _one_line(reason)})
+        # socket_resume again: a transfer or hang-up that FreeSWITCH refused had set it to false, and a closed
+        # socket without it leaves the caller parked in silence
+        await self._set_vars({"voice_ai_stream_error": _one_line(reason), "socket_resume": "true"})
         await self._api(f"uuid_audio_stream {self.uuid} stop")
         await self._api(f"uuid_break {self.uuid} all")
         await self.esl.close()  # FreeSWITCH resumes the entry script (socket_resume): apology + fallback
