@@ -571,3 +571,44 @@ def test_the_dialplan_entry_carries_the_mode(flavor: str) -> None:
     assert modes("stream") == ["voice_ai_mode=stream"]
     with pytest.raises(ValueError, match="turn or stream"):
         modes("both")
+
+
+# Who may connect to the event socket server ---------------------------------------------------------------
+
+
+def test_peers_are_checked_against_the_allowed_networks() -> None:
+    from voice_ai.streaming.freeswitch.server import allowed_networks, peer_allowed
+
+    allow = allowed_networks("127.0.0.1, ::1, 10.0.1.0/24")
+    assert peer_allowed(("127.0.0.1", 5000), allow) and peer_allowed(("::1", 5000, 0, 0), allow)
+    assert peer_allowed(("10.0.1.77", 5000), allow) and peer_allowed(("::ffff:10.0.1.77", 5000, 0, 0), allow)
+    assert not peer_allowed(("10.0.2.1", 5000), allow) and not peer_allowed(("192.168.0.9", 5000), allow)
+    assert not peer_allowed(None, allow) and not peer_allowed("unix-socket", allow)
+    with pytest.raises(ValueError, match="esl_allow"):
+        Settings(esl_allow="10.0.0.0/33")
+
+
+async def test_a_connection_from_outside_the_allowed_networks_is_refused_before_a_word() -> None:
+    """The protocol has no authentication: whoever connects would be taken for a call of any tenant."""
+    from voice_ai.streaming.freeswitch.server import FreeswitchStreaming
+
+    started: list[object] = []
+
+    def factory(*args: Any, **kw: Any) -> Any:
+        started.append(args)
+        raise AssertionError("no call may start")
+
+    for allow, refused in (("10.9.9.9", True), ("127.0.0.1", False)):
+        hub = FreeswitchStreaming(host="127.0.0.1", port=0, ws_base="ws://127.0.0.1:1", factory=factory, allow=allow)
+        assert await hub.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", hub.port)
+            first = await asyncio.wait_for(reader.read(100), 5)
+            if refused:
+                assert first == b"", "closed at once, nothing sent"
+            else:
+                assert first.startswith(b"connect"), first  # an allowed peer is served (the session begins)
+            writer.close()
+        finally:
+            await hub.stop()
+    assert started == []

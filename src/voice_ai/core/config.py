@@ -6,6 +6,7 @@ values in tests) and pass the object to ``create_app``.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -102,6 +103,11 @@ class Settings(BaseSettings):
     esl_port: int = Field(
         default=8084, ge=0, le=65535, description="Streaming calls: the event socket server's port; 0 turns it off"
     )
+    esl_allow: str = Field(
+        default="127.0.0.1,::1",
+        description="Streaming calls: the addresses or networks (comma-separated, e.g. 10.0.0.5,10.0.1.0/24) whose "
+        "connections the event socket server accepts — FreeSWITCH's; everyone else is refused before a word",
+    )
     stream_ws_url: str | None = Field(
         default=None,
         pattern=r"^wss?://[A-Za-z0-9.-]+(:\d+)?(/.*)?$",
@@ -114,6 +120,19 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_url_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("esl_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r} is not an address or a network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                    ) from None
+        return value
 
     @field_validator("api_token", "secret_key")
     @classmethod

@@ -113,6 +113,7 @@ async def freeswitch_streaming(
         port=settings.esl_port,
         ws_base=ws_base(settings),
         factory=factory or streaming_call_factory(app),
+        allow=settings.esl_allow,
     )
     await hub.start()
     app.state.freeswitch_streaming = hub

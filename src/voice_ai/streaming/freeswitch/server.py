@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 
 from voice_ai.core.config import Settings
@@ -24,6 +25,34 @@ logger = logging.getLogger(__name__)
 _WILDCARD = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 (names of the wildcard address, bound to nothing here)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def allowed_networks(spec: str) -> tuple[Network, ...]:
+    """``VOICE_AI_ESL_ALLOW`` parsed: addresses or networks, comma-separated (a bad entry is a start-up error)."""
+    networks = []
+    for item in (part.strip() for part in spec.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"VOICE_AI_ESL_ALLOW: {item!r} is not an address or a network") from None
+    return tuple(networks)
+
+
+def peer_allowed(peer: object, networks: tuple[Network, ...]) -> bool:
+    host = peer[0] if isinstance(peer, tuple) and peer else None
+    if not isinstance(host, str):
+        return False
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:10.0.0.5 on a dual-stack socket
+    return any(address in network for network in networks)
+
+
 def ws_base(settings: Settings) -> str:
     """How FreeSWITCH reaches this service's WebSocket: ``VOICE_AI_STREAM_WS_URL``, else the service's own address
     (loopback when it listens on every address)."""
@@ -34,8 +63,11 @@ def ws_base(settings: Settings) -> str:
 
 
 class FreeswitchStreaming:
-    def __init__(self, *, host: str, port: int, ws_base: str, factory: ControllerFactory) -> None:
+    def __init__(
+        self, *, host: str, port: int, ws_base: str, factory: ControllerFactory, allow: str = "127.0.0.1,::1"
+    ) -> None:
         self.host, self.port, self.ws_base = host, port, ws_base
+        self.allow = allowed_networks(allow)
         self.factory = factory
         self.pairings = Pairings()
         self.sessions: set[FreeswitchCallSession] = set()
@@ -66,6 +98,14 @@ class FreeswitchStreaming:
         return True
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if not peer_allowed(peer, self.allow):
+            # the protocol has no authentication: whoever connects would be trusted as a call of any tenant
+            logger.warning("event socket: refused a connection from %s (not in VOICE_AI_ESL_ALLOW)", peer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
         session = FreeswitchCallSession(
             EslConnection(reader, writer), pairings=self.pairings, ws_base=self.ws_base, factory=self.factory
         )
