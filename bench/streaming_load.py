@@ -189,14 +189,15 @@ class Cpu:
     """CPU seconds (user + system) of a process and, apart, of its descendants (live ones read directly, reaped
     ones through the parent's children_* times)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, *, live_children: bool = True) -> None:
         self.proc = psutil.Process(pid)
+        self.live_children = live_children  # False: only reaped ones (this process: not the service or FreeSWITCH)
         self.seen: dict[int, psutil.Process] = {}
 
     def read(self) -> tuple[float, float]:
         own = self.proc.cpu_times()
         kids = own.children_user + own.children_system
-        for child in self.proc.children(recursive=True):
+        for child in self.proc.children(recursive=True) if self.live_children else ():
             self.seen.setdefault(child.pid, child)
         for pid, child in list(self.seen.items()):
             try:
@@ -571,7 +572,7 @@ def main() -> None:
                 "service": Cpu(service.proc.pid),
                 "postgres": Cpu(postmaster(work / "data", service.proc.pid)),
                 "freeswitch": Cpu(fs.proc.pid),
-                "bench": Cpu(os.getpid()),
+                "bench": Cpu(os.getpid(), live_children=False),  # its reaped children: fs_cli
             }
             print(
                 f"{binary} ({fs.api('version')}); streaming, end_of_turn_ms {eot_ms}; STT fake Deepgram, LLM the "
