@@ -500,6 +500,7 @@ def report(levels: list[Level], eot_ms: int) -> None:
             f"   {c.turns:3d}/{c.expected_turns:<3d}       {c.heard:3d}/{c.expected_heard:<3d}"
             f"       {len(c.errors):3d}     {level.stt_requests:4d} {level.whole:3d}/{c.expected_turns:<3d}"
             f"              {level.service_problems}/{level.fs_problems}"
+            + (f"  (not intact: best {level.min_score:.2f})" if level.whole < c.expected_turns else "")
         )
     print("   stored stages per level, p50/p95 ms:")
     for level in levels:
@@ -602,7 +603,12 @@ def main() -> None:
             report(levels, eot_ms)
             best, why = sustained(levels)
             print(f"\nhighest N sustained: {best} ({why}); load average {load_average():.2f} at the end")
-            print(f"logs: {service.log}  {fs.log_file}")
+            requests = [
+                {"fixture": r.match.name, "duration_s": round(r.duration_s, 3), "scores": r.match.scores}
+                for r in stt.requests
+            ]
+            (work / "stt_requests.json").write_text(json.dumps(requests, indent=1))
+            print(f"logs: {service.log}  {fs.log_file}  {work / 'stt_requests.json'}")
         finally:
             fs.stop()
             service.proc.terminate()
