@@ -7,6 +7,29 @@ folder can be configured instead for production servers (a name is only fetched 
 
 Telephony audio (8 kHz) is resampled to 16 kHz; silence is trimmed with the Silero VAD bundled in
 faster-whisper; the tenant's vocabulary (company, departments, keywords) goes in as ``initial_prompt``.
+
+Two decodings (:class:`Decoding`), chosen per transcription by :func:`purpose` (a context variable that
+:meth:`voice_ai.conversation.engine.CallEngine.transcribe` sets):
+
+- ``"turn"`` (the default: turn-based calls, admin tests): beam search 5 with timestamps, and faster-whisper's own
+  Silero pass over the whole recording (it holds up to seconds of silence around the words).
+- ``"stream"`` (a streaming call's segment, a caller waiting): the call's VAD already cut the segment (the voice,
+  250 ms before, 200 ms after), so no second Silero pass, and text tokens only (no timestamps). Same beam search:
+  greedy decoding lost words (``bench/stt_latency.py``: word error rate on 21 real 8 kHz utterances 19.7 % →
+  21.9 %, on the pt-BR synthetic ones far worse). ~7 % faster than the turn decoding on the same segment, at the
+  same word error rate.
+
+Measured and not taken (``bench/stt_latency.py``, docs/benchmarks.md): a shorter encoder window
+(``stream_window_s``, whisper.cpp's ``audio_ctx``). faster-whisper always pads a segment to 30 s, and on a short
+utterance the encoder is most of the time (quadratic attention: ~600 ms for 30 s, ~65 ms for 10 s on 2 cores);
+CTranslate2's encoder takes any even number of frames, so :func:`fitted_model_class` can cut the padding off
+(2-2.5x faster). But the decoder, trained on 30 s windows, then sometimes ends early or loops, with timestamps
+that still claim the whole audio: with 12 or 15 s windows 1-4 of 21 real utterances came back cut or looping
+("Smoky fires" for "Smoky fires lack flame and heat", "Read verse" for "Read verse out loud for pleasure",
+"help help help help help"), never with 30 s. A 10 s window happened to be clean on that set (same word error
+rate), but the failure at the windows around it shows the behaviour is erratic, and 21 utterances cannot show
+that one window is safe. A caller's request losing its second half is worse than waiting 0.5 s, so it is an
+explicit option, off by default, until a larger set of real pt-BR calls shows a safe window.
 """
 
 from __future__ import annotations
@@ -14,9 +37,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -116,6 +144,35 @@ def build_prompt(hints: list[str]) -> str | None:
     return prompt[:MAX_PROMPT_CHARS].rsplit(",", 1)[0] if len(prompt) > MAX_PROMPT_CHARS else (prompt or None)
 
 
+Purpose = Literal["turn", "stream"]
+_purpose: ContextVar[Purpose] = ContextVar("voice_ai_stt_purpose", default="turn")
+
+
+@contextmanager
+def purpose(value: Purpose) -> Iterator[None]:
+    """Transcriptions in this block (and the tasks and threads it starts) are for ``value``: ``"stream"`` for a
+    streaming call's segment, which the call's own VAD cut and a caller is waiting for (see the module)."""
+    token = _purpose.set(value)
+    try:
+        yield
+    finally:
+        _purpose.reset(token)
+
+
+def current_purpose() -> Purpose:
+    return _purpose.get()
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How one transcription runs (what :meth:`WhisperSettings.decoding` gives per purpose)."""
+
+    beam_size: int = 5
+    vad_filter: bool = True
+    without_timestamps: bool = False
+    window_s: float | None = None  # None: the 30 s encoder window; else this (or the audio + 1 s, when longer)
+
+
 class WhisperSettings(ProviderSettings):
     model: str = Field(
         default=BUNDLED, description="'bundled-base' (offline), a faster-whisper model name, or a local folder"
@@ -125,7 +182,53 @@ class WhisperSettings(ProviderSettings):
     cpu_threads: int = Field(default=2, ge=1, le=64)
     beam_size: int = Field(default=5, ge=1, le=10)
     vad_filter: bool = True
+    stream_beam_size: int = Field(default=5, ge=1, le=10, description="beam size for a streaming call's segments")
+    stream_window_s: float | None = Field(
+        default=None,
+        ge=1.0,
+        le=30.0,
+        description="streaming segments: a shorter encoder window (s; longer audio gets its length + 1 s); faster, "
+        "but it truncates some utterances (bench/stt_latency.py): off by default",
+    )
     timeout_s: float = timeout_field(60.0)
+
+    def decoding(self, purpose: Purpose = "turn") -> Decoding:
+        if purpose == "stream":
+            return Decoding(self.stream_beam_size, False, True, self.stream_window_s)
+        return Decoding(self.beam_size, self.vad_filter, False, None)
+
+
+FRAMES_PER_S = 100  # Whisper's mel frames (10 ms hop)
+WINDOW_MARGIN_S = 1.0
+_window: ContextVar[float | None] = ContextVar("voice_ai_whisper_window", default=None)
+
+
+def fitted_frames(features: Any, window_s: float) -> int:
+    """How many of a padded segment's mel frames (``features``: 80 x 3000, zero columns after the audio, as
+    faster-whisper pads it) the encoder gets: ``window_s``, or the audio's + ``WINDOW_MARGIN_S`` rounded up to a
+    whole second when that is longer; never more than the segment has."""
+    import numpy as np
+
+    total = int(features.shape[-1])
+    voiced = np.flatnonzero(np.any(features.reshape(-1, total) != 0, axis=0))
+    content = int(voiced[-1]) + 1 if voiced.size else 0
+    fitted = math.ceil((content + WINDOW_MARGIN_S * FRAMES_PER_S) / FRAMES_PER_S) * FRAMES_PER_S
+    return min(total, max(fitted, round(window_s * FRAMES_PER_S)))
+
+
+def fitted_model_class() -> Any:
+    """faster-whisper's model with a shorter encoder window when :data:`_window` says so
+    (per transcription: the model is shared by every call of the process)."""
+    from faster_whisper import WhisperModel
+
+    class FittedWindow(WhisperModel):  # type: ignore[misc]
+        def encode(self, features: Any) -> Any:
+            window = _window.get()
+            if window is not None:
+                features = features[..., : fitted_frames(features, window)]
+            return super().encode(features)
+
+    return FittedWindow
 
 
 class WhisperSTT(STTProvider):
@@ -145,43 +248,53 @@ class WhisperSTT(STTProvider):
         with self._guard:
             if key not in self._models:
                 try:
-                    from faster_whisper import WhisperModel
+                    model_class = fitted_model_class()
                 except ImportError:
                     raise ProviderNotInstalledError(
                         "faster-whisper is not installed: pip install 'voice-ai-ivr[offline]'", provider=self.label
                     ) from None
                 path = str(assemble_bundled_model()) if s.model == BUNDLED else s.model
-                self._models[key] = WhisperModel(
+                self._models[key] = model_class(
                     path, device=s.device, compute_type=s.compute_type, cpu_threads=s.cpu_threads
                 )
             return self._models[key]
 
-    def _run(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
+    def run(self, audio: Audio, language: str | None, hints: list[str], decoding: Decoding) -> Transcript:
+        """One transcription, synchronously (in a worker thread: :meth:`_transcribe_impl`; the benchmark)."""
         model = self._model()
         samples = audio.resampled(16000).float32()
         prompt = build_prompt(hints)
+        token = _window.set(decoding.window_s)
+        try:
+            return self._decode(model, samples, audio.duration_s, language, prompt, decoding)
+        finally:
+            _window.reset(token)
+
+    def _decode(
+        self, model: Any, samples: Any, duration_s: float, language: str | None, prompt: str | None, decoding: Decoding
+    ) -> Transcript:
         segments, info = model.transcribe(
             samples,
             language=(language or "").split("-")[0].lower() or None,
-            beam_size=self.settings.beam_size,
-            vad_filter=self.settings.vad_filter,
+            beam_size=decoding.beam_size,
+            vad_filter=decoding.vad_filter,
+            without_timestamps=decoding.without_timestamps,
             initial_prompt=prompt,
             condition_on_previous_text=False,
             # One beam-search pass, no temperature fallback: on a phone line a bounded answer time
             # beats a second guess, and the fallback is what turns noise into multi-second decodes.
             temperature=0.0,
             # per 30 s window; with a prompt (up to 223 tokens) the total must stay under Whisper's 448
-            max_new_tokens=min(220 if prompt else 440, int(min(audio.duration_s, 30.0) * 8) + 16),
+            max_new_tokens=min(220 if prompt else 440, int(min(duration_s, 30.0) * 8) + 16),
         )
-        parts = list(segments)
+        parts = list(segments)  # the decoding runs here, in this thread (the window above applies)
         text = collapse_repeats(" ".join(p.text.strip() for p in parts).strip())
         confidence = None
         if parts:
             # mean of exp(avg_logprob): a rough 0..1 confidence, comparable between turns
-            import math
-
             confidence = round(sum(math.exp(p.avg_logprob) for p in parts) / len(parts), 3)
-        return Transcript(text, info.language, confidence, audio.duration_s)
+        return Transcript(text, info.language, confidence, duration_s)
 
     async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
-        return await asyncio.to_thread(self._run, audio, language, hints)
+        decoding = self.settings.decoding(current_purpose())
+        return await asyncio.to_thread(self.run, audio, language, hints, decoding)
