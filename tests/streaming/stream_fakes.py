@@ -138,6 +138,7 @@ class FakeEngine:
     responded: list[tuple[float, Heard]] = field(default_factory=list)
     ends: list[dict[str, Any]] = field(default_factory=list)
     streams: list[FakeReply] = field(default_factory=list)
+    stt_gate: asyncio.Event | None = None  # transcriptions wait for it (a recogniser still busy)
 
     async def start_stream(
         self,
@@ -159,6 +160,8 @@ class FakeEngine:
         n = len(self.transcribed)
         self.log.append(f"transcribe {n}")
         await asyncio.sleep(0)
+        if self.stt_gate is not None:
+            await self.stt_gate.wait()
         text = self.texts.pop(0) if self.texts else f"pergunta {n}"
         return Heard(text, "fake", 1.0)
 

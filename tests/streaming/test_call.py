@@ -375,3 +375,19 @@ async def test_key_hash_over_a_reply_on_a_transport_that_cannot_pause_cuts_it_an
     assert len(h.engine.responded) == 2  # the caller's words are the next turn
     await h.quiet(12000, until=lambda: len(h.engine.streams) > 1 and bool(h.engine.streams[1].commits))
     assert h.engine.streams[1].commits, "the next turn's reply plays out and is stored"
+
+
+async def test_a_caller_who_keeps_pausing_does_not_pile_up_speculative_transcriptions() -> None:
+    """A discarded guess keeps its recogniser busy (a thread cannot be stopped): while it runs no new guess
+    starts, and the turn's end transcribes the whole segment once."""
+    h = await started()
+    gate = asyncio.Event()
+    h.engine.stt_gate = gate
+    words = wav("question_price").pcm
+    await h.say(words + silence(300) + words + silence(300) + words)
+    assert len(h.engine.transcribed) == 1, "one guess, still running: the later pauses started none"
+    await h.quiet(900)  # the turn ends: transcribed afresh (the guess was for a shorter segment)
+    assert len(h.engine.transcribed) == 2
+    gate.set()
+    await h.quiet(6000, until=lambda: bool(h.engine.responded))
+    assert [heard.text for _, heard in h.engine.responded] == ["pergunta 2"]

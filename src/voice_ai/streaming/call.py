@@ -190,6 +190,9 @@ class StreamingCall:
         self._queue_end = 0.0  # clock: when everything handed to the transport should have played
         self._reports = False  # the transport reports playback (playback_started/stopped seen)
         self._speculation: _Speculation | None = None
+        # discarded speculative transcriptions still running: a recogniser's thread cannot be stopped, so a caller
+        # who keeps pausing would pile Whisper runs up on the CPU; while one runs, no new speculation starts
+        self._stale: set[asyncio.Task[Heard]] = set()
         self._carry_text = ""  # a cancelled turn's words, for the next one
         self._carry_start_ms: float | None = None  # a cancelled turn's speech start, when its words were unknown
         self._idle_since: float | None = None
@@ -489,6 +492,9 @@ class StreamingCall:
         self._cancel_speculation()
         if self._reply is not None:
             return  # a reply is in flight (the caller's speech barged in and is being cancelled): no guessing
+        self._stale = {task for task in self._stale if not task.done()}
+        if self._stale:
+            return  # an earlier guess is still transcribing: the turn's end transcribes instead
         start_ms = self._segment_start(event.speech_start_ms)
         audio = self.detector.segment(_at_start(event, start_ms))
         task = asyncio.get_running_loop().create_task(
@@ -497,10 +503,20 @@ class StreamingCall:
         task.add_done_callback(_quiet)
         self._speculation = _Speculation(start_ms, event.speech_end_ms, task)
 
-    def _cancel_speculation(self) -> None:
+    def _cancel_speculation(self, *, ended: bool = False) -> None:
+        """Discard the current guess. Its task is left to finish (cancelling it would not stop the recogniser's
+        thread, only hide it) and counted as stale; at the call's end every one is cancelled."""
         if self._speculation is not None:
-            self._speculation.task.cancel()
+            self._discard(self._speculation.task)
             self._speculation = None
+        if ended:
+            for task in self._stale:
+                task.cancel()
+            self._stale.clear()
+
+    def _discard(self, task: asyncio.Task[Heard]) -> None:
+        if not task.done():
+            self._stale.add(task)
 
     def _segment_start(self, speech_start_ms: float) -> float:
         return min(speech_start_ms, self._carry_start_ms) if self._carry_start_ms is not None else speech_start_ms
@@ -517,7 +533,7 @@ class StreamingCall:
             stt = speculation.task
         else:
             if speculation is not None:
-                speculation.task.cancel()
+                self._discard(speculation.task)
             audio = self.detector.segment(_at_start(event, start_ms))
             stt = self.engine.transcribe(self.domain_uuid, self.call_uuid, audio)
         speech_end = self.detector.clock_at(event.speech_end_ms)
@@ -844,7 +860,7 @@ class StreamingCall:
 
     def _finish(self) -> None:
         self.phase = "ended"
-        self._cancel_speculation()
+        self._cancel_speculation(ended=True)
         self._events.put_nowait(None)
 
 
