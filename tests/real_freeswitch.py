@@ -66,6 +66,20 @@ def binary_from_env() -> Path | None:
     return path
 
 
+def require_binary() -> Path:
+    """For a test fixture: the FreeSWITCH binary; skips when ``VOICE_AI_TEST_FREESWITCH`` is unset (a contributor
+    without the platform still runs everything else), fails when it is set but unusable (CI promised one)."""
+    import pytest
+
+    try:
+        path = binary_from_env()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    if path is None:
+        pytest.skip(f"the real FreeSWITCH is not configured: export {ENV_VAR} (scripts/platform/freeswitch.sh)")
+    return path
+
+
 def fs_cli_for(binary: Path) -> Path:
     path = binary.parent / "fs_cli"
     if not path.is_file():

@@ -30,7 +30,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from helpers import free_port
-from real_freeswitch import FIXTURES, MODULES, CallResult, FreeSwitch, Stereo, binary_from_env, reached_extension
+from real_freeswitch import (
+    FIXTURES,
+    MODULES,
+    CallResult,
+    FreeSwitch,
+    Stereo,
+    reached_extension,
+    require_binary,
+)
 from voice_ai.providers.audio import Audio
 from voice_ai.streaming.contracts import Clip
 from voice_ai.streaming.freeswitch import route
@@ -201,10 +209,7 @@ class StreamServer:
 
 @pytest.fixture(scope="module")
 def binary() -> Path:
-    path = binary_from_env()
-    if path is None:
-        pytest.skip("the real FreeSWITCH is not configured (VOICE_AI_TEST_FREESWITCH)")
-    return path
+    return require_binary()
 
 
 @pytest.fixture(scope="module")

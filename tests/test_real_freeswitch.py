@@ -46,9 +46,9 @@ from real_freeswitch import (
     FreeSwitch,
     Stereo,
     always_continue_extension,
-    binary_from_env,
     include_body,
     reached_extension,
+    require_binary,
     stored_call,
 )
 
@@ -66,16 +66,7 @@ WORDS = fixture_texts()  # what the fake STT answers for each fixture
 
 @pytest.fixture(scope="module")
 def binary() -> Path:
-    try:
-        path = binary_from_env()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    if path is None:
-        pytest.skip(
-            "the real FreeSWITCH is not configured: run scripts/platform/freeswitch.sh as root, then "
-            "export VOICE_AI_TEST_FREESWITCH=/usr/local/freeswitch/bin/freeswitch"
-        )
-    return path
+    return require_binary()
 
 
 @dataclass

@@ -41,8 +41,8 @@ from real_freeswitch import (
     CallResult,
     FreeSwitch,
     Stereo,
-    binary_from_env,
     reached_extension,
+    require_binary,
     stored_call,
 )
 
@@ -61,13 +61,7 @@ WORDS = fixture_texts()
 
 @pytest.fixture(scope="module")
 def binary() -> Path:
-    try:
-        path = binary_from_env()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    if path is None:
-        pytest.skip("the real FreeSWITCH is not configured: export VOICE_AI_TEST_FREESWITCH (scripts/platform)")
-    return path
+    return require_binary()
 
 
 @dataclass
