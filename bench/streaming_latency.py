@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from helpers import free_port  # noqa: E402
 from real_freeswitch import FIXTURES, MODULES, FreeSwitch, Stereo, binary_from_env, reached_extension  # noqa: E402
 from voice_ai.telephony.freeswitch import render_dialplan  # noqa: E402
 
@@ -52,12 +52,6 @@ BARGE = ["listen", f"say {FIXTURES / 'question_price.wav'}", "hear", f"say {FIXT
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_service(data_dir: Path, esl_port: int) -> tuple[subprocess.Popen[str], str, str]:

@@ -51,7 +51,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +69,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fakes.stt import FakeSTT, FakeSTTServer, fixture_texts, provider_config  # noqa: E402
+from helpers import free_port  # noqa: E402
 from real_freeswitch import (  # noqa: E402
     CALLER_LUA,
     FIXTURES,
@@ -101,12 +101,6 @@ STAGES = (
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wave_seconds(path: Path) -> float:
