@@ -47,6 +47,7 @@ class Transcript:
     language: str | None = None
     confidence: float | None = None
     duration_s: float = 0.0
+    alternatives: tuple[str, ...] = ()  # other hypotheses of the recogniser (n-best after ``text``), best first
     info: CallInfo = field(default_factory=CallInfo)
 
 
@@ -91,6 +92,16 @@ class DialogContext:
     company_name: str | None = None
     passages: Sequence[Passage] = ()
     transfer_targets: Sequence[TransferTarget] = ()
+    heard: Heard | None = None  # how the caller's words were recognised; None for typed text
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What speech recognition made of the caller's words, for a decision that must survive its errors."""
+
+    confidence: float | None = None  # the recogniser's rough 0..1, when it gives one
+    alternatives: tuple[str, ...] = ()  # its other hypotheses, best first
+    repaired: str | None = None  # the transcript with sound-alike tenant terms restored (voice_ai.understanding)
 
 
 @dataclass
