@@ -292,6 +292,7 @@ class Turn:
     right: bool
     unconfigured: bool
     timings: dict[str, float]
+    providers: dict[str, Any]
 
 
 @dataclass
@@ -367,6 +368,7 @@ class Caller:
             right=self.right(case, reply, action, destination),
             unconfigured=action == "transfer" and destination not in self.company.allowed,
             timings=body.get("timings") or {},
+            providers=body.get("providers") or {},
         )
 
     async def ask(self, call: str, case: Case, label: str, index: int | None = None) -> Outcome:
@@ -604,9 +606,9 @@ def main() -> None:
             outcomes, seconds = asyncio.run(evaluate(base, companies, conditions, voices, args.all_dialogs))
 
     commit = git_commit()
-    print(
-        f"\ncommit {commit}; 'a/b c/d' = right at the first reply / after one 'sim' confirmation; ms = server-side turn"
-    )
+    used = sorted({f"{k}={v}" for o in outcomes for t in o.turns for k, v in t.providers.items() if v})
+    print(f"\ncommit {commit}; providers: {', '.join(used)}")
+    print("'a/b c/d' = right at the first reply / after one 'sim' confirmation; ms = server-side turn time")
     for company in companies:
         print()
         print(table(f"{company.name} ({company.slug})", rows_of(outcomes, conditions, company.slug)))
