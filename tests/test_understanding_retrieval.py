@@ -69,6 +69,7 @@ async def clinic(runtime: Runtime, new_domain: Any) -> uuid.UUID:
 
 def test_trigram_words_are_folded_content_words() -> None:
     assert trigram_words("Qual é o orário de funsionamento?", ["Horário"]) == ["orario", "funsionamento", "horario"]
+    assert trigram_words("O que é isso, 2024?") == []  # stop words, short words and numbers are left out
 
 
 async def test_a_garbled_question_finds_its_passage_only_with_trigrams(runtime: Runtime, clinic: uuid.UUID) -> None:

@@ -27,7 +27,7 @@ from voice_ai.providers.llm.text import STOP_WORDS
 from voice_ai.providers.types import ChatMessage, DialogContext, Heard, Passage
 from voice_ai.rag.retrieve import retrieve
 from voice_ai.understanding.match import words_of
-from voice_ai.understanding.repair import expand, repair
+from voice_ai.understanding.repair import analyse, expand
 
 logger = logging.getLogger(__name__)
 SILENT_TURNS_BEFORE_OPERATOR = 2
@@ -39,10 +39,12 @@ MAX_EXPANSIONS = 10
 @dataclass(frozen=True)
 class Understood:
     """What a turn's words are taken to say: ``query`` (the transcript, repaired), ``expansions`` (tenant terms to
-    add to retrieval), ``heard`` (voice turns only)."""
+    add to retrieval), ``unknown`` (the query's words the tenant's text does not hold — the trigram leg's words;
+    None without a lexicon: all words), ``heard`` (voice turns only)."""
 
     query: str
     expansions: tuple[str, ...]
+    unknown: tuple[str, ...] | None
     heard: Heard | None
 
 
@@ -52,8 +54,8 @@ def understand(turn: TurnContext, transcript: str, listened: Listened | None) ->
     like any other) but has no ``heard``."""
     language = turn.language
     lexicon = turn.lexicon
-    repaired = repair(transcript, lexicon, language)
-    expansions: dict[str, None] = dict.fromkeys(expand(transcript, lexicon, language))
+    repaired, suggested = analyse(transcript, lexicon, language)
+    expansions: dict[str, None] = dict.fromkeys(suggested)
     alternatives = tuple(listened.alternatives) if listened is not None else ()
     said = {w.folded for w in words_of(repaired.text)}
     for alternative in alternatives[:ALTERNATIVES_USED]:
@@ -66,7 +68,8 @@ def understand(turn: TurnContext, transcript: str, listened: Listened | None) ->
     if repaired.replaced:
         logger.info("turn %d: repaired %s", turn.turn_index, repaired.replaced)
     heard = Heard(listened.confidence, alternatives, repaired.text) if listened is not None else None
-    return Understood(repaired.text, tuple(list(expansions)[:MAX_EXPANSIONS]), heard)
+    unknown = tuple(w.text for w in words_of(repaired.text) if w.folded not in lexicon.words) if lexicon else None
+    return Understood(repaired.text, tuple(list(expansions)[:MAX_EXPANSIONS]), unknown, heard)
 
 
 def silence(turn: TurnContext) -> tuple[str, Action]:
@@ -114,6 +117,7 @@ async def dialog_context(
                 embedder=turn.embedder,
                 language=turn.language,
                 expansions=understood.expansions,
+                fuzzy_words=understood.unknown,
             )
     passages: list[Passage] = found.passages
     timings["retrieve_ms"] = ms_since(started)

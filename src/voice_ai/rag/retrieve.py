@@ -5,10 +5,11 @@ Vector hits count only above ``min_similarity``; text hits always count (they sh
 question). A tenant without embeddings (or whose embeddings provider fails) still gets full-text results.
 
 The trigram leg finds a passage by words that are only *nearly* in it — a transcript's *declaracao*, *orario*,
-*funsionamento* — each of the question's content words (four letters or more, accents folded) matched with
-``word_similarity`` ≥ ``TRIGRAM_THRESHOLD`` against the chunk's folded text. ``expansions`` (tenant terms a
-transcript's words sound like, :func:`voice_ai.understanding.repair.expand`) are added to the full-text and the
-trigram queries, never to the vector one (a question's meaning is its own words). Where ``pg_trgm`` is missing
+*escritoro* — each of the question's content words (four letters or more, accents folded) matched with
+``word_similarity`` ≥ ``TRIGRAM_THRESHOLD`` against the chunk's folded text; it counts ``TRIGRAM_WEIGHT`` in the
+fusion (a near word is weaker evidence: *atendimento* is near *rendimento*). ``expansions`` (tenant terms a
+transcript's words sound like, :func:`voice_ai.understanding.repair.expand`) are added to the full-text query,
+never to the vector one (a question's meaning is its own words). Where ``pg_trgm`` is missing
 (migration 0010 could not create it) the leg is skipped with a warning — never a failed turn.
 """
 
@@ -31,7 +32,8 @@ from voice_ai.providers.types import Passage
 logger = logging.getLogger(__name__)
 RRF_K = 60
 CANDIDATES = 20
-TRIGRAM_THRESHOLD = 0.5
+TRIGRAM_THRESHOLD = 0.7
+TRIGRAM_WEIGHT = 0.5  # a near-word is weaker evidence than a shared word or a close meaning
 TRIGRAM_MIN_LETTERS = 4
 TRIGRAM_MAX_WORDS = 16
 _warned_no_trigrams = False
@@ -78,9 +80,12 @@ async def retrieve(
     min_similarity: float = 0.78,
     expansions: Sequence[str] = (),
     trigrams: bool = True,
+    fuzzy_words: Sequence[str] | None = None,
 ) -> Retrieved:
     """The passages for ``query`` (the caller's words, repaired: :func:`voice_ai.understanding.repair.repair`);
-    ``expansions`` widen the full-text and trigram legs; ``trigrams=False`` leaves the trigram leg out."""
+    ``expansions`` widen the full-text leg; ``fuzzy_words``: what the trigram leg looks for (default: the query's
+    content words; a caller that knows the tenant's lexicon passes only the words the documents do not hold, the
+    ones full text cannot find); ``trigrams=False`` leaves the trigram leg out."""
     global _warned_no_trigrams
     repo = ChunkRepository(session)
     vector_hits: list[Hit] = []
@@ -99,17 +104,20 @@ async def retrieve(
     if trigrams:
         try:
             trigram_hits = await repo.trigram_search(
-                domain_uuid, trigram_words(query, expansions), threshold=TRIGRAM_THRESHOLD, limit=CANDIDATES
+                domain_uuid,
+                trigram_words(query) if fuzzy_words is None else trigram_words(" ".join(fuzzy_words)),
+                threshold=TRIGRAM_THRESHOLD,
+                limit=CANDIDATES,
             )
         except TrigramUnavailableError as exc:
             log = logger.debug if _warned_no_trigrams else logger.warning
             _warned_no_trigrams = True
             log("retrieval without trigrams (pg_trgm is not installed in this database: see migration 0010): %s", exc)
     fused: dict[uuid.UUID, tuple[float, Hit]] = {}
-    for hits in (vector_hits, text_hits, trigram_hits):
+    for hits, weight in ((vector_hits, 1.0), (text_hits, 1.0), (trigram_hits, TRIGRAM_WEIGHT)):
         for hit in hits:
             score, first = fused.get(hit.chunk_uuid, (0.0, hit))
-            fused[hit.chunk_uuid] = (score + 1.0 / (RRF_K + hit.rank), first)
+            fused[hit.chunk_uuid] = (score + weight / (RRF_K + hit.rank), first)
     ranked = sorted(fused.values(), key=lambda pair: pair[0], reverse=True)[:top_k]
     passages = [
         Passage(f"## {hit.heading}\n{hit.content}" if hit.heading else hit.content, hit.document_name, round(score, 5))

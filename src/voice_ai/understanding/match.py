@@ -42,15 +42,20 @@ def trigram_similarity(a: str, b: str) -> float:
     return len(ta & tb) / len(ta | tb)
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (keys are a few letters: the plain algorithm is fast enough)."""
+def edit_distance(a: str, b: str, cutoff: int | None = None) -> int:
+    """Levenshtein distance (keys are a few letters: the plain algorithm is fast enough); past ``cutoff`` it stops
+    early and returns ``cutoff + 1``."""
     if len(a) < len(b):
         a, b = b, a
+    if cutoff is not None and len(a) - len(b) > cutoff:
+        return cutoff + 1
     previous = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         current = [i]
         for j, y in enumerate(b, 1):
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        if cutoff is not None and min(current) > cutoff:
+            return cutoff + 1
         previous = current
     return previous[-1]
 
@@ -123,13 +128,17 @@ class Matcher:
                 written.setdefault(squashed, form)
         self.words = sorted(written)
         self._index: dict[str, list[int]] = defaultdict(list)
-        self._by_key_len: dict[int, list[int]] = defaultdict(list)
+        self._by_key: dict[str, list[int]] = defaultdict(list)
+        self._by_start_len: dict[tuple[str, int], list[int]] = defaultdict(list)
         self._keys = [phrase_key(written[w].split(), language) for w in self.words]
+        self._key_letters = [frozenset(k) for k in self._keys]
         self._trigrams = [trigrams(w) for w in self.words]
         for i in range(len(self.words)):
             for gram in self._trigrams[i]:
                 self._index[gram].append(i)
-            self._by_key_len[len(self._keys[i])].append(i)
+            self._by_key[self._keys[i]].append(i)
+            if self._keys[i]:
+                self._by_start_len[self._keys[i][0], len(self._keys[i])].append(i)
 
     def __bool__(self) -> bool:
         return bool(self.words)
@@ -149,12 +158,27 @@ class Matcher:
         scored: dict[int, tuple[float, float]] = {
             i: (n / (len(grams) + len(self._trigrams[i]) - n), 0.0) for i, n in shared.items()
         }
-        if key:
-            spread = 0 if len(key) <= 2 else max(1, len(key) // 4)
-            for length in range(len(key) - spread, len(key) + spread + 1):
-                for i in self._by_key_len.get(length, ()):
-                    phonetic = key_similarity(key, self._keys[i])
-                    if phonetic > 0:
+        for i in self._by_key.get(key, ()) if key else ():
+            scored[i] = (scored.get(i, (0.0, 0.0))[0], 1.0)
+        letters = frozenset(key)
+        # sound-alikes by key: shorter keys count only when equal; others must begin with the same sound (telephone
+        # and recogniser errors are mostly inside a word) — which also keeps a large vocabulary fast
+        if len(key) >= 3:
+            spread = int(
+                (1 - floor) * len(key) / floor + 1e-9
+            )  # a longer key can be this much longer and still reach floor
+            for length in range(max(3, len(key) - spread), len(key) + spread + 1):
+                for i in self._by_start_len.get((key[0], length), ()):
+                    other = self._keys[i]
+                    if other == key:
+                        continue
+                    longest = max(len(key), length)
+                    cutoff = int((1 - floor) * longest + 1e-9)
+                    if len(letters ^ self._key_letters[i]) > 2 * cutoff:  # each edit changes the letter set by ≤ 2
+                        continue
+                    distance = edit_distance(key, other, cutoff)
+                    if distance <= cutoff:
+                        phonetic = 1.0 - distance / longest
                         scored[i] = (scored.get(i, (0.0, 0.0))[0], phonetic)
         ranked = sorted(
             ((self.words[i], tri, pho) for i, (tri, pho) in scored.items() if max(tri, pho) >= floor),

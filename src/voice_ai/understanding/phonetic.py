@@ -26,6 +26,7 @@ Examples: *obrigado* and *Obricata* → ``APRKT``; *tchau*, *Chau*, *xau* → ``
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -86,6 +87,7 @@ def _fold(word: str) -> str:
     return _LETTERS.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
+@functools.lru_cache(maxsize=65536)
 def phonetic_key(word: str, language: str = "pt") -> str:
     """The word's key (upper-case consonant classes, ``A`` for a leading vowel); ``""`` for no letters."""
     folded = _fold(word)

@@ -53,39 +53,40 @@ def matcher(lexicon: Lexicon, language: str = "pt") -> Matcher:
     return found
 
 
-def repair(text: str, lexicon: Lexicon, language: str = "pt") -> Repaired:
-    """``text`` with strong sound-alikes of the tenant's words replaced by them (see the module docstring)."""
+def analyse(text: str, lexicon: Lexicon, language: str = "pt") -> tuple[Repaired, list[str]]:
+    """:func:`repair` and :func:`expand` at once (one pass over the transcript's word runs)."""
     words = words_of(text)
     match = matcher(lexicon, language) if lexicon else None
     if not words or not match:
-        return Repaired(text, [])
-    chosen = _choose([f for f in match.find(words, floor=REPAIR_SCORE) if _repairs(f, words, lexicon, language)])
+        return Repaired(text, []), []
+    found = match.find(words, floor=EXPAND_SCORE)
+    chosen = _choose([f for f in found if f.score >= REPAIR_SCORE and _repairs(f, words, lexicon, language)])
     out, at = [], 0
     replaced: list[tuple[str, str, float]] = []
-    for found in sorted(chosen, key=lambda f: f.first):
-        start, end = words[found.first].start, words[found.last - 1].end
-        term = lexicon.surface.get(found.term, found.term)
+    for f in sorted(chosen, key=lambda f: f.first):
+        start, end = words[f.first].start, words[f.last - 1].end
+        term = lexicon.surface.get(f.term, f.term)
         out += [text[at:start], term]
         at = end
-        replaced.append((text[start:end], term, round(found.score, 3)))
+        replaced.append((text[start:end], term, round(f.score, 3)))
     out.append(text[at:])
-    return Repaired("".join(out), replaced)
+    terms: dict[str, None] = {}
+    for f in _choose([f for f in found if _suggests(f, words, lexicon, language)]):
+        if not any(w.folded == f.term for w in words):
+            terms.setdefault(lexicon.surface.get(f.term, f.term), None)
+    return Repaired("".join(out), replaced), list(terms)[:MAX_EXPANSIONS]
+
+
+def repair(text: str, lexicon: Lexicon, language: str = "pt") -> Repaired:
+    """``text`` with strong sound-alikes of the tenant's words replaced by them (see the module docstring)."""
+    return analyse(text, lexicon, language)[0]
 
 
 def expand(text: str, lexicon: Lexicon, language: str = "pt") -> list[str]:
     """Tenant terms (as the tenant writes them) that the transcript's unknown words or word runs resemble — weaker
     evidence than :func:`repair` asks for, so they are *added* to a query, never substituted. At most one per word
     or run, best first."""
-    words = words_of(text)
-    match = matcher(lexicon, language) if lexicon else None
-    if not words or not match:
-        return []
-    found = [f for f in match.find(words, floor=EXPAND_SCORE) if _suggests(f, words, lexicon, language)]
-    terms: dict[str, None] = {}
-    for f in _choose(found):
-        if not any(w.folded == f.term for w in words):
-            terms.setdefault(lexicon.surface.get(f.term, f.term), None)
-    return list(terms)[:MAX_EXPANSIONS]
+    return analyse(text, lexicon, language)[1]
 
 
 def _known(word: Word, lexicon: Lexicon) -> bool:
