@@ -10,11 +10,25 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 
 from voice_ai.providers.llm.text import STOP_WORDS, fold
 
 logger = logging.getLogger(__name__)
 COMMON_ZIPF = 3.0
+PRELOADED = ("pt", "en")
+_preloading: threading.Thread | None = None
+
+
+def preload() -> None:
+    """Load the word lists in the background (the first look-up reads them: ~0.2 s that a call's first turn should
+    not pay). Idempotent; returns at once."""
+    global _preloading
+    if _preloading is None:
+        _preloading = threading.Thread(
+            target=lambda: [_zipf("de", code) for code in PRELOADED], name="wordfreq-preload", daemon=True
+        )
+        _preloading.start()
 
 
 def language_code(language: str | None) -> str:
