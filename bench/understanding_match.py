@@ -7,7 +7,10 @@ retrieval leg, sound-alike intents and routing).
 ``COMPANY_DIR`` holds ``questions.json`` (company, transfer_rules, cases with facts_any / action / target) and
 ``docs/``, as ``../shared/eval/contabilidade-exata``. ``--heard``: a JSON list of ``{"q", "heard"}`` — what a
 recogniser wrote for each question (for example the offline Whisper on espeak audio); without it, each case's
-``heard`` field in questions.json is used when present. A case counts when the retrieved top 3 hold one of its
+``heard`` field in questions.json is used when present. ``bench/understanding_match/`` holds two such files for
+``contabilidade-exata``: ``whisper-base.json`` (what the offline Whisper base, int8, no prompt, wrote for espeak-ng
+pt-BR 150 wpm audio at 8 kHz — on one CPU; another may differ) and ``hand-garbled.json`` (the issue's examples and
+errors of the same kind, written by hand). A case counts when the retrieved top 3 hold one of its
 facts, when the route's best target is the expected one, and when a hang-up case reads as a goodbye.
 """
 
