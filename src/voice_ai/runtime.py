@@ -30,6 +30,7 @@ from voice_ai.db.repositories.domains import DomainRepository
 from voice_ai.providers.base import EmbeddingsProvider
 from voice_ai.providers.manager import ProviderManager
 from voice_ai.providers.ratelimit import PostgresRateLimiter
+from voice_ai.understanding import common as understanding_words
 
 logger = logging.getLogger(__name__)
 LOST_JOB_S = 300.0  # a job that should have run this long ago and left no trace was lost: queued again
@@ -94,6 +95,7 @@ class Runtime:
     async def _start(self, migrate_schema: bool | None) -> Runtime:
         # Offline models (the assembled Whisper model) live with the rest of the service's data.
         os.environ.setdefault("VOICE_AI_MODEL_CACHE", str(self.settings.data_dir.resolve() / "models"))
+        understanding_words.preload()  # the first turn must not wait for the word lists (voice_ai.understanding)
         url = self.settings.database_url
         if url is None:
             self._embedded = EmbeddedPostgres(self.settings.pgdata_dir)

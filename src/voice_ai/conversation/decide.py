@@ -11,22 +11,65 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from voice_ai.conversation.actions import Action, Transfer, resolve
 from voice_ai.conversation.budget import POLICY_RESERVE_S, RETRIEVE_MAX_S, STORE_RESERVE_S, TTS_RESERVE_S, run_in_time
+from voice_ai.conversation.listen import Listened
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.prepare import TurnContext
 from voice_ai.conversation.speech import ms_since
 from voice_ai.providers import deadline
 from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.llm.decision import DECISION_SCHEMA
-from voice_ai.providers.types import ChatMessage, DialogContext, Passage
+from voice_ai.providers.llm.text import STOP_WORDS
+from voice_ai.providers.types import ChatMessage, DialogContext, Heard, Passage
 from voice_ai.rag.retrieve import retrieve
+from voice_ai.understanding.match import words_of
+from voice_ai.understanding.repair import analyse, expand
 
 logger = logging.getLogger(__name__)
 SILENT_TURNS_BEFORE_OPERATOR = 2
 HISTORY_MESSAGES = 20
+ALTERNATIVES_USED = 3  # the recogniser's other hypotheses whose tenant words widen retrieval
+MAX_EXPANSIONS = 10
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What a turn's words are taken to say: ``query`` (the transcript, repaired), ``expansions`` (tenant terms to
+    add to retrieval), ``unknown`` (the query's words the tenant's text does not hold — the trigram leg's words;
+    None without a lexicon: all words), ``heard`` (voice turns only)."""
+
+    query: str
+    expansions: tuple[str, ...]
+    unknown: tuple[str, ...] | None
+    heard: Heard | None
+
+
+def understand(turn: TurnContext, transcript: str, listened: Listened | None) -> Understood:
+    """The transcript repaired with the tenant's lexicon; for a voice turn (``listened``) also the tenant words of the
+    recogniser's other hypotheses as expansions, and :class:`Heard`. Typed text is repaired too (a typo is an error
+    like any other) but has no ``heard``."""
+    language = turn.language
+    lexicon = turn.lexicon
+    repaired, suggested = analyse(transcript, lexicon, language)
+    expansions: dict[str, None] = dict.fromkeys(suggested)
+    alternatives = tuple(listened.alternatives) if listened is not None else ()
+    said = {w.folded for w in words_of(repaired.text)}
+    for alternative in alternatives[:ALTERNATIVES_USED]:
+        for word in words_of(alternative):
+            known = word.folded in lexicon.words and word.folded not in STOP_WORDS and len(word.folded) >= 3
+            if known and word.folded not in said:
+                expansions.setdefault(lexicon.surface.get(word.folded, word.text), None)
+        for term in expand(alternative, lexicon, language):
+            expansions.setdefault(term, None)
+    if repaired.replaced:
+        logger.info("turn %d: repaired %s", turn.turn_index, repaired.replaced)
+    heard = Heard(listened.confidence, alternatives, repaired.text) if listened is not None else None
+    unknown = tuple(w.text for w in words_of(repaired.text) if w.folded not in lexicon.words) if lexicon else None
+    return Understood(repaired.text, tuple(list(expansions)[:MAX_EXPANSIONS]), unknown, heard)
 
 
 def silence(turn: TurnContext) -> tuple[str, Action]:
@@ -51,19 +94,40 @@ def llm_window(due: float) -> tuple[float, float]:
 
 
 async def dialog_context(
-    sessions: Any, domain_uuid: uuid.UUID, turn: TurnContext, transcript: str, due: float, timings: dict[str, float]
+    sessions: Any,
+    domain_uuid: uuid.UUID,
+    turn: TurnContext,
+    transcript: str,
+    due: float,
+    timings: dict[str, float],
+    *,
+    listened: Listened | None = None,
 ) -> DialogContext:
-    """Retrieval: passages for the question; the query's embedding must come in time (else full text only)."""
+    """Retrieval: passages for the question (repaired, widened: :func:`understand`); the query's embedding must
+    come in time (else full text and trigrams only). ``listened``: the voice turn's recognition (None: typed)."""
     started = time.perf_counter()
+    understood = understand(turn, transcript, listened)
     _, policy_end = llm_window(due)
     with deadline.within(min(deadline.now() + RETRIEVE_MAX_S, policy_end - 2.5)):
         async with sessions() as session:
-            found = await retrieve(session, domain_uuid, transcript, embedder=turn.embedder, language=turn.language)
+            found = await retrieve(
+                session,
+                domain_uuid,
+                understood.query,
+                embedder=turn.embedder,
+                language=turn.language,
+                expansions=understood.expansions,
+                fuzzy_words=understood.unknown,
+            )
     passages: list[Passage] = found.passages
     timings["retrieve_ms"] = ms_since(started)
     secretary = turn.secretary
     return DialogContext(
-        language=turn.language, company_name=secretary.company_name, passages=passages, transfer_targets=turn.targets
+        language=turn.language,
+        company_name=secretary.company_name,
+        passages=passages,
+        transfer_targets=turn.targets,
+        heard=understood.heard,
     )
 
 
@@ -118,10 +182,12 @@ async def decide(
     due: float,
     timings: dict[str, float],
     providers: dict[str, str],
+    *,
+    listened: Listened | None = None,
 ) -> tuple[str, Action]:
     """Retrieval, then the LLM's decision as a whole (the configured model until its stage ends, the dialog
-    policy after it, the operator when nothing answers), made safe."""
-    context = await dialog_context(sessions, domain_uuid, turn, transcript, due, timings)
+    policy after it, the operator when nothing answers), made safe. ``listened``: the voice turn's recognition."""
+    context = await dialog_context(sessions, domain_uuid, turn, transcript, due, timings, listened=listened)
     chat = chat_messages(turn, transcript)
     until, last = llm_window(due)
     started = time.perf_counter()

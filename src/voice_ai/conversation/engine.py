@@ -37,7 +37,7 @@ from voice_ai.conversation.actions import Action
 from voice_ai.conversation.budget import BEGIN_BY_S, START_DEADLINE_S, STORE_RESERVE_S
 from voice_ai.conversation.decide import decide, last_turn_farewell, silence
 from voice_ai.conversation.lifecycle import CallLifecycle
-from voice_ai.conversation.listen import STT_FAILED, listen
+from voice_ai.conversation.listen import STT_FAILED, Listened, listen
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.prepare import (
     cache_key,
@@ -273,6 +273,7 @@ class CallEngine:
         providers: dict[str, str] = {}
 
         transcript = (text or "").strip()
+        heard: Listened | None = None
         if listening and audio is not None and turn.stt is not None:
             heard = await listen(
                 turn.stt, audio, language=turn.language, hints=turn.hints, due=due, call_uuid=call_uuid
@@ -283,7 +284,7 @@ class CallEngine:
             response, action = silence(turn)
         else:
             response, action = await decide(
-                self.sessions, domain_uuid, call_uuid, turn, transcript, due, timings, providers
+                self.sessions, domain_uuid, call_uuid, turn, transcript, due, timings, providers, listened=heard
             )
 
         farewell = last_turn_farewell(turn, action)

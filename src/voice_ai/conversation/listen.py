@@ -22,6 +22,8 @@ class Listened:
     text: str
     provider: str  # who transcribed, or STT_FAILED
     ms: float
+    confidence: float | None = None  # the recogniser's rough 0..1 (filled by the recognition work, issue 12)
+    alternatives: tuple[str, ...] = ()  # its other hypotheses, best first
 
 
 async def listen(

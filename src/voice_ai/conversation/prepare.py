@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,7 @@ from voice_ai.providers.manager import FallbackChain
 from voice_ai.providers.types import Kind, TransferTarget
 from voice_ai.services.destinations import routable_targets
 from voice_ai.services.vocabulary import tenant_vocabulary
+from voice_ai.understanding.lexicon import Lexicon
 
 MIN_LOCK_WAIT_S = 0.1
 HISTORY_LIMIT = 500
@@ -52,6 +53,7 @@ class TurnContext:
     tts: FallbackChain[Any]
     embedder: Any
     cached: dict[str, uuid.UUID]  # the secretary's fixed phrases already synthesised, by cache key
+    lexicon: Lexicon = field(default_factory=Lexicon)  # the tenant's words (filled by the recognition work, issue 12)
 
     @property
     def language(self) -> str:

@@ -52,7 +52,7 @@ from voice_ai.conversation.decide import (
     silence,
     transfer_words,
 )
-from voice_ai.conversation.listen import STT_FAILED
+from voice_ai.conversation.listen import STT_FAILED, Listened
 from voice_ai.conversation.prepare import TurnContext, cache_key, fixed_phrases, read_turn
 from voice_ai.conversation.speech import CACHE_RATE, Spoken, cached_audio, ms_since, synthesize
 from voice_ai.conversation.store import store_turn
@@ -286,8 +286,9 @@ class EngineReply:
     async def _decision(self, turn: TurnContext, transcript: str, says: asyncio.Queue[Any]) -> None:
         """Retrieval, then the streamed decision (see the module docstring), its words queued for speech."""
         try:
+            listened = Listened(transcript, self.heard.provider or "", self.heard.ms)  # a streaming turn is voice
             context = await dialog_context(
-                self.engine.sessions, self.domain_uuid, turn, transcript, self._due, self.timings
+                self.engine.sessions, self.domain_uuid, turn, transcript, self._due, self.timings, listened=listened
             )
             await self._stream_decision(turn, chat_messages(turn, transcript), context, says)
         except asyncio.CancelledError:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -231,6 +232,13 @@ class DocumentChunk(Timestamps, Base):
         ),
         Index("ix_voice_document_chunks_domain_document", "domain_uuid", "voice_document_uuid", "position"),
         Index("ix_voice_document_chunks_tsv", "content_tsv", postgresql_using="gin"),
+        # pg_trgm (migration 0010): absent where the extension could not be created; retrieval then skips the leg
+        Index(
+            "ix_voice_document_chunks_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     voice_document_chunk_uuid: Mapped[uuid.UUID] = _pk()
@@ -244,6 +252,15 @@ class DocumentChunk(Timestamps, Base):
     embedding_model: Mapped[str | None] = mapped_column(Text)
     ts_config: Mapped[str] = mapped_column(Text, server_default=sql("'simple'"))
     content_tsv: Mapped[Any] = mapped_column(TSVECTOR, nullable=True)
+    # heading + content, lower-case, accents folded (migration 0010): what trigram retrieval compares with
+    search_text: Mapped[str | None] = mapped_column(
+        Text,
+        Computed(
+            "translate(lower(coalesce(heading, '') || ' ' || content), 'áàâãäåéèêëíìîïóòôõöúùûüçñýÿ',"
+            " 'aaaaaaeeeeiiiiooooouuuucnyy')",
+            persisted=True,
+        ),
+    )
 
 
 class Conversation(Timestamps, Base):

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from voice_ai.providers.llm.text import STOP_WORDS, fold
 
@@ -29,6 +30,8 @@ class Lexicon:
     words: Mapping[str, int] = field(default_factory=dict)
     surface: Mapping[str, str] = field(default_factory=dict)
     terms: tuple[str, ...] = ()
+    # what matching derives from the lexicon once (voice_ai.understanding.match), by purpose and language
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and fold(word) in self.words

@@ -1,7 +1,9 @@
-"""Document chunks: replace a document's chunks, and hybrid retrieval (pgvector + full text) for a tenant.
+"""Document chunks: replace a document's chunks, and hybrid retrieval (pgvector, full text, trigrams) for a tenant.
 
 Vectors are searched through the per-dimension partial HNSW indexes of migration 0001: the query must use
-the same expression (``embedding::vector(N)``) and predicate (``embedding_dims = N``) to use them.
+the same expression (``embedding::vector(N)``) and predicate (``embedding_dims = N``) to use them. Trigrams
+(``pg_trgm``, migration 0010) through the GIN index on ``search_text``; where the extension is missing the search
+raises :class:`TrigramUnavailableError` (its failure is contained in a savepoint: the session goes on).
 """
 
 from __future__ import annotations
@@ -11,11 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_ai.db.models import DocumentChunk
 
 HALFVEC_DIMS = frozenset({3072})
+_UNDEFINED = frozenset({"42883", "42704"})  # undefined function/operator, undefined object (the opclass)
+
+
+class TrigramUnavailableError(RuntimeError):
+    """``pg_trgm`` is not installed in this database (see migration 0010)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Hit:
     heading: str
     content: str
     rank: int
-    score: float  # cosine similarity (vector hits) or ts_rank (text hits)
+    score: float  # cosine similarity (vector hits), ts_rank (text hits) or summed word similarity (trigram hits)
 
 
 def _vector_literal(vector: Sequence[float]) -> str:
@@ -124,3 +132,36 @@ class ChunkRepository:
             {"domain": domain_uuid, "cfg": ts_config, "query": query, "limit": limit},
         )
         return [Hit(r[0], r[1], r[2], r[3], r[4], i, float(r[5])) for i, r in enumerate(rows.all(), 1)]
+
+    async def trigram_search(
+        self, domain_uuid: uuid.UUID, words: Sequence[str], *, threshold: float, limit: int
+    ) -> list[Hit]:
+        """Chunks whose folded text holds something like the (folded) ``words``: each word that ``pg_trgm``'s
+        ``word_similarity`` finds at ``threshold`` or more adds its similarity (``<%`` uses the GIN index)."""
+        if not words:
+            return []
+        statement = text(
+            "SELECT c.voice_document_chunk_uuid, c.voice_document_uuid, d.name, coalesce(c.heading, ''), c.content,"
+            " sum(word_similarity(q.word, c.search_text)) AS score"
+            " FROM unnest(CAST(:words AS text[])) AS q(word)"
+            " JOIN v_voice_document_chunks c ON q.word <% c.search_text"
+            " JOIN v_voice_documents d"
+            " ON d.domain_uuid = c.domain_uuid AND d.voice_document_uuid = c.voice_document_uuid"
+            " WHERE c.domain_uuid = :domain AND d.enabled AND d.status = 'ready'"
+            " GROUP BY c.voice_document_chunk_uuid, c.voice_document_uuid, d.name, c.heading, c.content"
+            " ORDER BY score DESC, c.voice_document_chunk_uuid LIMIT :limit"
+        )
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"), {"t": str(threshold)}
+                )
+                rows = await self.session.execute(
+                    statement, {"domain": domain_uuid, "words": list(words), "limit": limit}
+                )
+                found = rows.all()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _UNDEFINED:
+                raise TrigramUnavailableError(str(exc.orig).splitlines()[0]) from exc
+            raise
+        return [Hit(r[0], r[1], r[2], r[3], r[4], i, float(r[5])) for i, r in enumerate(found, 1)]

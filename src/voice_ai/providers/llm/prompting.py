@@ -1,4 +1,9 @@
-"""How a dialog context becomes instructions for a real LLM (the policy reads the context directly)."""
+"""How a dialog context becomes instructions for a real LLM (the policy reads the context directly).
+
+A voice turn (``context.heard``) adds what the model must know to cope with recognition errors: the words came
+through speech recognition, the reading with the company's own terms restored, the recogniser's other hypotheses
+and its confidence — and the instruction to confirm the likely meaning in one short question rather than guess.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,32 @@ import json
 import re
 from typing import Any
 
-from voice_ai.providers.types import ChatMessage, DialogContext
+from voice_ai.providers.types import ChatMessage, DialogContext, Heard
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
+LOW_CONFIDENCE = 0.6
+MAX_ALTERNATIVES = 3
+
+
+def heard_lines(heard: Heard) -> list[str]:
+    """The speech-recognition note of a voice turn (short: it is in every voice turn's prompt)."""
+    lines = [
+        "The caller spoke on the phone: their last message is a speech-recognition transcript and may have words "
+        "wrong (similar-sounding words, words split or joined)."
+    ]
+    if heard.repaired:
+        lines.append(f'Read with the company\'s own terms restored: "{heard.repaired}"')
+    alternatives = [a for a in heard.alternatives if a.strip()][:MAX_ALTERNATIVES]
+    if alternatives:
+        lines.append("Other readings of the same audio: " + "; ".join(f'"{a.strip()}"' for a in alternatives))
+    if heard.confidence is not None:
+        level = "low" if heard.confidence < LOW_CONFIDENCE else "fair"
+        lines.append(f"Recognition confidence: {level} ({heard.confidence:.2f}).")
+    lines.append(
+        "If you are not sure what the caller meant, do not guess: confirm the likely meaning in one short question "
+        "(or name the two or three closest topics or departments). Never invent a fact."
+    )
+    return lines
 
 
 def system_prompt(context: DialogContext | None, response_schema: dict[str, Any] | None) -> str | None:
@@ -27,6 +55,8 @@ def system_prompt(context: DialogContext | None, response_schema: dict[str, Any]
     if context.transfer_targets:
         lines.append("Departments you may transfer to (use the exact name):")
         lines += [f"- {t.department}: {t.description}".rstrip(": ") for t in context.transfer_targets]
+    if context.heard is not None:
+        lines += heard_lines(context.heard)
     if response_schema is not None:
         lines.append(
             "Reply with a JSON object only, matching this schema: " + json.dumps(response_schema, ensure_ascii=False)
