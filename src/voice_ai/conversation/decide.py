@@ -15,6 +15,7 @@ from typing import Any
 
 from voice_ai.conversation.actions import Action, Transfer, resolve
 from voice_ai.conversation.budget import POLICY_RESERVE_S, RETRIEVE_MAX_S, STORE_RESERVE_S, TTS_RESERVE_S, run_in_time
+from voice_ai.conversation.followup import retrieval_query
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.prepare import TurnContext
 from voice_ai.conversation.speech import ms_since
@@ -58,7 +59,8 @@ async def dialog_context(
     _, policy_end = llm_window(due)
     with deadline.within(min(deadline.now() + RETRIEVE_MAX_S, policy_end - 2.5)):
         async with sessions() as session:
-            found = await retrieve(session, domain_uuid, transcript, embedder=turn.embedder, language=turn.language)
+            query = retrieval_query(transcript, [(m.role, m.text) for m in turn.history])  # "sim" → the question
+            found = await retrieve(session, domain_uuid, query, embedder=turn.embedder, language=turn.language)
     passages: list[Passage] = found.passages
     timings["retrieve_ms"] = ms_since(started)
     secretary = turn.secretary
