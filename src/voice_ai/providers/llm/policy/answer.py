@@ -15,12 +15,14 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 
 from voice_ai.providers.llm.text import fold, same_word, tokens
 from voice_ai.providers.types import Passage
 
 MAX_ANSWER_CHARS = 280
 MAX_PASSAGES = 4
+MISSPELT_SIMILARITY = 0.8  # difflib ratio: "orario"/"horario" 0.92, "contigo"/"contato" 0.71
 Similarity = Callable[[str, list[str]], Awaitable[list[float]]]
 
 
@@ -159,6 +161,8 @@ class Answer:
     topic: str
     kind: str | None
     heading: str
+    grounded: bool  # the question names nothing the passages lack, or the sentence covers one of its own words
+    misspelt: bool = False  # a word the passages lack looks like one they have ("orário"): a weak reading
 
 
 def clean(line: str) -> str:
@@ -321,12 +325,12 @@ async def find_answer(
     kind = next((t.name for t in wanted if best.kinds.get(t.name)), None)
     covers_specific = bool(_covers(specific, best.tokens))
     on_topic = any(t.topic.search(fold(best.heading)) for t in wanted if best.kinds.get(t.name))
-    solid = (not unknown or covers_specific) and (
-        covered >= answer_threshold or (kind is not None and (covers_specific or on_topic))
-    )
+    grounded = not unknown or covers_specific
+    solid = grounded and (covered >= answer_threshold or (kind is not None and (covers_specific or on_topic)))
     text_out = _join(best, candidates, unique, specific, wanted)
     topic = best.heading or " ".join(_surface(best.sentence, unique))
-    return Answer(_shorten(text_out), round(covered, 3), solid, topic, kind, best.heading)
+    misspelt = any(get_close_matches(w, list(vocabulary), n=1, cutoff=MISSPELT_SIMILARITY) for w in unknown)
+    return Answer(_shorten(text_out), round(covered, 3), solid, topic, kind, best.heading, grounded, misspelt)
 
 
 def _join(
