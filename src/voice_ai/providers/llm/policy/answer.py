@@ -43,12 +43,15 @@ _MONTHS = r"janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outub
 ANSWER_TYPES = (
     AnswerType(
         "address",
-        re.compile(r"\b(onde|endereco|localiza\w*|como chego|como chegar|where|address|located)\b"),
+        re.compile(r"\b(onde fica\w*|onde|endereco|localiza\w*|como chego|como chegar|where|address|located)\b"),
         re.compile(
             r"\b(rua|avenida|av|alameda|travessa|rodovia|estrada|praca|cep|bairro|sala|andar|bloco|edificio|predio|"
             r"quadra|esquina|shopping|km|street|road|avenue|suite|floor|building|block|corner)\b|\d{5}-\d{3}"
         ),
-        re.compile(r"\b(endereco|localizacao|local|contato|como chegar|address|location|contact)\b"),
+        re.compile(
+            r"\b(endereco|localizacao|local|contato|como chegar|onde (estamos|ficamos|fica)|address|location|contact|"
+            r"where we are|directions)\b"
+        ),
         ("o endereço", "the address"),
     ),
     AnswerType(
@@ -64,7 +67,10 @@ ANSWER_TYPES = (
     AnswerType(
         "duration",
         re.compile(r"\b(quanto tempo|demora\w*|prazo|leva|levam|em quantos dias|how long|how many days)\b"),
-        re.compile(r"\b\d+\s*(dias?|horas?|semanas?|meses|minutos?|days?|hours?|weeks?|months?|minutes?)\b"),
+        re.compile(
+            r"\b\d+\s*(dias?|horas?|semanas?|meses|minutos?|sessoes|sessao|etapas?|days?|hours?|weeks?|months?|"
+            r"minutes?|sessions?)\b"
+        ),
         re.compile(r"\b(prazo|prazos|tempo|duracao|deadline|time)\b"),
         ("o prazo", "how long it takes"),
     ),
@@ -121,11 +127,13 @@ _CONTINUES = re.compile(
     r"nestes casos|para isso|caso contrario|exceto|isso|esse|essa|esses|essas|este|esta|ele|ela|eles|elas|o mesmo|"
     r"a mesma|however|but|also|this|these|it|they|after that|otherwise|except|in that case)\b"
 )
-# words of asking itself, not of what is asked: never "a word the documents lack"
+# words of asking itself, not of what is asked, and of the business itself: never "a word the documents lack"
 _FILLER = frozenset(
     tokens(
         "saber sabe informacao informacoes informar duvida duvidas pergunta perguntar consultar dizer diga "
-        "gente senhor senhora moco moca know tell information question ask"
+        "gente senhor senhora moco moca know tell information question ask "
+        # the business itself: "onde fica o escritório?" asks for the address wherever the word is written
+        "escritorio loja sede consultorio estabelecimento lugar office store shop place premises"
     )
 )
 _ABBREVIATION = re.compile(
