@@ -58,7 +58,10 @@ async def ask(
     policy: Any, text: str, passages: list[Passage] | None = None, *, language: str = "pt-BR"
 ) -> dict[str, Any]:
     context = DialogContext(
-        language=language, passages=CLINIC if passages is None else passages, transfer_targets=TARGETS
+        language=language,
+        company_name="Clínica Sorriso Pleno",
+        passages=CLINIC if passages is None else passages,
+        transfer_targets=TARGETS,
     )
     return dict((await policy.chat([ChatMessage("user", text)], context=context)).data)
 

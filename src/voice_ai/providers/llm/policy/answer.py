@@ -22,6 +22,7 @@ from voice_ai.providers.types import Passage
 
 MAX_ANSWER_CHARS = 280
 MAX_PASSAGES = 4
+TYPE_WEIGHT = 0.5  # in ranking: having the asked kind of content weighs half of covering all that is asked about
 MISSPELT_SIMILARITY = 0.8  # difflib ratio: "orario"/"horario" 0.92, "contigo"/"contato" 0.71
 Similarity = Callable[[str, list[str]], Awaitable[list[float]]]
 
@@ -36,6 +37,7 @@ class AnswerType:
     looks: re.Pattern[str]
     topic: re.Pattern[str]
     what: tuple[str, str]
+    strong: re.Pattern[str] | None = None  # the most telling content (clock times for hours), counted again
 
 
 _DAYS = r"segunda(?! via)|terca|quarta|quinta|sexta|sabados?|domingos?|feriados?|monday|tuesday|wednesday|thursday|friday|saturdays?|sundays?|holidays?"
@@ -84,6 +86,7 @@ ANSWER_TYPES = (
         re.compile(rf"\b\d{{1,2}}\s*h(\d{{2}})?\b|\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}\s*(am|pm)\b|\b({_DAYS})\b"),
         re.compile(r"\b(horario|horarios|funcionamento|atendimento|expediente|hours|opening)\b"),
         ("o horário", "the opening hours"),
+        re.compile(r"\b\d{1,2}\s*h(\d{2})?\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*(am|pm)\b"),
     ),
     AnswerType(
         "date",
@@ -250,10 +253,16 @@ def _candidates(passages: Sequence[Passage]) -> list[_Candidate]:
             section += 1
             for sentence in sentences:
                 folded = fold(sentence)
-                kinds = {t.name: n for t in ANSWER_TYPES if (n := len(t.looks.findall(folded)))}
+                kinds = {t.name: _evidence(t, folded) for t in ANSWER_TYPES if t.looks.search(folded)}
                 own = tokens(sentence)
                 out.append(_Candidate(sentence, heading, index, section, len(out), tokens(heading) + own, own, kinds))
     return out
+
+
+def _evidence(kind: AnswerType, folded: str) -> int:
+    """How much of the kind's content a sentence has: its matches (at most 3) and the strong ones (at most 2)."""
+    strong = len(kind.strong.findall(folded)) if kind.strong else 0
+    return min(len(kind.looks.findall(folded)), 3) + min(strong, 2)
 
 
 def _covers(words: Sequence[str], have: Sequence[str]) -> set[str]:
@@ -270,14 +279,17 @@ async def find_answer(
     answer_threshold: float,
     focus: Sequence[str] = (),
     within: str | None = None,
+    company: str | None = None,
 ) -> Answer | None:
     """The sentence of the retrieved passages that best answers ``text`` (``words``: its content tokens).
 
-    Ranking: word coverage (rarer words weigh more; the heading counts as context), the question's answer type (a
-    "where" wants a sentence with an address: when some sentence has the asked kind of content, only those
-    compete) and, with an embeddings provider attached, semantic similarity. ``focus``: words one of which the
+    Ranking: the coverage of what the question is about (its words beyond those that ask for a kind of answer;
+    rarer words weigh more; the heading counts as context), then the question's answer type (a "where" wants a
+    sentence with an address, ``TYPE_WEIGHT``) and, with an embeddings provider attached, semantic similarity.
+    "Vocês cobram juros?" → the payment sentence with "sem juros", not another price. ``focus``: words one of which the
     answer should cover when any sentence does (the new words of a follow-up); ``within``: a section heading to
-    prefer (a confirmed topic).
+    prefer (a confirmed topic); ``company``: the company's name, whose words name the business itself ("o e-mail da
+    clínica") rather than what is asked about.
 
     ``solid`` when the coverage reaches ``answer_threshold``, or when the sentence has the asked type of content
     and the question names nothing the passages lack while the sentence covers one of its specific words or sits
@@ -303,14 +315,12 @@ async def find_answer(
     unique = list(dict.fromkeys(words))
     specific = [w for w in unique if w not in cue_words]
     vocabulary = {t for c in candidates for t in c.tokens}
-    unknown = [w for w in specific if w not in _FILLER and not any(same_word(w, t) for t in vocabulary)]
+    filler = _FILLER | set(tokens(company or ""))
+    unknown = [w for w in specific if w not in filler and not any(same_word(w, t) for t in vocabulary)]
     pool = candidates
     if within:
         inside = [c for c in pool if fold(c.heading) == fold(within)]
         pool = inside or pool
-    typed = [c for c in pool if any(c.kinds.get(t.name) for t in wanted)]
-    if typed:
-        pool = typed  # a "where" wants an address, not any sentence that repeats the question's words
     if focus:
         focused = [c for c in pool if _covers(focus, c.tokens)]
         pool = focused or pool
@@ -319,13 +329,22 @@ async def find_answer(
         semantic = await similarity(text, [f"{c.heading}: {c.sentence}" for c in pool])
     type_weight = sum(weight(w) for w in unique) / len(unique) if wanted else 0.0
     total = sum(weight(w) for w in unique) + type_weight or 1.0
+    asked = [w for w in specific if w not in filler]  # what the question is about, beyond what kind of answer
+    asked_total = sum(weight(w) for w in asked)
     scored = []
     for c, sim in zip(pool, semantic, strict=True):
-        hits = sum(min(c.kinds.get(t.name, 0), 3) for t in wanted)
+        hits = sum(c.kinds.get(t.name, 0) for t in wanted)
         covered = (sum(weight(w) for w in _covers(unique, c.tokens)) + (type_weight if hits else 0.0)) / total
+        about = sum(weight(w) for w in _covers(asked, c.tokens)) / asked_total if asked_total else 0.0
         on_topic = any(t.topic.search(fold(c.heading)) for t in wanted)
-        bonus = hits * 0.1 + (0.1 if on_topic else 0.0) + semantic_weight * sim / 10
-        scored.append((covered + bonus, covered, -c.passage, -c.position, c))
+        rank = (
+            about
+            + (TYPE_WEIGHT if hits else 0.0)
+            + hits * 0.1
+            + (0.1 if on_topic else 0.0)
+            + semantic_weight * sim / 10
+        )
+        scored.append((rank, covered, -c.passage, -c.position, c))
     scored.sort(key=lambda s: s[:4], reverse=True)
     _, covered, _, _, best = scored[0]
     if covered <= 0:

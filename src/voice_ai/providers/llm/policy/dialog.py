@@ -127,7 +127,7 @@ class DialogPolicyLLM(LLMProvider):
         )
         folded = fold(user)
         words = tokens(user)
-        if not words and not GOODBYE.search(folded) and not YES.search(folded):
+        if not words and not GOODBYE.search(folded) and not YES.search(folded) and not NO.search(folded):
             return _decision(say["empty"], "continue")
 
         last = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
@@ -150,6 +150,9 @@ class DialogPolicyLLM(LLMProvider):
                 return _decision(found.text, "continue")
         if pending_topics(last) and HUMAN.search(folded) and len(words) <= SHORT_REPLY_WORDS:
             return _transfer(None, say)
+
+        if not words and not GOODBYE.search(folded):
+            return _decision(say["empty"], "continue")  # a bare yes or no to nothing asked
 
         explicit = bool(TRANSFER_VERB.search(folded))
         match = await route(
@@ -180,11 +183,11 @@ class DialogPolicyLLM(LLMProvider):
         if (
             answer is not None
             and answer.coverage >= self.settings.confirm_coverage
-            and (answer.solid or answer.grounded or answer.misspelt or weak)
+            and (answer.solid or answer.grounded or answer.misspelt or heard is not None)
         ):
             topic = confirmation_topic(answer, "en" if say is PHRASES["en"] else "pt")
             return _decision(say["confirm"].format(topic=topic), "continue")
-        if weak:
+        if heard is not None:  # by voice, a word the documents lack is likelier misheard than asked
             near = self._near_topics(context)
             if near:
                 return _decision(say["topics"].format(topics=_listed(near, say)), "continue")
@@ -210,6 +213,7 @@ class DialogPolicyLLM(LLMProvider):
             answer_threshold=self.settings.answer_threshold,
             focus=focus or (),
             within=within,
+            company=context.company_name,
         )
 
     async def _confirmed(
