@@ -5,13 +5,19 @@ of a reply for speech synthesis; and a transfer to a number nobody configured ne
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
 
 from voice_ai.conversation.actions import resolve
+from voice_ai.conversation.speech import synthesize
 from voice_ai.conversation.spoken import spoken
+from voice_ai.db.models import Secretary
+from voice_ai.providers.audio import Audio
+from voice_ai.providers.base import TTSProvider
 from voice_ai.providers.llm.policy.phrases import PHRASES
+from voice_ai.providers.manager import FallbackChain, Member
 from voice_ai.providers.registry import provider_class
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
 
@@ -209,3 +215,22 @@ def test_the_spoken_form_in_english_and_other_languages() -> None:
     assert spoken("It costs $180.00.", "en-US") == "It costs 180 dollars."
     assert spoken("Call (41) 3222-4500", "en") == "Call four one, three two two two, four five zero zero"
     assert spoken("Kostet 180 €", "de-DE") == "Kostet 180 €"  # no rendering: as written
+
+
+class _RecordingTTS(TTSProvider):
+    name = "recording_tts"
+    said: list[str] = []
+
+    async def _synthesize_impl(self, text: str, *_: Any) -> Audio:
+        _RecordingTTS.said.append(text)
+        return Audio(b"\x00\x00" * 80, 8000)
+
+
+async def test_speech_gets_the_spoken_form_and_the_reply_keeps_the_digits() -> None:
+    domain = uuid.uuid4()
+    chain: FallbackChain[Any] = FallbackChain("tts", domain, [Member(_RecordingTTS(_RecordingTTS.Settings()), None)])
+    secretary = Secretary(domain_uuid=domain, language="pt-BR", tts_voice=None)
+    _RecordingTTS.said.clear()
+    said = await synthesize(chain, secretary, "A declaração simples custa R$ 180,00.", None)
+    assert _RecordingTTS.said == ["A declaração simples custa cento e oitenta reais."]
+    assert said.text == "A declaração simples custa R$ 180,00." and said.wav is not None

@@ -91,14 +91,17 @@ class DialogPolicyLLM(LLMProvider):
     settings: PolicySettings
     embedder: EmbeddingsProvider | None = None  # attached by the provider manager when the tenant has one
     _vectors: dict[str, list[float]]
+    _query: tuple[str | None, list[float]]
 
     def __init__(self, settings: ProviderSettings, *, label: str | None = None) -> None:
         super().__init__(settings, label=label)
         self._vectors = {}
+        self._query = (None, [])
 
     def attach_embedder(self, embedder: EmbeddingsProvider | None) -> None:
         if embedder is not self.embedder:
             self._vectors = {}
+            self._query = (None, [])
         self.embedder = embedder
 
     async def _chat_impl(
@@ -270,7 +273,10 @@ class DialogPolicyLLM(LLMProvider):
         Candidate vectors (rules, sentences) are cached: they repeat on every turn of every call."""
         assert self.embedder is not None
         try:
-            query = await self.embedder.embed([text], kind="query")
+            known, vector = self._query  # routing and the answer compare the same words: embed them once
+            if known != text:
+                vector = (await self.embedder.embed([text], kind="query")).vectors[0]
+                self._query = (text, vector)  # concurrent turns each keep their own ``vector``
             missing = [c for c in dict.fromkeys(candidates) if c not in self._vectors]
             fresh = await self.embedder.embed(missing, kind="passage") if missing else None
         except ProviderError as exc:  # the offline policy must not fail because an embeddings vendor did
@@ -280,7 +286,7 @@ class DialogPolicyLLM(LLMProvider):
             if len(self._vectors) + len(missing) > VECTOR_CACHE_SIZE:
                 self._vectors.clear()
             self._vectors.update(zip(missing, fresh.vectors, strict=True))
-        q = query.vectors[0]
+        q = vector
         sims = [sum(a * b for a, b in zip(q, self._vectors[c], strict=True)) for c in candidates]
         mean = sum(sims) / len(sims)
         return [max(0.0, s - mean) * SEMANTIC_SCALE for s in sims]
