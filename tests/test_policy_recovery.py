@@ -74,6 +74,8 @@ async def test_a_weak_reading_is_confirmed_then_yes_answers_and_no_offers_the_ot
     offered = pending_topics(no["response"])
     assert offered and all("abertura" not in t for t in offered), no
     assert "formas de pagamento" in offered and "atendente" in no["response"], no
+    bye = await chat(policy, [*history, ("user", "Não, obrigado, tchau")], passages)
+    assert bye["action"] == "hangup", bye
 
 
 async def test_a_clear_text_question_is_answered_without_confirming(policy: Any) -> None:

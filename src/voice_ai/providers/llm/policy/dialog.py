@@ -144,7 +144,7 @@ class DialogPolicyLLM(LLMProvider):
         if confirming is not None and affirms(folded) and not TRANSFER_VERB.search(folded):
             asked = users[-2] if len(users) > 1 else ""
             return await self._confirmed(asked, confirming, context, say)
-        if confirming is not None and denies(folded) and len(words) <= SHORT_REPLY_WORDS:
+        if confirming is not None and denies(folded) and len(words) <= SHORT_REPLY_WORDS and not GOODBYE.search(folded):
             return self._alternatives(context, say, exclude=confirming)
         chosen = chosen_topic(user, pending_topics(last))
         if chosen is not None and not TRANSFER_VERB.search(folded):
