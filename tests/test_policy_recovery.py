@@ -102,6 +102,16 @@ async def test_a_repaired_reading_is_answered_and_an_unrepaired_one_confirmed(po
     assert yes["response"].startswith("Aceitamos boleto bancário, Pix"), yes
 
 
+async def test_no_document_close_offers_the_departments(policy: Any) -> None:
+    targets = [*TARGETS, TransferTarget("Fiscal", "201", "impostos, notas fiscais", ("impostos", "notas fiscais"))]
+    context = DialogContext(passages=[], transfer_targets=targets, heard=UNSURE)
+    decision = dict((await policy.chat([ChatMessage("user", "da saísa obricata")], context=context)).data)
+    assert pending_topics(decision["response"]) == ["financeiro", "fiscal"], decision
+    history = [ChatMessage("user", "da saísa obricata"), ChatMessage("assistant", decision["response"])]
+    chosen = dict((await policy.chat([*history, ChatMessage("user", "o segundo")], context=context)).data)
+    assert (chosen["action"], chosen["department"]) == ("transfer", "Fiscal"), chosen
+
+
 async def test_a_misspelt_text_question_is_confirmed_not_refused(policy: Any) -> None:
     decision = await chat(policy, [("user", "Qual é o orário de funcionamento?")], section("Horário de atendimento"))
     assert "não tenho essa informação" not in decision["response"]

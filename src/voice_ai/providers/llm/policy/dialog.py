@@ -55,7 +55,7 @@ from voice_ai.providers.llm.policy.intents import (
     YES,
 )
 from voice_ai.providers.llm.policy.phrases import PHRASES
-from voice_ai.providers.llm.policy.routing import route
+from voice_ai.providers.llm.policy.routing import keyword_score, route
 from voice_ai.providers.llm.text import fold, same_word, tokens
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext, TransferTarget
 
@@ -147,6 +147,9 @@ class DialogPolicyLLM(LLMProvider):
         if confirming is not None and denies(folded) and len(words) <= SHORT_REPLY_WORDS and not GOODBYE.search(folded):
             return self._alternatives(context, say, exclude=confirming)
         chosen = chosen_topic(user, pending_topics(last))
+        department = next((t for t in context.transfer_targets if chosen and fold(t.department) == fold(chosen)), None)
+        if department is not None:
+            return _transfer(department, say)  # a department offered when no document topic was close
         if chosen is not None and not TRANSFER_VERB.search(folded):
             found = await self._answer(f"{chosen} {user}", tokens(f"{chosen} {user}"), context, within=chosen)
             if found is not None:
@@ -191,7 +194,7 @@ class DialogPolicyLLM(LLMProvider):
             topic = confirmation_topic(answer, "en" if say is PHRASES["en"] else "pt")
             return _decision(say["confirm"].format(topic=topic), "continue")
         if heard is not None:  # by voice, a word the documents lack is likelier misheard than asked
-            near = self._near_topics(context)
+            near = self._near_topics(context) or self._near_departments(words, context)
             if near:
                 return _decision(say["topics"].format(topics=_listed(near, say)), "continue")
         if match is not None and match.score >= self.settings.transfer_threshold:
@@ -238,6 +241,11 @@ class DialogPolicyLLM(LLMProvider):
         if near:
             return _decision(say["topics_declined"].format(topics=_listed(near, say)), "continue")
         return _decision(say["declined_confirm"], "continue")
+
+    def _near_departments(self, words: list[str], context: DialogContext) -> list[str]:
+        """The departments closest to the caller's words (keyword score, then the rules' order)."""
+        order = sorted(context.transfer_targets, key=lambda t: -keyword_score(words, t))
+        return [t.department for t in order[: self.settings.max_topics]]
 
     def _near_topics(self, context: DialogContext) -> list[str]:
         """The retrieved passages' section headings, closest first (the company's own name is no topic)."""
