@@ -184,11 +184,11 @@ def clean(line: str) -> str:
 
 
 def _split(paragraph: str) -> list[str]:
-    pieces = re.split(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÂÊÔÃÕÇ0-9(\"“])", paragraph)
+    pieces = re.split(r"(?<=[.!?])\s+(?=[A-ZÁÉÍÓÚÂÊÔÃÕÇ0-9(\"“])", paragraph)
     out: list[str] = []
     for piece in pieces:
-        if out and (_ABBREVIATION.search(out[-1]) or out[-1].endswith(";")):
-            out[-1] = f"{out[-1]} {piece}"  # "Av. Brasil", or a clause after ";" that keeps the sentence going
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"  # "Av. Brasil" is no sentence end
         else:
             out.append(piece)
     return [p.strip() for p in out if len(p.strip()) > 3]
@@ -199,7 +199,9 @@ def sections(passage: Passage) -> list[tuple[str, list[str]]]:
     across lines); each list item stands alone; a Markdown heading starts a section (``A > B`` headings of
     retrieved chunks count by their last part)."""
     out: list[tuple[str, list[str]]] = []
-    heading, paragraph, sentences = "", [], []  # type: ignore[var-annotated]
+    heading = ""
+    paragraph: list[str] = []
+    sentences: list[str] = []
 
     def flush_paragraph() -> None:
         if paragraph:
