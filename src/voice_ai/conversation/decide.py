@@ -16,6 +16,7 @@ from typing import Any
 
 from voice_ai.conversation.actions import Action, Transfer, resolve
 from voice_ai.conversation.budget import POLICY_RESERVE_S, RETRIEVE_MAX_S, STORE_RESERVE_S, TTS_RESERVE_S, run_in_time
+from voice_ai.conversation.followup import retrieval_query
 from voice_ai.conversation.listen import Listened
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.prepare import TurnContext
@@ -110,10 +111,12 @@ async def dialog_context(
     _, policy_end = llm_window(due)
     with deadline.within(min(deadline.now() + RETRIEVE_MAX_S, policy_end - 2.5)):
         async with sessions() as session:
+            # "sim" after a confirmation, a topic chosen, "e aos sábados?": the question they complete
+            query = retrieval_query(understood.query, [(m.role, m.text) for m in turn.history])
             found = await retrieve(
                 session,
                 domain_uuid,
-                understood.query,
+                query,
                 embedder=turn.embedder,
                 language=turn.language,
                 expansions=understood.expansions,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_ai.conversation.budget import ESPEAK_RESERVE_S, run_in_time
+from voice_ai.conversation.spoken import spoken
 from voice_ai.db.models import Secretary
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.providers import deadline
@@ -63,13 +64,14 @@ async def synthesize(
     ``ESPEAK_RESERVE_S`` before it, eSpeak after; when nothing speaks, no clip (the Lua plays a local sound, a
     streaming call skips the sentence's audio)."""
     started = time.perf_counter()
+    said = spoken(text, secretary.language)  # "R$ 180,00" → "cento e oitenta reais": the stored text keeps digits
     left = deadline.remaining()
     end = deadline.now() + (left if left is not None else 3600.0)
     try:
         speech = await run_in_time(
             chain,
             lambda p: p.synthesize(
-                text, voice=secretary.tts_voice, language=secretary.language, sample_rate=sample_rate
+                said, voice=secretary.tts_voice, language=secretary.language, sample_rate=sample_rate
             ),
             until=end - min(ESPEAK_RESERVE_S, max(left or 0.0, 0.0) / 2),
             last=end,
