@@ -21,7 +21,7 @@ from voice_ai.providers.llm.policy.dialog import (
     pending_confirmation,
     pending_topics,
 )
-from voice_ai.providers.llm.text import fold, tokens
+from voice_ai.providers.llm.text import tokens
 
 
 def retrieval_query(transcript: str, history: Sequence[tuple[str, str]]) -> str:
@@ -32,11 +32,10 @@ def retrieval_query(transcript: str, history: Sequence[tuple[str, str]]) -> str:
     last = next((t for r, t in reversed(history) if r == "assistant" and t.strip()), "")
     if not text or not last:
         return text
-    folded = fold(text)
     short = len(tokens(text)) <= SHORT_REPLY_WORDS
     confirming = pending_confirmation(last)
-    if confirming is not None and said and short and (affirms(folded) or denies(folded)):
-        return f"{said[-1]} {confirming}" if affirms(folded) else said[-1]
+    if confirming is not None and said and short and (affirms(text) or denies(text)):
+        return f"{said[-1]} {confirming}" if affirms(text) else said[-1]
     chosen = chosen_topic(text, pending_topics(last))
     if chosen is not None:
         return f"{chosen} {text}"

@@ -45,14 +45,14 @@ from voice_ai.providers.base import EmbeddingsProvider, LLMProvider, ProviderSet
 from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.llm.policy.answer import Answer, Similarity, confirmation_topic, find_answer, topics
 from voice_ai.providers.llm.policy.intents import (
-    GOODBYE,
-    HUMAN,
-    NO,
     QUESTION,
     QUESTION_START,
     REQUEST,
-    TRANSFER_VERB,
-    YES,
+    asks_for_person,
+    asks_for_transfer,
+    is_goodbye,
+    is_no,
+    is_yes,
 )
 from voice_ai.providers.llm.policy.phrases import PHRASES
 from voice_ai.providers.llm.policy.routing import keyword_score, route
@@ -130,46 +130,51 @@ class DialogPolicyLLM(LLMProvider):
         )
         folded = fold(user)
         words = tokens(user)
-        if not words and not GOODBYE.search(folded) and not YES.search(folded) and not NO.search(folded):
+        if not words and not is_goodbye(user) and not is_yes(user) and not is_no(user):
             return _decision(say["empty"], "continue")
 
         last = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
         offered = self._pending_offer(messages, context, say)
-        if offered is not NO_OFFER and YES.search(folded) and not TRANSFER_VERB.search(folded):
+        if offered is not NO_OFFER and is_yes(user) and not asks_for_transfer(user):
             return _transfer(offered, say)  # None: the operator was offered
-        if offered is not NO_OFFER and NO.search(folded):
+        if offered is not NO_OFFER and is_no(user):
             return _decision(say["declined"], "continue")
 
         confirming = pending_confirmation(last)
-        if confirming is not None and affirms(folded) and not TRANSFER_VERB.search(folded):
+        if confirming is not None and affirms(user) and not asks_for_transfer(user):
             asked = users[-2] if len(users) > 1 else ""
             return await self._confirmed(asked, confirming, context, say)
-        if confirming is not None and denies(folded) and len(words) <= SHORT_REPLY_WORDS and not GOODBYE.search(folded):
+        if confirming is not None and denies(user) and len(words) <= SHORT_REPLY_WORDS and not is_goodbye(user):
             return self._alternatives(context, say, exclude=confirming)
         chosen = chosen_topic(user, pending_topics(last))
         department = next((t for t in context.transfer_targets if chosen and fold(t.department) == fold(chosen)), None)
         if department is not None:
             return _transfer(department, say)  # a department offered when no document topic was close
-        if chosen is not None and not TRANSFER_VERB.search(folded):
+        if chosen is not None and not asks_for_transfer(user):
             found = await self._answer(f"{chosen} {user}", tokens(f"{chosen} {user}"), context, within=chosen)
             if found is not None:
                 return _decision(found.text, "continue")
-        if pending_topics(last) and HUMAN.search(folded) and len(words) <= SHORT_REPLY_WORDS:
+        if pending_topics(last) and asks_for_person(user) and len(words) <= SHORT_REPLY_WORDS:
             return _transfer(None, say)
 
-        if not words and not GOODBYE.search(folded):
+        if not words and not is_goodbye(user):
             return _decision(say["empty"], "continue")  # a bare yes or no to nothing asked
 
-        explicit = bool(TRANSFER_VERB.search(folded))
+        explicit = asks_for_transfer(user)
         match = await route(
-            user, words, context.transfer_targets, similarity=self._similarity_or_none(), semantic_weight=self._weight
+            user,
+            words,
+            context.transfer_targets,
+            similarity=self._similarity_or_none(),
+            semantic_weight=self._weight,
+            language="en" if say is PHRASES["en"] else "pt",
         )
-        if GOODBYE.search(folded) and not explicit:
+        if is_goodbye(user) and not explicit:
             return _decision(say["goodbye"], "hangup")
         if explicit:
             if match is not None and match.score >= self.settings.transfer_threshold / 2:
                 return _transfer(match.target, say)
-            if HUMAN.search(folded) or match is None:
+            if asks_for_person(user) or match is None:
                 return _transfer(None, say)
             return _transfer(match.target, say)
 
@@ -327,13 +332,13 @@ _ORDINALS = (
 )
 
 
-def affirms(folded: str) -> bool:
-    """A yes to the policy's question (intent helper kept here until intents.py takes it)."""
-    return bool(YES.search(folded) or AFFIRM.search(folded))
+def affirms(text: str) -> bool:
+    """A yes to the policy's question (garbled or not: :func:`intents.is_yes`), or "é isso", "exato"…"""
+    return is_yes(text) or bool(AFFIRM.search(fold(text)))
 
 
-def denies(folded: str) -> bool:
-    return bool(NO.search(folded))
+def denies(text: str) -> bool:
+    return is_no(text)
 
 
 def _phrase_match(key: str, text: str) -> re.Match[str] | None:
