@@ -88,6 +88,8 @@ async def ask(
         ("Vocês aceitam Pix?", "Aceitamos Pix"),
         ("Quando vence o boleto?", "todo dia 5"),  # a date
         ("A avaliação é paga?", "gratuita"),
+        ("Quanto tá uma limpeza normal?", "R$ 220,00"),  # spoken price questions; "normal" is no missing topic
+        ("Que horas vocês abrem durante a semana?", "Segunda a sexta: das 8h às 19h"),  # "semana": asking hours
     ],
 )
 async def test_the_sentence_that_answers_the_question_type(policy: Any, question: str, expected: str) -> None:
@@ -140,6 +142,14 @@ async def test_a_question_about_something_the_documents_lack_is_not_answered_by_
     for question in ("Quanto custa um carro?", "Qual o preço da gasolina?", "Onde fica o hospital?"):
         decision = await ask(policy, question)
         assert decision["response"].startswith("Desculpe, não tenho essa informação"), (question, decision)
+
+
+@pytest.mark.parametrize(
+    "request_", ["Pode me passar pra uma pessoa, por favor?", "Me passa pro atendente", "Quero falar com alguém"]
+)
+async def test_colloquial_requests_for_a_person_transfer(policy: Any, request_: str) -> None:
+    decision = await ask(policy, request_)
+    assert decision["action"] == "transfer", decision
 
 
 async def test_no_invented_numbers(policy: Any) -> None:

@@ -59,7 +59,8 @@ ANSWER_TYPES = (
     AnswerType(
         "price",
         re.compile(
-            r"\b(quanto custa\w*|quanto sai|quanto fica|quanto e|quanto cobra\w*|custa\w*|cobra\w*|valor\w*|preco\w*|"
+            r"\b(quanto custa\w*|quanto sai|quanto fica|quanto e|quanto ta|quanto esta|quanto vale|quanto pag\w*|"
+            r"quanto cobra\w*|custa\w*|cobra\w*|valor\w*|preco\w*|"
             r"how much|price|cost|costs|fee|fees|charge)\b"
         ),
         re.compile(r"r\$\s*\d|\$\s*\d|\breais\b|\bdollars?\b|\d+,\d{2}\b|\bgratuit\w*|\bgratis\b|\bfree\b"),
@@ -80,7 +81,7 @@ ANSWER_TYPES = (
         "hours",
         re.compile(
             r"\b(horario\w*|que horas|abre|abrem|aberto|abertos|fecha|fecham|fechado|funcionamento|funciona|funcionam|atende|"
-            r"atendem|"
+            r"atendem|durante a semana|na semana|dias? de semana|dias? ute?is|fim de semana|finais de semana|"
             r"expediente|hours|open|opens|close|closes|closed)\b"
         ),
         re.compile(rf"\b\d{{1,2}}\s*h(\d{{2}})?\b|\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}\s*(am|pm)\b|\b({_DAYS})\b"),

@@ -23,8 +23,8 @@ HUMAN = re.compile(
     r"\b(atendente|pessoa|humano|alguem|operador|operadora|recepcao|agent|human|person|operator|someone)\b"
 )
 TRANSFER_VERB = re.compile(
-    r"\b(falar com|fala com|transfer\w*|passar para|passa para|me passa|me passe|me coloca|ligar para|"
-    r"encaminh\w*|conversar com|talk to|speak to|speak with|connect me|put me through)\b"
+    r"\b(falar com|fala com|transfer\w*|passar (para|pra|pro)|passa (para|pra|pro)|me passa|me passe|me coloca|"
+    r"ligar (para|pra|pro)|encaminh\w*|conversar com|talk to|speak to|speak with|connect me|put me through)\b"
 )
 REQUEST = re.compile(
     r"\b(quero|queria|gostaria|preciso|precisava|desejo|solicito|i want|i need|i'd like|i would like)\b"
