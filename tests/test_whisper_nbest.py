@@ -32,12 +32,12 @@ LEXICON = Lexicon.build(
 def test_rescoring_prefers_the_hypothesis_in_the_tenants_words() -> None:
     hypotheses = [("Posso pagar contigo.", -0.30), ("Posso pagar com Pix?", -0.42), ("Posso pagar com pis.", -0.45)]
     assert [h.text for h in rescore(hypotheses, LEXICON, 0.0)] == [t for t, _ in hypotheses]  # Whisper's own order
-    ranked = rescore(hypotheses, LEXICON, 0.5)
-    assert ranked[0].text == "Posso pagar com Pix?" and ranked[0].fit == 0.75  # "pagar": not the tenant's word
-    assert ranked[0].total == pytest.approx(-0.42 + 0.5 * 0.75)
-    assert alternatives(ranked) == ("Posso pagar contigo.", "Posso pagar com pis.")  # -0.13 vs -0.20
+    ranked = rescore(hypotheses, LEXICON, 1.0)
+    assert ranked[0].text == "Posso pagar com Pix?" and ranked[0].fit == 0.25  # "Pix": 1 of its 4 words
+    assert ranked[0].total == pytest.approx(-0.42 + 0.25)
+    assert alternatives(ranked) == ("Posso pagar contigo.", "Posso pagar com pis.")  # no tenant word: Whisper's order
     # a far likelier hypothesis still wins: the lexicon breaks near-ties, it does not overrule the audio
-    assert rescore([("Bom dia, tudo bem?", -0.1), ("Boleto Pix", -1.5)], LEXICON, 0.5)[0].text == "Bom dia, tudo bem?"
+    assert rescore([("Bom dia, tudo bem?", -0.1), ("Boleto Pix", -1.5)], LEXICON, 1.0)[0].text == "Bom dia, tudo bem?"
 
 
 def test_rescoring_without_a_lexicon_keeps_whispers_order_and_drops_duplicates() -> None:
@@ -46,10 +46,11 @@ def test_rescoring_without_a_lexicon_keeps_whispers_order_and_drops_duplicates()
     assert rescore([], LEXICON, 1.0) == []
 
 
-def test_the_fit_counts_lexicon_words_stems_and_function_words() -> None:
+def test_the_fit_counts_the_tenants_content_words_and_their_stems() -> None:
     known = known_words(LEXICON)
-    assert lexicon_fit("segunda via dos boletos", known) == 1.0  # "dos": a function word; "boletos": the lexicon's
+    assert lexicon_fit("segunda via dos boletos", known) == 0.75  # "dos": a function word says nothing
     assert lexicon_fit("Boleto", known) == 1.0  # the stem of "boletos"
+    assert lexicon_fit("com a de o", known) == 0.0  # function words, even though the documents have them
     assert lexicon_fit("contigo amanhã", known) == 0.0
     assert lexicon_fit("", known) == 0.0
 

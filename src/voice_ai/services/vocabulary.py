@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,7 +118,8 @@ async def tenant_lexicon(
         _cache.move_to_end(key)
         return cached[1]
     documents = [document_text(await repository.document_texts(domain_uuid)), *prose]
-    lexicon = Lexicon.build(names=names, keywords=keywords, documents=documents)
+    # off the event loop: a tenant with large documents takes a while, and other calls' turns go on meanwhile
+    lexicon = await asyncio.to_thread(partial(Lexicon.build, names=names, keywords=keywords, documents=documents))
     builds += 1
     _cache[key] = (fingerprint, lexicon)
     _cache.move_to_end(key)

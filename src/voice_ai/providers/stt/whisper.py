@@ -6,7 +6,22 @@ cache folder and checked against a known SHA-256 before use. Any faster-whisper 
 folder can be configured instead for production servers (a name is only fetched if that machine allows it).
 
 Telephony audio (8 kHz) is resampled to 16 kHz; silence is trimmed with the Silero VAD bundled in
-faster-whisper; the tenant's vocabulary (company, departments, keywords) goes in as ``initial_prompt``.
+faster-whisper.
+
+The tenant's language (``bench/stt_vocabulary.py`` measures each step; docs/benchmarks.md has the numbers):
+
+- the prompt: the tenant's lexicon terms (:class:`voice_ai.understanding.lexicon.Lexicon`: company, departments,
+  rule keywords, headings, the documents' distinctive words), most useful first, cut at a whole term to
+  ``prompt_tokens`` tokens (:func:`prompt_tokens`; faster-whisper itself would keep the *last* 223 tokens);
+- silence before the audio (``lead_silence_s``): base Whisper misses or garbles a first word said at 0 s, and a
+  turn-based recording or an espeak clip starts right on the voice;
+- n-best rescoring (utterances up to one 30 s window, the language known): :meth:`WhisperSTT._nbest` runs the
+  CTranslate2 model itself as faster-whisper 1.2 builds a window's decoding (same prompt layout, suppressed
+  tokens, silence check; no timestamps), asks for ``hypotheses`` hypotheses with their scores, and picks the one
+  with the best ``score + fit_weight * fit`` (:mod:`voice_ai.providers.stt.rescoring`); the others become
+  ``Transcript.alternatives``. Longer audio, an unknown language or a failure take faster-whisper's own path
+  (best hypothesis only);
+- audio conditioning (:mod:`voice_ai.providers.stt.conditioning`) is available per step; see ``CONDITIONING``.
 
 Two decodings (:class:`Decoding`), chosen per transcription by :func:`purpose` (a context variable that
 :meth:`voice_ai.conversation.engine.CallEngine.transcribe` sets):
@@ -72,7 +87,7 @@ MAX_TOKENS = 448  # Whisper's decoder context: the prompt, the start sequence an
 MAX_PROMPT_TOKENS = MAX_TOKENS // 2 - 1  # faster-whisper keeps at most this many of a prompt (its last ones)
 PROMPT_TOKENS = 120
 HYPOTHESES = 5
-FIT_WEIGHT = 0.5
+FIT_WEIGHT = 1.0
 CONDITIONING: tuple[str, ...] = ()
 LEAD_SILENCE_S = 0.5
 NBEST_MAX_S = 30.0  # one encoder window: longer audio takes faster-whisper's own (windowed, best-only) path
