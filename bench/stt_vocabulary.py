@@ -86,6 +86,8 @@ VARIANTS = {
         Variant("nbest5 l=1 +highpass", nbest(1.0, conditioning=("highpass",))),
         Variant("nbest5 l=1 +normalize", nbest(1.0, conditioning=("normalize",))),
         Variant("nbest5 l=1 +preemphasis", nbest(1.0, conditioning=("preemphasis",))),
+        Variant("nbest5 l=1 +preemphasis+normalize", nbest(1.0, conditioning=("preemphasis", "normalize"))),
+        Variant("nbest5 l=0 +preemphasis+normalize", nbest(0.0, conditioning=("preemphasis", "normalize"))),
         Variant("nbest5 l=1 patience2", nbest(1.0, patience=2.0)),
         Variant("nbest5 l=1 norepeat3", nbest(1.0, no_repeat_ngram_size=3)),
         Variant("nbest5 l=1 lenpen0.5", nbest(1.0, length_penalty=0.5)),

@@ -18,6 +18,7 @@ from voice_ai.providers.stt.whisper import (
     MAX_PROMPT_TOKENS,
     WhisperSTT,
     assemble_bundled_model,
+    is_noise,
     prompt_tokens,
 )
 from voice_ai.understanding.lexicon import Lexicon
@@ -78,6 +79,9 @@ def test_audio_conditioning_keeps_the_length_and_the_rate(rate: int) -> None:
     assert abs(float(np.mean(condition(tone, rate, ["highpass"])))) < 0.01  # the offset is gone
     assert float(np.max(np.abs(condition(tone, rate, ["normalize"])))) == pytest.approx(10 ** (-1 / 20), rel=1e-3)
     assert np.all(condition(np.zeros(rate, np.float32), rate, ["normalize"]) == 0)  # silence stays silence
+    hiss = (0.005 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)  # -46 dBFS: line noise, not a voice
+    assert np.array_equal(condition(hiss, rate, ["normalize"]), hiss)
+    assert float(np.max(np.abs(condition(hiss * 4, rate, ["normalize"])))) == pytest.approx(0.2, rel=1e-3)  # 10x
     assert condition(np.zeros(0, np.float32), rate, list(STEPS)).shape == (0,)
     with pytest.raises(ValueError, match="unknown audio conditioning step"):
         condition(tone, rate, ["louder"])
@@ -174,3 +178,11 @@ async def test_the_stt_stage_hands_on_the_confidence_and_the_alternatives() -> N
     )
     assert heard.provider == "whisper" and heard.text == direct.text.strip()  # same model, same CPU: same words
     assert heard.confidence == direct.confidence and heard.alternatives == direct.alternatives
+
+
+def test_noise_is_no_words_even_when_the_prompt_put_a_tenant_term_in_it() -> None:
+    """Measured (the constants' comment): white noise gave no-speech 0.38-0.49, best -2.1..-2.3 per token, and
+    "Fiscal"; espeak-ng questions no-speech <= 0.12, best >= -1.5."""
+    assert is_noise(0.38, -2.1) and is_noise(0.49, -2.3) and is_noise(0.7, -1.2)  # noise; faster-whisper's own rule
+    assert not is_noise(0.12, -1.5) and not is_noise(0.05, -0.5)  # speech, even badly recognised speech
+    assert not is_noise(0.5, -0.8)  # a confident hypothesis is words, whatever the no-speech probability
