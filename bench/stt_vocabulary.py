@@ -11,7 +11,8 @@ builds it: company and department names, rule descriptions as keywords, the docu
 runs it, minus the database.
 
 Per variant (:data:`VARIANTS`): WER over all references, time p50/p95 (ms) and p50 relative to ``today``
-(today's turn decoding: beam 5, the old vocabulary of names and keywords as the prompt, best hypothesis only).
+(today's turn decoding: beam 5, the old vocabulary of names and keywords as the prompt, best hypothesis only;
+``stream today``: the same for a streaming call's segment). ``default``: what ``WhisperSettings()`` decodes now.
 Variants run round-robin per clip so that other load on the machine spreads evenly. ``quiet:`` variants get the
 clips 20 dB quieter (a weak phone line): what loudness normalisation is for.
 
@@ -23,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import re
 import statistics
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.llm.text import fold
@@ -37,16 +40,11 @@ from voice_ai.providers.stt.whisper import Decoding, WhisperSettings, WhisperSTT
 from voice_ai.understanding.lexicon import Lexicon
 
 ROOT = Path(__file__).resolve().parents[1]
+CLIPS = ROOT / "var" / "stt-clips"
 EVAL = "shared/eval/contabilidade-exata"
 
-TODAY = replace(
-    WhisperSettings().decoding("turn"),
-    hypotheses=1,
-    fit_weight=0.0,
-    prompt_tokens=223,
-    conditioning=(),
-    lead_silence_s=0.0,
-)
+_TODAY_TENANT = {"hypotheses": 1, "fit_weight": 0.0, "prompt_tokens": 223, "lead_silence_s": 0.0}
+TODAY = replace(WhisperSettings().decoding("turn"), conditioning=(), **_TODAY_TENANT)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -85,6 +83,7 @@ VARIANTS = {
         Variant("nbest5 l=2", nbest(2.0)),
         Variant("nbest5 l=1 +highpass", nbest(1.0, conditioning=("highpass",))),
         Variant("nbest5 l=1 +normalize", nbest(1.0, conditioning=("normalize",))),
+        Variant("nbest5 l=0 +normalize", nbest(0.0, conditioning=("normalize",))),
         Variant("nbest5 l=1 +preemphasis", nbest(1.0, conditioning=("preemphasis",))),
         Variant("nbest5 l=1 +preemphasis+normalize", nbest(1.0, conditioning=("preemphasis", "normalize"))),
         Variant("nbest5 l=0 +preemphasis+normalize", nbest(0.0, conditioning=("preemphasis", "normalize"))),
@@ -97,6 +96,11 @@ VARIANTS = {
         Variant("quiet: nbest5 l=1 +normalize", nbest(1.0, conditioning=("normalize",)), quiet=True),
         Variant("default", WhisperSettings().decoding("turn")),
         Variant("default (stream)", WhisperSettings().decoding("stream")),
+        Variant(
+            "stream today",
+            replace(WhisperSettings().decoding("stream"), **{**_TODAY_TENANT, "conditioning": ()}),  # type: ignore[arg-type]
+            "old",
+        ),
     )
 }
 
@@ -135,6 +139,18 @@ def companies(chosen: list[str]) -> list[Path]:
     return found + sorted(p for p in (ROOT / "bench" / "companies").glob("*") if (p / "questions.json").exists())
 
 
+async def render(tts: Any, folder: Path, voice: str, index: int, question: str) -> Audio:
+    """The question as espeak-ng says it, kept under ``var/stt-clips``: espeak-ng's voice variants do not say a
+    text the same way twice, so runs compare only on the same clips (delete the folder to render anew)."""
+    cached = CLIPS / folder.name / voice / f"{index:03d}-{hashlib.sha256(question.encode()).hexdigest()[:12]}.wav"
+    if cached.exists():
+        return Audio.from_wav(cached.read_bytes())
+    speech = await tts.synthesize(question, voice=voice, language="pt-BR", sample_rate=8000)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(speech.audio.wav())
+    return speech.audio
+
+
 def quieter(audio: Audio) -> Audio:
     return Audio.from_float(audio.float32() * 0.1, audio.sample_rate)
 
@@ -147,9 +163,8 @@ async def main(chosen: list[str], names: list[str], repeat: int, show: bool, voi
     for folder in companies(chosen):
         lexicon, old, questions = company_lexicon(folder)
         for voice in voices:
-            for q in questions:
-                speech = await tts.synthesize(q, voice=voice, language="pt-BR", sample_rate=8000)
-                clips.append((q, speech.audio, lexicon, old))
+            for i, q in enumerate(questions):
+                clips.append((q, await render(tts, folder, voice, i, q), lexicon, old))
         print(f"{folder.name}: {len(questions)} questions, lexicon of {len(lexicon.words)} words")
     stt.run(clips[0][1], "pt-BR", [], TODAY)  # load the model
     edits = {v.name: [0, 0] for v in variants}

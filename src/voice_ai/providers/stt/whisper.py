@@ -492,11 +492,13 @@ class WhisperSTT(STTProvider):
             confidence = round(sum(math.exp(p.avg_logprob) for p in parts) / len(parts), 3)
         return Transcript(text, info.language, confidence, duration_s)
 
-    async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript:
-        return await self._transcribe_with(audio, language, hints, None)
-
     async def _transcribe_with(
         self, audio: Audio, language: str | None, hints: list[str], lexicon: Lexicon | None
+    ) -> Transcript:
+        return await self._transcribe_impl(audio, language, hints, lexicon)
+
+    async def _transcribe_impl(
+        self, audio: Audio, language: str | None, hints: list[str], lexicon: Lexicon | None = None
     ) -> Transcript:
         decoding = self.settings.decoding(current_purpose())
         return await asyncio.to_thread(self.run, audio, language, hints, decoding, lexicon)
