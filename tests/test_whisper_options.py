@@ -124,13 +124,14 @@ async def test_the_engine_transcribes_a_streaming_segment_for_streaming(monkeypa
     async def listen(chain: Any, audio: Audio, **kwargs: Any) -> Listened:
         seen.append(current_purpose())
         given.append((kwargs["lexicon"], kwargs["hints"]))
-        return Listened("quanto custa", "whisper", 1.0)
+        return Listened("quanto custa", "whisper", 1.0, 0.42, ("quanto curta",))
 
     monkeypatch.setattr(engine_module, "read_listener", read_listener)
     monkeypatch.setattr(engine_module, "listen", listen)
     runtime = type("Runtime", (), {"settings": type("Settings", (), {"turn_deadline_s": 10.0})()})()
     heard = await CallEngine(runtime).transcribe(uuid.uuid4(), "call-1", Audio(b"\x01\x00" * 800, 8000))
     assert (heard.text, heard.provider, seen) == ("quanto custa", "whisper", ["stream"])
+    assert (heard.confidence, heard.alternatives) == (0.42, ("quanto curta",))  # for understanding to weigh
     assert given == [(lexicon, list(lexicon.terms))] and lexicon.terms[0] == "Contabilidade Exata"
     assert current_purpose() == "turn"
 

@@ -345,7 +345,14 @@ class CallEngine:
                 lexicon=lexicon,
             )
         failed = heard.provider == STT_FAILED
-        return Heard(heard.text, None if failed else heard.provider, ms_since(started), failed=failed)
+        return Heard(
+            heard.text,
+            None if failed else heard.provider,
+            ms_since(started),
+            failed=failed,
+            confidence=heard.confidence,
+            alternatives=heard.alternatives,
+        )
 
     def respond(self, domain_uuid: uuid.UUID, call_uuid: str, heard: Heard, *, sample_rate: int) -> EngineReply:
         """The reply to what the caller said, streamed sentence by sentence (:mod:`voice_ai.conversation.reply`);
