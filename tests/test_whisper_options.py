@@ -26,6 +26,7 @@ from voice_ai.providers.stt.whisper import (
     fitted_frames,
     purpose,
 )
+from voice_ai.understanding.lexicon import Lexicon
 
 FIXTURE = Path(__file__).resolve().parents[1] / "telephony" / "freeswitch" / "spec" / "fixtures" / "question_price.wav"
 
@@ -82,8 +83,8 @@ async def test_streaming_segments_reach_faster_whisper_with_the_stream_options(m
     audio = Audio.from_wav(FIXTURE.read_bytes())
     assert audio.sample_rate == 8000 and audio.duration_s < 8
 
-    stt = WhisperSTT.from_config({})
-    windowed = WhisperSTT.from_config({"stream_window_s": 10})  # the same model (one per process), a 10 s window
+    stt = WhisperSTT.from_config({"hypotheses": 1})  # the best-only path: faster-whisper's own transcribe
+    windowed = WhisperSTT.from_config({"stream_window_s": 10, "hypotheses": 1})  # the same model, a 10 s window
 
     turn = await stt.transcribe(audio, language="pt-BR", hints=["Contabilidade Exata"])
     with purpose("stream"):
@@ -95,28 +96,43 @@ async def test_streaming_segments_reach_faster_whisper_with_the_stream_options(m
     turn_options = {"beam_size": 5, "vad_filter": True, "without_timestamps": False, "language": "pt"}
     stream_options = {"beam_size": 5, "vad_filter": False, "without_timestamps": True, "language": "pt"}
     assert picked == [turn_options, stream_options, stream_options, turn_options]
-    assert calls[0]["initial_prompt"] == calls[1]["initial_prompt"] == "Contabilidade Exata"
+    assert calls[0]["initial_prompt"] == calls[1]["initial_prompt"]  # token ids, bounded (prompt_tokens)
+    assert stt._model().hf_tokenizer.decode(calls[0]["initial_prompt"]).strip() == "Contabilidade Exata"
     assert frames == [3000, 3000, 1000, 3000]
     assert all(t.text.strip() for t in (turn, streamed, short, again))  # words, whatever the CPU
+
+    # the n-best path (the default) encodes the same windows, and never calls faster-whisper's transcribe
+    calls.clear()
+    frames.clear()
+    nbest, nbest_windowed = WhisperSTT.from_config({}), WhisperSTT.from_config({"stream_window_s": 10})
+    heard = [await nbest.transcribe(audio, language="pt-BR", hints=["Contabilidade Exata"])]
+    with purpose("stream"):
+        heard.append(await nbest_windowed.transcribe(audio, language="pt-BR"))
+    assert calls == [] and frames == [3000, 1000] and all(t.text.strip() for t in heard)
 
 
 async def test_the_engine_transcribes_a_streaming_segment_for_streaming(monkeypatch: pytest.MonkeyPatch) -> None:
     """``CallEngine.transcribe`` (the streaming path, speculative or not) runs the STT stage under
     ``purpose("stream")``; outside it, turn-based calls keep the default."""
     seen: list[str] = []
+    lexicon = Lexicon.build(names=["Contabilidade Exata"])
+    given: list[Any] = []
 
-    async def read_listener(runtime: Any, domain_uuid: uuid.UUID, call_uuid: str) -> tuple[Any, Any, list[str]]:
-        return type("Secretary", (), {"language": "pt-BR"})(), object(), []
+    async def read_listener(runtime: Any, domain_uuid: uuid.UUID, call_uuid: str) -> tuple[Any, Any, Lexicon]:
+        return type("Secretary", (), {"language": "pt-BR"})(), object(), lexicon
 
     async def listen(chain: Any, audio: Audio, **kwargs: Any) -> Listened:
         seen.append(current_purpose())
-        return Listened("quanto custa", "whisper", 1.0)
+        given.append((kwargs["lexicon"], kwargs["hints"]))
+        return Listened("quanto custa", "whisper", 1.0, 0.42, ("quanto curta",))
 
     monkeypatch.setattr(engine_module, "read_listener", read_listener)
     monkeypatch.setattr(engine_module, "listen", listen)
     runtime = type("Runtime", (), {"settings": type("Settings", (), {"turn_deadline_s": 10.0})()})()
     heard = await CallEngine(runtime).transcribe(uuid.uuid4(), "call-1", Audio(b"\x01\x00" * 800, 8000))
     assert (heard.text, heard.provider, seen) == ("quanto custa", "whisper", ["stream"])
+    assert (heard.confidence, heard.alternatives) == (0.42, ("quanto curta",))  # for understanding to weigh
+    assert given == [(lexicon, list(lexicon.terms))] and lexicon.terms[0] == "Contabilidade Exata"
     assert current_purpose() == "turn"
 
 

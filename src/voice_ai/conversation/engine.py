@@ -276,7 +276,13 @@ class CallEngine:
         heard: Listened | None = None
         if listening and audio is not None and turn.stt is not None:
             heard = await listen(
-                turn.stt, audio, language=turn.language, hints=turn.hints, due=due, call_uuid=call_uuid
+                turn.stt,
+                audio,
+                language=turn.language,
+                hints=turn.hints,
+                due=due,
+                call_uuid=call_uuid,
+                lexicon=turn.lexicon,
             )
             transcript, providers["stt"], timings["stt_ms"] = heard.text, heard.provider, heard.ms
 
@@ -326,13 +332,28 @@ class CallEngine:
         due = deadline.now() + self.runtime.settings.turn_deadline_s
         started = time.perf_counter()
         with pool_wait_until(due - BEGIN_BY_S):
-            secretary, chain, hints = await read_listener(self.runtime, domain_uuid, call_uuid)
+            secretary, chain, lexicon = await read_listener(self.runtime, domain_uuid, call_uuid)
         if not audio.pcm:
             return Heard("", None, ms_since(started))
         with stt_purpose("stream"):
-            heard = await listen(chain, audio, language=secretary.language, hints=hints, due=due, call_uuid=call_uuid)
+            heard = await listen(
+                chain,
+                audio,
+                language=secretary.language,
+                hints=list(lexicon.terms),
+                due=due,
+                call_uuid=call_uuid,
+                lexicon=lexicon,
+            )
         failed = heard.provider == STT_FAILED
-        return Heard(heard.text, None if failed else heard.provider, ms_since(started), failed=failed)
+        return Heard(
+            heard.text,
+            None if failed else heard.provider,
+            ms_since(started),
+            failed=failed,
+            confidence=heard.confidence,
+            alternatives=heard.alternatives,
+        )
 
     def respond(self, domain_uuid: uuid.UUID, call_uuid: str, heard: Heard, *, sample_rate: int) -> EngineReply:
         """The reply to what the caller said, streamed sentence by sentence (:mod:`voice_ai.conversation.reply`);

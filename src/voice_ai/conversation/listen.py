@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voice_ai.conversation.budget import STT_END_S, STT_VENDOR_END_S, run_in_time
 from voice_ai.conversation.speech import ms_since
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.manager import FallbackChain
+
+if TYPE_CHECKING:
+    from voice_ai.understanding.lexicon import Lexicon
 
 logger = logging.getLogger(__name__)
 STT_FAILED = "failed"  # providers.stt of a turn no recogniser could transcribe (told apart from silence)
@@ -22,25 +25,34 @@ class Listened:
     text: str
     provider: str  # who transcribed, or STT_FAILED
     ms: float
-    confidence: float | None = None  # the recogniser's rough 0..1 (filled by the recognition work, issue 12)
-    alternatives: tuple[str, ...] = ()  # its other hypotheses, best first
+    confidence: float | None = None  # the recogniser's rough 0..1 (Whisper: exp of the mean token log-probability)
+    alternatives: tuple[str, ...] = ()  # its other hypotheses, best first (Whisper's n-best after rescoring)
 
 
 async def listen(
-    chain: FallbackChain[Any], audio: Audio, *, language: str, hints: list[str], due: float, call_uuid: str
+    chain: FallbackChain[Any],
+    audio: Audio,
+    *,
+    language: str,
+    hints: list[str],
+    due: float,
+    call_uuid: str,
+    lexicon: Lexicon | None = None,
 ) -> Listened:
     """The caller's words: a configured vendor leaves time for Whisper after it, and for a configured LLM after
     both; Whisper itself may take until only the dialog policy fits after it (a slow transcript beats "pode
-    repetir?"). When nothing transcribes in time: empty text, stored as ``failed`` (not as silence)."""
+    repetir?"). When nothing transcribes in time: empty text, stored as ``failed`` (not as silence).
+    ``lexicon``: the tenant's, for a recogniser that rescores its hypotheses with it (Whisper)."""
     started = time.perf_counter()
     try:
         heard = await run_in_time(
             chain,
-            lambda p: p.transcribe(audio, language=language, hints=hints),
+            lambda p: p.transcribe(audio, language=language, hints=hints, lexicon=lexicon),
             until=due - STT_VENDOR_END_S,
             last=due - STT_END_S,
         )
     except ProviderError as exc:
         logger.error("call %s: no STT could transcribe in time: %s", call_uuid, exc)
         return Listened("", STT_FAILED, ms_since(started))
-    return Listened(heard.text.strip(), heard.info.provider, ms_since(started))
+    alternatives = tuple(a.strip() for a in heard.alternatives if a.strip() and a.strip() != heard.text.strip())
+    return Listened(heard.text.strip(), heard.info.provider, ms_since(started), heard.confidence, alternatives)

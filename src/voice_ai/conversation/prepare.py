@@ -1,6 +1,9 @@
 """The turn's first stage, shared by turn-based and streaming calls: read what a turn needs in one short transaction
-(the secretary, the transfer targets that still route, the provider chains, the caller's vocabulary, the cached
+(the secretary, the transfer targets that still route, the provider chains, the tenant's lexicon, the cached
 fixed phrases, the history), and — for a turn-based turn — claim its number under the call's row lock.
+
+The lexicon (:func:`voice_ai.services.vocabulary.tenant_lexicon`, cached per tenant) is read on every turn, typed
+text too: recognition biases and rescores with it, understanding matches the caller's words against it.
 
 No provider works while this transaction is open (see :mod:`voice_ai.conversation.engine`).
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +32,7 @@ from voice_ai.providers import deadline
 from voice_ai.providers.manager import FallbackChain
 from voice_ai.providers.types import Kind, TransferTarget
 from voice_ai.services.destinations import routable_targets
-from voice_ai.services.vocabulary import tenant_vocabulary
+from voice_ai.services.vocabulary import tenant_lexicon
 from voice_ai.understanding.lexicon import Lexicon
 
 MIN_LOCK_WAIT_S = 0.1
@@ -48,12 +51,12 @@ class TurnContext:
     operator: str | None
     operator_context: str | None
     stt: FallbackChain[Any] | None
-    hints: list[str]
+    hints: list[str]  # the lexicon's terms, most useful first (a recogniser's prompt or phrase hints)
     llm: FallbackChain[Any]
     tts: FallbackChain[Any]
     embedder: Any
     cached: dict[str, uuid.UUID]  # the secretary's fixed phrases already synthesised, by cache key
-    lexicon: Lexicon = field(default_factory=Lexicon)  # the tenant's words (filled by the recognition work, issue 12)
+    lexicon: Lexicon  # the tenant's words (names, keywords, documents): every turn, typed text too
 
     @property
     def language(self) -> str:
@@ -125,14 +128,15 @@ async def open_call(session: AsyncSession, domain_uuid: uuid.UUID, call_uuid: st
 
 async def read_listener(
     runtime: Any, domain_uuid: uuid.UUID, call_uuid: str
-) -> tuple[Secretary, FallbackChain[Any], list[str]]:
-    """What the STT stage alone needs (a streaming call transcribes before it asks for a reply)."""
+) -> tuple[Secretary, FallbackChain[Any], Lexicon]:
+    """What the STT stage alone needs (a streaming call transcribes before it asks for a reply): the recogniser's
+    hints are the lexicon's terms."""
     async with runtime.sessionmaker() as session:
         await tenant_name(session, domain_uuid)
         _, secretary = await open_call(session, domain_uuid, call_uuid)
         chains = await runtime.providers.for_secretary(domain_uuid, secretary, session, kinds=("stt",))
-        hints = await tenant_vocabulary(session, domain_uuid, secretary.voice_secretary_uuid)
-    return secretary, chains["stt"], hints
+        lexicon = await tenant_lexicon(session, domain_uuid, secretary.voice_secretary_uuid)
+    return secretary, chains["stt"], lexicon
 
 
 async def read_turn(
@@ -151,7 +155,7 @@ async def read_turn(
             targets = await routable_targets(session, domain_uuid, domain_name, targets)
         kinds: tuple[Kind, ...] = ("stt", "llm", "tts") if listen else ("llm", "tts")
         chains = await runtime.providers.for_secretary(domain_uuid, secretary, session, kinds=kinds)
-        hints = await tenant_vocabulary(session, domain_uuid, secretary.voice_secretary_uuid) if listen else []
+        lexicon = await tenant_lexicon(session, domain_uuid, secretary.voice_secretary_uuid, rules=rules)
         embedder = await runtime.embedder(domain_uuid, session)  # the tenant's: the documents' model
         keys = [cache_key(secretary, text) for text in fixed_phrases(secretary, targets)]
         cached = await AudioRepository(session).cached_many(domain_uuid, keys)
@@ -183,11 +187,12 @@ async def read_turn(
             secretary.operator_destination,
             secretary.operator_context or domain_name,
             chains.get("stt"),
-            hints,
+            list(lexicon.terms) if listen else [],
             chains["llm"],
             chains["tts"],
             embedder,
             cached,
+            lexicon,
         )
 
 

@@ -286,7 +286,8 @@ class EngineReply:
     async def _decision(self, turn: TurnContext, transcript: str, says: asyncio.Queue[Any]) -> None:
         """Retrieval, then the streamed decision (see the module docstring), its words queued for speech."""
         try:
-            listened = Listened(transcript, self.heard.provider or "", self.heard.ms)  # a streaming turn is voice
+            heard = self.heard  # a streaming turn is voice: its recognition's confidence and other hypotheses
+            listened = Listened(transcript, heard.provider or "", heard.ms, heard.confidence, heard.alternatives)
             context = await dialog_context(
                 self.engine.sessions, self.domain_uuid, turn, transcript, self._due, self.timings, listened=listened
             )

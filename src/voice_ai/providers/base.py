@@ -13,7 +13,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -34,6 +34,9 @@ from voice_ai.providers.types import (
     Speech,
     Transcript,
 )
+
+if TYPE_CHECKING:
+    from voice_ai.understanding.lexicon import Lexicon
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -153,13 +156,30 @@ class Provider(ABC):
 class STTProvider(Provider):
     kind = "stt"
 
-    async def transcribe(self, audio: Audio, *, language: str | None = None, hints: Sequence[str] = ()) -> Transcript:
-        """Speech to text. ``hints``: vocabulary (company, departments, keywords) that biases recognition."""
+    async def transcribe(
+        self,
+        audio: Audio,
+        *,
+        language: str | None = None,
+        hints: Sequence[str] = (),
+        lexicon: Lexicon | None = None,
+    ) -> Transcript:
+        """Speech to text. ``hints``: vocabulary (company, departments, keywords, distinctive document words; most
+        useful first) that biases recognition. ``lexicon``: the tenant's whole lexicon, for a recogniser that
+        picks among its hypotheses the one that fits the tenant's words (Whisper); others ignore it."""
         info = CallInfo(usage={"audio_s": round(audio.duration_s, 3)})
-        result = await self._call("transcribe", lambda: self._transcribe_impl(audio, language, list(hints)), info)
+        result = await self._call(
+            "transcribe", lambda: self._transcribe_with(audio, language, list(hints), lexicon), info
+        )
         result.info, result.duration_s = info, result.duration_s or audio.duration_s
         metrics.record_usage(self.kind, self.name, info.usage)
         return result
+
+    async def _transcribe_with(
+        self, audio: Audio, language: str | None, hints: list[str], lexicon: Lexicon | None
+    ) -> Transcript:
+        """A recogniser that uses the tenant's lexicon overrides this; the default ignores it."""
+        return await self._transcribe_impl(audio, language, hints)
 
     @abstractmethod
     async def _transcribe_impl(self, audio: Audio, language: str | None, hints: list[str]) -> Transcript: ...

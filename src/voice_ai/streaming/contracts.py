@@ -62,6 +62,8 @@ class Heard:
     provider: str | None
     ms: float
     failed: bool = False  # no recogniser could transcribe in time (stored as such; treated like silence)
+    confidence: float | None = None  # the recogniser's rough 0..1 (conversation.listen.Listened)
+    alternatives: tuple[str, ...] = ()  # its other hypotheses, best first
 
 
 @dataclass(frozen=True)
