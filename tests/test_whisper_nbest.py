@@ -186,3 +186,63 @@ def test_noise_is_no_words_even_when_the_prompt_put_a_tenant_term_in_it() -> Non
     assert is_noise(0.38, -2.1) and is_noise(0.49, -2.3) and is_noise(0.7, -1.2)  # noise; faster-whisper's own rule
     assert not is_noise(0.12, -1.5) and not is_noise(0.05, -0.5)  # speech, even badly recognised speech
     assert not is_noise(0.5, -0.8)  # a confident hypothesis is words, whatever the no-speech probability
+
+
+def test_the_question_asked_ends_the_prompt_whole_and_the_terms_give_way() -> None:
+    """A short answer is heard as an answer to the secretary's question when the question ends Whisper's prompt
+    (the text "just before" the audio): it is kept whole, after the terms, within the same bound."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(assemble_bundled_model() / "tokenizer.json"))
+    terms = ["Contabilidade Exata", "Pix", *(f"palavra{i}" for i in range(300))]
+    question = "Só para confirmar: você quer saber sobre formas de pagamento?"
+    ids = prompt_tokens(tokenizer, terms, 40, question)
+    text = tokenizer.decode(ids)
+    assert len(ids) <= 40 and text.rstrip().endswith(question)
+    assert text.strip().startswith("Contabilidade Exata, Pix")  # the first terms still lead
+    assert prompt_tokens(tokenizer, terms, 40, None) == prompt_tokens(tokenizer, terms, 40)
+    assert prompt_tokens(tokenizer, [], 40, question) == list(
+        tokenizer.encode(" " + question, add_special_tokens=False).ids
+    )
+
+
+def test_the_question_the_caller_answers_is_the_secretarys_last_question_after_the_greeting() -> None:
+    from types import SimpleNamespace
+
+    from voice_ai.conversation.listen import question_asked
+
+    def said(turn: int, role: str, text: str) -> Any:
+        return SimpleNamespace(turn_index=turn, role=role, text=text)
+
+    greeting = said(0, "assistant", "Olá! Você ligou para a Exata. Como posso ajudar?")
+    assert question_asked([]) is None and question_asked([greeting]) is None  # the first request is open
+    confirm = "Só para confirmar: você quer saber sobre formas de pagamento?"
+    history = [greeting, said(1, "user", "posso pagar com pique"), said(1, "assistant", confirm)]
+    assert question_asked(history) == confirm
+    answered = [*history, said(2, "user", "sim"), said(2, "assistant", "Aceitamos boleto, Pix e cartão.")]
+    assert question_asked(answered) is None  # a statement asks nothing
+
+
+async def test_the_stt_stage_gives_the_recogniser_the_question_asked() -> None:
+    import uuid
+
+    from voice_ai.conversation.listen import listen
+    from voice_ai.providers import deadline
+    from voice_ai.providers.manager import FallbackChain, Member
+    from voice_ai.providers.stt.context import current_question
+    from voice_ai.providers.types import Transcript
+
+    seen: list[str | None] = []
+
+    class Recorder(WhisperSTT):
+        async def _transcribe_impl(
+            self, audio: Audio, language: str | None, hints: list[str], lexicon: Any = None
+        ) -> Transcript:
+            seen.append(current_question())
+            return Transcript("sim", language)
+
+    chain: FallbackChain[Any] = FallbackChain("stt", uuid.uuid4(), [Member(Recorder.from_config({}), None)])
+    audio = Audio(b"\x00\x00" * 8000, 8000)
+    for asked in ("Quer que eu transfira para um atendente?", None):
+        await listen(chain, audio, language="pt-BR", hints=[], due=deadline.now() + 30, call_uuid="c", asked=asked)
+    assert seen == ["Quer que eu transfira para um atendente?", None] and current_question() is None

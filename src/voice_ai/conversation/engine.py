@@ -37,7 +37,7 @@ from voice_ai.conversation.actions import Action
 from voice_ai.conversation.budget import BEGIN_BY_S, START_DEADLINE_S, STORE_RESERVE_S
 from voice_ai.conversation.decide import decide, last_turn_farewell, silence
 from voice_ai.conversation.lifecycle import CallLifecycle
-from voice_ai.conversation.listen import STT_FAILED, Listened, listen
+from voice_ai.conversation.listen import STT_FAILED, Listened, listen, question_asked
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.prepare import (
     cache_key,
@@ -283,6 +283,7 @@ class CallEngine:
                 due=due,
                 call_uuid=call_uuid,
                 lexicon=turn.lexicon,
+                asked=question_asked(turn.history),
             )
             transcript, providers["stt"], timings["stt_ms"] = heard.text, heard.provider, heard.ms
 

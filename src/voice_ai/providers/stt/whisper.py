@@ -76,6 +76,7 @@ from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import ProviderSettings, STTProvider, timeout_field
 from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
 from voice_ai.providers.stt.conditioning import condition
+from voice_ai.providers.stt.context import current_question
 from voice_ai.providers.stt.rescoring import alternatives, rescore
 from voice_ai.providers.types import Capabilities, Transcript
 
@@ -185,14 +186,26 @@ def build_prompt(hints: list[str]) -> str | None:
     return prompt[:MAX_PROMPT_CHARS].rsplit(",", 1)[0] if len(prompt) > MAX_PROMPT_CHARS else (prompt or None)
 
 
-def prompt_tokens(tokenizer: Any, hints: Sequence[str], limit: int) -> list[int]:
+def prompt_tokens(tokenizer: Any, hints: Sequence[str], limit: int, asked: str | None = None) -> list[int]:
     """Whisper's prompt as token ids: :func:`build_prompt`'s text cut at a whole term so that it fits ``limit``
     tokens (Whisper's own bound is 223; faster-whisper would keep the *last* ones, dropping the tenant's most
-    important terms, which come first). ``tokenizer``: the model's Hugging Face tokenizer."""
+    important terms, which come first). ``tokenizer``: the model's Hugging Face tokenizer.
+
+    ``asked``: the question the secretary has just asked (:func:`asked_before`), put at the prompt's end, where
+    Whisper reads it as the text that came right before the audio, and kept whole (the terms give way): a short
+    answer ("sim", "não", "o segundo") is then heard as an answer to it instead of as a prompt term
+    (bench/stt_replies.py: espeak-ng "sim" came out "Física" / "Simples" with the terms alone)."""
+    tail: list[int] = []
+    if asked and asked.strip():
+        tail = list(tokenizer.encode(" " + asked.strip(), add_special_tokens=False).ids)[-ASKED_TOKENS:]
+    limit = min(limit, MAX_PROMPT_TOKENS)
+    return _terms_tokens(tokenizer, hints, max(0, limit - len(tail))) + tail if limit > 0 else []
+
+
+def _terms_tokens(tokenizer: Any, hints: Sequence[str], limit: int) -> list[int]:
     text = build_prompt(list(hints))
     if not text or limit <= 0:
         return []
-    limit = min(limit, MAX_PROMPT_TOKENS)
     encoded = tokenizer.encode(" " + text, add_special_tokens=False)
     if len(encoded.ids) <= limit:
         return list(encoded.ids)
@@ -201,6 +214,9 @@ def prompt_tokens(tokenizer: Any, hints: Sequence[str], limit: int) -> list[int]
     if not cut.strip():
         return list(encoded.ids[:limit])
     return list(tokenizer.encode(cut, add_special_tokens=False).ids[:limit])
+
+
+ASKED_TOKENS = 60  # the end of the secretary's question, at most (a long answer + question: its last words)
 
 
 def is_noise(no_speech_prob: float, best_score: float) -> bool:
@@ -372,7 +388,7 @@ class WhisperSTT(STTProvider):
 
             lead = np.zeros(round(decoding.lead_silence_s * 16000), dtype=np.float32)
             samples16 = np.concatenate([lead, samples16])
-        prompt = prompt_tokens(model.hf_tokenizer, hints, decoding.prompt_tokens)
+        prompt = prompt_tokens(model.hf_tokenizer, hints, decoding.prompt_tokens, current_question())
         hotwords = None
         if decoding.hotwords:
             hotwords = model.hf_tokenizer.decode(prompt) if prompt else None
