@@ -78,6 +78,22 @@ async def test_a_weak_reading_is_confirmed_then_yes_answers_and_no_offers_the_ot
     assert bye["action"] == "hangup", bye
 
 
+async def test_a_weak_reading_that_sounds_like_one_rule_word_offers_the_transfer_before_moving_the_caller(
+    policy: Any,
+) -> None:
+    said = "preciso de um boleto"  # one rule word: by text a transfer, by an unsure recogniser an offer first
+    typed = await chat(policy, [("user", said)], [])
+    assert typed["action"] == "transfer" and typed["department"] == "Financeiro"
+    offered = await chat(policy, [("user", said)], [], UNSURE)
+    assert offered["action"] == "continue" and "Financeiro" in offered["response"]
+    accepted = await chat(policy, [("user", said), ("assistant", offered["response"]), ("user", "sim")], [], UNSURE)
+    assert accepted["action"] == "transfer" and accepted["department"] == "Financeiro"
+    declined = await chat(policy, [("user", said), ("assistant", offered["response"]), ("user", "não")], [], UNSURE)
+    assert declined["action"] == "continue"
+    sure = await chat(policy, [("user", "preciso da segunda via do boleto da mensalidade")], [], UNSURE)
+    assert sure["action"] == "transfer"  # two rule words: no question needed
+
+
 async def test_a_clear_text_question_is_answered_without_confirming(policy: Any) -> None:
     decision = await chat(
         policy, [("user", "Quanto tempo demora para abrir uma empresa?")], section("Abertura de empresa")

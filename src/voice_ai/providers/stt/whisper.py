@@ -191,15 +191,18 @@ def prompt_tokens(tokenizer: Any, hints: Sequence[str], limit: int, asked: str |
     tokens (Whisper's own bound is 223; faster-whisper would keep the *last* ones, dropping the tenant's most
     important terms, which come first). ``tokenizer``: the model's Hugging Face tokenizer.
 
-    ``asked``: the question the secretary has just asked (:func:`asked_before`), put at the prompt's end, where
-    Whisper reads it as the text that came right before the audio, and kept whole (the terms give way): a short
-    answer ("sim", "não", "o segundo") is then heard as an answer to it instead of as a prompt term
+    ``asked``: the question the secretary has just asked (:func:`~voice_ai.providers.stt.context.asked_before`)
+    is then the prompt, which Whisper reads as the text that came right before the audio: a short answer ("sim",
+    "não", "o segundo") is then heard as an answer to it instead of as a prompt term
     (bench/stt_replies.py: espeak-ng "sim" came out "Física" / "Simples" with the terms alone)."""
-    tail: list[int] = []
-    if asked and asked.strip():
-        tail = list(tokenizer.encode(" " + asked.strip(), add_special_tokens=False).ids)[-ASKED_TOKENS:]
     limit = min(limit, MAX_PROMPT_TOKENS)
-    return _terms_tokens(tokenizer, hints, max(0, limit - len(tail))) + tail if limit > 0 else []
+    if limit <= 0:
+        return []
+    if asked and asked.strip():
+        # the question alone: with the terms before it, "sim" still came out "Simples" (a term) for one espeak
+        # voice in three; the hypotheses are still rescored against the lexicon
+        return list(tokenizer.encode(" " + asked.strip(), add_special_tokens=False).ids)[-min(limit, ASKED_TOKENS) :]
+    return _terms_tokens(tokenizer, hints, limit)
 
 
 def _terms_tokens(tokenizer: Any, hints: Sequence[str], limit: int) -> list[int]:

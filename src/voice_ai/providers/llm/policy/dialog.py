@@ -61,6 +61,9 @@ from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, Dial
 
 logger = logging.getLogger(__name__)
 NO_OFFER: Any = object()  # the previous turn offered no transfer
+SURE_ROUTE = (
+    2.0  # a weak reading routes without asking only from this many times the transfer threshold (two rule words)
+)
 
 
 class PolicySettings(ProviderSettings):
@@ -187,6 +190,10 @@ class DialogPolicyLLM(LLMProvider):
             and match is not None
             and (match.score >= threshold or (match.score >= 0.75 * threshold and match.margin >= 0.3 * threshold))
         ):
+            if weak and match.score < SURE_ROUTE * threshold:
+                # a weak reading that merely sounds like a rule's words: ask before moving the caller (a "sim"
+                # transfers, a "não" keeps the call here) — a wrong transfer is worse than one more question
+                return _decision(say["offer"].format(department=match.target.department), "continue")
             return _transfer(match.target, say)
         answer = await self._answer(user, words, context, focus=followup_words(user, users[:-1], last))
         if answer is not None and answer.solid and (not weak or answer.coverage >= self.settings.sure_coverage):
