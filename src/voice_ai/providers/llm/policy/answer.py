@@ -125,6 +125,9 @@ ANSWER_TYPES = (
     ),
 )
 _TYPES = {t.name: t for t in ANSWER_TYPES}
+_WEEKDAYS_ASKED = re.compile(r"\b(durante a semana|na semana|dias? de semana|dias? ute?is|weekdays?|during the week)\b")
+_WEEKDAY = re.compile(r"\b(segunda(?! via)|terca|quarta|quinta|sexta|monday|tuesday|wednesday|thursday|friday)\b")
+WEEKDAY_BONUS = 0.2
 # a next sentence that goes on with the same subject
 _CONTINUES = re.compile(
     r"^(depois|apos|alem disso|tambem|porem|mas|no entanto|entretanto|contudo|nesse caso|neste caso|nesses casos|"
@@ -334,6 +337,7 @@ async def find_answer(
     total = sum(weight(w) for w in unique) + type_weight or 1.0
     asked = [w for w in specific if w not in filler]  # what the question is about, beyond what kind of answer
     asked_total = sum(weight(w) for w in asked)
+    weekdays = bool(_WEEKDAYS_ASKED.search(folded))  # "durante a semana": Monday to Friday, not the weekend
     scored = []
     for c, sim in zip(pool, semantic, strict=True):
         hits = sum(c.kinds.get(t.name, 0) for t in wanted)
@@ -345,6 +349,7 @@ async def find_answer(
             + (TYPE_WEIGHT if hits else 0.0)
             + hits * 0.1
             + (0.1 if on_topic else 0.0)
+            + (WEEKDAY_BONUS if weekdays and _WEEKDAY.search(fold(c.sentence)) else 0.0)
             + semantic_weight * sim / 10
         )
         scored.append((rank, covered, -c.passage, -c.position, c))
