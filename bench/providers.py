@@ -21,8 +21,9 @@ from typing import Any
 
 os.environ.setdefault("VOICE_AI_MODEL_CACHE", tempfile.mkdtemp(prefix="voice-ai-bench-models-"))
 
+from wer import wer  # type: ignore[import-not-found]  # bench/wer.py (bench/ is on sys.path when run)
+
 from voice_ai.demo.seed import DATA_DIR
-from voice_ai.providers.llm.text import fold
 from voice_ai.providers.registry import provider_class
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
 
@@ -30,21 +31,6 @@ from voice_ai.providers.types import ChatMessage, DialogContext, Passage, Transf
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", fold(text))
-
-
-def wer(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(word edits, reference words): Levenshtein distance over words."""
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[len(hyp)], len(ref)
 
 
 async def main(repeat: int) -> None:

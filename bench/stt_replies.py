@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, "bench")
-from providers import wer  # type: ignore
 from voices import CONDITIONS, render  # type: ignore
+from wer import wer  # type: ignore
 
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.registry import provider_class
-from voice_ai.providers.stt.whisper import asked_before
+from voice_ai.providers.stt.context import asked_before
 from voice_ai.understanding.lexicon import Lexicon
 
 base = "src/voice_ai/demo/data/contabilidade-exata/"

@@ -26,15 +26,15 @@ import argparse
 import asyncio
 import hashlib
 import json
-import re
 import statistics
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from wer import wer  # type: ignore[import-not-found]  # bench/wer.py (bench/ is on sys.path when run)
+
 from voice_ai.providers.audio import Audio
-from voice_ai.providers.llm.text import fold
 from voice_ai.providers.registry import provider_class
 from voice_ai.providers.stt.whisper import Decoding, WhisperSettings, WhisperSTT
 from voice_ai.understanding.lexicon import Lexicon
@@ -103,21 +103,6 @@ VARIANTS = {
         ),
     )
 }
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", fold(text))
-
-
-def wer(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(word edits, reference words): Levenshtein distance over words (as ``bench/providers.py``)."""
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[len(hyp)], len(ref)
 
 
 def company_lexicon(folder: Path) -> tuple[Lexicon, list[str], list[str]]:
