@@ -230,3 +230,34 @@ async def test_another_tenants_call_is_not_found_and_transcribe_stores_nothing(
     heard = await engine.transcribe(domain, call, audio)
     assert heard.text and heard.provider and not heard.failed and heard.ms > 0  # not the exact words (CPUs differ)
     assert len(await _stored(db, call)) == 1  # the greeting only: transcribing stores nothing
+
+
+async def test_a_streaming_reply_to_the_secretarys_question_is_heard_as_an_answer_to_it(
+    client: httpx.AsyncClient, demo: dict[str, Any], runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a turn-based call (conversation.listen.question_asked): after the greeting the recogniser hears no
+    question; once the stored reply asks one, the next segment is transcribed as an answer to it."""
+    from voice_ai.conversation import engine as engine_module
+
+    asked: list[str | None] = []
+    listen = engine_module.listen
+
+    async def recording(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs.get("asked"))
+        return await listen(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "listen", recording)
+    engine = CallEngine(runtime)
+    domain, call = await _call(engine, demo, rate=8000)
+    audio = Audio(b"\x00\x01" * 8000, 8000)
+    await engine.transcribe(domain, call, audio)
+    question = "Posso transferir você para o Financeiro?"
+    reply = engine.respond(domain, call, ASKED, sample_rate=8000)
+    await _parts(reply)
+    await reply.commit()
+    await engine.transcribe(domain, call, audio)  # the stored reply states a fact: still no question
+    said = engine.respond(domain, call, Heard("quero falar com alguém", "x", 1.0), sample_rate=8000)
+    await _parts(said)
+    await said.commit(heard=question)  # what the caller heard is what the history keeps
+    await engine.transcribe(domain, call, audio)
+    assert asked == [None, None, question]

@@ -330,10 +330,12 @@ async def test_admin_requests_over_the_limit_get_a_429(
     assert foreign.status_code == 404
 
 
-async def test_transcribe_uses_the_tenant_vocabulary_by_default(
-    runtime: Runtime, client: httpx.AsyncClient, new_domain: NewDomain
+async def test_transcribe_hears_with_the_tenant_lexicon_by_default(
+    client: httpx.AsyncClient, new_domain: NewDomain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voice_ai.services.vocabulary import tenant_vocabulary
+    """The admin's "try the recogniser" hears audio the way a call's turn does: the tenant's lexicon (names, rule
+    keywords, documents' words) as prompt and for rescoring, and the other hypotheses come back too."""
+    from voice_ai.providers.stt.whisper import WhisperSTT
 
     domain = await new_domain()
     await client.post(
@@ -347,19 +349,32 @@ async def test_transcribe_uses_the_tenant_vocabulary_by_default(
             "keywords": ["férias", "folha de pagamento"],
         },
     )
-    async with runtime.sessionmaker() as session:
-        words = await tenant_vocabulary(session, uuid.UUID(domain))
-    assert words == ["Contabilidade Exata", "Departamento Pessoal", "férias", "folha de pagamento"]
-    spoken = await client.post(
-        f"/api/v1/domains/{domain}/synthesize",
-        json={"text": "Quero falar com o departamento pessoal sobre as férias de um funcionário"},
-    )
+    said = "Quero falar com o departamento pessoal sobre as férias de um funcionário"
+    spoken = await client.post(f"/api/v1/domains/{domain}/synthesize", json={"text": said})
     heard = await client.post(
         f"/api/v1/domains/{domain}/transcribe", files={"file": ("q.wav", spoken.content, "audio/wav")}
     )
-    # the vocabulary went to Whisper as its prompt; the words it returns differ between CPUs, so a margin only
-    said = "Quero falar com o departamento pessoal sobre as férias de um funcionário"
+    # the words Whisper returns differ between CPUs, so a margin only
     assert heard.status_code == 200 and speech_similarity(said, heard.json()["text"]) >= 0.5
+    assert isinstance(heard.json()["alternatives"], list) and heard.json()["text"] not in heard.json()["alternatives"]
+
+    given: list[tuple[list[str], Any]] = []
+    transcribe = WhisperSTT._transcribe_impl
+
+    async def recording(self: Any, audio: Audio, language: str | None, hints: list[str], lexicon: Any = None) -> Any:
+        given.append((hints, lexicon))
+        return await transcribe(self, audio, language, hints, lexicon)
+
+    monkeypatch.setattr(WhisperSTT, "_transcribe_impl", recording)
+    for data in ({}, {"hints": "Pix, boleto"}):
+        sent = await client.post(
+            f"/api/v1/domains/{domain}/transcribe", files={"file": ("q.wav", spoken.content, "audio/wav")}, data=data
+        )
+        assert sent.status_code == 200, sent.text
+    (tenant_hints, tenant), (admin_hints, admin) = given
+    assert {"Contabilidade Exata", "Departamento Pessoal", "folha de pagamento"} <= set(tenant.terms)
+    assert tenant_hints == list(tenant.terms)
+    assert set(admin.terms) == {"Pix", "boleto"} == set(admin_hints)  # the admin's words alone
 
 
 async def test_providers_never_read_keys_from_the_environment(vendors: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ import pytest
 from voice_ai.conversation import engine as engine_module
 from voice_ai.conversation.engine import CallEngine
 from voice_ai.conversation.listen import Listened
+from voice_ai.conversation.prepare import Listener
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.stt.whisper import (
     Decoding,
@@ -118,8 +119,8 @@ async def test_the_engine_transcribes_a_streaming_segment_for_streaming(monkeypa
     lexicon = Lexicon.build(names=["Contabilidade Exata"])
     given: list[Any] = []
 
-    async def read_listener(runtime: Any, domain_uuid: uuid.UUID, call_uuid: str) -> tuple[Any, Any, Lexicon]:
-        return type("Secretary", (), {"language": "pt-BR"})(), object(), lexicon
+    async def read_listener(runtime: Any, domain_uuid: uuid.UUID, call_uuid: str) -> Listener:
+        return Listener(type("Secretary", (), {"language": "pt-BR"})(), object(), lexicon, None)  # type: ignore[arg-type]
 
     async def listen(chain: Any, audio: Audio, **kwargs: Any) -> Listened:
         seen.append(current_purpose())

@@ -333,18 +333,19 @@ class CallEngine:
         due = deadline.now() + self.runtime.settings.turn_deadline_s
         started = time.perf_counter()
         with pool_wait_until(due - BEGIN_BY_S):
-            secretary, chain, lexicon = await read_listener(self.runtime, domain_uuid, call_uuid)
+            listener = await read_listener(self.runtime, domain_uuid, call_uuid)
         if not audio.pcm:
             return Heard("", None, ms_since(started))
         with stt_purpose("stream"):
             heard = await listen(
-                chain,
+                listener.chain,
                 audio,
-                language=secretary.language,
-                hints=list(lexicon.terms),
+                language=listener.secretary.language,
+                hints=list(listener.lexicon.terms),
                 due=due,
                 call_uuid=call_uuid,
-                lexicon=lexicon,
+                lexicon=listener.lexicon,
+                asked=listener.asked,
             )
         failed = heard.provider == STT_FAILED
         return Heard(

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voice_ai.conversation.listen import question_asked
 from voice_ai.conversation.phrases import phrase
 from voice_ai.core.errors import ConflictError, NotFoundError
 from voice_ai.db.models import Conversation, Message, Secretary
@@ -126,17 +127,26 @@ async def open_call(session: AsyncSession, domain_uuid: uuid.UUID, call_uuid: st
     return conversation, secretary
 
 
-async def read_listener(
-    runtime: Any, domain_uuid: uuid.UUID, call_uuid: str
-) -> tuple[Secretary, FallbackChain[Any], Lexicon]:
-    """What the STT stage alone needs (a streaming call transcribes before it asks for a reply): the recogniser's
-    hints are the lexicon's terms."""
+@dataclass(frozen=True)
+class Listener:
+    """What the STT stage alone needs (a streaming call transcribes before it asks for a reply)."""
+
+    secretary: Secretary
+    chain: FallbackChain[Any]
+    lexicon: Lexicon  # the recogniser's hints are its terms
+    asked: str | None  # the question the caller answers (conversation.listen.question_asked), if any
+
+
+async def read_listener(runtime: Any, domain_uuid: uuid.UUID, call_uuid: str) -> Listener:
+    """The call's recogniser chain, the tenant's lexicon and the secretary's last words when they asked the caller
+    something: a streaming call's reply to a confirmation is heard as an answer to it, as a turn-based one is."""
     async with runtime.sessionmaker() as session:
         await tenant_name(session, domain_uuid)
-        _, secretary = await open_call(session, domain_uuid, call_uuid)
+        conversation, secretary = await open_call(session, domain_uuid, call_uuid)
         chains = await runtime.providers.for_secretary(domain_uuid, secretary, session, kinds=("stt",))
         lexicon = await tenant_lexicon(session, domain_uuid, secretary.voice_secretary_uuid)
-    return secretary, chains["stt"], lexicon
+        last = await MessageRepository(session).last_said(domain_uuid, conversation.voice_conversation_uuid)
+    return Listener(secretary, chains["stt"], lexicon, question_asked([last] if last is not None else []))
 
 
 async def read_turn(

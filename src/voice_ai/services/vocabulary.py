@@ -5,8 +5,6 @@
   (speech recognition biases and rescores with it; understanding matches against it), so it is cached per
   process and tenant (and secretary), and rebuilt only when a cheap version of the tenant's documents (one
   round trip: counts and latest timestamps) or its names and keywords (read anyway on every turn) change.
-- :func:`tenant_vocabulary`: the short list of names and keywords (recognition hints where a list of phrases is
-  what a vendor takes, e.g. the admin's "try a recogniser" endpoint).
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from voice_ai.db.repositories.entities import SecretaryRepository, TransferRuleR
 from voice_ai.db.repositories.vocabulary import DocumentsVersion, VocabularyRepository
 from voice_ai.understanding.lexicon import Lexicon
 
-MAX_WORDS = 100
 MAX_KEYWORD_CHARS = 40  # a description's comma-separated part longer than this is prose, not a keyword
 CACHE_SIZE = 256  # tenants (x secretaries) kept in memory per process
 
@@ -36,27 +33,6 @@ builds = 0  # lexicons built since the process started (tests and metrics: a cac
 
 def _applies(rule: Any, secretary_uuid: uuid.UUID | None) -> bool:
     return secretary_uuid is None or rule.voice_secretary_uuid in (None, secretary_uuid)
-
-
-async def tenant_vocabulary(
-    session: AsyncSession, domain_uuid: uuid.UUID, secretary_uuid: uuid.UUID | None = None
-) -> list[str]:
-    """Company names, departments and rule keywords, de-duplicated, most specific first."""
-    secretaries = await SecretaryRepository(session).list(domain_uuid, limit=50, offset=0, enabled=True)
-    rules = await TransferRuleRepository(session).list(domain_uuid, limit=200, offset=0, enabled=True)
-    words: list[str] = []
-    for secretary in secretaries.items:
-        if secretary_uuid in (None, secretary.voice_secretary_uuid) and secretary.company_name:
-            words.append(secretary.company_name)
-    for rule in rules.items:
-        if _applies(rule, secretary_uuid):
-            words.append(rule.department_name)
-            words.extend(rule.keywords)
-    unique: dict[str, str] = {}
-    for word in words:
-        if word.strip():
-            unique.setdefault(word.strip().lower(), word.strip())
-    return list(unique.values())[:MAX_WORDS]
 
 
 def lexicon_sources(

@@ -24,7 +24,8 @@ from voice_ai.providers.probe import probe
 from voice_ai.providers.types import ChatMessage, DialogContext, Passage, TransferTarget
 from voice_ai.schemas.common import Name, Utterance
 from voice_ai.services.turn_audio import MAX_TURN_SECONDS, TOLERANCE_S, too_large
-from voice_ai.services.vocabulary import tenant_language, tenant_vocabulary
+from voice_ai.services.vocabulary import tenant_language, tenant_lexicon
+from voice_ai.understanding.lexicon import Lexicon
 
 catalogue = APIRouter(prefix="/api/v1", tags=["providers"])
 router = APIRouter(prefix="/api/v1/domains/{domain_uuid}", tags=["providers"], responses=errors(404))
@@ -157,13 +158,17 @@ async def transcribe(
     except AudioFormatError as exc:
         raise FieldError("file", str(exc), "invalid_audio") from None
     chain = await _chain(runtime, domain_uuid, "stt", provider_uuid)
-    words = [h.strip() for h in (hints or "").split(",") if h.strip()]
-    if hints is None:  # not sent: the tenant's own words (company, departments, rule keywords)
-        words = await tenant_vocabulary(session, domain_uuid)
+    if hints is None:  # not sent: the tenant's own lexicon, as a call's turn is heard (prompt and rescoring)
+        lexicon = await tenant_lexicon(session, domain_uuid)
+    else:  # the admin's words alone, as names: what a recogniser would make of them
+        words = [h.strip() for h in hints.split(",") if h.strip()]
+        lexicon = await asyncio.to_thread(Lexicon.build, names=words)
+    terms = list(lexicon.terms)
     language = language or await tenant_language(session, domain_uuid)
-    result = await _run(chain.run(lambda p: p.transcribe(audio, language=language, hints=words)))
+    result = await _run(chain.run(lambda p: p.transcribe(audio, language=language, hints=terms, lexicon=lexicon)))
     return {
         "text": result.text,
+        "alternatives": [a for a in result.alternatives if a.strip() and a.strip() != result.text.strip()],
         "language": result.language,
         "confidence": result.confidence,
         "duration_s": round(result.duration_s, 3),

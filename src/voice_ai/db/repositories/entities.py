@@ -260,6 +260,20 @@ class MessageRepository(TenantRepository[Message]):
     ) -> Page[Message]:
         return await self.list(domain_uuid, limit=limit, offset=offset, voice_conversation_uuid=conversation_uuid)
 
+    async def last_said(self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> Message | None:
+        """The secretary's last stored words in the conversation (the greeting at least), or None."""
+        found = await self.session.scalars(
+            select(Message)
+            .where(
+                Message.domain_uuid == domain_uuid,
+                Message.voice_conversation_uuid == conversation_uuid,
+                Message.role == "assistant",
+            )
+            .order_by(Message.turn_index.desc(), Message.insert_date.desc())
+            .limit(1)
+        )
+        return found.first()
+
 
 class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
     model = WebhookDelivery
