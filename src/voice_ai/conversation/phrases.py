@@ -12,6 +12,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "max_turns": "Agradeço a ligação. Se precisar de mais alguma coisa, ligue novamente. Até logo!",
         "failure": "Desculpe, estou com dificuldades no momento. Vou transferir você para um atendente.",
         "failure_no_operator": "Desculpe, estou com dificuldades no momento. Por favor, ligue novamente mais tarde.",
+        # the offer that opens message taking (issue 13): a reply that ends with it lets a "sim" start the capture
+        "offer_message": "Quer deixar um recado?",
     },
     "en": {
         "greeting": "Hello! You have reached {company}. How can I help you?",
@@ -22,6 +24,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "max_turns": "Thank you for calling. If you need anything else, please call again. Goodbye!",
         "failure": "Sorry, I'm having trouble right now. I'll transfer you to an attendant.",
         "failure_no_operator": "Sorry, I'm having trouble right now. Please call again later.",
+        "offer_message": "Would you like to leave a message?",
     },
 }
 
