@@ -26,6 +26,7 @@ class Transfer:
 class Action:
     kind: str  # continue | transfer | hangup
     transfer: Transfer | None = None
+    say: str | None = None  # fixed words that replace the model's (a transfer refused outside opening hours)
 
 
 def resolve(

@@ -27,6 +27,7 @@ from voice_ai.providers.llm.decision import DECISION_SCHEMA
 from voice_ai.providers.llm.text import STOP_WORDS
 from voice_ai.providers.types import ChatMessage, DialogContext, Heard, Passage
 from voice_ai.rag.retrieve import retrieve
+from voice_ai.schedules.openings import closed_instead
 from voice_ai.understanding.match import words_of
 from voice_ai.understanding.repair import analyse, expand
 
@@ -131,6 +132,7 @@ async def dialog_context(
         passages=passages,
         transfer_targets=turn.targets,
         heard=understood.heard,
+        opening=turn.opening,
     )
 
 
@@ -145,11 +147,15 @@ def chat_messages(turn: TurnContext, transcript: str) -> list[ChatMessage]:
 
 
 def decided(decision: dict[str, Any], turn: TurnContext) -> Action:
-    return resolve(decision, turn.targets, operator=turn.operator, operator_context=turn.operator_context)
+    action = resolve(decision, turn.targets, operator=turn.operator, operator_context=turn.operator_context)
+    return closed_instead(action, turn.opening, turn.language)  # never to a department closed now
 
 
 def transfer_words(action: Action, language: str) -> str:
-    """What a transfer says: the words must match where the call really goes."""
+    """What a transfer says: the words must match where the call really goes (or, refused outside opening hours,
+    why it does not go)."""
+    if action.say:
+        return action.say
     if action.transfer and action.transfer.department:
         return phrase(language, "transfer", department=action.transfer.department)
     return phrase(language, "operator")
@@ -205,7 +211,7 @@ async def decide(
         decision = reply.data or {"response": reply.text, "action": "continue"}
         response = str(decision.get("response") or reply.text).strip()
         action = decided(decision, turn)
-        if action.kind == "transfer":
+        if action.kind == "transfer" or action.say:
             response = transfer_words(action, turn.language)
     except ProviderError as exc:
         logger.error("call %s: no LLM answered in time: %s", call_uuid, exc)

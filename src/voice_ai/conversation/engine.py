@@ -60,6 +60,7 @@ from voice_ai.providers import deadline
 from voice_ai.providers.audio import Audio
 from voice_ai.providers.manager import FallbackChain
 from voice_ai.providers.stt.whisper import purpose as stt_purpose
+from voice_ai.schedules.openings import greeting_words, secretary_opening
 from voice_ai.streaming.contracts import Heard, StreamingEngine, StreamSettings, StreamStart
 
 __all__ = ["STT_FAILED", "CallEngine", "CallStart", "Spoken", "TurnResult"]
@@ -187,6 +188,8 @@ class CallEngine:
             domain_name = await tenant_name(session, domain_uuid)
             secretary = await find_secretary(session, domain_uuid, secretary_ref)
             text = secretary.greeting or phrase(secretary.language, "greeting", company=secretary.company_name or "nós")
+            opening = await secretary_opening(session, domain_uuid, secretary, fusionpbx=not self.runtime.standalone)
+            text = greeting_words(text, opening, secretary.language)  # closed now: says so, and when it opens
             key = cache_key(secretary, text)
             audios = AudioRepository(session)
             found = (await audios.cached_many(domain_uuid, [key])).get(key)

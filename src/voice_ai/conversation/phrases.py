@@ -14,6 +14,12 @@ PHRASES: dict[str, dict[str, str]] = {
         "failure_no_operator": "Desculpe, estou com dificuldades no momento. Por favor, ligue novamente mais tarde.",
         # the offer that opens message taking (issue 13): a reply that ends with it lets a "sim" start the capture
         "offer_message": "Quer deixar um recado?",
+        # --- opening hours (issue 13, voice_ai.schedules): closed now, and when it opens ---
+        "closed_department": "O setor {department} não está atendendo agora.",
+        "department_opens": "Ele abre {when}.",
+        "closed_now": "No momento estamos fechados.",
+        "we_open": "Abrimos {when}.",
+        "operator_closed": "No momento não há atendentes disponíveis.",
     },
     "en": {
         "greeting": "Hello! You have reached {company}. How can I help you?",
@@ -25,6 +31,12 @@ PHRASES: dict[str, dict[str, str]] = {
         "failure": "Sorry, I'm having trouble right now. I'll transfer you to an attendant.",
         "failure_no_operator": "Sorry, I'm having trouble right now. Please call again later.",
         "offer_message": "Would you like to leave a message?",
+        # --- opening hours (issue 13, voice_ai.schedules): closed now, and when it opens ---
+        "closed_department": "{department} is closed right now.",
+        "department_opens": "It opens {when}.",
+        "closed_now": "We are closed right now.",
+        "we_open": "We open {when}.",
+        "operator_closed": "No one is available to take your call right now.",
     },
 }
 

@@ -31,7 +31,8 @@ from voice_ai.db.repositories.entities import (
 )
 from voice_ai.providers import deadline
 from voice_ai.providers.manager import FallbackChain
-from voice_ai.providers.types import Kind, TransferTarget
+from voice_ai.providers.types import Kind, Opening, TransferTarget
+from voice_ai.schedules.openings import turn_opening
 from voice_ai.services.destinations import routable_targets
 from voice_ai.services.vocabulary import tenant_lexicon
 from voice_ai.understanding.lexicon import Lexicon
@@ -58,6 +59,7 @@ class TurnContext:
     embedder: Any
     cached: dict[str, uuid.UUID]  # the secretary's fixed phrases already synthesised, by cache key
     lexicon: Lexicon  # the tenant's words (names, keywords, documents): every turn, typed text too
+    opening: Opening | None = None  # what is open now (opening hours); None: no schedule applies
 
     @property
     def language(self) -> str:
@@ -169,6 +171,7 @@ async def read_turn(
         embedder = await runtime.embedder(domain_uuid, session)  # the tenant's: the documents' model
         keys = [cache_key(secretary, text) for text in fixed_phrases(secretary, targets)]
         cached = await AudioRepository(session).cached_many(domain_uuid, keys)
+        opening = await turn_opening(session, domain_uuid, secretary, rules, fusionpbx=not runtime.standalone)
 
         conversations = ConversationRepository(session)
         if claim_by is not None:
@@ -203,6 +206,7 @@ async def read_turn(
             embedder,
             cached,
             lexicon,
+            opening,
         )
 
 

@@ -132,9 +132,10 @@ class _Opened:
             if not self.reader.action_known():
                 return self.ended
             self.action = decided(self.reader.value, turn)
-        if self.action.kind != "transfer":
+        fixed = self.action.kind == "transfer" or bool(self.action.say)  # fixed words, not the model's
+        if not fixed:
             self.sentences += self.cutter.update(self.reader.response)
-        return self.action.kind == "transfer" or bool(self.sentences) or self.ended
+        return fixed or bool(self.sentences) or self.ended
 
     async def close(self) -> None:
         closer = getattr(self.stream, "aclose", None)
@@ -336,7 +337,7 @@ class EngineReply:
                 self.timings["llm_first_ms"] = round((opened.first_delta_at - started) * 1000, 1)
             assert opened.action is not None  # advance() decided it before the reply could begin
             self.action = opened.action
-            if self.action.kind == "transfer":  # the words must match where the call really goes
+            if self.action.kind == "transfer" or self.action.say:  # the words must match where the call really goes
                 await opened.close()
                 self.timings["llm_ms"] = ms_since(started)
                 await self._finish_words(says, [_Say(transfer_words(self.action, turn.language), True)], True)

@@ -112,6 +112,16 @@ def _provider_ref(column: str, name: str) -> ForeignKeyConstraint:
     )
 
 
+def _schedule_ref(name: str) -> ForeignKeyConstraint:
+    """Opening hours (migration 0011): a secretary's or transfer rule's schedule, cleared when it is deleted."""
+    return ForeignKeyConstraint(
+        ["domain_uuid", "voice_schedule_uuid"],
+        ["v_voice_schedules.domain_uuid", "v_voice_schedules.voice_schedule_uuid"],
+        ondelete="SET NULL (voice_schedule_uuid)",
+        name=name,
+    )
+
+
 class Secretary(Timestamps, Base):
     __tablename__ = "v_voice_secretaries"
     __table_args__ = (
@@ -131,6 +141,7 @@ class Secretary(Timestamps, Base):
         CheckConstraint(_in("call_mode", CALL_MODES), name="ck_voice_secretaries_call_mode"),
         CheckConstraint("end_of_turn_ms BETWEEN 200 AND 3000", name="ck_voice_secretaries_end_of_turn_ms"),
         CheckConstraint("barge_in_min_ms BETWEEN 100 AND 2000", name="ck_voice_secretaries_barge_in_min_ms"),
+        _schedule_ref("fk_voice_secretaries_schedule"),
     )
 
     voice_secretary_uuid: Mapped[uuid.UUID] = _pk()
@@ -161,6 +172,9 @@ class Secretary(Timestamps, Base):
     end_of_turn_ms: Mapped[int] = mapped_column(Integer, server_default=sql("600"))
     barge_in: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
     barge_in_min_ms: Mapped[int] = mapped_column(Integer, server_default=sql("300"))
+    # opening hours (migration 0011, docs/opening-hours.md): one of ours, or a FusionPBX time condition's dialplan
+    voice_schedule_uuid: Mapped[uuid.UUID | None]
+    time_condition_uuid: Mapped[uuid.UUID | None]
 
 
 class TransferRule(Timestamps, Base):
@@ -173,6 +187,7 @@ class TransferRule(Timestamps, Base):
             name="fk_voice_transfer_rules_secretary",
         ),
         Index("ix_voice_transfer_rules_domain_priority", "domain_uuid", "priority"),
+        _schedule_ref("fk_voice_transfer_rules_schedule"),
     )
 
     voice_transfer_rule_uuid: Mapped[uuid.UUID] = _pk()
@@ -185,6 +200,8 @@ class TransferRule(Timestamps, Base):
     destination_context: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, server_default=sql("100"))
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+    voice_schedule_uuid: Mapped[uuid.UUID | None]  # opening hours (migration 0011)
+    time_condition_uuid: Mapped[uuid.UUID | None]
 
 
 class Document(Timestamps, Base):
@@ -413,7 +430,7 @@ CROSS_TENANT_INDEXES = (
     "ix_voice_ai_webhook_deliveries_pending",
 )
 
-TENANT_TABLES = (
+TENANT_TABLES: tuple[str, ...] = (
     Provider.__tablename__,
     Secretary.__tablename__,
     TransferRule.__tablename__,
@@ -425,3 +442,26 @@ TENANT_TABLES = (
     AudioClip.__tablename__,
     WebhookDelivery.__tablename__,
 )
+
+
+class Schedule(Timestamps, Base):
+    """Opening hours stored by this service (issue 13, migration 0011; docs/opening-hours.md): weekly ``hours``
+    and ``holidays`` (JSON lists, validated by the API) in ``time_zone``."""
+
+    __tablename__ = "v_voice_schedules"
+    __table_args__ = (
+        UniqueConstraint("domain_uuid", "voice_schedule_uuid", name="uq_voice_schedules_domain"),
+        Index("ix_voice_schedules_domain_name", "domain_uuid", "name"),
+    )
+
+    voice_schedule_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    time_zone: Mapped[str] = mapped_column(Text, server_default=sql("'America/Sao_Paulo'"))
+    hours: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=sql("'[]'::jsonb"))
+    holidays: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=sql("'[]'::jsonb"))
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+
+
+TENANT_TABLES = (*TENANT_TABLES, Schedule.__tablename__)

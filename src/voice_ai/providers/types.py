@@ -3,7 +3,7 @@ so a fallback chain can report who answered."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -93,6 +93,18 @@ class DialogContext:
     passages: Sequence[Passage] = ()
     transfer_targets: Sequence[TransferTarget] = ()
     heard: Heard | None = None  # how the caller's words were recognised; None for typed text
+    opening: Opening | None = None  # what is open now (opening hours, issue 13); None: no schedule applies
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What is open at the turn's time (opening hours, :mod:`voice_ai.schedules`): a transfer to a department closed
+    now is never made; the model is told, and the caller hears when it opens."""
+
+    now: str  # the local time where the hours apply, e.g. "Monday 2026-11-30 19:30 (America/Sao_Paulo)"
+    open: bool = True  # the secretary's own hours (its operator): True without a schedule
+    opens: str | None = None  # when the secretary opens, as said ("amanhã às 8h"); None: open, or not known
+    closed: Mapping[str, str | None] = field(default_factory=dict)  # department closed now → when it opens (said)
 
 
 @dataclass(frozen=True)

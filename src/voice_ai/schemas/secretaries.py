@@ -61,6 +61,12 @@ class _SecretaryFields(Strict):
         le=2000,
         description="Streaming: voice needed to interrupt (shorter sounds, a cough or 'uhum', do not).",
     )
+    voice_schedule_uuid: uuid.UUID | None = Field(
+        default=None, description="Opening hours: a schedule of this domain (null: always open)."
+    )
+    time_condition_uuid: uuid.UUID | None = Field(
+        default=None, description="Opening hours, FusionPBX mode: one of the domain's time conditions instead."
+    )
 
 
 class SecretaryCreate(_SecretaryFields):
@@ -101,5 +107,7 @@ class SecretaryPublic(ORMModel):
     end_of_turn_ms: int
     barge_in: bool
     barge_in_min_ms: int
+    voice_schedule_uuid: uuid.UUID | None = None
+    time_condition_uuid: uuid.UUID | None = None
     insert_date: datetime
     update_date: datetime

@@ -20,6 +20,12 @@ class _RuleFields(Strict):
     destination_context: DialplanContext | None = None
     priority: int = Field(default=100, ge=0, le=10000)
     enabled: bool = True
+    voice_schedule_uuid: uuid.UUID | None = Field(
+        default=None, description="Opening hours of the department: a schedule of this domain (null: always open)."
+    )
+    time_condition_uuid: uuid.UUID | None = Field(
+        default=None, description="Opening hours, FusionPBX mode: one of the domain's time conditions instead."
+    )
 
 
 class TransferRuleCreate(_RuleFields):
@@ -43,5 +49,7 @@ class TransferRulePublic(ORMModel):
     destination_context: str | None
     priority: int
     enabled: bool
+    voice_schedule_uuid: uuid.UUID | None = None
+    time_condition_uuid: uuid.UUID | None = None
     insert_date: datetime
     update_date: datetime

@@ -25,6 +25,7 @@ from voice_ai.db.repositories.entities import ProviderRepository
 from voice_ai.providers.base import ProviderSettings, secret_field_names
 from voice_ai.providers.errors import ProviderError, ProviderNotInstalledError
 from voice_ai.providers.registry import missing_extra, provider_class
+from voice_ai.schedules.admin import check_schedule_refs
 from voice_ai.services.destinations import check_transfer_target
 
 PROVIDER_KINDS = ("stt", "tts", "llm", "embeddings")
@@ -64,6 +65,7 @@ async def prepare_secretary(ctx: Context, values: dict[str, Any], row: Secretary
     await check_transfer_target(
         ctx, values, row, destination_field="operator_destination", context_field="operator_context"
     )
+    await check_schedule_refs(ctx, values, row)  # opening hours
     if "webhook_url" in values and values["webhook_url"] is not None:
         values["webhook_url"] = str(values["webhook_url"])
     if "webhook_secret" in values:
@@ -77,6 +79,7 @@ async def prepare_rule(ctx: Context, values: dict[str, Any], row: TransferRule |
     await check_transfer_target(
         ctx, values, row, destination_field="destination_number", context_field="destination_context"
     )
+    await check_schedule_refs(ctx, values, row)  # opening hours
     return values
 
 

@@ -14,7 +14,9 @@ from voice_ai.db.repositories.entities import (
     SecretaryRepository,
     TransferRuleRepository,
 )
-from voice_ai.schemas import documents, providers, secretaries, transfer_rules
+from voice_ai.db.repositories.schedules import ScheduleRepository
+from voice_ai.schedules.admin import present_schedule
+from voice_ai.schemas import documents, providers, schedules, secretaries, transfer_rules
 from voice_ai.services import hooks
 
 
@@ -86,6 +88,15 @@ RESOURCES = (
         update_schema=documents.DocumentUpdate,
         public_schema=documents.DocumentPublic,
         filters=_document_filters,
+    ),
+    Resource(  # opening hours (issue 13, docs/opening-hours.md)
+        path="schedules",
+        noun="Schedule",
+        repository=ScheduleRepository,
+        create_schema=schedules.ScheduleCreate,
+        update_schema=schedules.ScheduleUpdate,
+        public_schema=schedules.SchedulePublic,
+        present=present_schedule,
     ),
 )
 

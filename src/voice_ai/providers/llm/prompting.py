@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from voice_ai.providers.types import ChatMessage, DialogContext, Heard
+from voice_ai.providers.types import ChatMessage, DialogContext, Heard, Opening
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
 LOW_CONFIDENCE = 0.6
@@ -39,6 +39,23 @@ def heard_lines(heard: Heard) -> list[str]:
     return lines
 
 
+def opening_lines(opening: Opening) -> list[str]:
+    """Opening hours: the time now, and what is closed (a transfer there is refused: say so and offer a message)."""
+    lines = [f"Now: {opening.now}."]
+    if not opening.open:
+        when = f" (opens {opening.opens})" if opening.opens else ""
+        lines.append(f"The company is closed now{when}: no attendant is available.")
+    if opening.closed:
+        lines.append(
+            "Departments closed now (do not transfer there: say it is closed, when it opens, and offer to take a "
+            "message):"
+        )
+        lines += [f"- {name}" + (f": opens {when}" if when else "") for name, when in opening.closed.items()]
+    elif opening.open:
+        lines.append("Every department is open now.")
+    return lines
+
+
 def system_prompt(context: DialogContext | None, response_schema: dict[str, Any] | None) -> str | None:
     if context is None and response_schema is None:
         return None
@@ -55,6 +72,8 @@ def system_prompt(context: DialogContext | None, response_schema: dict[str, Any]
     if context.transfer_targets:
         lines.append("Departments you may transfer to (use the exact name):")
         lines += [f"- {t.department}: {t.description}".rstrip(": ") for t in context.transfer_targets]
+    if context.opening is not None:
+        lines += opening_lines(context.opening)
     if context.heard is not None:
         lines += heard_lines(context.heard)
     if response_schema is not None:
