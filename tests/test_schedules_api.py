@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from voice_ai.conversation.engine import CallEngine
+from voice_ai.runtime import Runtime
+from voice_ai.streaming.contracts import Heard
+
 WHOLE_WEEK = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
 
 
@@ -193,3 +197,30 @@ async def test_a_closed_secretary_greets_with_its_next_opening_and_keeps_the_ope
     assert asked["response_text"] == (
         "No momento não há atendentes disponíveis. Abrimos amanhã à 0h. Quer deixar um recado?"
     )
+
+
+async def test_a_streaming_reply_outside_a_departments_hours_does_not_transfer(
+    client: httpx.AsyncClient, new_domain: Callable[..., Awaitable[str]], runtime: Runtime
+) -> None:
+    domain = await new_domain()
+    closed = await _schedule(client, domain, closed_today())
+    created = await client.post(
+        f"/api/v1/domains/{domain}/secretaries", json={"name": "Recepção", "extension": "8000", "company_name": "Exata"}
+    )
+    assert created.status_code == 201
+    rule = {
+        "department_name": "Financeiro",
+        "destination_number": "201",
+        "keywords": ["financeiro"],
+        "voice_schedule_uuid": closed["voice_schedule_uuid"],
+    }
+    assert (await client.post(f"/api/v1/domains/{domain}/transfer-rules", json=rule)).status_code == 201
+    engine, call = CallEngine(runtime), f"call-{uuid.uuid4()}"
+    await engine.start_stream(
+        uuid.UUID(domain), "8000", call, caller_id_number="1000", caller_id_name=None, destination_number="8000",
+        sample_rate=8000,
+    )  # fmt: skip
+    reply = engine.respond(uuid.UUID(domain), call, Heard("Quero falar com o financeiro", "x", 1.0), sample_rate=8000)
+    said = " ".join([part.text async for part in reply])
+    assert said == "O setor Financeiro não está atendendo agora. Ele abre amanhã à 0h. Quer deixar um recado?"
+    assert reply.action.kind == "continue" and reply.action.transfer is None
