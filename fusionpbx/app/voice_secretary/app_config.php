@@ -104,6 +104,23 @@
 	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_context';
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$y++;
+	//opening hours (issue 13): the schedules secretaries and transfer rules may follow
+	$apps[$x]['permissions'][$y]['name'] = 'voice_schedule_view';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_schedule_add';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_schedule_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_schedule_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
 
 	//default settings (global only: the app never reads domain or user overrides of these): where the Voice AI
 	//Service listens (loopback by default) and its API token (named *_key so Default Settings masks it)

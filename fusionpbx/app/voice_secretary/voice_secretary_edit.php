@@ -6,6 +6,7 @@
 	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
 	require_once __DIR__.'/resources/classes/voice_secretary_dialplan.php';
 	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_schedule_form.php';
 
 	voice_secretary_ui::require_permission('voice_secretary_add', 'voice_secretary_edit');
 	$language = new text;
@@ -134,6 +135,7 @@
 		$data['call_mode'] = voice_secretary_ui::post('call_mode') ?? 'turn';
 		$data['barge_in'] = voice_secretary_ui::param($_POST, 'barge_in') !== 'false';
 		$data['language'] = $data['language'] ?? 'pt-BR';
+		$data += voice_secretary_schedule_form::fields(voice_secretary_ui::post('opening_hours')); //opening hours
 		$secret = voice_secretary_ui::post('webhook_secret');
 		if ($secret !== null) {
 			$data['webhook_secret'] = $secret; //write-only: sent only when typed
@@ -220,7 +222,7 @@
 	}
 	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save', 'style' => 'margin-left: 15px;']);
 	echo voice_secretary_ui::action_bar($text['title-voice_secretary'], $buttons);
-	$fields = array_merge($text_fields, $number_fields, array_values($provider_fields), ['webhook_secret', 'enabled', 'call_mode', 'barge_in']);
+	$fields = array_merge($text_fields, $number_fields, array_values($provider_fields), ['webhook_secret', 'enabled', 'call_mode', 'barge_in', 'voice_schedule_uuid', 'time_condition_uuid']);
 	echo $ui::errors_box($errors, $fields);
 	$error = function (string $field) use ($errors) {
 		return $errors[$field] ?? '';
@@ -240,6 +242,7 @@
 		$context_attributes += ['readonly' => 'readonly', 'title' => $text['description-context_locked']];
 	}
 	echo $ui::row($text['label-operator_context'], $ui::input('operator_context', $value('operator_context'), 'text', $context_attributes), $text['description-operator_context'], false, $error('operator_context'));
+	echo $ui::row($text['label-opening_hours'], $ui::select('opening_hours', voice_secretary_schedule_form::selected($values), voice_secretary_schedule_form::options($client, $text)), $text['description-opening_hours_secretary'], false, $error('voice_schedule_uuid') ?: $error('time_condition_uuid'));
 	echo $ui::row($text['label-max_turns'], $ui::input('max_turns', $value('max_turns'), 'number', ['min' => '1', 'max' => '100']), $text['description-max_turns'], false, $error('max_turns'));
 	echo $ui::row($text['label-silence_threshold'], $ui::input('silence_threshold', $value('silence_threshold'), 'number', ['min' => '1', 'max' => '10000']), $text['description-silence_threshold'], false, $error('silence_threshold'));
 	echo $ui::row($text['label-silence_seconds'], $ui::input('silence_seconds', $value('silence_seconds'), 'number', ['min' => '1', 'max' => '30']), $text['description-silence_seconds'], false, $error('silence_seconds'));

@@ -5,6 +5,7 @@
 	require_once 'resources/check_auth.php';
 	require_once __DIR__.'/resources/classes/voice_secretary_client.php';
 	require_once __DIR__.'/resources/classes/voice_secretary_ui.php';
+	require_once __DIR__.'/resources/classes/voice_secretary_schedule_form.php';
 
 	voice_secretary_ui::require_permission('voice_transfer_rule_add', 'voice_transfer_rule_edit');
 	$language = new text;
@@ -45,6 +46,7 @@
 			'priority' => $priority === null ? 100 : (is_numeric($priority) ? (int) $priority : $priority),
 			'enabled' => voice_secretary_ui::param($_POST, 'enabled') !== 'false',
 		];
+		$data += voice_secretary_schedule_form::fields(voice_secretary_ui::post('opening_hours')); //opening hours
 		//transfers stay inside the tenant: the context is checked only when it changes (see voice_secretary_edit.php);
 		//everything else is validated by the service, all at once
 		$stored_context = (string) ($rule['destination_context'] ?? '');
@@ -90,7 +92,7 @@
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_transfer_rules.php']);
 	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'style' => 'margin-left: 15px;']);
 	echo $ui::action_bar($text['title-voice_transfer_rule'], $buttons);
-	echo $ui::errors_box($errors, ['department_name', 'destination_number', 'destination_context', 'description', 'keywords', 'voice_secretary_uuid', 'priority', 'enabled']);
+	echo $ui::errors_box($errors, ['department_name', 'destination_number', 'destination_context', 'description', 'keywords', 'voice_secretary_uuid', 'priority', 'enabled', 'voice_schedule_uuid', 'time_condition_uuid']);
 	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
 	echo $ui::row($text['label-department_name'], $ui::input('department_name', $value('department_name'), 'text', ['maxlength' => '200', 'required' => 'required']), $text['description-department_name'], true, $error('department_name'));
 	echo $ui::row($text['label-destination_number'], $ui::input('destination_number', $value('destination_number'), 'text', ['maxlength' => '64', 'required' => 'required']), $text['description-destination_number'], true, $error('destination_number'));
@@ -103,6 +105,7 @@
 	echo $ui::row($text['label-keywords'], $ui::input('keywords', implode(', ', (array) ($values['keywords'] ?? [])), 'text', ['style' => 'width: 100%; max-width: 600px;']), $text['description-keywords'], false, $error('keywords'));
 	echo $ui::row($text['label-secretary'], $ui::select('voice_secretary_uuid', $value('voice_secretary_uuid'), $secretaries), $text['description-rule_secretary'], false, $error('voice_secretary_uuid'));
 	echo $ui::row($text['label-priority'], $ui::input('priority', $value('priority'), 'number', ['min' => '0', 'max' => '10000']), $text['description-priority'], false, $error('priority'));
+	echo $ui::row($text['label-opening_hours'], $ui::select('opening_hours', voice_secretary_schedule_form::selected($values), voice_secretary_schedule_form::options($client, $text)), $text['description-opening_hours_rule'], false, $error('voice_schedule_uuid') ?: $error('time_condition_uuid'));
 	echo $ui::row($text['label-enabled'], $ui::boolean('enabled', $values['enabled'] ?? true, $text), $text['description-enabled'], false, $error('enabled'));
 	echo "</table>\n</div>\n";
 	if ($id !== null) {

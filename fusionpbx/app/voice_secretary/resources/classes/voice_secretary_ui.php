@@ -27,6 +27,7 @@ class voice_secretary_ui {
 		$pages = [
 			'voice_secretaries.php' => ['voice_secretary_view', 'title-voice_secretaries'],
 			'voice_transfer_rules.php' => ['voice_transfer_rule_view', 'title-voice_transfer_rules'],
+			'voice_schedules.php' => ['voice_schedule_view', 'title-voice_schedules'],
 			'voice_documents.php' => ['voice_document_view', 'title-voice_documents'],
 			'voice_conversations.php' => ['voice_conversation_view', 'title-voice_conversations'],
 			'voice_providers.php' => ['voice_provider_view', 'title-voice_providers'],
