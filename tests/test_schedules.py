@@ -112,6 +112,7 @@ def _fusionpbx_details() -> list[Detail]:
 
 def test_a_fusionpbx_time_condition_reads_as_opening_hours() -> None:
     schedule = time_condition_schedule(_fusionpbx_details(), SP)
+    assert schedule is not None
     assert schedule.is_open(local(SP, 2026, 11, 30, 8, 0))  # minute-of-day 481 is 08:00 (FreeSWITCH counts from 1)
     assert schedule.is_open(local(SP, 2026, 11, 30, 17, 59))
     assert not schedule.is_open(local(SP, 2026, 11, 30, 18, 0))  # 1080 is 17:59
@@ -125,8 +126,15 @@ def test_a_fusionpbx_time_condition_reads_as_opening_hours() -> None:
 def test_a_condition_not_understood_skips_its_group_only() -> None:
     details = [*_fusionpbx_details(), Detail(510, 10, "condition", "week", "1-52"), Detail(510, 20, "action", "x", "")]
     schedule = time_condition_schedule(details, SP)
+    assert schedule is not None
     assert schedule.is_open(local(SP, 2026, 11, 30, 9, 0))
     assert not schedule.is_open(local(SP, 2026, 11, 29, 9, 0))  # Sunday: group 510 is not taken as "always"
+    # nothing understood at all: no schedule (always open), rather than a department closed for ever
+    unreadable = [
+        Detail(500, 10, "condition", "${strftime(%H)}", "^(0[89]|1[0-7])$"),
+        Detail(999, 10, "action", "x", ""),
+    ]
+    assert time_condition_schedule(unreadable, SP) is None
 
 
 @pytest.mark.parametrize(

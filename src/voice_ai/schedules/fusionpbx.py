@@ -129,12 +129,14 @@ def window_of(conditions: Iterable[Detail]) -> Window | None:
     return Window(**fields) if fields else None  # type: ignore[arg-type]
 
 
-def time_condition_schedule(details: Iterable[Detail], zone: ZoneInfo, *, name: str = "") -> Schedule:
-    """The schedule a time condition's details describe (see the module docstring)."""
+def time_condition_schedule(details: Iterable[Detail], zone: ZoneInfo, *, name: str = "") -> Schedule | None:
+    """The schedule a time condition's details describe (see the module docstring); None when every group with
+    time conditions had one not understood: nothing can be said, and hours never block what cannot be read."""
     groups: dict[int, list[Detail]] = {}
     for detail in sorted(details, key=lambda d: (d.group, d.order)):
         groups.setdefault(detail.group, []).append(detail)
     rules: list[Rule] = []
+    skipped = 0
     for group, rows in groups.items():
         if group == DEFAULT_GROUP:
             continue
@@ -150,8 +152,12 @@ def time_condition_schedule(details: Iterable[Detail], zone: ZoneInfo, *, name: 
             window = window_of(r for r in rows if r.tag == "condition")
         except Unsupported as exc:
             logger.warning("time condition %r: group %d skipped, condition not understood: %s", name, group, exc)
+            skipped += 1
             continue
         if window is None:
             continue
         rules.append(Rule(window, opens=preset is None, name=(preset or "").replace("_", " ")))
+    if skipped and not rules:
+        logger.warning("time condition %r: no condition understood, taken as always open", name)
+        return None
     return Schedule(zone, tuple(rules))

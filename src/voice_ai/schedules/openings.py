@@ -88,7 +88,9 @@ async def load_schedules(
                 logger.warning("domain %s: time zone %r unknown, using the host's", domain_uuid, zone_name)
                 zone = local_zone()
             for dialplan_uuid, details in (await reader.details(domain_uuid, enabled)).items():
-                conditions[dialplan_uuid] = time_condition_schedule(details, zone, name=enabled[dialplan_uuid].name)
+                read = time_condition_schedule(details, zone, name=enabled[dialplan_uuid].name)
+                if read is not None:
+                    conditions[dialplan_uuid] = read
     for ref in wanted:
         schedule_uuid, condition_uuid = ref
         if schedule_uuid is not None:
@@ -97,7 +99,11 @@ async def load_schedules(
         elif condition_uuid is not None:
             found[ref] = conditions.get(condition_uuid)
             if found[ref] is None:
-                logger.warning("domain %s: time condition %s not found or disabled: always open", domain_uuid, ref[1])
+                logger.warning(
+                    "domain %s: time condition %s not found, disabled or not understood: always open",
+                    domain_uuid,
+                    ref[1],
+                )
     return found
 
 
