@@ -28,8 +28,10 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -38,6 +40,7 @@ from chromium import chromium
 from conftest import TEST_SECRET_KEY
 from helpers import VOICE_AI, cli_env, free_port, wait_http
 from real_fusionpbx import ENV, Account, Browser, FusionPBX, Page, installed, php_problems
+from voice_ai.schedules.openings import local_zone
 
 pytestmark = [
     pytest.mark.slow,
@@ -77,6 +80,9 @@ FUSIONPBX_OWN = re.compile(
             r'Undefined array key "HTTP_HOST" in \S+/resources/require\.php on line 107',
             r"explode\(\): Passing null to parameter #2 .* in \S+/resources/require\.php on line 115",
             r'Undefined array key "template_body" in \S+/app/call_recordings/app_defaults\.php',
+            # Time Conditions' save, as a tenant admin's browser posts it: no domain select without the
+            # time_condition_domain permission, and no holiday preset checked (line 209 reads variable[preset])
+            r'Undefined array key "(domain_uuid|preset)" in \S+/app/time_conditions/time_condition_edit\.php',
         )
     )
 )
@@ -644,3 +650,113 @@ def test_chromium_uses_the_pages_and_leaves_screenshots(site: Site, tmp_path: Pa
         driver.save_screenshot(str(OUTPUT / "fusionpbx_documents.png"))
     for name in ("secretaries", "secretary_edit", "delete_modal", "try_it", "documents"):
         assert (OUTPUT / f"fusionpbx_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- opening hours (issue 13): FusionPBX's own Time Conditions page writes, the service reads -----------------
+
+TIME_CONDITION_PAGE = "/app/time_conditions/time_condition_edit.php"
+TIME_CONDITIONS_APP = "4b821450-926b-175a-af93-a03c441818b1"
+
+
+def add_time_condition(
+    site: Site, name: str, custom: list[tuple[str, str, str]], holiday: list[tuple[str, str, str]] | None = None
+) -> str:
+    """A time condition of tenant A saved through FusionPBX's own page, posting what its form's script builds: a
+    custom group (500) of ``(condition, start, stop)`` and, optionally, the first holiday preset with its conditions
+    set to ``holiday`` (an admin may edit a preset's conditions); all of them route to the operator (200)."""
+    browser = site.as_user(ADMIN_A)
+    page = browser.get(TIME_CONDITION_PAGE)
+    assert page.status == 200, page.text[:2000]
+    fields = page.form("frm")
+    operator = next(v for v in page.select_values("dialplan_action[500]") if re.search(r"\b200\b", v))
+    fields.update(dialplan_name=name, dialplan_number="5000", dialplan_anti_action=operator)
+    groups: list[tuple[str, int, list[tuple[str, str, str]]]] = [("custom", 500, custom)]
+    if holiday is not None:
+        preset = page.soup.find("input", attrs={"name": "preset[0]"})
+        assert preset is not None, "no holiday preset offered"
+        fields["preset[0]"] = str(preset["value"])
+        groups.append(("preset", int(str(preset["value"])), holiday))
+    for kind, group, conditions in groups:
+        for index, (variable, start, stop) in enumerate(conditions):
+            fields[f"variable[{kind}][{group}][{index}]"] = variable
+            fields[f"value[{group}][{index}][start]"] = start
+            fields[f"value[{group}][{index}][stop]"] = stop
+        fields[f"dialplan_action[{group}]"] = operator
+    saved = browser.post(TIME_CONDITION_PAGE, fields)
+    assert saved.status == 200, saved.text[:2000]
+    rows = site.fusionpbx.query(
+        "select dialplan_uuid from v_dialplans where dialplan_name = $1 and app_uuid = $2 and domain_uuid = $3",
+        name,
+        uuid.UUID(TIME_CONDITIONS_APP),
+        uuid.UUID(site.domains[DOMAIN_A]),
+    )
+    assert len(rows) == 1, (saved.messages("negative"), saved.text[-2000:])
+    return str(rows[0]["dialplan_uuid"])
+
+
+def service_zone(site: Site) -> ZoneInfo:
+    """The zone the service reads tenant A's time conditions in: the domain's time_zone setting, else the default
+    setting, else this host's (the service runs here)."""
+    rows = site.fusionpbx.query(
+        "select domain_setting_value as value from v_domain_settings where domain_uuid = $1 and"
+        " domain_setting_category = 'domain' and domain_setting_subcategory = 'time_zone'"
+        " and domain_setting_enabled::text in ('true', 't') union all"
+        " select default_setting_value from v_default_settings where default_setting_category = 'domain'"
+        " and default_setting_subcategory = 'time_zone' and default_setting_enabled::text in ('true', 't')",
+        uuid.UUID(site.domains[DOMAIN_A]),
+    )
+    named = [str(r["value"]) for r in rows if r["value"]]
+    return ZoneInfo(named[0]) if named else local_zone()
+
+
+def test_the_service_reads_time_conditions_saved_by_fusionpbx(site: Site) -> None:
+    """Issue 13, point 1: time conditions written by FusionPBX 5.5's own page (time-of-day saved as minute-of-day,
+    a holiday preset in its own group) are read by the service as opening hours, offered by the app's selector,
+    and a transfer rule that follows a closed one is not transferred to."""
+    today = datetime.now(service_zone(site))
+    every_day = [("wday", "1", "7")]
+    open_id = add_time_condition(site, "Sempre aberto", every_day)
+    closed_id = add_time_condition(
+        site, "Feriado hoje", every_day, holiday=[("mday", str(today.day), ""), ("mon", str(today.month), "")]
+    )
+    office_id = add_time_condition(site, "Comercial", [("wday", "2", "6"), ("time-of-day", "08:00", "18:00")])
+    details = dialplan_details(site, office_id)
+    assert ("condition", "minute-of-day", "481-1080") in [d[:3] for d in details]  # how FusionPBX saves 08:00-18:00
+    assert any(
+        d[:2] == ("action", "set") and str(d[2]).startswith("preset=") for d in dialplan_details(site, closed_id)
+    )
+
+    status, listed = site.api(DOMAIN_A, "/time-conditions")
+    assert status == 200, listed
+    by_id = {c["time_condition_uuid"]: c for c in listed}
+    assert by_id[open_id]["open_now"] is True
+    assert by_id[closed_id]["open_now"] is False
+    opens = datetime.fromisoformat(by_id[closed_id]["next_opening"])
+    assert (opens.date(), opens.hour, opens.minute) == (today.date() + timedelta(days=1), 0, 0)
+    office = by_id[office_id]
+    inside = today.isoweekday() <= 5 and 8 <= today.hour < 18
+    assert office["open_now"] is inside, (today, office)
+    if not inside:
+        nxt = datetime.fromisoformat(office["next_opening"])
+        assert (nxt.hour, nxt.minute, nxt.isoweekday() <= 5) == (8, 0, True)
+    assert site.api(DOMAIN_B, "/time-conditions") == (200, [])  # not another tenant's
+
+    # the app's rule page offers them; a rule following the closed one is not transferred to
+    browser = site.as_user(ADMIN_A)
+    page = browser.get(PAGES + "voice_transfer_rule_edit.php")
+    assert f"t:{closed_id}" in page.select_values("opening_hours")
+    added = submit(
+        browser,
+        PAGES + "voice_transfer_rule_edit.php",
+        department_name="Cobrança",
+        destination_number="202",
+        keywords="cobrança, cobranca",
+        opening_hours=f"t:{closed_id}",
+    )
+    assert added.messages() == ["Added"], shown_errors(added)
+    asked = ask(browser, site.secretary(), "Quero falar com a cobrança")
+    action = asked.soup.find("span", class_="try-action")
+    assert action is not None and action.get("data-action") == "continue", asked.soup.get_text()[-2000:]
+    response = asked.soup.find_all("span", class_="try-response")[-1].get_text(" ", strip=True)
+    assert response.startswith("O setor Cobrança não está atendendo agora."), response
+    assert response.endswith("Quer deixar um recado?"), response
