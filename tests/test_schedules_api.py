@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from fakes.vendors import OPENAI_KEY
 from voice_ai.conversation.engine import CallEngine
 from voice_ai.runtime import Runtime
 from voice_ai.streaming.contracts import Heard
@@ -224,3 +225,36 @@ async def test_a_streaming_reply_outside_a_departments_hours_does_not_transfer(
     said = " ".join([part.text async for part in reply])
     assert said == "O setor Financeiro não está atendendo agora. Ele abre amanhã à 0h. Quer deixar um recado?"
     assert reply.action.kind == "continue" and reply.action.transfer is None
+
+
+async def test_the_model_is_told_and_cannot_transfer_to_a_closed_department(
+    client: httpx.AsyncClient, new_domain: Callable[..., Awaitable[str]], vendors: Any
+) -> None:
+    """A configured LLM (OpenAI's protocol, at the wire): its system prompt says what is closed now and when it
+    opens; when it decides a transfer there anyway, the caller hears the closed words and stays."""
+    domain = await new_domain()
+    closed = await _schedule(client, domain, closed_today())
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "model": "m", "max_retries": 1}
+    provider = await client.post(
+        f"/api/v1/domains/{domain}/providers",
+        json={"provider_type": "llm", "provider_name": "openai_compatible", "is_default": True, "config": config},
+    )
+    assert provider.status_code == 201, provider.text
+    created = await client.post(
+        f"/api/v1/domains/{domain}/secretaries", json={"name": "Recepção", "extension": "8000", "company_name": "Exata"}
+    )
+    assert created.status_code == 201
+    for name, number, schedule in (("Financeiro", "201", closed["voice_schedule_uuid"]), ("Comercial", "202", None)):
+        rule = {"department_name": name, "destination_number": number, "voice_schedule_uuid": schedule}
+        assert (await client.post(f"/api/v1/domains/{domain}/transfer-rules", json=rule)).status_code == 201
+    vendors.reply = {"response": "Transferindo!", "action": "transfer", "department": "Financeiro"}
+    call, _ = await _call(client, domain, "8000")
+    said = await _say(client, domain, call, "Quero falar com o financeiro")
+    system = next(m["content"] for m in vendors.requests[-1].body["messages"] if m["role"] == "system")
+    assert "Departments closed now (do not transfer there" in system
+    assert "- Financeiro: opens amanhã à 0h" in system
+    assert "- Comercial" not in system.split("Departments closed now", 1)[1]
+    assert said["action"] == "continue" and said["transfer"] is None
+    assert said["response_text"] == (
+        "O setor Financeiro não está atendendo agora. Ele abre amanhã à 0h. Quer deixar um recado?"
+    )
