@@ -11,7 +11,16 @@ from voice_ai import __version__
 from voice_ai.api import docs
 from voice_ai.api.limits import TurnUploadLimit
 from voice_ai.api.responses import errors
-from voice_ai.api.routes import calls, conversations, documents, domains, health, providers_runtime, resources
+from voice_ai.api.routes import (
+    caller_messages,
+    calls,
+    conversations,
+    documents,
+    domains,
+    health,
+    providers_runtime,
+    resources,
+)
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
 from voice_ai.core.security import BearerTokenMiddleware
@@ -59,6 +68,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for router in resources.routers:
         app.include_router(router)
     app.include_router(conversations.router)
+    app.include_router(caller_messages.router)  # issue 13
     app.include_router(providers_runtime.catalogue)
     app.include_router(providers_runtime.router)
     console.install(app)  # the browser console: /console, its assets and its WebSocket (a console token each)

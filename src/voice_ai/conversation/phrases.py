@@ -14,6 +14,19 @@ PHRASES: dict[str, dict[str, str]] = {
         "failure_no_operator": "Desculpe, estou com dificuldades no momento. Por favor, ligue novamente mais tarde.",
         # the offer that opens message taking (issue 13): a reply that ends with it lets a "sim" start the capture
         "offer_message": "Quer deixar um recado?",
+        # -- message taking (issue 13, conversation/message_taking.py) -----------------------------------------
+        "message_ask_name": "Claro, vou anotar o seu recado. Qual é o seu nome?",
+        "message_ask_name_again": "Desculpe, não entendi o seu nome. Pode repetir, por favor?",
+        "message_confirm_number": "Obrigada, {name}. Podemos retornar a ligação para o número {number}?",
+        "message_ask_number": "Qual é o melhor número para retornarmos a ligação?",
+        "message_ask_number_again": "Desculpe, não entendi o número. Pode dizer de novo, dígito por dígito?",
+        "message_ask_body": "Qual é o recado?",
+        "message_readback": "Anotei: recado de {name}, retorno no número {number}: {body}. Está correto?",
+        "message_readback_no_number": "Anotei: recado de {name}: {body}. Está correto?",
+        "message_retake": "Tudo bem, vamos corrigir. Qual é o recado?",
+        "message_taken": "Pronto, o seu recado foi anotado e será repassado. Posso ajudar em mais alguma coisa?",
+        "message_cancelled": "Tudo bem, o recado foi cancelado. Posso ajudar em mais alguma coisa?",
+        "message_declined": "Tudo bem. Posso ajudar em mais alguma coisa?",
     },
     "en": {
         "greeting": "Hello! You have reached {company}. How can I help you?",
@@ -25,6 +38,19 @@ PHRASES: dict[str, dict[str, str]] = {
         "failure": "Sorry, I'm having trouble right now. I'll transfer you to an attendant.",
         "failure_no_operator": "Sorry, I'm having trouble right now. Please call again later.",
         "offer_message": "Would you like to leave a message?",
+        # -- message taking (issue 13, conversation/message_taking.py) -----------------------------------------
+        "message_ask_name": "Of course, I'll take a message. What is your name?",
+        "message_ask_name_again": "Sorry, I didn't catch your name. Could you repeat it, please?",
+        "message_confirm_number": "Thank you, {name}. May we call you back at {number}?",
+        "message_ask_number": "What is the best number to call you back?",
+        "message_ask_number_again": "Sorry, I didn't catch the number. Could you say it again, digit by digit?",
+        "message_ask_body": "What is your message?",
+        "message_readback": "I have: a message from {name}, call back at {number}: {body}. Is that right?",
+        "message_readback_no_number": "I have: a message from {name}: {body}. Is that right?",
+        "message_retake": "All right, let's fix it. What is your message?",
+        "message_taken": "Done, your message has been taken and will be passed on. Can I help you with anything else?",
+        "message_cancelled": "All right, the message was cancelled. Can I help you with anything else?",
+        "message_declined": "All right. Can I help you with anything else?",
     },
 }
 

@@ -413,7 +413,7 @@ CROSS_TENANT_INDEXES = (
     "ix_voice_ai_webhook_deliveries_pending",
 )
 
-TENANT_TABLES = (
+TENANT_TABLES: tuple[str, ...] = (
     Provider.__tablename__,
     Secretary.__tablename__,
     TransferRule.__tablename__,
@@ -425,3 +425,50 @@ TENANT_TABLES = (
     AudioClip.__tablename__,
     WebhookDelivery.__tablename__,
 )
+
+
+# -- issue 13: messages callers leave (0012_caller_messages) -----------------------------------------------------
+CALLER_MESSAGE_STATUSES = ("taking", "new", "read", "cancelled")
+CALLER_MESSAGE_STEPS = ("name", "number", "body", "confirm")
+
+
+class CallerMessage(Timestamps, Base):
+    """A message a caller left with the secretary (not a turn: those are ``v_voice_messages``); ``step`` is what
+    the secretary asked last while the message is being taken."""
+
+    __tablename__ = "v_voice_caller_messages"
+    __table_args__ = (
+        CheckConstraint(_in("status", CALLER_MESSAGE_STATUSES), name="ck_voice_caller_messages_status"),
+        CheckConstraint(_in("step", CALLER_MESSAGE_STEPS), name="ck_voice_caller_messages_step"),
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_conversation_uuid"],
+            ["v_voice_conversations.domain_uuid", "v_voice_conversations.voice_conversation_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_caller_messages_conversation",
+        ),
+        Index("ix_voice_caller_messages_domain_conversation", "domain_uuid", "voice_conversation_uuid"),
+        Index("ix_voice_caller_messages_domain_status", "domain_uuid", "status", "taken_at"),
+        Index(
+            "uq_voice_caller_messages_taking",
+            "domain_uuid",
+            "voice_conversation_uuid",
+            unique=True,
+            postgresql_where=sql("status = 'taking'"),
+        ),
+    )
+
+    voice_caller_message_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_conversation_uuid: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(Text, server_default=sql("'taking'"))
+    step: Mapped[str | None] = mapped_column(Text)
+    retries: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    caller_name: Mapped[str | None] = mapped_column(Text)
+    callback_number: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(Text)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+TENANT_TABLES += (CallerMessage.__tablename__,)

@@ -1,0 +1,64 @@
+"""Messages callers leave with the secretary (issue 13): who (name, the number to call back), what (the message),
+the call it was taken in, and where it stands (``taking`` while the secretary is still asking, ``new`` once the
+caller confirmed it, ``read`` once someone in the tenant read it, ``cancelled`` when the caller gave up).
+
+Not to be confused with ``v_voice_messages``: the turns of a conversation. A caller message belongs to its
+conversation (deleting the conversation — a caller's erasure request — deletes it too). One message at most is
+being taken per call at a time (a partial unique index).
+
+Revision ID: 0012_caller_messages
+Revises: 0010_trigram
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0012_caller_messages"
+down_revision: str | None = "0010_trigram"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute(
+        """
+        CREATE TABLE v_voice_caller_messages (
+            voice_caller_message_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            domain_uuid uuid NOT NULL REFERENCES v_domains(domain_uuid) ON DELETE CASCADE,
+            voice_conversation_uuid uuid NOT NULL,
+            status text NOT NULL DEFAULT 'taking',
+            step text,
+            retries integer NOT NULL DEFAULT 0,
+            caller_name text,
+            callback_number text,
+            body text,
+            language text,
+            taken_at timestamptz,
+            read_at timestamptz,
+            insert_date timestamptz NOT NULL DEFAULT now(),
+            update_date timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT ck_voice_caller_messages_status CHECK (status IN ('taking', 'new', 'read', 'cancelled')),
+            CONSTRAINT ck_voice_caller_messages_step CHECK (step IN ('name', 'number', 'body', 'confirm')),
+            CONSTRAINT fk_voice_caller_messages_conversation FOREIGN KEY (domain_uuid, voice_conversation_uuid)
+                REFERENCES v_voice_conversations (domain_uuid, voice_conversation_uuid) ON DELETE CASCADE
+        )"""
+    )
+    op.execute(
+        "CREATE INDEX ix_voice_caller_messages_domain_conversation"
+        " ON v_voice_caller_messages (domain_uuid, voice_conversation_uuid)"
+    )
+    op.execute(
+        "CREATE INDEX ix_voice_caller_messages_domain_status ON v_voice_caller_messages (domain_uuid, status, taken_at)"
+    )
+    op.execute(
+        "CREATE UNIQUE INDEX uq_voice_caller_messages_taking ON v_voice_caller_messages"
+        " (domain_uuid, voice_conversation_uuid) WHERE status = 'taking'"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS v_voice_caller_messages")
