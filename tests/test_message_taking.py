@@ -186,7 +186,7 @@ async def test_a_message_taken_on_a_turn_based_call(
     listed = (await client.get(f"{base}/caller-messages")).json()
     assert listed["total"] == 1
     message = listed["items"][0]
-    assert message["status"] == "new" and message["caller_name"] == "Ana Lima"
+    assert message["status"] == "new" and message["confirmed"] is True and message["caller_name"] == "Ana Lima"
     assert message["callback_number"] == "554133334444" and message["taken_at"] is not None
     assert message["body"] == "Que a reunião de amanhã mudou para as 15h" and message["language"] == "pt-BR"
 
@@ -294,3 +294,39 @@ async def test_a_message_taken_on_a_streaming_call(
     assert [tuple(r) for r in rows] == [("new", "Pedro", "2001", "Liga para mim depois do almoço")]
     hook = await _until_received(receiver, "message.created")
     assert json.loads(hook.body)["message"]["callback_number"] == "2001"
+
+
+async def test_a_caller_who_hangs_up_during_the_capture_loses_nothing(
+    client: httpx.AsyncClient, tenant: dict[str, str], receiver: Any, db: Any
+) -> None:
+    base = f"/api/v1/domains/{tenant['domain']}"
+    said, unsaid = f"call-{uuid.uuid4()}", f"call-{uuid.uuid4()}"
+    for call in (said, unsaid):
+        await _start(client, tenant, call)
+        await _say(client, tenant, call, "Quero deixar um recado")
+        await _say(client, tenant, call, "Bruno")
+    await _say(client, tenant, said, "sim")
+    readback = await _say(client, tenant, said, "Preciso da nota fiscal de novembro")
+    assert readback["response_text"].endswith("Está correto?")
+    for call in (said, unsaid):  # both hang up before confirming
+        ended = await client.post(
+            f"/api/v1/calls/{call}/end", json={"domain_uuid": tenant["domain"], "outcome": "hangup"}
+        )
+        assert ended.status_code == 200, ended.text
+    kept = (await client.get(f"{base}/caller-messages")).json()["items"]
+    assert [(m["caller_name"], m["body"], m["confirmed"], m["status"]) for m in kept] == [
+        ("Bruno", "Preciso da nota fiscal de novembro", False, "new")
+    ]
+    cancelled = (await client.get(f"{base}/caller-messages", params={"status": "cancelled"})).json()["items"]
+    assert [(m["caller_name"], m["body"]) for m in cancelled] == [("Bruno", None)]
+    assert (await client.get(f"{base}/caller-messages", params={"status": "taking"})).json()["total"] == 0
+    hook = await _until_received(receiver, "message.created")
+    assert json.loads(hook.body)["message"] | {"uuid": None, "taken_at": None} == {
+        "uuid": None,
+        "taken_at": None,
+        "caller_name": "Bruno",
+        "callback_number": "554133334444",
+        "body": "Preciso da nota fiscal de novembro",
+        "confirmed": False,
+        "language": "pt-BR",
+    }

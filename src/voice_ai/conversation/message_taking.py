@@ -38,7 +38,7 @@ from voice_ai.conversation.actions import Action
 from voice_ai.conversation.phrases import phrase
 from voice_ai.db.models import CallerMessage, Conversation, Secretary
 from voice_ai.db.repositories.caller_messages import CallerMessageRepository
-from voice_ai.db.repositories.entities import WebhookDeliveryRepository
+from voice_ai.db.repositories.entities import SecretaryRepository, WebhookDeliveryRepository
 from voice_ai.providers.llm.policy.dialog import affirms, denies
 from voice_ai.providers.llm.text import fold
 
@@ -328,7 +328,7 @@ async def _store(
             "body": draft.body,
         }
     if nxt.status == "new":
-        values["taken_at"] = datetime.now(UTC)
+        values |= {"taken_at": datetime.now(UTC), "confirmed": True}
     async with runtime.sessionmaker() as session, session.begin():
         repo = CallerMessageRepository(session)
         row = await repo.taking(domain_uuid, turn.conversation_uuid, for_update=True)
@@ -361,6 +361,7 @@ def payload(row: CallerMessage, secretary: Secretary | None, state: MessageState
             "caller_name": row.caller_name,
             "callback_number": row.callback_number,
             "body": row.body,
+            "confirmed": row.confirmed,
             "language": row.language,
             "taken_at": row.taken_at.isoformat() if row.taken_at else None,
         },
@@ -381,3 +382,27 @@ async def _webhook_row(
         },
     )
     return delivery.voice_ai_webhook_delivery_uuid
+
+
+async def on_call_end(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> uuid.UUID | None:
+    """The call ended while a message was being taken (the caller hung up, pressed 0 for the operator, the last
+    allowed turn…): nothing said is lost. A message already said (it has a body) is kept as ``new``, unconfirmed,
+    and announced; one without its message is ``cancelled`` (listed with ``status=cancelled``). Runs in the end's
+    transaction; returns the webhook delivery to queue once it commits, if any."""
+    repo = CallerMessageRepository(session)
+    row = await repo.taking(domain_uuid, conversation.voice_conversation_uuid, for_update=True)
+    if row is None:
+        return None
+    if not row.body:
+        await repo.update(row, {"status": "cancelled", "step": None})
+        return None
+    row = await repo.update(row, {"status": "new", "step": None, "taken_at": datetime.now(UTC)})
+    secretary = (
+        await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
+        if conversation.voice_secretary_uuid
+        else None
+    )
+    if secretary is None:
+        return None
+    state = MessageState(row, conversation.caller_id_number, conversation.caller_id_name, conversation.call_uuid)
+    return await _webhook_row(session, domain_uuid, secretary, state, row)

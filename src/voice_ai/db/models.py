@@ -466,6 +466,7 @@ class CallerMessage(Timestamps, Base):
     caller_name: Mapped[str | None] = mapped_column(Text)
     callback_number: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
+    confirmed: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
     language: Mapped[str | None] = mapped_column(Text)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -53,6 +53,7 @@ class CallerMessagePublic(ORMModel):
     caller_name: str | None
     callback_number: str | None
     body: str | None
+    confirmed: bool  # the caller said yes to the read-back (false: kept when the caller hung up before it)
     language: str | None
     taken_at: datetime | None
     read_at: datetime | None

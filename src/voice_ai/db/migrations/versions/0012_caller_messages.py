@@ -3,7 +3,8 @@ the call it was taken in, and where it stands (``taking`` while the secretary is
 caller confirmed it, ``read`` once someone in the tenant read it, ``cancelled`` when the caller gave up).
 
 Not to be confused with ``v_voice_messages``: the turns of a conversation. A caller message belongs to its
-conversation (deleting the conversation — a caller's erasure request — deletes it too). One message at most is
+conversation (deleting the conversation — a caller's erasure request — deletes it too). ``confirmed``: the caller
+said yes to the read-back (a message whose caller hung up after saying it is kept, unconfirmed). One message at most is
 being taken per call at a time (a partial unique index).
 
 Revision ID: 0012_caller_messages
@@ -36,6 +37,7 @@ def upgrade() -> None:
             caller_name text,
             callback_number text,
             body text,
+            confirmed boolean NOT NULL DEFAULT false,
             language text,
             taken_at timestamptz,
             read_at timestamptz,
