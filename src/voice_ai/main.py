@@ -17,6 +17,7 @@ from voice_ai.api.routes import (
     conversations,
     documents,
     domains,
+    email_settings,
     health,
     providers_runtime,
     resources,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router)
     app.include_router(conversations.router)
     app.include_router(caller_messages.router)  # issue 13
+    app.include_router(email_settings.router)  # issue 13
     app.include_router(providers_runtime.catalogue)
     app.include_router(providers_runtime.router)
     console.install(app)  # the browser console: /console, its assets and its WebSocket (a console token each)

@@ -48,4 +48,24 @@ final class CallerMessagesTest extends TestCase {
 		$this->assertStringContainsString('Recados deixados', $pt->get($url)->body);
 		$this->assertSame('Lido', $pt->get($url)->text("//td[@class='caller-message-status']"));
 	}
+
+	public function test_the_secretary_page_sets_who_receives_messages_by_email(): void {
+		$id = env_or_fail('SECRETARY_A');
+		$browser = (new Browser())->login(env_or_fail('DOMAIN_A'), env_or_fail('DOMAIN_A_NAME'));
+		$url = '/app/voice_secretary/voice_secretary_edit.php?id='.$id;
+		$form = $browser->get($url)->form('frm');
+		$form['message_email'] = 'recepcao@example.com, carlos@example.com';
+		$form['submit_action'] = 'save';
+		$browser->post($url, $form);
+		$this->assertSame('recepcao@example.com, carlos@example.com', Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id)[1]['message_email']);
+		//a line break (a header smuggled into the e-mail) is refused next to the field, nothing saved
+		$form['message_email'] = "recepcao@example.com\r\nBcc: spy@example.com";
+		$page = $browser->post($url, $form);
+		$this->assertGreaterThan(0, $page->dom()->query("//*[contains(@class, 'voice-secretary-error')]")->length);
+		$this->assertSame('recepcao@example.com, carlos@example.com', Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id)[1]['message_email']);
+		//emptied: no e-mail
+		$form['message_email'] = '';
+		$browser->post($url, $form);
+		$this->assertNull(Api::domain(env_or_fail('DOMAIN_A'), '/secretaries/'.$id)[1]['message_email']);
+	}
 }

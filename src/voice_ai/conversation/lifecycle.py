@@ -15,7 +15,6 @@ every-minute job (:meth:`CallLifecycle.queue_unfinished`) queues the ends whose 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_ai.conversation.message_taking import on_call_end as message_on_call_end
+from voice_ai.conversation.message_taking import queue_deliveries as queue_message_deliveries
 from voice_ai.core.errors import NotFoundError
 from voice_ai.db.models import Conversation
 from voice_ai.db.repositories.entities import (
@@ -143,11 +143,9 @@ class CallLifecycle:
         summary = _with_transfer("; ".join(asked[:3])[:500] if asked else None, conversation, outcome)
         conversation = await repo.update(conversation, {"summary": summary})
         ended_at = conversation.ended_at
-        message_delivery = await message_on_call_end(session, domain_uuid, conversation)  # issue 13: nothing lost
+        message_deliveries = await message_on_call_end(session, domain_uuid, conversation)  # issue 13: nothing lost
         await session.commit()  # the end is stored before its work is queued (the worker must find it)
-        if message_delivery is not None and self.runtime.jobs is not None:
-            with contextlib.suppress(Exception):  # pending in the outbox: the every-minute job queues it
-                await self.runtime.jobs.webhook(domain_uuid, message_delivery, attempt=0, delay_s=0)
+        await queue_message_deliveries(self.runtime, domain_uuid, message_deliveries)
         if self.runtime.jobs is None:  # tools and tests without a queue: at once, no grace period
             await self.finish(domain_uuid, conversation.voice_conversation_uuid, ended_at)
             return conversation

@@ -1,6 +1,7 @@
 """Taking a message: the caller's name, the number to call back (the caller ID, confirmed — or one the caller says)
 and the message, read back and confirmed, then stored with the conversation and announced (``message.created``
-through the secretary's signed webhook).
+through the secretary's signed webhook, and by e-mail to the secretary's ``message_email``:
+:mod:`voice_ai.services.message_email`).
 
 The capture is deterministic and run by the engine before the LLM, for turn-based and streaming calls alike: the
 model (a vendor's or the built-in dialog policy) never sees these turns, so a message is taken the same way whatever
@@ -41,6 +42,7 @@ from voice_ai.db.repositories.caller_messages import CallerMessageRepository
 from voice_ai.db.repositories.entities import SecretaryRepository, WebhookDeliveryRepository
 from voice_ai.providers.llm.policy.dialog import affirms, denies
 from voice_ai.providers.llm.text import fold
+from voice_ai.services.message_email import SCHEME as MAILTO
 
 logger = logging.getLogger(__name__)
 
@@ -300,21 +302,17 @@ async def take_message(runtime: Any, domain_uuid: uuid.UUID, turn: Any, transcri
     if nxt is None:
         return None
     created: uuid.UUID | None = None
-    delivery: uuid.UUID | None = None
+    deliveries: list[uuid.UUID] = []
     if nxt.status is not None:
-        created, delivery = await _store(runtime, domain_uuid, turn, state, nxt)
-    if delivery is not None and runtime.jobs is not None:
-        try:
-            await runtime.jobs.webhook(domain_uuid, delivery, attempt=0, delay_s=0)
-        except Exception as exc:  # the delivery row stays pending: the every-minute job queues it
-            logger.error("message %s: its webhook could not be queued now (%s)", created, type(exc).__name__)
+        created, deliveries = await _store(runtime, domain_uuid, turn, state, nxt)
+    await queue_deliveries(runtime, domain_uuid, deliveries)
     return Taken(nxt.say, Action("continue"), created)
 
 
 async def _store(
     runtime: Any, domain_uuid: uuid.UUID, turn: Any, state: MessageState, nxt: Next
-) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """Store the capture's step: (the message confirmed now, its webhook delivery) — or (None, None)."""
+) -> tuple[uuid.UUID | None, list[uuid.UUID]]:
+    """Store the capture's step: (the message confirmed now, its deliveries) — or (None, [])."""
     draft = nxt.draft
     values: dict[str, Any] = {
         "status": nxt.status,
@@ -334,17 +332,16 @@ async def _store(
         row = await repo.taking(domain_uuid, turn.conversation_uuid, for_update=True)
         if row is None:
             if nxt.status != "taking" or state.taking is not None:
-                return None, None  # finished or cancelled by another turn meanwhile
+                return None, []  # finished or cancelled by another turn meanwhile
             row = await repo.create(
                 domain_uuid,
                 values | {"voice_conversation_uuid": turn.conversation_uuid, "language": turn.language},
             )
-            return None, None
+            return None, []
         row = await repo.update(row, values)
         if nxt.status != "new":
-            return None, None
-        delivery = await _webhook_row(session, domain_uuid, turn.secretary, state, row)
-        return row.voice_caller_message_uuid, delivery
+            return None, []
+        return row.voice_caller_message_uuid, await _deliveries(session, domain_uuid, turn.secretary, state, row)
 
 
 def payload(row: CallerMessage, secretary: Secretary | None, state: MessageState) -> dict[str, Any]:
@@ -368,34 +365,48 @@ def payload(row: CallerMessage, secretary: Secretary | None, state: MessageState
     }
 
 
-async def _webhook_row(
+async def _deliveries(
     session: AsyncSession, domain_uuid: uuid.UUID, secretary: Secretary, state: MessageState, row: CallerMessage
-) -> uuid.UUID | None:
-    if not secretary.webhook_url:
-        return None
-    delivery = await WebhookDeliveryRepository(session).create(
-        domain_uuid,
-        {
-            "voice_conversation_uuid": row.voice_conversation_uuid,
-            "url": secretary.webhook_url,
-            "payload": payload(row, secretary, state),
-        },
-    )
-    return delivery.voice_ai_webhook_delivery_uuid
+) -> list[uuid.UUID]:
+    """The message's outbox rows, in the caller's transaction: the secretary's webhook and its e-mail
+    (``mailto:``, :mod:`voice_ai.services.message_email`), each when set."""
+    event = payload(row, secretary, state)
+    urls = [secretary.webhook_url] if secretary.webhook_url else []
+    if secretary.message_email:
+        urls.append(MAILTO + ",".join(a.strip() for a in secretary.message_email.split(",") if a.strip()))
+    created = []
+    for url in urls:
+        delivery = await WebhookDeliveryRepository(session).create(
+            domain_uuid, {"voice_conversation_uuid": row.voice_conversation_uuid, "url": url, "payload": event}
+        )
+        created.append(delivery.voice_ai_webhook_delivery_uuid)
+    return created
 
 
-async def on_call_end(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> uuid.UUID | None:
+async def queue_deliveries(runtime: Any, domain_uuid: uuid.UUID, deliveries: list[uuid.UUID]) -> None:
+    """Queue the message's deliveries once their rows are committed; one that cannot be queued now stays pending
+    in the outbox, and the every-minute job queues it."""
+    if runtime.jobs is None:
+        return
+    for delivery in deliveries:
+        try:
+            await runtime.jobs.webhook(domain_uuid, delivery, attempt=0, delay_s=0)
+        except Exception as exc:
+            logger.error("message delivery %s could not be queued now (%s)", delivery, type(exc).__name__)
+
+
+async def on_call_end(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> list[uuid.UUID]:
     """The call ended while a message was being taken (the caller hung up, pressed 0 for the operator, the last
     allowed turn…): nothing said is lost. A message already said (it has a body) is kept as ``new``, unconfirmed,
     and announced; one without its message is ``cancelled`` (listed with ``status=cancelled``). Runs in the end's
-    transaction; returns the webhook delivery to queue once it commits, if any."""
+    transaction; returns the deliveries to queue once it commits (:func:`queue_deliveries`)."""
     repo = CallerMessageRepository(session)
     row = await repo.taking(domain_uuid, conversation.voice_conversation_uuid, for_update=True)
     if row is None:
-        return None
+        return []
     if not row.body:
         await repo.update(row, {"status": "cancelled", "step": None})
-        return None
+        return []
     row = await repo.update(row, {"status": "new", "step": None, "taken_at": datetime.now(UTC)})
     secretary = (
         await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
@@ -403,6 +414,6 @@ async def on_call_end(session: AsyncSession, domain_uuid: uuid.UUID, conversatio
         else None
     )
     if secretary is None:
-        return None
+        return []
     state = MessageState(row, conversation.caller_id_number, conversation.caller_id_name, conversation.call_uuid)
-    return await _webhook_row(session, domain_uuid, secretary, state, row)
+    return await _deliveries(session, domain_uuid, secretary, state, row)

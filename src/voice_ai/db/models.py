@@ -161,6 +161,8 @@ class Secretary(Timestamps, Base):
     end_of_turn_ms: Mapped[int] = mapped_column(Integer, server_default=sql("600"))
     barge_in: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
     barge_in_min_ms: Mapped[int] = mapped_column(Integer, server_default=sql("300"))
+    # issue 13 (0012_caller_messages): who receives the secretary's messages by e-mail (comma-separated addresses)
+    message_email: Mapped[str | None] = mapped_column(Text)
 
 
 class TransferRule(Timestamps, Base):
@@ -472,4 +474,26 @@ class CallerMessage(Timestamps, Base):
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-TENANT_TABLES += (CallerMessage.__tablename__,)
+class EmailSettings(Timestamps, Base):
+    """The tenant's SMTP server for messages by e-mail (standalone; FusionPBX mode reads FusionPBX's settings).
+    ``smtp_secure`` as FusionPBX names it: none, tls (STARTTLS), ssl (TLS from the start)."""
+
+    __tablename__ = "v_voice_ai_email_settings"
+    __table_args__ = (
+        CheckConstraint(_in("smtp_secure", ("none", "tls", "ssl")), name="ck_voice_ai_email_settings_secure"),
+        CheckConstraint("smtp_port BETWEEN 1 AND 65535", name="ck_voice_ai_email_settings_port"),
+        UniqueConstraint("domain_uuid", name="uq_voice_ai_email_settings_domain"),  # one per tenant
+    )
+
+    voice_ai_email_settings_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    smtp_host: Mapped[str] = mapped_column(Text)
+    smtp_port: Mapped[int] = mapped_column(Integer, server_default=sql("587"))
+    smtp_secure: Mapped[str] = mapped_column(Text, server_default=sql("'tls'"))
+    smtp_username: Mapped[str | None] = mapped_column(Text)
+    smtp_password: Mapped[str | None] = mapped_column(Text)  # encrypted (SecretBox)
+    smtp_from: Mapped[str] = mapped_column(Text)
+    smtp_from_name: Mapped[str | None] = mapped_column(Text)
+
+
+TENANT_TABLES += (CallerMessage.__tablename__, EmailSettings.__tablename__)

@@ -16,6 +16,7 @@ from voice_ai.schemas.common import (
     ShortText,
     Strict,
 )
+from voice_ai.schemas.email import MessageEmail
 
 
 class _SecretaryFields(Strict):
@@ -61,6 +62,12 @@ class _SecretaryFields(Strict):
         le=2000,
         description="Streaming: voice needed to interrupt (shorter sounds, a cough or 'uhum', do not).",
     )
+    # issue 13: messages callers leave, by e-mail (docs/messages.md)
+    message_email: MessageEmail | None = Field(
+        default=None,
+        description="Who receives the messages callers leave, by e-mail (comma-separated addresses); the tenant's "
+        "SMTP settings send them.",
+    )
 
 
 class SecretaryCreate(_SecretaryFields):
@@ -101,5 +108,6 @@ class SecretaryPublic(ORMModel):
     end_of_turn_ms: int
     barge_in: bool
     barge_in_min_ms: int
+    message_email: str | None = None
     insert_date: datetime
     update_date: datetime

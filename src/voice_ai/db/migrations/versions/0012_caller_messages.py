@@ -4,7 +4,11 @@ caller confirmed it, ``read`` once someone in the tenant read it, ``cancelled`` 
 
 Not to be confused with ``v_voice_messages``: the turns of a conversation. A caller message belongs to its
 conversation (deleting the conversation — a caller's erasure request — deletes it too). ``confirmed``: the caller
-said yes to the read-back (a message whose caller hung up after saying it is kept, unconfirmed). One message at most is
+said yes to the read-back (a message whose caller hung up after saying it is kept, unconfirmed).
+
+E-mail of a message: ``v_voice_secretaries.message_email`` (the addresses), and — standalone — the tenant's SMTP
+server in ``v_voice_ai_email_settings`` (the password encrypted by the service; FusionPBX mode uses FusionPBX's own
+e-mail settings). One message at most is
 being taken per call at a time (a partial unique index).
 
 Revision ID: 0012_caller_messages
@@ -61,6 +65,31 @@ def upgrade() -> None:
         " (domain_uuid, voice_conversation_uuid) WHERE status = 'taking'"
     )
 
+    # who receives a secretary's messages by e-mail (comma-separated addresses; none: no e-mail)
+    op.execute("ALTER TABLE v_voice_secretaries ADD COLUMN message_email text")
+    # the tenant's SMTP server, standalone (FusionPBX mode reads FusionPBX's own e-mail settings instead)
+    op.execute(
+        """
+        CREATE TABLE v_voice_ai_email_settings (
+            voice_ai_email_settings_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            domain_uuid uuid NOT NULL REFERENCES v_domains(domain_uuid) ON DELETE CASCADE,
+            smtp_host text NOT NULL,
+            smtp_port integer NOT NULL DEFAULT 587,
+            smtp_secure text NOT NULL DEFAULT 'tls',
+            smtp_username text,
+            smtp_password text,
+            smtp_from text NOT NULL,
+            smtp_from_name text,
+            insert_date timestamptz NOT NULL DEFAULT now(),
+            update_date timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT ck_voice_ai_email_settings_secure CHECK (smtp_secure IN ('none', 'tls', 'ssl')),
+            CONSTRAINT ck_voice_ai_email_settings_port CHECK (smtp_port BETWEEN 1 AND 65535),
+            CONSTRAINT uq_voice_ai_email_settings_domain UNIQUE (domain_uuid)
+        )"""
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS v_voice_ai_email_settings")
+    op.execute("ALTER TABLE v_voice_secretaries DROP COLUMN IF EXISTS message_email")
     op.execute("DROP TABLE IF EXISTS v_voice_caller_messages")
