@@ -43,7 +43,7 @@ FIXTURES = {  # name: (text, words per minute)
     # issue 13: a caller who leaves a message (tests/test_real_freeswitch_messages.py)
     "leave_message": ("Eu quero deixar um recado, por favor.", 140),
     "caller_name": ("Meu nome é Ana Lima.", 130),
-    "yes": ("Sim.", 130),
+    "yes": ("Sim, pode ser.", 130),
     "message_body": ("A reunião de amanhã mudou para as quinze horas.", 140),
     "confirmed": ("Está correto.", 130),
 }
