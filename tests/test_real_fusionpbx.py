@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -760,3 +761,125 @@ def test_the_service_reads_time_conditions_saved_by_fusionpbx(site: Site) -> Non
     response = asked.soup.find_all("span", class_="try-response")[-1].get_text(" ", strip=True)
     assert response.startswith("O setor Cobrança não está atendendo agora."), response
     assert response.endswith("Quer deixar um recado?"), response
+
+
+# ---- issue 13: messages callers leave (docs/messages.md) ---------------------------------------------------------
+
+
+def fusionpbx_default_setting(site: Site, browser: Browser, subcategory: str, value: str) -> None:
+    """Advanced → Default Settings: the superadmin edits one ``email`` setting (its value, enabled) on FusionPBX's
+    page (the row is found in the database: the list groups rows under headings)."""
+    rows = site.fusionpbx.query(
+        "select default_setting_uuid from v_default_settings"
+        " where default_setting_category = 'email' and default_setting_subcategory = $1",
+        subcategory,
+    )
+    assert len(rows) == 1, (subcategory, rows)
+    saved = submit(
+        browser,
+        "/core/default_settings/default_setting_edit.php",
+        query=f"?id={rows[0]['default_setting_uuid']}",
+        default_setting_value=value,
+        default_setting_enabled="true",
+    )
+    assert saved.messages() == ["Update Completed"], saved.messages("negative")
+
+
+def test_a_message_is_emailed_with_fusionpbxs_email_settings(site: Site) -> None:
+    """A message taken by the secretary is e-mailed with FusionPBX's own e-mail settings — the superadmin's Default
+    Settings, the domain's Settings over them — shown in the call log, and the service will not take SMTP settings
+    of its own in FusionPBX mode."""
+    from aiosmtpd.controller import Controller
+
+    received: list[Any] = []
+
+    class Mailbox:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append(envelope)
+            return "250 OK"
+
+    port = free_port()
+    mailbox = Controller(Mailbox(), hostname="127.0.0.1", port=port)
+    mailbox.start()
+    try:
+        superadmin = site.fusionpbx.browser(DOMAIN_A)
+        superadmin.login(SUPERADMIN.username, SUPERADMIN.password)
+        for subcategory, value in (
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_secure", "none"),
+            ("smtp_from", "pbx@example.com"),
+        ):
+            fusionpbx_default_setting(site, superadmin, subcategory, value)
+        # Advanced → Domains → the domain's Settings: its own port over the default (disabled) one
+        added = submit(
+            superadmin,
+            "/core/domain_settings/domain_setting_edit.php",
+            query=f"?domain_uuid={site.domains[DOMAIN_A]}",
+            domain_setting_category="email",
+            domain_setting_subcategory="smtp_port",
+            domain_setting_name="numeric",
+            domain_setting_value=str(port),
+            domain_setting_enabled="true",
+        )
+        assert added.messages() == ["Add Completed"], added.messages("negative")
+        shown = site.api(DOMAIN_A, "/email-settings")[1]
+        assert (shown["source"], shown["smtp_host"], shown["smtp_port"], shown["smtp_secure"], shown["smtp_from"]) == (
+            "fusionpbx",
+            "127.0.0.1",
+            port,
+            "none",
+            "pbx@example.com",
+        )
+        refused = httpx.put(
+            f"{site.service_url}/api/v1/domains/{site.domains[DOMAIN_A]}/email-settings",
+            json={"smtp_host": "smtp.example.com", "smtp_from": "x@example.com"},
+            timeout=30,
+        )
+        assert refused.status_code == 409, refused.text
+
+        # the tenant admin says who receives the messages, on the secretary's page
+        secretary = site.secretary()
+        admin = site.as_user(ADMIN_A)
+        saved = submit(
+            admin,
+            PAGES + "voice_secretary_edit.php",
+            query=f"?id={secretary}",
+            message_email="recepcao@example.com",
+            submit_action="save",
+        )
+        assert not shown_errors(saved)[1], shown_errors(saved)
+        call = f"fpbx-message-{uuid.uuid4().hex[:8]}"
+        base = f"{site.service_url}/api/v1/calls"
+        started = httpx.post(
+            base,
+            json={
+                "domain_uuid": site.domains[DOMAIN_A],
+                "secretary": "8000",
+                "call_uuid": call,
+                "caller_id_number": "+554133334444",
+            },
+            timeout=60,
+        )
+        assert started.status_code == 201, started.text
+        for said in ("Quero deixar um recado", "Paulo Mendes", "sim", "Preciso da segunda via do contrato", "Correto"):
+            turn = httpx.post(
+                f"{base}/{call}/turns", data={"domain_uuid": site.domains[DOMAIN_A], "text": said}, timeout=60
+            )
+            assert turn.status_code == 200, turn.text
+        for _ in range(300):
+            if received:
+                break
+            time.sleep(0.1)
+        assert received, site.api(DOMAIN_A, "/caller-messages")
+        assert received[0].mail_from == "pbx@example.com" and received[0].rcpt_tos == ["recepcao@example.com"]
+        assert "Preciso da segunda via do contrato" in received[0].content.decode()
+
+        # the call log marks the call and the conversation shows the message
+        log = admin.get(PAGES + "voice_conversations.php", caller="33334444")
+        assert log.soup.select("span.caller-message-marker"), log.text[-2000:]
+        conversation = site.api(DOMAIN_A, "/caller-messages")[1]["items"][0]["voice_conversation_uuid"]
+        view = admin.get(PAGES + "voice_conversation_view.php", id=conversation)
+        body = view.soup.find("td", class_="caller-message-body")
+        assert body is not None and body.get_text(strip=True) == "Preciso da segunda via do contrato", view.text[-2000:]
+    finally:
+        mailbox.stop()

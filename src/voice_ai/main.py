@@ -11,7 +11,17 @@ from voice_ai import __version__
 from voice_ai.api import docs
 from voice_ai.api.limits import TurnUploadLimit
 from voice_ai.api.responses import errors
-from voice_ai.api.routes import calls, conversations, documents, domains, health, providers_runtime, resources
+from voice_ai.api.routes import (
+    caller_messages,
+    calls,
+    conversations,
+    documents,
+    domains,
+    email_settings,
+    health,
+    providers_runtime,
+    resources,
+)
 from voice_ai.api.routes.time_conditions import router as time_conditions_router  # opening hours (issue 13)
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
@@ -61,6 +71,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router)
     app.include_router(conversations.router)
     app.include_router(time_conditions_router)  # opening hours, FusionPBX mode
+    app.include_router(caller_messages.router)  # issue 13
+    app.include_router(email_settings.router)  # issue 13
     app.include_router(providers_runtime.catalogue)
     app.include_router(providers_runtime.router)
     console.install(app)  # the browser console: /console, its assets and its WebSocket (a console token each)

@@ -30,6 +30,17 @@
 		header('Location: voice_conversations.php');
 		exit;
 	}
+	//issue 13: mark a message the caller left read (or unread)
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && in_array(voice_secretary_ui::param($_POST, 'action'), ['mark_read', 'mark_unread'], true)) {
+		voice_secretary_ui::require_token($text, 'voice_conversation_view.php?id='.urlencode($id));
+		$message_id = voice_secretary_ui::param($_POST, 'caller_message_uuid');
+		if (voice_secretary_client::is_uuid($message_id)) {
+			$marked = $client->update('caller-messages', $message_id, ['status' => $_POST['action'] === 'mark_read' ? 'read' : 'new']);
+			$marked->ok() ? message::add($text['message-message_marked']) : voice_secretary_ui::fail($marked);
+		}
+		header('Location: voice_conversation_view.php?id='.urlencode($id));
+		exit;
+	}
 	$object = new token;
 	$token = $object->create($_SERVER['PHP_SELF']);
 
@@ -65,6 +76,40 @@
 	echo $ui::row($text['label-summary'], $ui::h($conversation['summary'] ?? ''));
 	echo $ui::row($text['label-call_uuid'], $ui::h($conversation['call_uuid'] ?? ''));
 	echo "</table>\n</div>\n<br />\n";
+
+	//issue 13: the messages the caller left in this call
+	$caller_messages = (array) ($conversation['caller_messages'] ?? []);
+	if (count($caller_messages) > 0) {
+		echo "<b>".$ui::h($text['label-caller_messages'])."</b>\n<br /><br />\n";
+		echo "<div class='card'>\n<table class='list' id='caller_messages'>\n<tr class='list-header'>\n";
+		foreach (['label-callback_name', 'label-callback_number', 'label-caller_message', 'label-message_status', ''] as $label) {
+			echo "\t<th>".($label !== '' ? $ui::h($text[$label]) : '&nbsp;')."</th>\n";
+		}
+		echo "</tr>\n";
+		foreach ($caller_messages as $caller_message) {
+			$message_status = (string) ($caller_message['status'] ?? '');
+			$status_label = $text['option-message_status_'.$message_status] ?? $message_status;
+			if (empty($caller_message['confirmed']) && $message_status !== 'cancelled') {
+				$status_label .= ' ('.$text['label-message_unconfirmed'].')';
+			}
+			echo "<tr class='list-row caller-message caller-message-".$ui::h($message_status)."'>\n";
+			echo "\t<td>".$ui::h($caller_message['caller_name'] ?? '')."</td>\n";
+			echo "\t<td>".$ui::h($caller_message['callback_number'] ?? '')."</td>\n";
+			echo "\t<td class='caller-message-body'>".$ui::h($caller_message['body'] ?? '')."</td>\n";
+			echo "\t<td class='caller-message-status'>".$ui::h($status_label)."</td>\n";
+			echo "\t<td class='no-wrap'>";
+			if (in_array($message_status, ['new', 'read'], true)) {
+				$mark = $message_status === 'new' ? 'mark_read' : 'mark_unread';
+				echo "<form method='post' id='form_".$ui::h($mark.'_'.($caller_message['voice_caller_message_uuid'] ?? ''))."' action='voice_conversation_view.php?id=".$ui::h(urlencode($id))."'>";
+				echo "<input type='hidden' name='caller_message_uuid' value='".$ui::h($caller_message['voice_caller_message_uuid'] ?? '')."'>";
+				echo $ui::token_fields($token);
+				echo button::create(['type' => 'submit', 'label' => $text['button-'.$mark], 'icon' => $mark === 'mark_read' ? 'envelope-open' : 'envelope', 'name' => 'action', 'value' => $mark, 'collapse' => 'never']);
+				echo "</form>";
+			}
+			echo "</td>\n</tr>\n";
+		}
+		echo "</table>\n</div>\n<br />\n";
+	}
 
 	echo "<div class='card'>\n<table class='list' id='transcript'>\n<tr class='list-header'>\n";
 	foreach (['label-turn', 'label-who', 'label-text', 'label-action', 'label-timings'] as $label) {

@@ -112,7 +112,9 @@
 		}
 		echo "<tr class='list-row' href='".$ui::h($view)."'>\n";
 		echo "\t<td><a href='".$ui::h($view)."'>".$ui::h($ui::local_time($conversation['started_at'] ?? null))."</a></td>\n";
-		echo "\t<td>".$ui::h($caller_label)."</td>\n";
+		//issue 13: a call in which the caller left a message is marked
+		$marker = (int) ($conversation['caller_message_count'] ?? 0) > 0 ? " <span class='fas fa-envelope caller-message-marker' title='".$ui::h($text['label-has_caller_message'])."' aria-label='".$ui::h($text['label-has_caller_message'])."'></span>" : '';
+		echo "\t<td>".$ui::h($caller_label).$marker."</td>\n";
 		echo "\t<td>".$ui::h($secretary_names[$conversation['voice_secretary_uuid'] ?? ''] ?? '')."</td>\n";
 		echo "\t<td>".$ui::h($conversation['turn_count'] ?? '')."</td>\n";
 		echo "\t<td class='conversation-outcome'>".$ui::h($outcome_label)."</td>\n";

@@ -28,6 +28,7 @@
 
 	$text_fields = ['name', 'extension', 'language', 'company_name', 'greeting', 'farewell', 'personality_prompt',
 		'operator_destination', 'operator_context', 'tts_voice', 'webhook_url'];
+	$text_fields[] = 'message_email'; //issue 13: who receives the messages callers leave, by e-mail
 	$number_fields = ['max_turns', 'silence_threshold', 'silence_seconds', 'max_record_seconds', 'end_of_turn_ms', 'barge_in_min_ms'];
 	$provider_fields = ['stt' => 'stt_provider_uuid', 'tts' => 'tts_provider_uuid', 'llm' => 'llm_provider_uuid', 'embeddings' => 'embeddings_provider_uuid'];
 
@@ -261,6 +262,7 @@
 		$secret_input .= " <label><input type='checkbox' name='webhook_secret_clear' value='true'> ".$ui::h($text['label-secret_clear']).'</label>';
 	}
 	echo $ui::row($text['label-webhook_secret'], $secret_input, $text['description-webhook_secret'], false, $error('webhook_secret'));
+	echo $ui::row($text['label-message_email'], $ui::input('message_email', $value('message_email'), 'text', ['maxlength' => '1000', 'placeholder' => 'recepcao@example.com, carlos@example.com']), $text['description-message_email'], false, $error('message_email'));
 	echo $ui::row($text['label-enabled'], $ui::boolean('enabled', $values['enabled'] ?? true, $text), $text['description-enabled'], false, $error('enabled'));
 	echo "</table>\n</div>\n";
 	if ($id !== null) {

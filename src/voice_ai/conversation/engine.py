@@ -38,6 +38,7 @@ from voice_ai.conversation.budget import BEGIN_BY_S, START_DEADLINE_S, STORE_RES
 from voice_ai.conversation.decide import decide, last_turn_farewell, silence
 from voice_ai.conversation.lifecycle import CallLifecycle
 from voice_ai.conversation.listen import STT_FAILED, Listened, listen, question_asked
+from voice_ai.conversation.message_taking import take_message
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.prepare import (
     cache_key,
@@ -290,8 +291,11 @@ class CallEngine:
             )
             transcript, providers["stt"], timings["stt_ms"] = heard.text, heard.provider, heard.ms
 
+        taken = await take_message(self.runtime, domain_uuid, turn, transcript) if transcript else None
         if not transcript:
             response, action = silence(turn)
+        elif taken is not None:  # issue 13: a message being taken (deterministic, before any model)
+            response, action, providers["dialog"] = taken.response, taken.action, "message_taking"
         else:
             response, action = await decide(
                 self.sessions, domain_uuid, call_uuid, turn, transcript, due, timings, providers, listened=heard

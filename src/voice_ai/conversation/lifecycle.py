@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voice_ai.conversation.message_taking import on_call_end as message_on_call_end
+from voice_ai.conversation.message_taking import queue_deliveries as queue_message_deliveries
 from voice_ai.core.errors import NotFoundError
 from voice_ai.db.models import Conversation
 from voice_ai.db.repositories.entities import (
@@ -141,7 +143,9 @@ class CallLifecycle:
         summary = _with_transfer("; ".join(asked[:3])[:500] if asked else None, conversation, outcome)
         conversation = await repo.update(conversation, {"summary": summary})
         ended_at = conversation.ended_at
+        message_deliveries = await message_on_call_end(session, domain_uuid, conversation)  # issue 13: nothing lost
         await session.commit()  # the end is stored before its work is queued (the worker must find it)
+        await queue_message_deliveries(self.runtime, domain_uuid, message_deliveries)
         if self.runtime.jobs is None:  # tools and tests without a queue: at once, no grace period
             await self.finish(domain_uuid, conversation.voice_conversation_uuid, ended_at)
             return conversation

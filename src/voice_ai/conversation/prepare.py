@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_ai.conversation.listen import question_asked
+from voice_ai.conversation.message_taking import MessageState, read_state
+from voice_ai.conversation.message_taking import fixed as message_phrases
 from voice_ai.conversation.phrases import phrase
 from voice_ai.core.errors import ConflictError, NotFoundError
 from voice_ai.db.models import Conversation, Message, Secretary
@@ -60,6 +62,7 @@ class TurnContext:
     cached: dict[str, uuid.UUID]  # the secretary's fixed phrases already synthesised, by cache key
     lexicon: Lexicon  # the tenant's words (names, keywords, documents): every turn, typed text too
     opening: Opening | None = None  # what is open now (opening hours); None: no schedule applies
+    message_state: MessageState | None = None  # issue 13: the message being taken in this call (message_taking)
 
     @property
     def language(self) -> str:
@@ -91,6 +94,7 @@ def fixed_phrases(secretary: Secretary, targets: list[TransferTarget]) -> set[st
     phrases |= {phrase(language, "transfer", department=t.department) for t in targets}
     if secretary.farewell:
         phrases.add(secretary.farewell)
+    phrases |= message_phrases(language)  # issue 13: message taking's questions
     return phrases
 
 
@@ -207,6 +211,7 @@ async def read_turn(
             cached,
             lexicon,
             opening,
+            message_state=await read_state(session, domain_uuid, conversation),
         )
 
 

@@ -53,6 +53,7 @@ from voice_ai.conversation.decide import (
     transfer_words,
 )
 from voice_ai.conversation.listen import STT_FAILED, Listened
+from voice_ai.conversation.message_taking import take_message
 from voice_ai.conversation.prepare import TurnContext, cache_key, fixed_phrases, read_turn
 from voice_ai.conversation.speech import CACHE_RATE, Spoken, cached_audio, ms_since, synthesize
 from voice_ai.conversation.store import store_turn
@@ -264,9 +265,16 @@ class EngineReply:
                 )
             says: asyncio.Queue[Any] = asyncio.Queue()
             transcript = self.heard.text.strip()
+            taken = (
+                await take_message(self.engine.runtime, self.domain_uuid, self.turn, transcript) if transcript else None
+            )
             if not transcript:
                 text, self.action = silence(self.turn)
                 await self._finish_words(says, [_Say(text, True)], spoken_any=True)
+                writer = None
+            elif taken is not None:  # issue 13: a message being taken (deterministic, before any model)
+                self.action, self.providers["dialog"] = taken.action, "message_taking"
+                await self._finish_words(says, [_Say(taken.response, True)], spoken_any=True)
                 writer = None
             else:
                 writer = asyncio.get_running_loop().create_task(self._decision(self.turn, transcript, says))

@@ -175,6 +175,8 @@ class Secretary(Timestamps, Base):
     # opening hours (migration 0011, docs/opening-hours.md): one of ours, or a FusionPBX time condition's dialplan
     voice_schedule_uuid: Mapped[uuid.UUID | None]
     time_condition_uuid: Mapped[uuid.UUID | None]
+    # issue 13 (0012_caller_messages): who receives the secretary's messages by e-mail (comma-separated addresses)
+    message_email: Mapped[str | None] = mapped_column(Text)
 
 
 class TransferRule(Timestamps, Base):
@@ -465,3 +467,71 @@ class Schedule(Timestamps, Base):
 
 
 TENANT_TABLES = (*TENANT_TABLES, Schedule.__tablename__)
+# -- issue 13: messages callers leave (0012_caller_messages) -----------------------------------------------------
+CALLER_MESSAGE_STATUSES = ("taking", "new", "read", "cancelled")
+CALLER_MESSAGE_STEPS = ("name", "number", "body", "confirm")
+
+
+class CallerMessage(Timestamps, Base):
+    """A message a caller left with the secretary (not a turn: those are ``v_voice_messages``); ``step`` is what
+    the secretary asked last while the message is being taken."""
+
+    __tablename__ = "v_voice_caller_messages"
+    __table_args__ = (
+        CheckConstraint(_in("status", CALLER_MESSAGE_STATUSES), name="ck_voice_caller_messages_status"),
+        CheckConstraint(_in("step", CALLER_MESSAGE_STEPS), name="ck_voice_caller_messages_step"),
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_conversation_uuid"],
+            ["v_voice_conversations.domain_uuid", "v_voice_conversations.voice_conversation_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_caller_messages_conversation",
+        ),
+        Index("ix_voice_caller_messages_domain_conversation", "domain_uuid", "voice_conversation_uuid"),
+        Index("ix_voice_caller_messages_domain_status", "domain_uuid", "status", "taken_at"),
+        Index(
+            "uq_voice_caller_messages_taking",
+            "domain_uuid",
+            "voice_conversation_uuid",
+            unique=True,
+            postgresql_where=sql("status = 'taking'"),
+        ),
+    )
+
+    voice_caller_message_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_conversation_uuid: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(Text, server_default=sql("'taking'"))
+    step: Mapped[str | None] = mapped_column(Text)
+    retries: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    caller_name: Mapped[str | None] = mapped_column(Text)
+    callback_number: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    confirmed: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
+    language: Mapped[str | None] = mapped_column(Text)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmailSettings(Timestamps, Base):
+    """The tenant's SMTP server for messages by e-mail (standalone; FusionPBX mode reads FusionPBX's settings).
+    ``smtp_secure`` as FusionPBX names it: none, tls (STARTTLS), ssl (TLS from the start)."""
+
+    __tablename__ = "v_voice_ai_email_settings"
+    __table_args__ = (
+        CheckConstraint(_in("smtp_secure", ("none", "tls", "ssl")), name="ck_voice_ai_email_settings_secure"),
+        CheckConstraint("smtp_port BETWEEN 1 AND 65535", name="ck_voice_ai_email_settings_port"),
+        UniqueConstraint("domain_uuid", name="uq_voice_ai_email_settings_domain"),  # one per tenant
+    )
+
+    voice_ai_email_settings_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    smtp_host: Mapped[str] = mapped_column(Text)
+    smtp_port: Mapped[int] = mapped_column(Integer, server_default=sql("587"))
+    smtp_secure: Mapped[str] = mapped_column(Text, server_default=sql("'tls'"))
+    smtp_username: Mapped[str | None] = mapped_column(Text)
+    smtp_password: Mapped[str | None] = mapped_column(Text)  # encrypted (SecretBox)
+    smtp_from: Mapped[str] = mapped_column(Text)
+    smtp_from_name: Mapped[str | None] = mapped_column(Text)
+
+
+TENANT_TABLES += (CallerMessage.__tablename__, EmailSettings.__tablename__)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from voice_ai.schemas.common import ORMModel
 
@@ -39,3 +41,35 @@ class ConversationPublic(ORMModel):
 
 class ConversationDetail(ConversationPublic):
     messages: list[MessagePublic]
+
+
+# -- issue 13: messages callers leave -------------------------------------------------------------------------------
+class CallerMessagePublic(ORMModel):
+    voice_caller_message_uuid: uuid.UUID
+    domain_uuid: uuid.UUID
+    voice_conversation_uuid: uuid.UUID
+    status: str  # taking | new | read | cancelled
+    step: str | None
+    caller_name: str | None
+    callback_number: str | None
+    body: str | None
+    confirmed: bool  # the caller said yes to the read-back (false: kept when the caller hung up before it)
+    language: str | None
+    taken_at: datetime | None
+    read_at: datetime | None
+    insert_date: datetime
+
+
+class CallerMessageUpdate(BaseModel):
+    """Mark a message read or new again (the only change an admin makes: what the caller said stays as said)."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["new", "read"]
+
+
+class ConversationListed(ConversationPublic):
+    caller_message_count: int = 0  # messages the caller left in this call (the call log's marker)
+
+
+class ConversationWithMessages(ConversationDetail):
+    caller_messages: list[CallerMessagePublic] = []

@@ -16,6 +16,7 @@ from voice_ai.schemas.common import (
     ShortText,
     Strict,
 )
+from voice_ai.schemas.email import MessageEmail
 
 
 class _SecretaryFields(Strict):
@@ -67,6 +68,12 @@ class _SecretaryFields(Strict):
     time_condition_uuid: uuid.UUID | None = Field(
         default=None, description="Opening hours, FusionPBX mode: one of the domain's time conditions instead."
     )
+    # issue 13: messages callers leave, by e-mail (docs/messages.md)
+    message_email: MessageEmail | None = Field(
+        default=None,
+        description="Who receives the messages callers leave, by e-mail (comma-separated addresses); the tenant's "
+        "SMTP settings send them.",
+    )
 
 
 class SecretaryCreate(_SecretaryFields):
@@ -109,5 +116,6 @@ class SecretaryPublic(ORMModel):
     barge_in_min_ms: int
     voice_schedule_uuid: uuid.UUID | None = None
     time_condition_uuid: uuid.UUID | None = None
+    message_email: str | None = None
     insert_date: datetime
     update_date: datetime

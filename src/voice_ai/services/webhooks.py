@@ -1,5 +1,8 @@
-"""Call-end webhooks (the seed's OmniPlay step, any URL per secretary): an outbox row per call, delivered by
-the job worker, signed, retried with exponential backoff until delivered or dead-lettered.
+"""Webhooks (the seed's OmniPlay step, any URL per secretary): an outbox row per event — ``call.ended`` per call,
+``message.created`` per message a caller left (:mod:`voice_ai.conversation.message_taking`) — delivered by the job
+worker, signed, retried with exponential backoff until delivered or dead-lettered. ``X-VoiceAI-Event`` names the
+event (the payload's ``event``). A ``mailto:`` delivery is a message's e-mail
+(:mod:`voice_ai.services.message_email`), retried the same way.
 
 Signature: ``X-VoiceAI-Signature: sha256=<hex>`` = HMAC-SHA256(secret, f"{timestamp}.".encode() + body), with
 ``X-VoiceAI-Timestamp`` (Unix seconds); receivers should reject timestamps more than 5 minutes old.
@@ -20,6 +23,8 @@ import httpx
 
 from voice_ai.db.models import Conversation, Message, Secretary
 from voice_ai.db.repositories.entities import SecretaryRepository, WebhookDeliveryRepository
+from voice_ai.services.message_email import SCHEME as MAILTO
+from voice_ai.services.message_email import deliver_email
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -73,14 +78,18 @@ async def deliver(runtime: Any, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID
         row = await WebhookDeliveryRepository(session).get(domain_uuid, delivery_uuid)
         if row is None or row.status != "pending":
             return
-        url, attempts = row.url, row.attempts
+        url, attempts, event_payload = row.url, row.attempts, dict(row.payload)
         body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        event = str(row.payload.get("event") or "call.ended")  # call.ended, message.created (issue 13)
         secretary_uuid = (row.payload.get("secretary") or {}).get("uuid")
         secretary = (
             await SecretaryRepository(session).get(domain_uuid, uuid.UUID(secretary_uuid)) if secretary_uuid else None
         )
         secret = runtime.secret_box.decrypt(secretary.webhook_secret) if secretary and secretary.webhook_secret else ""
-    status_code, error = await _post(url, body, secret, delivery_uuid)
+    if url.startswith(MAILTO):  # a message's e-mail (issue 13: services/message_email.py), same retries
+        status_code, error = None, await deliver_email(runtime, domain_uuid, url, event_payload)
+    else:
+        status_code, error = await _post(url, body, secret, delivery_uuid, event)
     attempts += 1
     values: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
     delay = 0.0
@@ -102,13 +111,15 @@ async def deliver(runtime: Any, domain_uuid: uuid.UUID, delivery_uuid: uuid.UUID
         await runtime.jobs.webhook(domain_uuid, delivery_uuid, attempt=attempts, delay_s=delay)
 
 
-async def _post(url: str, body: bytes, secret: str, delivery_uuid: uuid.UUID) -> tuple[int | None, str | None]:
+async def _post(
+    url: str, body: bytes, secret: str, delivery_uuid: uuid.UUID, event: str = "call.ended"
+) -> tuple[int | None, str | None]:
     """POST the signed body: (status code, error or None for a 2xx)."""
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "voice-ai-ivr-webhook",
-        "X-VoiceAI-Event": "call.ended",
+        "X-VoiceAI-Event": event,
         "X-VoiceAI-Delivery": str(delivery_uuid),
         "X-VoiceAI-Timestamp": str(timestamp),
     }

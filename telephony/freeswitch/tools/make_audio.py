@@ -40,6 +40,12 @@ FIXTURES = {  # name: (text, words per minute)
     "question_saturday": ("Vocês abrem no sábado?", 130),
     "transfer_financeiro": ("Eu quero falar com o departamento financeiro, por favor.", 150),
     "goodbye": ("Tchau, tchau.", 130),
+    # issue 13: a caller who leaves a message (tests/test_real_freeswitch_messages.py)
+    "leave_message": ("Eu quero deixar um recado, por favor.", 140),
+    "caller_name": ("Meu nome é Ana Lima.", 130),
+    "yes": ("Sim, pode ser.", 130),
+    "message_body": ("A reunião de amanhã mudou para as quinze horas.", 140),
+    "confirmed": ("Está correto.", 130),
 }
 
 

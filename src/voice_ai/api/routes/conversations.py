@@ -12,16 +12,22 @@ from fastapi import APIRouter, Query, Response, status
 from voice_ai.api.deps import PageDep, SessionDep, TenantDep
 from voice_ai.api.responses import errors
 from voice_ai.core.errors import NotFoundError
+from voice_ai.db.repositories.caller_messages import CallerMessageRepository
 from voice_ai.db.repositories.entities import ConversationRepository, MessageRepository
 from voice_ai.schemas.common import Page
-from voice_ai.schemas.conversations import ConversationDetail, ConversationPublic, MessagePublic
+from voice_ai.schemas.conversations import (
+    ConversationListed,
+    ConversationPublic,
+    ConversationWithMessages,
+    MessagePublic,
+)
 
 router = APIRouter(prefix="/api/v1/domains/{domain_uuid}/conversations", tags=["conversations"], responses=errors(404))
 Outcome = Literal["resolved", "transferred", "hangup", "abandoned", "error"]
 MESSAGES_IN_DETAIL = 500
 
 
-@router.get("", response_model=Page[ConversationPublic], summary="List conversations")
+@router.get("", response_model=Page[ConversationListed], summary="List conversations")
 async def list_conversations(
     domain_uuid: TenantDep,
     session: SessionDep,
@@ -42,7 +48,17 @@ async def list_conversations(
         started_from=started_from,
         started_to=started_to,
     )
-    return {"items": result.items, "total": result.total, "limit": page.limit, "offset": page.offset}
+    counts = await CallerMessageRepository(session).counts(
+        domain_uuid, [c.voice_conversation_uuid for c in result.items]
+    )
+    items = [
+        {
+            **ConversationPublic.model_validate(c).model_dump(),
+            "caller_message_count": counts.get(c.voice_conversation_uuid, 0),
+        }
+        for c in result.items
+    ]  # issue 13: the call log marks calls with a message
+    return {"items": items, "total": result.total, "limit": page.limit, "offset": page.offset}
 
 
 async def _load(session: SessionDep, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID) -> Any:
@@ -52,13 +68,24 @@ async def _load(session: SessionDep, domain_uuid: uuid.UUID, conversation_uuid: 
     return row
 
 
-@router.get("/{conversation_uuid}", response_model=ConversationDetail, summary="A conversation with its messages")
+@router.get(
+    "/{conversation_uuid}",
+    response_model=ConversationWithMessages,
+    summary="A conversation with its messages (turns) and the messages the caller left",
+)
 async def get_conversation(domain_uuid: TenantDep, session: SessionDep, conversation_uuid: uuid.UUID) -> Any:
     row = await _load(session, domain_uuid, conversation_uuid)
     messages = await MessageRepository(session).for_conversation(
         domain_uuid, conversation_uuid, limit=MESSAGES_IN_DETAIL, offset=0
     )
-    return {**ConversationPublic.model_validate(row).model_dump(), "messages": messages.items}
+    left = await CallerMessageRepository(session).search(
+        domain_uuid, limit=MESSAGES_IN_DETAIL, offset=0, conversation_uuid=conversation_uuid
+    )  # issue 13
+    return {
+        **ConversationPublic.model_validate(row).model_dump(),
+        "messages": messages.items,
+        "caller_messages": left.items,
+    }
 
 
 @router.delete(

@@ -9,7 +9,7 @@ require_once __DIR__.'/voice_secretary_response.php';
  */
 class voice_secretary_client {
 
-	const RESOURCES = ['secretaries', 'transfer-rules', 'documents', 'providers', 'conversations', 'schedules', 'time-conditions'];
+	const RESOURCES = ['secretaries', 'transfer-rules', 'documents', 'providers', 'conversations', 'schedules', 'time-conditions', 'caller-messages'];
 
 	private $base_url;
 	private $token;

@@ -1,0 +1,419 @@
+"""Taking a message: the caller's name, the number to call back (the caller ID, confirmed — or one the caller says)
+and the message, read back and confirmed, then stored with the conversation and announced (``message.created``
+through the secretary's signed webhook, and by e-mail to the secretary's ``message_email``:
+:mod:`voice_ai.services.message_email`).
+
+The capture is deterministic and run by the engine before the LLM, for turn-based and streaming calls alike: the
+model (a vendor's or the built-in dialog policy) never sees these turns, so a message is taken the same way whatever
+answers the rest of the call. It starts when
+
+- the secretary's last reply ended with the offer (``phrase(language, "offer_message")``, said by whoever offers a
+  message: outside opening hours, after a transfer that came back) and the caller says yes — a no is answered
+  "Tudo bem. Posso ajudar em mais alguma coisa?" —, or
+- the caller asks to leave a message ("quero deixar um recado", "can I leave a message").
+
+Then, one question per turn (``v_voice_caller_messages.step`` says which was asked last):
+
+``name`` → ``number`` (the caller ID read back digit by digit for a yes, or asked for; digits may be spoken as
+words; after two answers without a number the caller ID, if any, is kept) → ``body`` → ``confirm`` (the whole
+message read back: yes stores it as ``new``; no asks the message again). "Cancelar", "esquece", "never mind"…
+at any step cancel it. All the state is in the database (the row being taken, status ``taking``), so any service
+instance serves any turn. An empty transcript during the capture is a silent turn as any other ("pode repetir?").
+
+:func:`advance` is the dialogue alone (pure, no I/O); :func:`take_message` runs it for a turn and stores the result
+in one short transaction, with the webhook's outbox row when the message is confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voice_ai.conversation.actions import Action
+from voice_ai.conversation.phrases import phrase
+from voice_ai.db.models import CallerMessage, Conversation, Secretary
+from voice_ai.db.repositories.caller_messages import CallerMessageRepository
+from voice_ai.db.repositories.entities import SecretaryRepository, WebhookDeliveryRepository
+from voice_ai.providers.llm.policy.dialog import affirms, denies
+from voice_ai.providers.llm.text import fold
+from voice_ai.services.message_email import SCHEME as MAILTO
+
+logger = logging.getLogger(__name__)
+
+Step = Literal["name", "number", "body", "confirm"]
+Status = Literal["taking", "new", "cancelled"]
+MAX_RETRIES = 2  # answers without a usable name or number before the secretary moves on
+MIN_NUMBER_DIGITS = 4  # an extension (2001) or a phone number; fewer digits are not a number to call back
+MAX_NAME = 120
+MAX_BODY = 2000
+EVENT = "message.created"
+
+LEAVE = re.compile(
+    r"\b(deixar|deixo|deixa|passar|passo|anotar|anota|anote|mandar|gravar|registrar)\b.{0,20}\b(recado|mensagem)\b"
+    r"|\b(leave|take|send)\b.{0,20}\bmessage\b"
+)
+GIVE_UP = r"esquece|esqueca|deixa pra la|deixa para la|desisto|nao quero mais|never ?mind|forget it"
+CANCEL = re.compile(rf"\b(cancela|cancelar|cancele|cancel|{GIVE_UP})\b")
+GIVES_UP = re.compile(rf"^\W*({GIVE_UP})\b")  # while the message is said: "cancelar a consulta" is a message
+CONFIRMED = re.compile(r"\b(certo|correto|certinho|perfeito|otimo|exato|isso|sim|yes|right|correct|perfect)\b")
+CORRECTION = re.compile(r"\b(errado|incorreto|nao esta|nao e isso|wrong|not right|incorrect)\b")
+NAME_PREFIX = re.compile(
+    r"^\s*(sim|claro|pode|ok|yes|sure)?[\s,.!]*(o |a )?(meu nome e|meu nome|aqui e|aqui quem fala e|quem fala e|"
+    r"e o|e a|eu sou|sou o|sou a|sou|me chamo|my name is|my name's|this is|i am|i'm|it's|it is|name's)\s+"
+)
+BODY_PREFIX = re.compile(r"^\s*(o recado e|a mensagem e|o recado|recado|my message is|the message is|message)[\s:,]+")
+DIGIT_WORDS = {
+    "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4", "cinco": "5",
+    "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9",
+    "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9",
+}  # fmt: skip
+_TOKEN = re.compile(r"\d+|[a-z]+")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message being taken: the step asked last and what the caller gave so far."""
+
+    step: Step
+    retries: int = 0
+    caller_name: str | None = None
+    callback_number: str | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class Next:
+    """What a turn of the capture says, and the message after it (``status`` None: nothing to store)."""
+
+    say: str
+    draft: Draft | None
+    status: Status | None
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """What a turn reads for message taking (in the turn's first transaction): the message being taken in this call
+    and the call's caller ID."""
+
+    taking: CallerMessage | None
+    caller_id_number: str | None
+    caller_id_name: str | None
+    call_uuid: str
+
+
+async def read_state(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> MessageState:
+    taking = await CallerMessageRepository(session).taking(domain_uuid, conversation.voice_conversation_uuid)
+    return MessageState(taking, conversation.caller_id_number, conversation.caller_id_name, conversation.call_uuid)
+
+
+def fixed(language: str) -> set[str]:
+    """The capture's phrases said word for word (cached as audio like the secretary's other fixed phrases)."""
+    keys = (
+        "message_ask_name",
+        "message_ask_name_again",
+        "message_ask_number",
+        "message_ask_number_again",
+        "message_ask_body",
+        "message_retake",
+        "message_taken",
+        "message_cancelled",
+        "message_declined",
+    )
+    return {phrase(language, key) for key in keys}
+
+
+# -- what the caller said ---------------------------------------------------------------------------------------
+
+
+def wants_to_leave(text: str) -> bool:
+    """The caller asks to leave a message ("quero deixar um recado", "pode anotar uma mensagem", "leave a
+    message")."""
+    return bool(LEAVE.search(fold(text)))
+
+
+def offered(last_said: str, language: str) -> bool:
+    """The secretary's last reply ended with the offer of a message (in the call's language or the other)."""
+    said = last_said.strip()
+    return any(said.endswith(phrase(lang, "offer_message")) for lang in (language, "pt", "en"))
+
+
+def cancels(text: str, *, saying_message: bool = False) -> bool:
+    """The caller gives up the message. While the message itself is said, only an answer that starts by giving up
+    ("esquece", "deixa pra lá", "never mind") counts: "cancelar a consulta de amanhã" is a message."""
+    folded = fold(text)
+    return bool(GIVES_UP.search(folded) if saying_message else CANCEL.search(folded))
+
+
+def confirms(text: str) -> bool:
+    """A yes to the read-back ("sim", "está correto", "isso mesmo", "that's right")."""
+    if denies(text) or CORRECTION.search(fold(text)):
+        return False
+    return affirms(text) or (len(text.split()) <= 5 and bool(CONFIRMED.search(fold(text))))
+
+
+def corrects(text: str) -> bool:
+    return denies(text) or bool(CORRECTION.search(fold(text)))
+
+
+def number_in(text: str) -> str | None:
+    """The digits the caller said, written or as words ("onze 9 8 7…" keeps the written ones; "nove oito sete…"),
+    in order; None when fewer than ``MIN_NUMBER_DIGITS``."""
+    digits = "".join(t if t.isdigit() else DIGIT_WORDS.get(t, "") for t in _TOKEN.findall(fold(text)))
+    return digits if len(digits) >= MIN_NUMBER_DIGITS else None
+
+
+def caller_digits(caller_id: str | None) -> str | None:
+    digits = re.sub(r"\D", "", caller_id or "")
+    return digits if len(digits) >= MIN_NUMBER_DIGITS else None
+
+
+def spoken_number(digits: str) -> str:
+    """Digits read one by one ("1 1 9 8 …"), the way a receptionist confirms a number."""
+    return " ".join(digits)
+
+
+def _strip(text: str, pattern: re.Pattern[str]) -> str:
+    """``text`` without the prefix ``pattern`` finds in its folded form (folding keeps the length of these
+    letters), and without the punctuation around it."""
+    folded = fold(text)
+    found = pattern.match(folded)
+    kept = text[found.end() :] if found and len(folded) == len(text) else text
+    return kept.strip(" \t\n.,;:!?\"'")
+
+
+def name_in(text: str) -> str:
+    """The caller's name without "meu nome é", "aqui é o", "my name is"…"""
+    return _strip(text, NAME_PREFIX)[:MAX_NAME]
+
+
+def body_in(text: str) -> str:
+    return _strip(text, BODY_PREFIX)[:MAX_BODY]
+
+
+# -- the dialogue ------------------------------------------------------------------------------------------------
+
+
+def readback(draft: Draft, language: str) -> str:
+    name = draft.caller_name or "?"
+    body = draft.body or ""
+    if draft.callback_number:
+        return phrase(language, "message_readback", name=name, number=spoken_number(draft.callback_number), body=body)
+    return phrase(language, "message_readback_no_number", name=name, body=body)
+
+
+def advance(
+    draft: Draft | None, transcript: str, *, language: str, last_said: str, caller_id: str | None
+) -> Next | None:
+    """The capture's next turn for what the caller said (``transcript``, not empty); None when no message is being
+    taken and this turn starts none (the LLM answers it)."""
+    if draft is None:
+        if offered(last_said, language) and denies(transcript):
+            return Next(phrase(language, "message_declined"), None, None)
+        if (offered(last_said, language) and affirms(transcript)) or wants_to_leave(transcript):
+            return Next(phrase(language, "message_ask_name"), Draft("name"), "taking")
+        return None
+    if cancels(transcript, saying_message=draft.step == "body"):
+        return Next(phrase(language, "message_cancelled"), None, "cancelled")
+    if draft.step == "name":
+        name = name_in(transcript)
+        if not name and draft.retries < MAX_RETRIES:
+            return Next(phrase(language, "message_ask_name_again"), replace(draft, retries=draft.retries + 1), "taking")
+        name = name or transcript.strip()[:MAX_NAME]
+        known = caller_digits(caller_id)
+        if known:
+            say = phrase(language, "message_confirm_number", name=name, number=spoken_number(known))
+            return Next(say, Draft("number", 0, name, known), "taking")
+        return Next(phrase(language, "message_ask_number"), Draft("number", 0, name, None), "taking")
+    if draft.step == "number":
+        said = number_in(transcript)
+        if said:
+            return Next(
+                phrase(language, "message_ask_body"), replace(draft, step="body", callback_number=said), "taking"
+            )
+        if draft.callback_number and affirms(transcript):
+            return Next(phrase(language, "message_ask_body"), replace(draft, step="body"), "taking")
+        if draft.retries >= MAX_RETRIES:  # move on: the caller ID (if any) is the number to call back
+            known = caller_digits(caller_id)
+            return Next(
+                phrase(language, "message_ask_body"), replace(draft, step="body", callback_number=known), "taking"
+            )
+        again = "message_ask_number" if draft.callback_number else "message_ask_number_again"
+        return Next(phrase(language, again), replace(draft, retries=draft.retries + 1, callback_number=None), "taking")
+    if draft.step == "body":
+        body = body_in(transcript) or transcript.strip()[:MAX_BODY]
+        taken = replace(draft, step="confirm", body=body, retries=0)
+        return Next(readback(taken, language), taken, "taking")
+    # confirm
+    if confirms(transcript):
+        return Next(phrase(language, "message_taken"), draft, "new")
+    if corrects(transcript):
+        return Next(
+            phrase(language, "message_retake"), replace(draft, step="body", retries=draft.retries + 1), "taking"
+        )
+    return Next(readback(draft, language), draft, "taking")  # neither yes nor no: the read-back again
+
+
+# -- a turn ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A turn the capture answered: what to say, the action (always ``continue``), the message stored as ``new`` in
+    this turn (its webhook queued), if any."""
+
+    response: str
+    action: Action
+    message_uuid: uuid.UUID | None = None
+
+
+def _draft(row: CallerMessage | None) -> Draft | None:
+    if row is None or row.step is None:
+        return None
+    step: Step = row.step  # type: ignore[assignment]
+    return Draft(step, row.retries, row.caller_name, row.callback_number, row.body)
+
+
+def _last_said(history: list[Any]) -> str:
+    said = [m for m in history if getattr(m, "role", None) == "assistant" and (m.text or "").strip()]
+    return str(said[-1].text) if said else ""
+
+
+async def take_message(runtime: Any, domain_uuid: uuid.UUID, turn: Any, transcript: str) -> Taken | None:
+    """Run the capture for a turn (``turn``: :class:`voice_ai.conversation.prepare.TurnContext`); None when it does
+    not answer this turn. Stores the message in one short transaction (no provider works meanwhile) and queues the
+    ``message.created`` webhook after it commits."""
+    state: MessageState | None = getattr(turn, "message_state", None)
+    if state is None:
+        return None
+    nxt = advance(
+        _draft(state.taking),
+        transcript,
+        language=turn.language,
+        last_said=_last_said(turn.history),
+        caller_id=state.caller_id_number,
+    )
+    if nxt is None:
+        return None
+    created: uuid.UUID | None = None
+    deliveries: list[uuid.UUID] = []
+    if nxt.status is not None:
+        created, deliveries = await _store(runtime, domain_uuid, turn, state, nxt)
+    await queue_deliveries(runtime, domain_uuid, deliveries)
+    return Taken(nxt.say, Action("continue"), created)
+
+
+async def _store(
+    runtime: Any, domain_uuid: uuid.UUID, turn: Any, state: MessageState, nxt: Next
+) -> tuple[uuid.UUID | None, list[uuid.UUID]]:
+    """Store the capture's step: (the message confirmed now, its deliveries) — or (None, [])."""
+    draft = nxt.draft
+    values: dict[str, Any] = {
+        "status": nxt.status,
+        "step": draft.step if draft is not None and nxt.status == "taking" else None,
+    }
+    if draft is not None:
+        values |= {
+            "retries": draft.retries,
+            "caller_name": draft.caller_name,
+            "callback_number": draft.callback_number,
+            "body": draft.body,
+        }
+    if nxt.status == "new":
+        values |= {"taken_at": datetime.now(UTC), "confirmed": True}
+    async with runtime.sessionmaker() as session, session.begin():
+        repo = CallerMessageRepository(session)
+        row = await repo.taking(domain_uuid, turn.conversation_uuid, for_update=True)
+        if row is None:
+            if nxt.status != "taking" or state.taking is not None:
+                return None, []  # finished or cancelled by another turn meanwhile
+            row = await repo.create(
+                domain_uuid,
+                values | {"voice_conversation_uuid": turn.conversation_uuid, "language": turn.language},
+            )
+            return None, []
+        row = await repo.update(row, values)
+        if nxt.status != "new":
+            return None, []
+        return row.voice_caller_message_uuid, await _deliveries(session, domain_uuid, turn.secretary, state, row)
+
+
+def payload(row: CallerMessage, secretary: Secretary | None, state: MessageState) -> dict[str, Any]:
+    """The ``message.created`` event (signed and delivered like ``call.ended``)."""
+    return {
+        "event": EVENT,
+        "domain_uuid": str(row.domain_uuid),
+        "conversation_uuid": str(row.voice_conversation_uuid),
+        "call_uuid": state.call_uuid,
+        "secretary": {"uuid": str(secretary.voice_secretary_uuid), "name": secretary.name} if secretary else None,
+        "caller": {"number": state.caller_id_number, "name": state.caller_id_name},
+        "message": {
+            "uuid": str(row.voice_caller_message_uuid),
+            "caller_name": row.caller_name,
+            "callback_number": row.callback_number,
+            "body": row.body,
+            "confirmed": row.confirmed,
+            "language": row.language,
+            "taken_at": row.taken_at.isoformat() if row.taken_at else None,
+        },
+    }
+
+
+async def _deliveries(
+    session: AsyncSession, domain_uuid: uuid.UUID, secretary: Secretary, state: MessageState, row: CallerMessage
+) -> list[uuid.UUID]:
+    """The message's outbox rows, in the caller's transaction: the secretary's webhook and its e-mail
+    (``mailto:``, :mod:`voice_ai.services.message_email`), each when set."""
+    event = payload(row, secretary, state)
+    urls = [secretary.webhook_url] if secretary.webhook_url else []
+    if secretary.message_email:
+        urls.append(MAILTO + ",".join(a.strip() for a in secretary.message_email.split(",") if a.strip()))
+    created = []
+    for url in urls:
+        delivery = await WebhookDeliveryRepository(session).create(
+            domain_uuid, {"voice_conversation_uuid": row.voice_conversation_uuid, "url": url, "payload": event}
+        )
+        created.append(delivery.voice_ai_webhook_delivery_uuid)
+    return created
+
+
+async def queue_deliveries(runtime: Any, domain_uuid: uuid.UUID, deliveries: list[uuid.UUID]) -> None:
+    """Queue the message's deliveries once their rows are committed; one that cannot be queued now stays pending
+    in the outbox, and the every-minute job queues it."""
+    if runtime.jobs is None:
+        return
+    for delivery in deliveries:
+        try:
+            await runtime.jobs.webhook(domain_uuid, delivery, attempt=0, delay_s=0)
+        except Exception as exc:
+            logger.error("message delivery %s could not be queued now (%s)", delivery, type(exc).__name__)
+
+
+async def on_call_end(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> list[uuid.UUID]:
+    """The call ended while a message was being taken (the caller hung up, pressed 0 for the operator, the last
+    allowed turn…): nothing said is lost. A message already said (it has a body) is kept as ``new``, unconfirmed,
+    and announced; one without its message is ``cancelled`` (listed with ``status=cancelled``). Runs in the end's
+    transaction; returns the deliveries to queue once it commits (:func:`queue_deliveries`)."""
+    repo = CallerMessageRepository(session)
+    row = await repo.taking(domain_uuid, conversation.voice_conversation_uuid, for_update=True)
+    if row is None:
+        return []
+    if not row.body:
+        await repo.update(row, {"status": "cancelled", "step": None})
+        return []
+    row = await repo.update(row, {"status": "new", "step": None, "taken_at": datetime.now(UTC)})
+    secretary = (
+        await SecretaryRepository(session).get(domain_uuid, conversation.voice_secretary_uuid)
+        if conversation.voice_secretary_uuid
+        else None
+    )
+    if secretary is None:
+        return []
+    state = MessageState(row, conversation.caller_id_number, conversation.caller_id_name, conversation.call_uuid)
+    return await _deliveries(session, domain_uuid, secretary, state, row)

@@ -1,0 +1,332 @@
+"""Taking a message (issue 13): the dialogue alone, then whole calls — turn-based with the built-in policy and with a
+vendor's model (which never sees the capture), streaming through the engine — stored with the conversation, listed
+and marked read through the API, and announced by the signed ``message.created`` webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from fakes.receiver import ReceiverServer
+from fakes.vendors import OPENAI_KEY
+from voice_ai.conversation.engine import CallEngine
+from voice_ai.conversation.message_taking import (
+    Draft,
+    advance,
+    cancels,
+    confirms,
+    name_in,
+    number_in,
+    wants_to_leave,
+)
+from voice_ai.conversation.phrases import phrase
+from voice_ai.demo.seed import seed_demo
+from voice_ai.runtime import Runtime
+from voice_ai.streaming.contracts import Heard
+
+SECRET = "whsec_messages_0123456789"
+OFFER = phrase("pt", "offer_message")
+CALLER_ID = "+554133334444"
+
+
+# -- the dialogue alone -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("Quero deixar um recado para o Carlos", True),
+        ("Pode anotar uma mensagem?", True),
+        ("Can I leave a message for her?", True),
+        ("Recebi uma mensagem de vocês ontem", False),
+        ("Qual o horário de funcionamento?", False),
+    ],
+)
+def test_a_caller_asking_to_leave_a_message(text: str, wanted: bool) -> None:
+    assert wants_to_leave(text) is wanted
+
+
+def test_names_numbers_and_answers_as_callers_say_them() -> None:
+    assert name_in("Meu nome é João da Silva.") == "João da Silva"
+    assert name_in("É a Maria.") == "Maria" and name_in("Sousa") == "Sousa"
+    assert name_in("My name is John Smith") == "John Smith"
+    assert number_in("É 11 98765-4321") == "11987654321"
+    assert number_in("nove oito sete seis, cinco quatro") == "987654"
+    assert number_in("sim") is None and number_in("ramal 20") is None
+    assert confirms("Está correto.") and confirms("Sim, isso mesmo") and confirms("That's right")
+    assert not confirms("Não, está errado") and not confirms("Está errado")
+    assert cancels("Esquece, deixa pra lá") and cancels("Quero cancelar o recado")
+    # while the message itself is said, a message about cancelling is a message
+    assert not cancels("Quero cancelar a consulta de amanhã", saying_message=True)
+    assert cancels("Deixa pra lá, não precisa", saying_message=True)
+
+
+def test_the_capture_step_by_step() -> None:
+    def step(draft: Draft | None, text: str, last: str = "", caller: str | None = CALLER_ID) -> Any:
+        return advance(draft, text, language="pt-BR", last_said=last, caller_id=caller)
+
+    assert step(None, "sim", last="Funcionamos das 8h às 18h.") is None  # no offer: the model answers
+    assert step(None, "Não, obrigado", last=f"O Financeiro não atendeu. {OFFER}").say == phrase(
+        "pt", "message_declined"
+    )
+    started = step(None, "Sim, por favor", last=f"O Financeiro não atendeu. {OFFER}")
+    assert (
+        started.say == phrase("pt", "message_ask_name")
+        and started.draft == Draft("name")
+        and started.status == "taking"
+    )
+    named = step(started.draft, "Meu nome é Ana Lima")
+    assert named.say == "Obrigada, Ana Lima. Podemos retornar a ligação para o número 5 5 4 1 3 3 3 3 4 4 4 4?"
+    assert named.draft == Draft("number", 0, "Ana Lima", "554133334444")
+    numbered = step(named.draft, "Pode sim")
+    assert numbered.say == phrase("pt", "message_ask_body") and numbered.draft.callback_number == "554133334444"
+    said = step(numbered.draft, "O recado é que a reunião de amanhã mudou para as 15h.")
+    assert said.draft.step == "confirm" and said.draft.body == "que a reunião de amanhã mudou para as 15h"
+    assert said.say.startswith("Anotei: recado de Ana Lima, retorno no número 5 5 4 1") and said.say.endswith("?")
+    wrong = step(said.draft, "Não, está errado")
+    assert wrong.say == phrase("pt", "message_retake") and wrong.draft.step == "body"
+    again = step(step(wrong.draft, "A reunião mudou para as 16h").draft, "Está correto")
+    assert again.status == "new" and again.draft.body == "A reunião mudou para as 16h"
+
+    # no caller ID: the number is asked for; a caller that denies the caller ID says another one
+    asked = step(Draft("name"), "Carlos", caller=None)
+    assert asked.say == phrase("pt", "message_ask_number") and asked.draft.callback_number is None
+    unclear = step(asked.draft, "é o de casa", caller=None)
+    assert unclear.say == phrase("pt", "message_ask_number_again") and unclear.draft.retries == 1
+    assert step(unclear.draft, "um nove oito sete seis cinco", caller=None).draft.callback_number == "198765"
+    denied = step(Draft("number", 0, "Ana", "554133334444"), "Não, anota 11 91234 5678")
+    assert denied.draft.callback_number == "11912345678" and denied.draft.step == "body"
+    assert step(Draft("number", 0, "Ana", "554133334444"), "Não").say == phrase("pt", "message_ask_number")
+    gave_up = step(Draft("number", 2, "Ana", None), "não sei", caller=None)  # moves on without a number
+    assert gave_up.draft.step == "body" and gave_up.draft.callback_number is None
+    assert step(Draft("body", 0, "Ana"), "Esquece").status == "cancelled"
+    english = advance(None, "I'd like to leave a message", language="en", last_said="", caller_id=None)
+    assert english is not None and english.say == phrase("en", "message_ask_name")
+
+
+# -- whole calls --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Any:
+    with ReceiverServer() as state:
+        yield state
+
+
+@pytest.fixture
+async def tenant(runtime: Runtime, client: httpx.AsyncClient, receiver: Any) -> dict[str, str]:
+    async with runtime.sessionmaker() as session, session.begin():
+        seeded = await seed_demo(session)
+    domain, secretary = str(seeded.domain_uuid), str(seeded.secretary_uuid)
+    patched = await client.patch(
+        f"/api/v1/domains/{domain}/secretaries/{secretary}",
+        json={"max_turns": 30, "webhook_url": receiver.url, "webhook_secret": SECRET},
+    )
+    assert patched.status_code == 200, patched.text
+    return {"domain": domain, "secretary": secretary}
+
+
+async def _start(client: httpx.AsyncClient, tenant: dict[str, str], call: str, caller: str | None = CALLER_ID) -> Any:
+    started = await client.post(
+        "/api/v1/calls",
+        json={"domain_uuid": tenant["domain"], "secretary": "8000", "call_uuid": call, "caller_id_number": caller},
+    )
+    assert started.status_code == 201, started.text
+    return started.json()
+
+
+async def _say(client: httpx.AsyncClient, tenant: dict[str, str], call: str, text: str) -> dict[str, Any]:
+    response = await client.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": tenant["domain"], "text": text})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def _until_received(receiver: Any, event: str, seconds: float = 30) -> Any:
+    for _ in range(int(seconds * 10)):
+        found = [r for r in receiver.received if r.headers.get("x-voiceai-event") == event]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {event} webhook received")
+
+
+async def test_a_message_taken_on_a_turn_based_call(
+    client: httpx.AsyncClient, tenant: dict[str, str], receiver: Any, new_domain: Any, db: Any
+) -> None:
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, tenant, call)
+    replies = [
+        await _say(client, tenant, call, text)
+        for text in (
+            "Quero deixar um recado para o Carlos",
+            "Meu nome é Ana Lima",
+            "Sim, pode ser",
+            "Que a reunião de amanhã mudou para as 15h",
+            "Está correto",
+        )
+    ]
+    assert [r["response_text"] for r in replies[:2]] == [
+        phrase("pt", "message_ask_name"),
+        "Obrigada, Ana Lima. Podemos retornar a ligação para o número 5 5 4 1 3 3 3 3 4 4 4 4?",
+    ]
+    assert replies[2]["response_text"] == phrase("pt", "message_ask_body")
+    assert "que a reunião de amanhã mudou para as 15h" in replies[3]["response_text"].lower()
+    assert replies[4]["response_text"] == phrase("pt", "message_taken")
+    assert all(r["action"] == "continue" and r["providers"]["dialog"] == "message_taking" for r in replies)
+    assert all("llm" not in r["providers"] for r in replies)  # no model decided these turns
+
+    base = f"/api/v1/domains/{tenant['domain']}"
+    listed = (await client.get(f"{base}/caller-messages")).json()
+    assert listed["total"] == 1
+    message = listed["items"][0]
+    assert message["status"] == "new" and message["confirmed"] is True and message["caller_name"] == "Ana Lima"
+    assert message["callback_number"] == "554133334444" and message["taken_at"] is not None
+    assert message["body"] == "Que a reunião de amanhã mudou para as 15h" and message["language"] == "pt-BR"
+
+    # the call log: the list marks the call, the conversation shows the message
+    conversations = (await client.get(f"{base}/conversations")).json()["items"]
+    assert [c["caller_message_count"] for c in conversations] == [1]
+    detail = (await client.get(f"{base}/conversations/{message['voice_conversation_uuid']}")).json()
+    assert [m["voice_caller_message_uuid"] for m in detail["caller_messages"]] == [message["voice_caller_message_uuid"]]
+
+    # the signed webhook, before the call even ended
+    hook = await _until_received(receiver, "message.created")
+    timestamp = hook.headers["x-voiceai-timestamp"]
+    expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + hook.body, hashlib.sha256).hexdigest()
+    assert hook.headers["x-voiceai-signature"] == f"sha256={expected}"
+    sent = json.loads(hook.body)
+    assert sent["event"] == "message.created" and sent["call_uuid"] == call
+    assert sent["message"]["uuid"] == message["voice_caller_message_uuid"]
+    assert sent["message"]["caller_name"] == "Ana Lima" and sent["caller"]["number"] == CALLER_ID
+
+    # read, unread; another tenant sees nothing
+    url = f"{base}/caller-messages/{message['voice_caller_message_uuid']}"
+    read = await client.patch(url, json={"status": "read"})
+    assert read.status_code == 200 and read.json()["status"] == "read" and read.json()["read_at"] is not None
+    assert (await client.get(f"{base}/caller-messages", params={"status": "new"})).json()["total"] == 0
+    unread = await client.patch(url, json={"status": "new"})
+    assert unread.json()["status"] == "new" and unread.json()["read_at"] is None
+    bad = await client.patch(url, json={"status": "taking"})
+    assert bad.status_code == 422
+    other = await new_domain()
+    foreign = f"/api/v1/domains/{other}/caller-messages/{message['voice_caller_message_uuid']}"
+    assert (await client.get(foreign)).status_code == 404
+    assert (await client.patch(foreign, json={"status": "read"})).status_code == 404
+    assert (await client.delete(foreign)).status_code == 404
+    assert (await client.get(f"/api/v1/domains/{other}/caller-messages")).json()["total"] == 0
+
+    # after the message the call goes on with the model as before
+    after = await _say(client, tenant, call, "Qual o horário de funcionamento?")
+    assert after["providers"].get("llm") and "dialog" not in after["providers"]
+
+
+async def test_the_offer_with_a_vendors_model_and_a_cancelled_message(
+    client: httpx.AsyncClient, tenant: dict[str, str], vendors: Any, db: Any
+) -> None:
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "model": "gpt-test"}
+    created = await client.post(
+        f"/api/v1/domains/{tenant['domain']}/providers",
+        json={"provider_type": "llm", "provider_name": "openai_compatible", "is_default": True, "config": config},
+    )
+    assert created.status_code == 201, created.text
+    base = f"/api/v1/domains/{tenant['domain']}"
+    # whoever offers a message ends with the offer (here the greeting itself: a secretary outside hours)
+    greeting = f"Olá! Estamos fora do horário de atendimento. {OFFER}"
+    await client.patch(f"{base}/secretaries/{tenant['secretary']}", json={"greeting": greeting})
+
+    call = f"call-{uuid.uuid4()}"
+    assert (await _start(client, tenant, call, caller=None))["greeting_text"] == greeting
+    vendors.requests.clear()
+    started = await _say(client, tenant, call, "Sim")
+    assert started["response_text"] == phrase("pt", "message_ask_name")
+    assert (await _say(client, tenant, call, "Carlos"))["response_text"] == phrase("pt", "message_ask_number")
+    cancelled = await _say(client, tenant, call, "Esquece, não quero mais")
+    assert cancelled["response_text"] == phrase("pt", "message_cancelled")
+    assert not [r for r in vendors.requests if r.path.endswith("/chat/completions")]  # the model never saw them
+    assert (await client.get(f"{base}/caller-messages")).json()["total"] == 0
+    stored = (await client.get(f"{base}/caller-messages", params={"status": "cancelled"})).json()["items"]
+    assert [(m["caller_name"], m["step"]) for m in stored] == [("Carlos", None)]
+    assert (
+        await client.patch(f"{base}/caller-messages/{stored[0]['voice_caller_message_uuid']}", json={"status": "read"})
+    ).status_code == 409
+
+    answered = await _say(client, tenant, call, "Qual o horário de funcionamento?")
+    assert answered["providers"]["llm"].startswith("openai_compatible#")
+    assert [r for r in vendors.requests if r.path.endswith("/chat/completions")]
+
+
+async def test_a_message_taken_on_a_streaming_call(
+    runtime: Runtime, client: httpx.AsyncClient, tenant: dict[str, str], receiver: Any, db: Any
+) -> None:
+    engine = CallEngine(runtime)
+    domain, call = uuid.UUID(tenant["domain"]), f"call-{uuid.uuid4()}"
+    await engine.start_stream(
+        domain,
+        "8000",
+        call,
+        caller_id_number="2001",
+        caller_id_name="Ramal",
+        destination_number="8000",
+        sample_rate=16000,
+    )
+    said = []
+    for text in ("Pode anotar um recado?", "É o Pedro", "sim", "Liga para mim depois do almoço", "Isso mesmo"):
+        reply = engine.respond(domain, call, Heard(text, "test-stt", 5.0), sample_rate=16000)
+        parts = [part async for part in reply]
+        assert parts and parts[0].audio is not None and parts[0].audio.sample_rate == 16000
+        await reply.commit()
+        said.append(reply.text)
+        assert reply.action.kind == "continue" and reply.providers["dialog"] == "message_taking"
+    assert said[0] == phrase("pt", "message_ask_name")
+    assert said[1] == "Obrigada, Pedro. Podemos retornar a ligação para o número 2 0 0 1?"
+    assert said[3].startswith("Anotei: recado de Pedro, retorno no número 2 0 0 1: Liga para mim depois do almoço.")
+    assert said[4] == phrase("pt", "message_taken")
+    rows = await db.fetch(
+        "SELECT status, caller_name, callback_number, body FROM v_voice_caller_messages WHERE domain_uuid = $1", domain
+    )
+    assert [tuple(r) for r in rows] == [("new", "Pedro", "2001", "Liga para mim depois do almoço")]
+    hook = await _until_received(receiver, "message.created")
+    assert json.loads(hook.body)["message"]["callback_number"] == "2001"
+
+
+async def test_a_caller_who_hangs_up_during_the_capture_loses_nothing(
+    client: httpx.AsyncClient, tenant: dict[str, str], receiver: Any, db: Any
+) -> None:
+    base = f"/api/v1/domains/{tenant['domain']}"
+    said, unsaid = f"call-{uuid.uuid4()}", f"call-{uuid.uuid4()}"
+    for call in (said, unsaid):
+        await _start(client, tenant, call)
+        await _say(client, tenant, call, "Quero deixar um recado")
+        await _say(client, tenant, call, "Bruno")
+    await _say(client, tenant, said, "sim")
+    readback = await _say(client, tenant, said, "Preciso da nota fiscal de novembro")
+    assert readback["response_text"].endswith("Está correto?")
+    for call in (said, unsaid):  # both hang up before confirming
+        ended = await client.post(
+            f"/api/v1/calls/{call}/end", json={"domain_uuid": tenant["domain"], "outcome": "hangup"}
+        )
+        assert ended.status_code == 200, ended.text
+    kept = (await client.get(f"{base}/caller-messages")).json()["items"]
+    assert [(m["caller_name"], m["body"], m["confirmed"], m["status"]) for m in kept] == [
+        ("Bruno", "Preciso da nota fiscal de novembro", False, "new")
+    ]
+    cancelled = (await client.get(f"{base}/caller-messages", params={"status": "cancelled"})).json()["items"]
+    assert [(m["caller_name"], m["body"]) for m in cancelled] == [("Bruno", None)]
+    assert (await client.get(f"{base}/caller-messages", params={"status": "taking"})).json()["total"] == 0
+    hook = await _until_received(receiver, "message.created")
+    assert json.loads(hook.body)["message"] | {"uuid": None, "taken_at": None} == {
+        "uuid": None,
+        "taken_at": None,
+        "caller_name": "Bruno",
+        "callback_number": "554133334444",
+        "body": "Preciso da nota fiscal de novembro",
+        "confirmed": False,
+        "language": "pt-BR",
+    }
