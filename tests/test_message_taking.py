@@ -73,6 +73,11 @@ def test_the_capture_step_by_step() -> None:
         return advance(draft, text, language="pt-BR", last_said=last, caller_id=caller)
 
     assert step(None, "sim", last="Funcionamos das 8h às 18h.") is None  # no offer: the model answers
+    # an answer to the offer that asks something else is for the model or policy ("quero" alone would be a yes)
+    for other in ("Quero um orçamento do comercial", "Não, quero falar com o financeiro agora"):
+        assert step(None, other, last=f"O Financeiro não atendeu. {OFFER}") is None
+    assert step(None, "Quero sim", last=OFFER).say == phrase("pt", "message_ask_name")
+    assert step(None, "Sim, meu nome é Ana Lima", last=OFFER).say == phrase("pt", "message_ask_name")
     assert step(None, "Não, obrigado", last=f"O Financeiro não atendeu. {OFFER}").say == phrase(
         "pt", "message_declined"
     )

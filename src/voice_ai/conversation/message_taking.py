@@ -75,6 +75,8 @@ DIGIT_WORDS = {
     "eight": "8", "nine": "9",
 }  # fmt: skip
 _TOKEN = re.compile(r"\d+|[a-z]+")
+OFFER_ANSWER_WORDS = 3  # "sim, por favor", "não, obrigado": a longer answer to the offer may ask something else
+PLAIN_ANSWER = {"sim", "claro", "pode", "yes", "sure", "ok", "okay", "please"}  # a yes whatever follows
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,14 @@ def offered(last_said: str, language: str) -> bool:
     """The secretary's last reply ended with the offer of a message (in the call's language or the other)."""
     said = last_said.strip()
     return any(said.endswith(phrase(lang, "offer_message")) for lang in (language, "pt", "en"))
+
+
+def answers_offer(text: str) -> bool:
+    """A plain yes or no to the offer ("sim, por favor", "não, obrigado", "quero sim"), or one that starts with an
+    unmistakable yes/no word: "quero um orçamento do comercial" or "não, quero falar com o financeiro" is another
+    request, for the model or policy to answer (a bare "quero" is a yes in Portuguese; a "quero …" sentence is not)."""
+    words = _TOKEN.findall(fold(text))
+    return len(words) <= OFFER_ANSWER_WORDS or bool(words and words[0] in PLAIN_ANSWER and len(words) <= 8)
 
 
 def cancels(text: str, *, saying_message: bool = False) -> bool:
@@ -214,9 +224,13 @@ def advance(
     """The capture's next turn for what the caller said (``transcript``, not empty); None when no message is being
     taken and this turn starts none (the LLM answers it)."""
     if draft is None:
-        if offered(last_said, language) and denies(transcript):
+        if wants_to_leave(transcript):
+            return Next(phrase(language, "message_ask_name"), Draft("name"), "taking")
+        if not offered(last_said, language) or not answers_offer(transcript):
+            return None  # no offer, or an answer that asks something else ("quero um orçamento do comercial")
+        if denies(transcript):
             return Next(phrase(language, "message_declined"), None, None)
-        if (offered(last_said, language) and affirms(transcript)) or wants_to_leave(transcript):
+        if affirms(transcript):
             return Next(phrase(language, "message_ask_name"), Draft("name"), "taking")
         return None
     if cancels(transcript, saying_message=draft.step == "body"):
