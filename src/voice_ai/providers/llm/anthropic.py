@@ -5,7 +5,7 @@ Structured decisions use a forced tool call whose input schema is the requested 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr
 
@@ -20,6 +20,10 @@ from voice_ai.providers.errors import (
 from voice_ai.providers.llm.prompting import system_prompt
 from voice_ai.providers.sdk import build_client
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
+from voice_ai.tools.toolbox import instructions
+
+if TYPE_CHECKING:
+    from voice_ai.tools.toolbox import Toolbox
 
 TOOL_NAME = "respond"
 
@@ -52,6 +56,7 @@ class AnthropicLLM(LLMProvider):
     Settings = AnthropicSettings
     capabilities = Capabilities(streaming=True, structured_output=True)
     extra = "anthropic"
+    function_calling = True
     settings: AnthropicSettings
     _client: Any = None
 
@@ -153,6 +158,71 @@ class AnthropicLLM(LLMProvider):
             result.text = str(result.data.get("response", text))
         return result
 
+    async def _chat_tools_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any],
+        tools: Toolbox,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        """Messages API tool use: the tenant's tools beside the decision's own ``respond`` tool, with
+        ``tool_choice: any`` (a tool every round: the model ends by calling ``respond``); each ``tool_use`` block is
+        answered by a ``tool_result`` block (``is_error`` for a failure) in the next user message. The last round (or
+        once the turn's calls are spent) forces ``respond``."""
+        language = context.language if context else "pt-BR"
+        request = self._messages_request(
+            [ChatMessage("system", instructions(language)), *messages],
+            context,
+            response_schema,
+            temperature,
+            max_tokens,
+        )
+        respond = request["tools"][0]
+        request["tools"] = [
+            *(
+                {"name": d["name"], "description": d["description"], "input_schema": d["parameters"]}
+                for d in tools.declarations()
+            ),
+            respond,
+        ]
+        conversation: list[dict[str, Any]] = request["messages"]
+        used: dict[str, float] = {"input_tokens": 0, "output_tokens": 0}
+        rounds = tools.max_calls + 2
+        for round_number in range(rounds):
+            final = tools.exhausted or round_number == rounds - 1
+            request["tool_choice"] = {"type": "tool", "name": TOOL_NAME} if final else {"type": "any"}
+            try:
+                message = await self.client().messages.create(**request)
+            except Exception as exc:
+                raise self._map(exc) from None
+            used["input_tokens"] += message.usage.input_tokens
+            used["output_tokens"] += message.usage.output_tokens
+            uses = [b for b in message.content if b.type == "tool_use"]
+            decision = next((b for b in uses if b.name == TOOL_NAME), None)
+            if decision is not None or not uses:
+                if decision is None or not isinstance(decision.input, dict):
+                    raise ProviderError("the model did not call the response tool", provider=self.label, retryable=True)
+                text = "".join(block.text for block in message.content if block.type == "text").strip()
+                result = ChatResult(str(decision.input.get("response", text)), dict(decision.input))
+                result.info.usage = used
+                return result
+            conversation.append({"role": "assistant", "content": [_block(b) for b in message.content]})
+            results = []
+            for use in uses:
+                outcome = await tools.call(use.name, use.input)
+                results.append(
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": use.id,
+                        "content": outcome.content,
+                        "is_error": not outcome.ok,
+                    }
+                )
+            conversation.append({"role": "user", "content": results})
+        raise AssertionError("unreachable")
+
     def _map(self, exc: Exception) -> ProviderError:
         sdk = _sdk()
         if isinstance(exc, sdk.APITimeoutError):
@@ -170,3 +240,13 @@ class AnthropicLLM(LLMProvider):
         if isinstance(exc, sdk.APIConnectionError):
             return ProviderUnavailableError(f"cannot reach Anthropic: {exc}", provider=self.label)
         return ProviderError(f"unexpected error: {type(exc).__name__}: {str(exc)[:200]}", provider=self.label)
+
+
+def _block(block: Any) -> dict[str, Any]:
+    """A response content block sent back as it came (the assistant's turn of the tool exchange)."""
+    if block.type == "tool_use":
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if block.type == "text":
+        return {"type": "text", "text": block.text}
+    dumped: dict[str, Any] = block.model_dump(exclude_none=True)  # thinking blocks keep their signature
+    return dumped
