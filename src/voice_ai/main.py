@@ -12,6 +12,7 @@ from voice_ai.api import docs
 from voice_ai.api.limits import TurnUploadLimit
 from voice_ai.api.responses import errors
 from voice_ai.api.routes import calls, conversations, documents, domains, health, providers_runtime, resources
+from voice_ai.api.routes import tools as tool_routes
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
 from voice_ai.core.security import BearerTokenMiddleware
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(documents.router)  # before the CRUD routes: /documents/upload is not an id
     for router in resources.routers:
         app.include_router(router)
+    app.include_router(tool_routes.router)  # the tenant's HTTP tools (docs/tools.md)
     app.include_router(conversations.router)
     app.include_router(providers_runtime.catalogue)
     app.include_router(providers_runtime.router)

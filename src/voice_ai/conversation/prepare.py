@@ -34,6 +34,8 @@ from voice_ai.providers.manager import FallbackChain
 from voice_ai.providers.types import Kind, TransferTarget
 from voice_ai.services.destinations import routable_targets
 from voice_ai.services.vocabulary import tenant_lexicon
+from voice_ai.tools.load import turn_toolbox
+from voice_ai.tools.toolbox import Toolbox
 from voice_ai.understanding.lexicon import Lexicon
 
 MIN_LOCK_WAIT_S = 0.1
@@ -58,6 +60,7 @@ class TurnContext:
     embedder: Any
     cached: dict[str, uuid.UUID]  # the secretary's fixed phrases already synthesised, by cache key
     lexicon: Lexicon  # the tenant's words (names, keywords, documents): every turn, typed text too
+    tools: Toolbox | None = None  # the secretary's HTTP tools for an LLM with function calling (voice_ai.tools)
 
     @property
     def language(self) -> str:
@@ -169,6 +172,7 @@ async def read_turn(
         embedder = await runtime.embedder(domain_uuid, session)  # the tenant's: the documents' model
         keys = [cache_key(secretary, text) for text in fixed_phrases(secretary, targets)]
         cached = await AudioRepository(session).cached_many(domain_uuid, keys)
+        tools = await turn_toolbox(session, runtime, domain_uuid, secretary.voice_secretary_uuid)
 
         conversations = ConversationRepository(session)
         if claim_by is not None:
@@ -203,6 +207,7 @@ async def read_turn(
             embedder,
             cached,
             lexicon,
+            tools,
         )
 
 

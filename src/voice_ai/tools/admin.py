@@ -20,9 +20,11 @@ async def prepare_tool(ctx: Context, values: dict[str, Any], row: Tool | None) -
         values["headers"] = (
             merge_config(row.headers, patch, ctx.box, names) if row else encrypt_config(patch, ctx.box, names)
         )
-    if row is not None and ("url" in values or "parameters" in values):
+    if row is None or "url" in values or "parameters" in values:
+        url = values.get("url") or (row.url if row else "")
+        parameters = values.get("parameters") or (row.parameters if row else {})
         try:
-            check_placeholders(values.get("url") or row.url, values.get("parameters") or row.parameters)
+            check_placeholders(url, parameters)
         except ValueError as exc:
             raise FieldError("url", str(exc)) from None
     return values

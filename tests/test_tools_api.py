@@ -1,0 +1,191 @@
+"""Tools through the API (``/api/v1/domains/{domain}/tools``): definitions checked, header values encrypted at rest
+and never returned, tenant isolation; and a call turn in which the configured LLM calls a tool, logged with the
+turn."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from fakes.tool_servers import TOOL_KEY, ToolServer, ToolServers
+from fakes.vendors import OPENAI_KEY
+from voice_ai.core.crypto import SecretBox
+from voice_ai.core.secret_fields import decrypt_config
+from voice_ai.runtime import Runtime
+
+NewDomain = Callable[..., Awaitable[str]]
+PARAMETERS = {
+    "type": "object",
+    "properties": {"order": {"type": "string", "pattern": "^[0-9]+$"}},
+    "required": ["order"],
+}
+
+
+def tool_body(base_url: str = "https://erp.example.com", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "order_status",
+        "description": "Looks up an order's delivery status by its number.",
+        "parameters": PARAMETERS,
+        "url": f"{base_url}/tool/orders/{{order}}",
+        "headers": {"X-Api-Key": TOOL_KEY, "Accept-Language": "pt-BR"},
+        **extra,
+    }
+
+
+async def _stored_headers(db: asyncpg.Connection, tool_uuid: str) -> dict[str, Any]:
+    raw = await db.fetchval("SELECT headers FROM v_voice_tools WHERE voice_tool_uuid = $1", uuid.UUID(tool_uuid))
+    return dict(json.loads(raw))
+
+
+async def test_headers_are_encrypted_at_rest_masked_and_kept_when_the_mask_comes_back(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection, runtime: Runtime
+) -> None:
+    domain = await new_domain()
+    created = await client.post(f"/api/v1/domains/{domain}/tools", json=tool_body())
+    assert created.status_code == 201, created.text
+    tool = created.json()
+    assert TOOL_KEY not in created.text and tool["headers"]["X-Api-Key"] != TOOL_KEY
+    assert tool["method"] == "GET" and tool["timeout_s"] == 3.0 and tool["enabled"] is True
+    raw = await _stored_headers(db, tool["voice_tool_uuid"])
+    assert all(value.startswith("enc:v1:") for value in raw.values()) and TOOL_KEY not in json.dumps(raw)
+    box: SecretBox = runtime.secret_box
+    assert decrypt_config(raw, box) == {"X-Api-Key": TOOL_KEY, "Accept-Language": "pt-BR"}
+
+    url = f"/api/v1/domains/{domain}/tools/{tool['voice_tool_uuid']}"
+    listed = await client.get(f"/api/v1/domains/{domain}/tools")
+    assert listed.json()["total"] == 1 and TOOL_KEY not in listed.text
+    # the form sends the mask back: the stored secret stays; a new header is added; null removes one
+    patched = await client.patch(
+        url, json={"headers": {"X-Api-Key": tool["headers"]["X-Api-Key"], "X-Tenant": "42", "Accept-Language": None}}
+    )
+    assert patched.status_code == 200, patched.text
+    assert decrypt_config(await _stored_headers(db, tool["voice_tool_uuid"]), box) == {
+        "X-Api-Key": TOOL_KEY,
+        "X-Tenant": "42",
+    }
+    replaced = await client.patch(url, json={"headers": {"X-Api-Key": "new-key-000000000001"}})
+    assert replaced.status_code == 200
+    assert decrypt_config(await _stored_headers(db, tool["voice_tool_uuid"]), box)["X-Api-Key"] == (
+        "new-key-000000000001"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"parameters": {"type": "string"}}, "parameters"),
+        ({"parameters": {"type": "object", "properties": {"order": {"type": "nope"}}}}, "parameters"),
+        ({"name": "respond"}, "name"),
+        ({"name": "order status"}, "name"),
+        ({"url": "ftp://erp.example.com/x"}, "url"),
+        ({"url": "https://bob:pw@erp.example.com/x"}, "url"),
+        ({"url": "https://erp.example.com/orders/{missing}"}, "url"),
+        ({"headers": {"Host": "intranet"}}, "headers"),
+        ({"headers": {"X-Key": "a\r\nInjected: 1"}}, "headers"),
+        ({"timeout_s": 30}, "timeout_s"),
+        ({"max_response_bytes": 10_000_000}, "max_response_bytes"),
+        ({"method": "TRACE"}, "method"),
+    ],
+)
+async def test_bad_definitions_get_a_422_naming_the_field(
+    client: httpx.AsyncClient, new_domain: NewDomain, change: dict[str, Any], field: str
+) -> None:
+    domain = await new_domain()
+    response = await client.post(f"/api/v1/domains/{domain}/tools", json=tool_body(**change))
+    assert response.status_code == 422, response.text
+    assert field in response.text
+
+
+async def test_a_partial_update_keeps_the_url_consistent_and_names_are_unique(
+    client: httpx.AsyncClient, new_domain: NewDomain
+) -> None:
+    domain = await new_domain()
+    tool = (await client.post(f"/api/v1/domains/{domain}/tools", json=tool_body())).json()
+    url = f"/api/v1/domains/{domain}/tools/{tool['voice_tool_uuid']}"
+    # dropping the parameter the URL needs is refused
+    dropped = await client.patch(url, json={"parameters": {"type": "object", "properties": {}}})
+    assert dropped.status_code == 422 and "{order}" in dropped.text
+    again = await client.post(f"/api/v1/domains/{domain}/tools", json=tool_body())
+    assert again.status_code == 409 and "name" in again.text
+
+
+async def test_another_tenants_tool_is_a_404(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
+    mine, theirs = await new_domain(), await new_domain()
+    tool = (await client.post(f"/api/v1/domains/{theirs}/tools", json=tool_body())).json()
+    url = f"/api/v1/domains/{mine}/tools/{tool['voice_tool_uuid']}"
+    assert (await client.get(url)).status_code == 404
+    assert (await client.patch(url, json={"enabled": False})).status_code == 404
+    assert (await client.delete(url)).status_code == 404
+    assert (await client.get(f"/api/v1/domains/{mine}/tools")).json()["total"] == 0
+    # a secretary of another tenant cannot own my tool
+    other = (await client.post(f"/api/v1/domains/{theirs}/secretaries", json={"name": "S"})).json()
+    refused = await client.post(
+        f"/api/v1/domains/{mine}/tools", json=tool_body(voice_secretary_uuid=other["voice_secretary_uuid"])
+    )
+    assert refused.status_code == 422 and "voice_secretary_uuid" in refused.text
+    assert (await client.get(f"/api/v1/domains/{theirs}/tools/{tool['voice_tool_uuid']}")).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def tool_server() -> Iterator[ToolServers]:
+    with ToolServer() as state:
+        yield state
+
+
+async def test_a_call_turn_with_a_tool_answers_from_it_and_logs_the_call(
+    client: httpx.AsyncClient, new_domain: NewDomain, runtime: Runtime, tool_server: ToolServers
+) -> None:
+    tool_server.reset()
+    domain = await new_domain()
+    base = f"/api/v1/domains/{domain}"
+    secretary = await client.post(f"{base}/secretaries", json={"name": "Loja", "extension": "8100"})
+    assert secretary.status_code == 201, secretary.text
+    llm = await client.post(
+        f"{base}/providers",
+        json={
+            "provider_type": "llm",
+            "provider_name": "openai",
+            "is_default": True,
+            "config": {"api_key": OPENAI_KEY, "base_url": f"{tool_server.base_url}/v1"},
+        },
+    )
+    assert llm.status_code == 201, llm.text
+    created = await client.post(f"{base}/tools", json=tool_body(tool_server.base_url))
+    assert created.status_code == 201, created.text
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(update={"tools_allow_networks": "127.0.0.1/32"})
+    try:
+        call = f"call-{uuid.uuid4()}"
+        started = await client.post(
+            "/api/v1/calls", json={"domain_uuid": domain, "secretary": "8100", "call_uuid": call}
+        )
+        assert started.status_code == 201, started.text
+        turn = await client.post(
+            f"/api/v1/calls/{call}/turns", data={"domain_uuid": domain, "text": "Qual o status do pedido 123?"}
+        )
+    finally:
+        runtime.settings = settings
+    assert turn.status_code == 200, turn.text
+    body = turn.json()
+    assert body["response_text"] == "Seu pedido 123 está enviado." and body["providers"]["llm"].startswith("openai")
+    assert [(r.path, r.headers["x-api-key"]) for r in tool_server.tool_requests] == [("/tool/orders/123", TOOL_KEY)]
+    conversation = started.json()["conversation_uuid"]
+    messages = (await client.get(f"{base}/conversations/{conversation}/messages")).json()["items"]
+    reply = next(m for m in messages if m["role"] == "assistant" and m["turn_index"] == 1)
+    assert reply["tool_calls"] == [
+        {
+            "tool": "order_status",
+            "arguments": {"order": "123"},
+            "ok": True,
+            "status": 200,
+            "ms": reply["tool_calls"][0]["ms"],
+        }
+    ]
+    assert reply["timings"]["tool_calls"] == 1 and reply["timings"]["tools_ms"] >= 0
+    assert TOOL_KEY not in json.dumps(messages)
