@@ -15,9 +15,11 @@ import pytest
 
 from fakes.tool_servers import TOOL_KEY, ToolServer, ToolServers
 from fakes.vendors import OPENAI_KEY
+from voice_ai.conversation.engine import CallEngine
 from voice_ai.core.crypto import SecretBox
 from voice_ai.core.secret_fields import decrypt_config
 from voice_ai.runtime import Runtime
+from voice_ai.streaming.contracts import Heard
 
 NewDomain = Callable[..., Awaitable[str]]
 PARAMETERS = {
@@ -138,10 +140,8 @@ def tool_server() -> Iterator[ToolServers]:
         yield state
 
 
-async def test_a_call_turn_with_a_tool_answers_from_it_and_logs_the_call(
-    client: httpx.AsyncClient, new_domain: NewDomain, runtime: Runtime, tool_server: ToolServers
-) -> None:
-    tool_server.reset()
+async def _tenant_with_a_tool(client: httpx.AsyncClient, new_domain: NewDomain, servers: ToolServers) -> str:
+    """A domain whose secretary (8100) answers with OpenAI (the local server) and has the order tool."""
     domain = await new_domain()
     base = f"/api/v1/domains/{domain}"
     secretary = await client.post(f"{base}/secretaries", json={"name": "Loja", "extension": "8100"})
@@ -152,31 +152,42 @@ async def test_a_call_turn_with_a_tool_answers_from_it_and_logs_the_call(
             "provider_type": "llm",
             "provider_name": "openai",
             "is_default": True,
-            "config": {"api_key": OPENAI_KEY, "base_url": f"{tool_server.base_url}/v1"},
+            "config": {"api_key": OPENAI_KEY, "base_url": f"{servers.base_url}/v1"},
         },
     )
     assert llm.status_code == 201, llm.text
-    created = await client.post(f"{base}/tools", json=tool_body(tool_server.base_url))
+    created = await client.post(f"{base}/tools", json=tool_body(servers.base_url))
     assert created.status_code == 201, created.text
+    return domain
+
+
+@pytest.fixture
+def loopback_tools(runtime: Runtime) -> Iterator[None]:
+    """The operator allows the tools' loopback network (the local tool server)."""
     settings = runtime.settings
     runtime.settings = settings.model_copy(update={"tools_allow_networks": "127.0.0.1/32"})
-    try:
-        call = f"call-{uuid.uuid4()}"
-        started = await client.post(
-            "/api/v1/calls", json={"domain_uuid": domain, "secretary": "8100", "call_uuid": call}
-        )
-        assert started.status_code == 201, started.text
-        turn = await client.post(
-            f"/api/v1/calls/{call}/turns", data={"domain_uuid": domain, "text": "Qual o status do pedido 123?"}
-        )
-    finally:
-        runtime.settings = settings
+    yield
+    runtime.settings = settings
+
+
+@pytest.mark.usefixtures("loopback_tools")
+async def test_a_call_turn_with_a_tool_answers_from_it_and_logs_the_call(
+    client: httpx.AsyncClient, new_domain: NewDomain, tool_server: ToolServers
+) -> None:
+    tool_server.reset()
+    domain = await _tenant_with_a_tool(client, new_domain, tool_server)
+    call = f"call-{uuid.uuid4()}"
+    started = await client.post("/api/v1/calls", json={"domain_uuid": domain, "secretary": "8100", "call_uuid": call})
+    assert started.status_code == 201, started.text
+    turn = await client.post(
+        f"/api/v1/calls/{call}/turns", data={"domain_uuid": domain, "text": "Qual o status do pedido 123?"}
+    )
     assert turn.status_code == 200, turn.text
     body = turn.json()
     assert body["response_text"] == "Seu pedido 123 está enviado." and body["providers"]["llm"].startswith("openai")
     assert [(r.path, r.headers["x-api-key"]) for r in tool_server.tool_requests] == [("/tool/orders/123", TOOL_KEY)]
     conversation = started.json()["conversation_uuid"]
-    messages = (await client.get(f"{base}/conversations/{conversation}/messages")).json()["items"]
+    messages = (await client.get(f"/api/v1/domains/{domain}/conversations/{conversation}/messages")).json()["items"]
     reply = next(m for m in messages if m["role"] == "assistant" and m["turn_index"] == 1)
     assert reply["tool_calls"] == [
         {
@@ -189,3 +200,27 @@ async def test_a_call_turn_with_a_tool_answers_from_it_and_logs_the_call(
     ]
     assert reply["timings"]["tool_calls"] == 1 and reply["timings"]["tools_ms"] >= 0
     assert TOOL_KEY not in json.dumps(messages)
+
+
+@pytest.mark.usefixtures("loopback_tools")
+async def test_a_streaming_reply_calls_the_tool_too(
+    client: httpx.AsyncClient, new_domain: NewDomain, runtime: Runtime, tool_server: ToolServers, db: asyncpg.Connection
+) -> None:
+    tool_server.reset()
+    domain = uuid.UUID(await _tenant_with_a_tool(client, new_domain, tool_server))
+    engine = CallEngine(runtime)
+    call = f"call-{uuid.uuid4()}"
+    await engine.start_stream(
+        domain, "8100", call, caller_id_number="1000", caller_id_name=None, destination_number="8100", sample_rate=8000
+    )
+    reply = engine.respond(domain, call, Heard("Qual o status do pedido 123?", "test-stt", 10.0), sample_rate=8000)
+    parts = [part async for part in reply]
+    await reply.commit()
+    assert " ".join(p.text for p in parts) == "Seu pedido 123 está enviado."
+    assert [r.path for r in tool_server.tool_requests] == ["/tool/orders/123"]
+    stored = await db.fetchval(
+        "SELECT m.tool_calls FROM v_voice_messages m JOIN v_voice_conversations c USING (voice_conversation_uuid)"
+        " WHERE c.call_uuid = $1 AND m.role = 'assistant' AND m.turn_index = 1",
+        call,
+    )
+    assert [(c["tool"], c["ok"]) for c in json.loads(stored)] == [("order_status", True)]
