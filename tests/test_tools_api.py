@@ -198,7 +198,7 @@ async def test_a_call_turn_with_a_tool_answers_from_it_and_logs_the_call(
             "ms": reply["tool_calls"][0]["ms"],
         }
     ]
-    assert reply["timings"]["tool_calls"] == 1 and reply["timings"]["tools_ms"] >= 0
+    assert reply["timings"]["tools_ms"] >= 0
     assert TOOL_KEY not in json.dumps(messages)
 
 

@@ -104,6 +104,23 @@
 	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_context';
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$y++;
+	//tools (issue 13): the tenant's HTTP tools the LLM may call
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_view';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_add';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
 
 	//default settings (global only: the app never reads domain or user overrides of these): where the Voice AI
 	//Service listens (loopback by default) and its API token (named *_key so Default Settings masks it)

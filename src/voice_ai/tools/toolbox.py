@@ -127,7 +127,7 @@ class Toolbox:
         return result
 
     def timings(self) -> dict[str, float]:
-        """The turn's time in tools (``tools_ms``) and their count, for the stored turn's timings."""
+        """The turn's time in tools (``tools_ms``), for the stored turn's timings (the calls: ``tool_calls``)."""
         if not self.log:
             return {}
-        return {"tools_ms": round(sum(float(e["ms"]) for e in self.log), 1), "tool_calls": float(len(self.log))}
+        return {"tools_ms": round(sum(float(e["ms"]) for e in self.log), 1)}

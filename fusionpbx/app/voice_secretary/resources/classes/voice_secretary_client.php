@@ -9,7 +9,7 @@ require_once __DIR__.'/voice_secretary_response.php';
  */
 class voice_secretary_client {
 
-	const RESOURCES = ['secretaries', 'transfer-rules', 'documents', 'providers', 'conversations'];
+	const RESOURCES = ['secretaries', 'transfer-rules', 'documents', 'providers', 'conversations', 'tools'];
 
 	private $base_url;
 	private $token;
