@@ -224,3 +224,70 @@ async def test_a_streaming_reply_calls_the_tool_too(
         call,
     )
     assert [(c["tool"], c["ok"]) for c in json.loads(stored)] == [("order_status", True)]
+
+
+async def _one_turn(client: httpx.AsyncClient, domain: str, text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    call = f"call-{uuid.uuid4()}"
+    started = await client.post("/api/v1/calls", json={"domain_uuid": domain, "secretary": "8100", "call_uuid": call})
+    assert started.status_code == 201, started.text
+    turn = await client.post(f"/api/v1/calls/{call}/turns", data={"domain_uuid": domain, "text": text})
+    assert turn.status_code == 200, turn.text
+    conversation = started.json()["conversation_uuid"]
+    messages = (await client.get(f"/api/v1/domains/{domain}/conversations/{conversation}/messages")).json()["items"]
+    return turn.json(), messages
+
+
+@pytest.mark.usefixtures("loopback_tools")
+async def test_a_failing_tool_is_spoken_as_an_apology_and_the_call_goes_on(
+    client: httpx.AsyncClient, new_domain: NewDomain, tool_server: ToolServers
+) -> None:
+    tool_server.reset()
+    domain = await _tenant_with_a_tool(client, new_domain, tool_server)
+    tools = (await client.get(f"/api/v1/domains/{domain}/tools")).json()["items"]
+    await client.patch(
+        f"/api/v1/domains/{domain}/tools/{tools[0]['voice_tool_uuid']}",
+        json={"url": f"{tool_server.base_url}/tool/fail"},
+    )
+    body, messages = await _one_turn(client, domain, "Qual o status do pedido 123?")
+    assert body["action"] == "continue" and body["response_text"].startswith("Desculpe, não consegui consultar agora")
+    reply = next(m for m in messages if m["role"] == "assistant" and m["turn_index"] == 1)
+    assert [(c["ok"], c["status"], c["error"]) for c in reply["tool_calls"]] == [(False, 500, "HTTP 500")]
+
+
+@pytest.mark.usefixtures("loopback_tools")
+async def test_when_the_model_fails_after_a_tool_the_policy_answers_and_the_tool_ran_once(
+    client: httpx.AsyncClient, new_domain: NewDomain, tool_server: ToolServers
+) -> None:
+    """The model asks for the tool, then fails (500 on its second round and on its retry): the built-in policy answers
+    the caller, the call goes on, and the tool — which could have opened a ticket — ran once."""
+    tool_server.reset()
+    tool_server.script[:] = [None, 500, 500]
+    domain = await _tenant_with_a_tool(client, new_domain, tool_server)
+    body, messages = await _one_turn(client, domain, "Qual o status do pedido 123?")
+    assert body["providers"]["llm"] == "policy" and body["action"] in ("continue", "transfer")
+    assert body["response_text"]
+    assert len(tool_server.tool_requests) == 1 and len(tool_server.vendor_requests) == 3
+    reply = next(m for m in messages if m["role"] == "assistant" and m["turn_index"] == 1)
+    assert [(c["tool"], c["ok"]) for c in reply["tool_calls"]] == [("order_status", True)]
+
+
+@pytest.mark.usefixtures("loopback_tools")
+async def test_only_the_secretarys_enabled_tools_are_offered(
+    client: httpx.AsyncClient, new_domain: NewDomain, tool_server: ToolServers
+) -> None:
+    tool_server.reset()
+    domain = await _tenant_with_a_tool(client, new_domain, tool_server)
+    base = f"/api/v1/domains/{domain}"
+    other = (await client.post(f"{base}/secretaries", json={"name": "Outra", "extension": "8101"})).json()
+    tool = (await client.get(f"{base}/tools")).json()["items"][0]
+    extra = tool_body(tool_server.base_url, name="ticket", voice_secretary_uuid=other["voice_secretary_uuid"])
+    assert (await client.post(f"{base}/tools", json=extra)).status_code == 201
+    await _one_turn(client, domain, "Qual o status do pedido 123?")
+    offered = [t["function"]["name"] for t in tool_server.vendor_requests[0].body["tools"]]
+    assert offered == ["order_status"]  # not the other secretary's ticket tool
+
+    tool_server.reset()
+    await client.patch(f"{base}/tools/{tool['voice_tool_uuid']}", json={"enabled": False})
+    body, _ = await _one_turn(client, domain, "Qual o status do pedido 123?")
+    assert "tools" not in tool_server.vendor_requests[0].body and tool_server.tool_requests == []
+    assert body["action"] == "continue"

@@ -42,7 +42,7 @@ def check_url(url: str) -> httpx.URL:
     """The URL's form (no network access): http(s), a host, no user-info. Raises URLRefused."""
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise URLRefused(f"not a valid URL: {exc}") from None
     if parsed.scheme not in ("http", "https"):
         raise URLRefused("only http:// and https:// URLs")
