@@ -291,3 +291,37 @@ async def test_only_the_secretarys_enabled_tools_are_offered(
     body, _ = await _one_turn(client, domain, "Qual o status do pedido 123?")
     assert "tools" not in tool_server.vendor_requests[0].body and tool_server.tool_requests == []
     assert body["action"] == "continue"
+
+
+async def test_an_admin_can_try_a_tool_with_arguments(
+    client: httpx.AsyncClient, new_domain: NewDomain, runtime: Runtime, tool_server: ToolServers
+) -> None:
+    tool_server.reset()
+    domain = await _tenant_with_a_tool(client, new_domain, tool_server)
+    tool = (await client.get(f"/api/v1/domains/{domain}/tools")).json()["items"][0]
+    url = f"/api/v1/domains/{domain}/tools/{tool['voice_tool_uuid']}/test"
+    # the service's address policy applies: loopback is refused until the operator allows it
+    refused = await client.post(url, json={"arguments": {"order": "123"}})
+    assert refused.status_code == 200 and refused.json()["ok"] is False
+    assert "non-public" in refused.json()["error"] and tool_server.tool_requests == []
+    bad = await client.post(url, json={"arguments": {"order": "12a"}})
+    assert bad.status_code == 422 and "arguments.order" in bad.text
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(update={"tools_allow_networks": "127.0.0.1/32"})
+    try:
+        tried = await client.post(url, json={"arguments": {"order": "123"}})
+    finally:
+        runtime.settings = settings
+    assert tried.status_code == 200, tried.text
+    assert tried.json() | {"ms": 0} == {
+        "ok": True,
+        "status": 200,
+        "ms": 0,
+        "error": None,
+        "content": '{"order":"123","status":"enviado"}',
+    }
+    assert tool_server.tool_requests[0].headers["x-api-key"] == TOOL_KEY and TOOL_KEY not in tried.text
+    other = await new_domain()
+    assert (
+        await client.post(f"/api/v1/domains/{other}/tools/{tool['voice_tool_uuid']}/test", json={})
+    ).status_code == 404

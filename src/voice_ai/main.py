@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for router in resources.routers:
         app.include_router(router)
     app.include_router(tool_routes.router)  # the tenant's HTTP tools (docs/tools.md)
+    app.include_router(tool_routes.testing)
     app.include_router(conversations.router)
     app.include_router(providers_runtime.catalogue)
     app.include_router(providers_runtime.router)

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voice_ai.core.crypto import SecretKeyError
+from voice_ai.core.crypto import SecretBox, SecretKeyError
 from voice_ai.core.secret_fields import decrypt_config
+from voice_ai.db.models import Tool
 from voice_ai.db.repositories.tools import ToolRepository
 from voice_ai.tools.spec import ToolSpec
 from voice_ai.tools.toolbox import Toolbox
@@ -28,25 +29,27 @@ async def turn_toolbox(
     specs = []
     for row in rows:
         try:
-            headers = decrypt_config(row.headers or {}, runtime.secret_box)
+            specs.append(tool_spec(row, runtime.secret_box))
         except SecretKeyError:
             logger.warning("tool %s: its headers cannot be decrypted with the current key; not offered", row.name)
-            continue
-        specs.append(
-            ToolSpec(
-                row.name,
-                row.description,
-                row.parameters,
-                row.url,
-                row.method,
-                {k: str(v) for k, v in headers.items() if v not in (None, "")},
-                float(row.timeout_s),
-                int(row.max_response_bytes),
-            )
-        )
     if not specs:
         return None
     return Toolbox(specs, allow=networks(runtime.settings.tools_allow_networks))
+
+
+def tool_spec(row: Tool, box: SecretBox) -> ToolSpec:
+    """A stored tool, ready to call (its header values decrypted: SecretKeyError when the key cannot)."""
+    headers = decrypt_config(row.headers or {}, box)
+    return ToolSpec(
+        row.name,
+        row.description,
+        row.parameters,
+        row.url,
+        row.method,
+        {k: str(v) for k, v in headers.items() if v not in (None, "")},
+        float(row.timeout_s),
+        int(row.max_response_bytes),
+    )
 
 
 def tool_log(toolbox: Toolbox | None) -> list[dict[str, Any]] | None:
