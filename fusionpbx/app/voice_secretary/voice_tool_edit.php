@@ -40,7 +40,37 @@
 	};
 
 	$errors = [];
-	if ($_SERVER['REQUEST_METHOD'] === 'POST') {
+	$test_arguments = '{}';
+	if ($_SERVER['REQUEST_METHOD'] === 'POST' && voice_secretary_ui::param($_POST, 'submit_action') === 'test' && $id !== null) {
+		//try the saved tool with the typed arguments; the page stays as it was
+		voice_secretary_ui::require_token($text, 'voice_tools.php');
+		$test_arguments = voice_secretary_ui::param($_POST, 'test_arguments');
+		$arguments = json_decode(trim($test_arguments) === '' ? '{}' : $test_arguments, false);
+		if (!is_object($arguments)) {
+			$errors['test_arguments'] = $text['message-tool_arguments_json'];
+		}
+		else {
+			$result = $client->test_tool($id, $arguments);
+			if (!$result->ok()) {
+				$errors = $result->field_errors() ?: ['' => $result->message()];
+				if (isset($errors['arguments']) || count(preg_grep('/^arguments\./', array_keys($errors))) > 0) {
+					$errors = ['test_arguments' => implode(' ', $errors)];
+				}
+			}
+			else {
+				$outcome = !empty($result->data['status']) ? 'HTTP '.$result->data['status'].', ' : '';
+				$outcome .= round((float) ($result->data['ms'] ?? 0)).' ms';
+				$content = mb_substr((string) ($result->data['content'] ?? ''), 0, 300);
+				if (!empty($result->data['ok'])) {
+					voice_secretary_ui::message($text['message-tool_test_ok'].' ('.$outcome.'): '.$content);
+				}
+				else {
+					voice_secretary_ui::message($text['message-tool_test_failed'].' ('.$outcome.'): '.(string) ($result->data['error'] ?? '').' '.$content, 'negative');
+				}
+			}
+		}
+	}
+	elseif ($_SERVER['REQUEST_METHOD'] === 'POST') {
 		voice_secretary_ui::require_token($text, 'voice_tools.php');
 		$secretary = voice_secretary_ui::post('voice_secretary_uuid');
 		$parameters_text = voice_secretary_ui::param($_POST, 'parameters');
@@ -136,9 +166,12 @@
 
 	echo "<form name='frm' id='frm' method='post'>\n";
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_tools.php']);
-	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'style' => 'margin-left: 15px;']);
+	if ($id !== null) {
+		$buttons .= button::create(['type' => 'submit', 'label' => $text['button-test'], 'icon' => 'plug', 'id' => 'btn_test', 'name' => 'submit_action', 'value' => 'test', 'style' => 'margin-left: 15px;']);
+	}
+	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'name' => 'submit_action', 'value' => 'save', 'style' => 'margin-left: 15px;']);
 	echo $ui::action_bar($text['title-voice_tool'], $buttons);
-	$fields = ['name', 'description', 'url', 'method', 'parameters', 'headers', 'voice_secretary_uuid', 'timeout_s', 'max_response_bytes', 'enabled'];
+	$fields = ['name', 'description', 'url', 'method', 'parameters', 'headers', 'voice_secretary_uuid', 'timeout_s', 'max_response_bytes', 'enabled', 'test_arguments'];
 	echo $ui::errors_box($errors, $fields);
 	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
 	echo $ui::row($text['label-tool_name'], $ui::input('name', $value('name'), 'text', ['maxlength' => '64', 'required' => 'required', 'pattern' => '[A-Za-z_][A-Za-z0-9_]*']), $text['description-tool_name'], true, $error('name'));
@@ -151,6 +184,9 @@
 	echo $ui::row($text['label-tool_timeout_s'], $ui::input('timeout_s', $value('timeout_s'), 'number', ['min' => '0.2', 'max' => '8', 'step' => '0.1']), $text['description-tool_timeout_s'], false, $error('timeout_s'));
 	echo $ui::row($text['label-tool_max_response_bytes'], $ui::input('max_response_bytes', $value('max_response_bytes'), 'number', ['min' => '256', 'max' => '262144']), $text['description-tool_max_response_bytes'], false, $error('max_response_bytes'));
 	echo $ui::row($text['label-enabled'], $ui::boolean('enabled', $values['enabled'] ?? true, $text), $text['description-enabled'], false, $error('enabled'));
+	if ($id !== null) {
+		echo $ui::row($text['label-tool_test_arguments'], $ui::textarea('test_arguments', $test_arguments, 2), $text['description-tool_test_arguments'], false, $error('test_arguments'));
+	}
 	echo "</table>\n</div>\n";
 	if ($id !== null) {
 		echo "<input type='hidden' name='id' value='".$ui::h($id)."'>\n";

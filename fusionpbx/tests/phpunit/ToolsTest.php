@@ -76,6 +76,28 @@ final class ToolsTest extends TestCase {
 		$this->assertStringContainsString('{order}', $page->text("//span[@class='voice-secretary-error']"), 'the service names the URL');
 	}
 
+	public function test_the_test_button_calls_the_saved_tool_and_shows_the_outcome(): void {
+		$browser = $this->browser();
+		$tool = $this->add_tool($browser, 'tried_'.bin2hex(random_bytes(3)));
+		$id = $tool['voice_tool_uuid'];
+		Api::domain(env_or_fail('DOMAIN_A'), '/tools/'.$id, 'PATCH', ['url' => 'http://127.0.0.1:9/orders/{order}']);
+		$form = $browser->get('/app/voice_secretary/voice_tool_edit.php?id='.$id)->form('frm');
+		$form['submit_action'] = 'test';
+		$form['test_arguments'] = '{"order": "123"}';
+		$page = $browser->post('/app/voice_secretary/voice_tool_edit.php?id='.$id, $form);
+		//the service's address policy: loopback is not a public address (nothing allowed in this installation)
+		$this->assertCount(1, $page->messages('negative'));
+		$this->assertStringContainsString('non-public', $page->messages('negative')[0]);
+		$this->assertSame('{"order": "123"}', $page->form('frm')['test_arguments'], 'the arguments stay for another try');
+		$form['test_arguments'] = '[1, 2';
+		$page = $browser->post('/app/voice_secretary/voice_tool_edit.php?id='.$id, $form);
+		$this->assertSame('The test arguments are not a JSON object.', $page->text("//span[@class='voice-secretary-error']"));
+		$form['test_arguments'] = '{"order": 5}';
+		$page = $browser->post('/app/voice_secretary/voice_tool_edit.php?id='.$id, $form);
+		$this->assertStringContainsString('not of type', $page->text("//span[@class='voice-secretary-error']"), 'the schema names the argument');
+		Api::domain(env_or_fail('DOMAIN_A'), '/tools/'.$id, 'DELETE');
+	}
+
 	public function test_another_tenants_tool_is_not_found(): void {
 		$tool = $this->add_tool($this->browser(), 'a_only_'.bin2hex(random_bytes(3)));
 		$intruder = $this->browser('B');

@@ -135,6 +135,11 @@ class voice_secretary_client {
 		return $this->request('POST', $this->resource_path('providers', $id, '/test'));
 	}
 
+	/** One call of a tool with these arguments, as a call turn would: {ok, status, ms, error, content}. */
+	public function test_tool(string $id, $arguments): voice_secretary_response {
+		return $this->request('POST', $this->resource_path('tools', $id, '/test'), ['arguments' => $arguments]);
+	}
+
 	public function provider_types(): voice_secretary_response {
 		return $this->request('GET', '/api/v1/provider-types');
 	}
