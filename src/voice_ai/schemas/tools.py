@@ -63,6 +63,27 @@ class _ToolFields(Strict):
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=256, le=MAX_RESPONSE_BYTES)
     enabled: bool = True
 
+    # the fields below are declared by the create and update bodies (required there, optional here)
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _check_name(cls, value: str | None) -> str | None:
+        return _name(value)
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return _url(value)
+
+    @field_validator("parameters", check_fields=False)
+    @classmethod
+    def _check_parameters(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _parameters(value)
+
+    @field_validator("headers", check_fields=False)
+    @classmethod
+    def _check_headers(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _headers(value)
+
 
 class ToolCreate(_ToolFields):
     name: ToolName = Field(description="The function name the model sees: letters, digits, underscores.")
@@ -76,11 +97,6 @@ class ToolCreate(_ToolFields):
         default_factory=dict, description="Sent with every call; values are stored encrypted and shown masked."
     )
 
-    _check_name = field_validator("name")(classmethod(lambda cls, v: _name(v)))
-    _check_url = field_validator("url")(classmethod(lambda cls, v: _url(v)))
-    _check_parameters = field_validator("parameters")(classmethod(lambda cls, v: _parameters(v)))
-    _check_headers = field_validator("headers")(classmethod(lambda cls, v: _headers(v)))
-
 
 class ToolUpdate(_ToolFields):
     """Partial update. ``headers`` is a merge patch: a header sent replaces, ``null`` removes, an omitted one is
@@ -91,11 +107,6 @@ class ToolUpdate(_ToolFields):
     parameters: dict[str, Any] | None = None
     url: ToolURL | None = None
     headers: dict[str, str | None] | None = None
-
-    _check_name = field_validator("name")(classmethod(lambda cls, v: _name(v)))
-    _check_url = field_validator("url")(classmethod(lambda cls, v: _url(v)))
-    _check_parameters = field_validator("parameters")(classmethod(lambda cls, v: _parameters(v)))
-    _check_headers = field_validator("headers")(classmethod(lambda cls, v: _headers(v)))
 
 
 def check_placeholders(url: str, parameters: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_ai.core.crypto import SecretBox, SecretKeyError
+from voice_ai.core.logging import register_secret
 from voice_ai.core.secret_fields import decrypt_config
 from voice_ai.db.models import Tool
 from voice_ai.db.repositories.tools import ToolRepository
@@ -40,6 +41,9 @@ async def turn_toolbox(
 def tool_spec(row: Tool, box: SecretBox) -> ToolSpec:
     """A stored tool, ready to call (its header values decrypted: SecretKeyError when the key cannot)."""
     headers = decrypt_config(row.headers or {}, box)
+    for value in headers.values():  # scrubbed from any log line or error text that would contain it
+        if isinstance(value, str):
+            register_secret(value)
     return ToolSpec(
         row.name,
         row.description,

@@ -221,7 +221,7 @@ class AnthropicLLM(LLMProvider):
                     }
                 )
             conversation.append({"role": "user", "content": results})
-        raise AssertionError("unreachable")
+        raise ProviderError("the model did not decide after its tool calls", provider=self.label)
 
     def _map(self, exc: Exception) -> ProviderError:
         sdk = _sdk()

@@ -224,4 +224,4 @@ class GeminiLLM(HttpVendor, LLMProvider):
                     answer["id"] = call["id"]
                 answers.append({"functionResponse": answer})
             body["contents"].append({"role": "user", "parts": answers})
-        raise AssertionError("unreachable")
+        raise ProviderError("the model did not decide after its tool calls", provider=self.label)

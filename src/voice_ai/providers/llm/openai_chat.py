@@ -216,7 +216,7 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
                     arguments = call.function.arguments
                 outcome = await tools.call(call.function.name, arguments)
                 conversation.append({"role": "tool", "tool_call_id": call.id, "content": outcome.content})
-        raise AssertionError("unreachable")
+        raise ProviderError("the model did not decide after its tool calls", provider=self.label)
 
     async def chat_stream(
         self,
