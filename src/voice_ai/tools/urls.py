@@ -71,6 +71,15 @@ class Pinned:
     host_header: str
 
 
+async def resolve(host: str, port: int) -> list[Address]:
+    """The host's addresses (the system's resolver, off the event loop). Raises URLRefused."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise URLRefused(f"the host {host} does not resolve") from None
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+
+
 async def pin(url: str, allow: tuple[Network, ...]) -> Pinned:
     """Resolve the URL's host; every address must be allowed. Raises URLRefused."""
     parsed = check_url(url)
@@ -83,11 +92,7 @@ async def pin(url: str, allow: tuple[Network, ...]) -> Pinned:
     if literal is not None:
         addresses = [literal]
     else:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError:
-            raise URLRefused(f"the host {host} does not resolve") from None
-        addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+        addresses = await resolve(host, port)
     if not addresses:
         raise URLRefused(f"the host {host} does not resolve")
     for address in addresses:
@@ -96,7 +101,7 @@ async def pin(url: str, allow: tuple[Network, ...]) -> Pinned:
                 f"{host} resolves to {address}, a non-public address; the operator may allow its network "
                 "(VOICE_AI_TOOLS_ALLOW_NETWORKS)"
             )
-    chosen = addresses[0]
+    chosen = min(addresses, key=lambda a: a.version)  # IPv4 first: a tool's server listens there more often than not
     default_port = parsed.port is None
     host_header = host if default_port else f"{host}:{parsed.port}"
     if literal is not None and literal.version == 6:
