@@ -325,3 +325,29 @@ async def test_an_admin_can_try_a_tool_with_arguments(
     assert (
         await client.post(f"/api/v1/domains/{other}/tools/{tool['voice_tool_uuid']}/test", json={})
     ).status_code == 404
+
+
+@pytest.mark.usefixtures("loopback_tools")
+async def test_the_admins_chat_as_a_secretary_uses_its_tools(
+    client: httpx.AsyncClient, new_domain: NewDomain, tool_server: ToolServers
+) -> None:
+    tool_server.reset()
+    domain = await _tenant_with_a_tool(client, new_domain, tool_server)
+    secretary = (await client.get(f"/api/v1/domains/{domain}/secretaries")).json()["items"][0]
+    chat = await client.post(
+        f"/api/v1/domains/{domain}/chat",
+        json={
+            "messages": [{"role": "user", "content": "Qual o status do pedido 123?"}],
+            "secretary_uuid": secretary["voice_secretary_uuid"],
+        },
+    )
+    assert chat.status_code == 200, chat.text
+    assert chat.json()["text"] == "Seu pedido 123 está enviado."
+    assert [(c["tool"], c["ok"]) for c in chat.json()["tool_calls"]] == [("order_status", True)]
+    # without a secretary: no tools (a domain-wide question has no secretary to act for)
+    tool_server.reset()
+    plain = await client.post(
+        f"/api/v1/domains/{domain}/chat",
+        json={"messages": [{"role": "user", "content": "Qual o status do pedido 123?"}]},
+    )
+    assert plain.status_code == 200 and plain.json()["tool_calls"] == [] and tool_server.tool_requests == []
