@@ -207,7 +207,7 @@ async def read_turn(
             embedder,
             cached,
             lexicon,
-            tools,
+            tools=tools,
         )
 
 
