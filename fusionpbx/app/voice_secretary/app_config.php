@@ -95,15 +95,6 @@
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
 	$y++;
-	//offer secretaries in the destination selects (inbound routes, IVR options, time conditions)
-	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_destinations';
-	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
-	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
-	$y++;
-	//transfers to another dialplan context than the domain's own (another tenant's, public): superadmin only
-	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_context';
-	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
-	$y++;
 	//tools (issue 13): the tenant's HTTP tools the LLM may call
 	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_view';
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
@@ -120,6 +111,15 @@
 	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_delete';
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	//offer secretaries in the destination selects (inbound routes, IVR options, time conditions)
+	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_destinations';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	//transfers to another dialplan context than the domain's own (another tenant's, public): superadmin only
+	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_context';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$y++;
 
 	//default settings (global only: the app never reads domain or user overrides of these): where the Voice AI
