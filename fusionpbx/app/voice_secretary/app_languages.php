@@ -807,4 +807,3 @@ $text['description-console']['pt-br'] = 'Converse com a secretária pelo microfo
 $text['message-console_failed']['en-us'] = 'The console cannot be opened: check the voice_secretary console_url (or service_url) default setting.';
 $text['message-console_failed']['en-gb'] = 'The console cannot be opened: check the voice_secretary console_url (or service_url) default setting.';
 $text['message-console_failed']['pt-br'] = 'O console não pode ser aberto: verifique a configuração padrão console_url (ou service_url) de voice_secretary.';
-
