@@ -221,3 +221,27 @@ async def test_the_built_in_policy_never_calls_a_tool(servers: ToolServers) -> N
     result = await policy.chat(QUESTION, context=CONTEXT, response_schema=DECISION_SCHEMA, tools=box)
     assert result.data is not None and result.data["action"] in ("continue", "transfer", "hangup")
     assert servers.tool_requests == [] and box.log == []
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_a_streamed_decision_comes_after_the_tool_rounds(servers: ToolServers, vendor: str) -> None:
+    """A streaming call's decision with tools: OpenAI streams every round (the tool call's arguments in pieces, then
+    the decision's JSON in pieces, spoken as they come); Anthropic and Gemini give it whole after the rounds."""
+    box = toolbox(servers)
+    deltas = [
+        d
+        async for d in llm(servers, vendor).decide_stream(QUESTION, context=CONTEXT, schema=DECISION_SCHEMA, tools=box)
+    ]
+    assert json.loads("".join(deltas)) == {
+        "action": "continue",
+        "department": None,
+        "response": "Seu pedido 123 está enviado.",
+    }
+    assert [r.path for r in servers.tool_requests] == ["/tool/orders/123"]
+    if vendor == "openai":
+        assert len(deltas) > 3  # streamed, not one piece
+        assert all(r.body["stream"] is True for r in servers.vendor_requests) and len(servers.vendor_requests) == 2
+        call = servers.vendor_requests[1].body["messages"][-2]["tool_calls"][0]
+        assert call["function"] == {"name": "order_status", "arguments": '{"order": "123"}'}  # the pieces, joined
+    else:
+        assert len(deltas) == 1

@@ -24,7 +24,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from fakes.vendors import ANTHROPIC_KEY, OPENAI_KEY, VENDOR_KEY
@@ -84,6 +84,36 @@ async def _seen(request: Request) -> Seen:
     return Seen(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body, dict(request.query_params))
 
 
+async def _openai_events(model: str, message: dict[str, Any], finish: str) -> Any:
+    """A Chat Completions answer as ``chat.completion.chunk`` events: the content in 12-character pieces, or each
+    tool call's id and name first and its arguments in pieces (as OpenAI streams them)."""
+
+    def chunk(delta: dict[str, Any], reason: str | None = None) -> str:
+        body = {
+            "id": "chatcmpl-s", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+        }  # fmt: skip
+        return f"data: {json.dumps(body)}\n\n"
+
+    if message.get("tool_calls"):
+        for index, call in enumerate(message["tool_calls"]):
+            head = {
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
+            yield chunk({"role": "assistant", "tool_calls": [{"index": index, **head}]})
+            arguments = call["function"]["arguments"]
+            for start in range(0, len(arguments), 5):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[start : start + 5]}}]})
+    else:
+        content = message["content"]
+        for start in range(0, len(content), 12):
+            yield chunk({"content": content[start : start + 12]})
+    yield chunk({}, finish)
+    yield "data: [DONE]\n\n"
+
+
 def build_app(state: ToolServers) -> Starlette:
     def scripted() -> Response | None:
         step = state.script.pop(0) if state.script else None
@@ -116,6 +146,8 @@ def build_app(state: ToolServers) -> Starlette:
         else:
             decision = state.decision(results[-1]["content"] if results else {})
             message, finish = {"role": "assistant", "content": json.dumps(decision, ensure_ascii=False)}, "stop"
+        if body.get("stream"):
+            return StreamingResponse(_openai_events(body["model"], message, finish), media_type="text/event-stream")
         return JSONResponse(
             {
                 "id": "chatcmpl-t", "object": "chat.completion", "created": int(time.time()), "model": body["model"],

@@ -155,6 +155,47 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
             result.text = str(result.data.get("response", text))
         return result
 
+    def _tools_request(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any],
+        tools: Toolbox,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> dict[str, Any]:
+        language = context.language if context else "pt-BR"
+        request = self._request(
+            [ChatMessage("system", instructions(language)), *messages],
+            context,
+            response_schema,
+            temperature,
+            max_tokens,
+        )
+        request["tools"] = [{"type": "function", "function": d} for d in tools.declarations()]
+        return request
+
+    @staticmethod
+    async def _answer_calls(conversation: list[dict[str, Any]], calls: list[dict[str, str]], tools: Toolbox) -> None:
+        """The assistant's ``tool_calls`` and one ``tool`` message per call id, appended to the conversation."""
+        conversation.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                    for c in calls
+                ],
+            }
+        )
+        for call in calls:
+            try:
+                arguments: Any = json.loads(call["arguments"] or "{}")
+            except ValueError:
+                arguments = call["arguments"]
+            outcome = await tools.call(call["name"], arguments)
+            conversation.append({"role": "tool", "tool_call_id": call["id"], "content": outcome.content})
+
     async def _chat_tools_impl(
         self,
         messages: list[ChatMessage],
@@ -167,16 +208,7 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
         """Chat Completions function calling: ``tools`` (type ``function``), the assistant's ``tool_calls``
         answered by ``tool`` messages (one per call id), until the model writes the decision; the last round (or
         once the turn's calls are spent) has ``tool_choice: none``."""
-        language = context.language if context else "pt-BR"
-        request = self._request(
-            [ChatMessage("system", instructions(language)), *messages],
-            context,
-            response_schema,
-            temperature,
-            max_tokens,
-        )
-        request["tools"] = [{"type": "function", "function": d} for d in tools.declarations()]
-        conversation: list[dict[str, Any]] = request["messages"]
+        request = self._tools_request(messages, context, response_schema, tools, temperature, max_tokens)
         used: dict[str, float] = {"input_tokens": 0, "output_tokens": 0}
         rounds = tools.max_calls + 2
         for round_number in range(rounds):
@@ -195,27 +227,56 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
                 result = self._result(completion, response_schema)
                 result.info.usage = used
                 return result
-            conversation.append(
-                {
-                    "role": "assistant",
-                    "content": message.content if message is not None else None,
-                    "tool_calls": [
-                        {
-                            "id": c.id,
-                            "type": "function",
-                            "function": {"name": c.function.name, "arguments": c.function.arguments},
-                        }
-                        for c in calls
-                    ],
-                }
-            )
-            for call in calls:
-                try:
-                    arguments: Any = json.loads(call.function.arguments or "{}")
-                except ValueError:
-                    arguments = call.function.arguments
-                outcome = await tools.call(call.function.name, arguments)
-                conversation.append({"role": "tool", "tool_call_id": call.id, "content": outcome.content})
+            answered = [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in calls]
+            await self._answer_calls(request["messages"], answered, tools)
+        raise ProviderError("the model did not decide after its tool calls", provider=self.label)
+
+    async def _tools_decision(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any],
+        tools: Toolbox,
+        max_tokens: int | None,
+    ) -> AsyncIterator[str]:
+        """A streamed decision with tools: every round is streamed (``stream: true``); a round whose deltas carry
+        ``tool_calls`` (pieces gathered by their index) is answered and followed by the next one, and the round that
+        writes content streams the decision's JSON as it comes — a streaming call speaks its first sentence without
+        waiting for the whole decision after the tools."""
+        request = self._tools_request(messages, context, schema, tools, None, max_tokens)
+        rounds = tools.max_calls + 2
+        for round_number in range(rounds):
+            final = tools.exhausted or round_number == rounds - 1
+            request["tool_choice"] = "none" if final else "auto"
+            try:
+                stream = await self.client().chat.completions.create(**request, stream=True)
+            except Exception as exc:
+                raise map_openai_error(exc, self.label) from None
+            calls: dict[int, dict[str, str]] = {}
+            wrote = False
+            try:
+                async for chunk in stream:
+                    if not chunk.choices:
+                        continue
+                    delta = chunk.choices[0].delta
+                    if delta.content:
+                        wrote = True
+                        yield delta.content
+                    for piece in delta.tool_calls or []:
+                        entry = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+                        entry["id"] = piece.id or entry["id"]
+                        if piece.function is not None:
+                            entry["name"] += piece.function.name or ""
+                            entry["arguments"] += piece.function.arguments or ""
+            except ProviderError:
+                raise
+            except Exception as exc:
+                raise map_openai_error(exc, self.label) from None
+            finally:
+                await stream.close()
+            if wrote or not calls or final:
+                return
+            await self._answer_calls(request["messages"], [calls[i] for i in sorted(calls)], tools)
         raise ProviderError("the model did not decide after its tool calls", provider=self.label)
 
     async def chat_stream(
