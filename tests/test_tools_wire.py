@@ -225,8 +225,8 @@ async def test_the_built_in_policy_never_calls_a_tool(servers: ToolServers) -> N
 
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_a_streamed_decision_comes_after_the_tool_rounds(servers: ToolServers, vendor: str) -> None:
-    """A streaming call's decision with tools: OpenAI streams every round (the tool call's arguments in pieces, then
-    the decision's JSON in pieces, spoken as they come); Anthropic and Gemini give it whole after the rounds."""
+    """A streaming call's decision with tools: OpenAI and Anthropic stream every round (the tool call's arguments in
+    pieces, then the decision's JSON in pieces, spoken as they come); Gemini gives it whole after the rounds."""
     box = toolbox(servers)
     deltas = [
         d
@@ -243,5 +243,13 @@ async def test_a_streamed_decision_comes_after_the_tool_rounds(servers: ToolServ
         assert all(r.body["stream"] is True for r in servers.vendor_requests) and len(servers.vendor_requests) == 2
         call = servers.vendor_requests[1].body["messages"][-2]["tool_calls"][0]
         assert call["function"] == {"name": "order_status", "arguments": '{"order": "123"}'}  # the pieces, joined
+    elif vendor == "anthropic":
+        assert len(deltas) > 3
+        assert all(r.body["stream"] is True for r in servers.vendor_requests) and len(servers.vendor_requests) == 2
+        call, answer = servers.vendor_requests[1].body["messages"][-2:]
+        assert call["content"] == [
+            {"type": "tool_use", "id": call["content"][0]["id"], "name": "order_status", "input": {"order": "123"}}
+        ]
+        assert answer["content"][0]["tool_use_id"] == call["content"][0]["id"]
     else:
         assert len(deltas) == 1

@@ -114,6 +114,35 @@ async def _openai_events(model: str, message: dict[str, Any], finish: str) -> An
     yield "data: [DONE]\n\n"
 
 
+async def _anthropic_events(model: str, content: list[dict[str, Any]]) -> Any:
+    """A Messages answer as server-sent events: each ``tool_use`` block started with an empty input, its input as
+    ``input_json_delta`` pieces, then stopped (as Anthropic streams tool use)."""
+
+    def sse(kind: str, data: dict[str, Any]) -> str:
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+
+    yield sse(
+        "message_start",
+        {
+            "message": {
+                "id": "msg_s", "type": "message", "role": "assistant", "model": model, "content": [],
+                "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 1},
+            }
+        },
+    )  # fmt: skip
+    for index, block in enumerate(content):
+        yield sse("content_block_start", {"index": index, "content_block": {**block, "input": {}}})
+        text = json.dumps(block["input"], ensure_ascii=False)
+        for start in range(0, len(text), 12):
+            piece = {"type": "input_json_delta", "partial_json": text[start : start + 12]}
+            yield sse("content_block_delta", {"index": index, "delta": piece})
+        yield sse("content_block_stop", {"index": index})
+    yield sse(
+        "message_delta", {"delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": 5}}
+    )
+    yield sse("message_stop", {})
+
+
 def build_app(state: ToolServers) -> Starlette:
     def scripted() -> Response | None:
         step = state.script.pop(0) if state.script else None
@@ -183,6 +212,8 @@ def build_app(state: ToolServers) -> Starlette:
             result = results[-1] if results else {}
             decision = state.decision({"error": "x"} if result.get("is_error") else result.get("content", {}))
             content = [{"type": "tool_use", "id": "toolu_final", "name": "respond", "input": decision}]
+        if body.get("stream"):
+            return StreamingResponse(_anthropic_events(body["model"], content), media_type="text/event-stream")
         return JSONResponse(
             {
                 "id": "msg_t", "type": "message", "role": "assistant", "model": body["model"], "content": content,
