@@ -245,3 +245,44 @@ def test_chromium_saves_a_secretary_and_leaves_a_screenshot(site: Site, tmp_path
     assert stored["greeting"] == new_greeting
     for name in ("voice_secretaries.png", "voice_secretary_edit.png"):
         assert (OUTPUT / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chromium_adds_a_tool_in_portuguese_and_leaves_screenshots(site: Site, tmp_path: Path) -> None:
+    """Tools (issue 13) in headless Chromium, in pt-BR: from the list, add a tool through the form; the list shows
+    it; screenshots of both pages land in the test output."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    name = f"status_pedido_{uuid.uuid4().hex[:6]}"
+    with chromium(tmp_path) as driver:
+        env = site.env
+        driver.get(
+            f"{site.shim_url}/shim_login.php?domain_uuid={env['DOMAIN_A']}&domain_name={env['DOMAIN_A_NAME']}"
+            "&language=pt-br&next=/app/voice_secretary/voice_tools.php"
+        )
+        assert driver.current_url.endswith("/app/voice_secretary/voice_tools.php"), driver.current_url
+        assert "Ferramentas" in driver.page_source
+        driver.find_element(By.ID, "btn_add").click()
+        field = WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "name")))
+        field.send_keys(name)
+        driver.find_element(By.ID, "description").send_keys("Consulta o status de um pedido pelo número.")
+        driver.find_element(By.ID, "url").send_keys("https://erp.example.com/pedidos/{pedido}")
+        parameters = driver.find_element(By.ID, "parameters")
+        parameters.clear()
+        parameters.send_keys('{"type": "object", "properties": {"pedido": {"type": "string"}}, "required": ["pedido"]}')
+        driver.find_element(By.ID, "headers").send_keys("Authorization: Bearer segredo-0000000000001")
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(OUTPUT / "voice_tool_edit.png"))
+        driver.find_element(By.ID, "btn_save").click()
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "tr.list-row"))
+        )
+        assert name in driver.page_source and "segredo-0000000000001" not in driver.page_source
+        driver.save_screenshot(str(OUTPUT / "voice_tools.png"))
+    tools = httpx.get(f"{site.service_url}/api/v1/domains/{env['DOMAIN_A']}/tools", params={"limit": 200}).json()
+    saved = next(t for t in tools["items"] if t["name"] == name)
+    assert saved["parameters"]["required"] == ["pedido"] and "segredo" not in json.dumps(saved)
+    httpx.delete(f"{site.service_url}/api/v1/domains/{env['DOMAIN_A']}/tools/{saved['voice_tool_uuid']}")
+    for shot in ("voice_tools.png", "voice_tool_edit.png"):
+        assert (OUTPUT / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -22,6 +22,7 @@ from voice_ai.api.routes import (
     providers_runtime,
     resources,
 )
+from voice_ai.api.routes import tools as tool_routes
 from voice_ai.api.routes.time_conditions import router as time_conditions_router  # opening hours (issue 13)
 from voice_ai.core.config import Settings, get_settings
 from voice_ai.core.errors import install_error_handlers
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(documents.router)  # before the CRUD routes: /documents/upload is not an id
     for router in resources.routers:
         app.include_router(router)
+    app.include_router(tool_routes.router)  # the tenant's HTTP tools (docs/tools.md)
+    app.include_router(tool_routes.testing)
     app.include_router(conversations.router)
     app.include_router(time_conditions_router)  # opening hours, FusionPBX mode
     app.include_router(caller_messages.router)  # issue 13

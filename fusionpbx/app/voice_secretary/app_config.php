@@ -95,6 +95,23 @@
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
 	$y++;
+	//tools (issue 13): the tenant's HTTP tools the LLM may call
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_view';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_add';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
+	$apps[$x]['permissions'][$y]['name'] = 'voice_tool_delete';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
 	//offer secretaries in the destination selects (inbound routes, IVR options, time conditions)
 	$apps[$x]['permissions'][$y]['name'] = 'voice_secretary_destinations';
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';

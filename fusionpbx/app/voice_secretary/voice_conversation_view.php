@@ -141,6 +141,16 @@
 		if (count($providers) > 0) {
 			echo "<br /><small>".$ui::h(implode(', ', $providers))."</small>";
 		}
+		//the reply's tool calls (issue 13, docs/tools.md): name and outcome
+		$tool_calls = [];
+		foreach ((array) ($message['tool_calls'] ?? []) as $call) {
+			if (is_array($call)) {
+				$tool_calls[] = (string) ($call['tool'] ?? '?').' '.(!empty($call['ok']) ? $text['label-tool_ok'] : $text['label-tool_failed'].(!empty($call['error']) ? ' ('.$call['error'].')' : ''));
+			}
+		}
+		if (count($tool_calls) > 0) {
+			echo "<br /><small class='message-tools'>".$ui::h($text['title-voice_tools'].': '.implode(', ', $tool_calls))."</small>";
+		}
 		echo "</td>\n</tr>\n";
 	}
 	echo "</table>\n</div>\n";

@@ -203,7 +203,7 @@ async def decide(
     try:
         reply = await run_in_time(
             turn.llm,
-            lambda p: p.chat(chat, context=context, response_schema=DECISION_SCHEMA),
+            lambda p: p.chat(chat, context=context, response_schema=DECISION_SCHEMA, tools=turn.tools),
             until=until,
             last=last,
         )
@@ -217,6 +217,7 @@ async def decide(
         logger.error("call %s: no LLM answered in time: %s", call_uuid, exc)
         response, action = no_answer(turn)
     timings["llm_ms"] = ms_since(started)
+    timings.update(turn.tools.timings() if turn.tools else {})
     if action.kind == "hangup" and not response:
         response = hangup_words(turn)
     return response, action

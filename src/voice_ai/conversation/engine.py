@@ -63,6 +63,7 @@ from voice_ai.providers.manager import FallbackChain
 from voice_ai.providers.stt.whisper import purpose as stt_purpose
 from voice_ai.schedules.openings import greeting_words, secretary_opening
 from voice_ai.streaming.contracts import Heard, StreamingEngine, StreamSettings, StreamStart
+from voice_ai.tools.load import tool_log
 
 __all__ = ["STT_FAILED", "CallEngine", "CallStart", "Spoken", "TurnResult"]
 
@@ -328,6 +329,7 @@ class CallEngine:
             timings=timings,
             providers=providers,
             clips=[spoken],
+            tool_calls=tool_log(turn.tools),
         )
         return TurnResult(transcript, response, action, spoken.audio_uuid, timings, providers, turn.turn_index)
 

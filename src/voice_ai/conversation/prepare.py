@@ -37,6 +37,8 @@ from voice_ai.providers.types import Kind, Opening, TransferTarget
 from voice_ai.schedules.openings import turn_opening
 from voice_ai.services.destinations import routable_targets
 from voice_ai.services.vocabulary import tenant_lexicon
+from voice_ai.tools.load import turn_toolbox
+from voice_ai.tools.toolbox import Toolbox
 from voice_ai.understanding.lexicon import Lexicon
 
 MIN_LOCK_WAIT_S = 0.1
@@ -63,6 +65,7 @@ class TurnContext:
     lexicon: Lexicon  # the tenant's words (names, keywords, documents): every turn, typed text too
     opening: Opening | None = None  # what is open now (opening hours); None: no schedule applies
     message_state: MessageState | None = None  # issue 13: the message being taken in this call (message_taking)
+    tools: Toolbox | None = None  # the secretary's HTTP tools for an LLM with function calling (voice_ai.tools)
 
     @property
     def language(self) -> str:
@@ -176,6 +179,7 @@ async def read_turn(
         keys = [cache_key(secretary, text) for text in fixed_phrases(secretary, targets)]
         cached = await AudioRepository(session).cached_many(domain_uuid, keys)
         opening = await turn_opening(session, domain_uuid, secretary, rules, fusionpbx=not runtime.standalone)
+        tools = await turn_toolbox(session, runtime, domain_uuid, secretary.voice_secretary_uuid)
 
         conversations = ConversationRepository(session)
         if claim_by is not None:
@@ -212,6 +216,7 @@ async def read_turn(
             lexicon,
             opening,
             message_state=await read_state(session, domain_uuid, conversation),
+            tools=tools,
         )
 
 

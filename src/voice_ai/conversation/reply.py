@@ -65,6 +65,7 @@ from voice_ai.providers.llm.prompting import parse_json
 from voice_ai.providers.llm.sentences import SentenceCutter
 from voice_ai.providers.types import CallInfo, ChatMessage, DialogContext
 from voice_ai.streaming.contracts import Heard, ReplyPart, ReplyStream
+from voice_ai.tools.load import tool_log
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ class EngineReply:
             if self.turn is None:
                 raise RuntimeError("nothing to commit: the reply failed before its turn was read")
             stored = dict(self.timings) | dict(timings or {})
+            stored |= self.turn.tools.timings() if self.turn.tools else {}
             self._committed = await store_turn(
                 self.engine.sessions,
                 self.domain_uuid,
@@ -224,6 +226,7 @@ class EngineReply:
                 timings=stored,
                 providers=self.providers,
                 clips=self._clips,
+                tool_calls=tool_log(self.turn.tools),
             )
             self.timings = stored
             return self._committed
@@ -313,7 +316,9 @@ class EngineReply:
         started = time.perf_counter()
 
         async def open_stream(provider: Any) -> _Opened:
-            opened = _Opened(provider.decide_stream(chat, context=context, schema=DECISION_SCHEMA), CallInfo())
+            opened = _Opened(
+                provider.decide_stream(chat, context=context, schema=DECISION_SCHEMA, tools=turn.tools), CallInfo()
+            )
             opened.info.provider = provider.label
             try:
                 async for delta in opened.stream:

@@ -28,6 +28,7 @@ async def store_turn(
     timings: dict[str, float],
     providers: dict[str, str],
     clips: Sequence[Spoken] = (),
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> int:
     """Store a turn; returns its number. ``turn_index=None`` (a streaming reply): the number is claimed here,
     under the conversation's row lock — a streaming turn is stored even if the call ended meanwhile (the caller
@@ -65,6 +66,7 @@ async def store_turn(
                 "action": action.kind,
                 "timings": timings,
                 "providers_used": providers,
+                "tool_calls": tool_calls,
             },
         )
         transfer = action.transfer

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="Streaming calls: the addresses or networks (comma-separated, e.g. 10.0.0.5,10.0.1.0/24) whose "
         "connections the event socket server accepts — FreeSWITCH's; everyone else is refused before a word",
     )
+    tools_allow_networks: str = Field(
+        default="",
+        description="Tools: the non-public networks (comma-separated, e.g. 10.0.5.0/24) a tenant's HTTP tools may "
+        "reach besides public addresses; nothing by default (loopback, private, link-local and metadata addresses "
+        "are refused)",
+    )
     stream_ws_url: str | None = Field(
         default=None,
         pattern=r"^wss?://[A-Za-z0-9.-]+(:\d+)?(/.*)?$",
@@ -121,7 +127,7 @@ class Settings(BaseSettings):
     def _empty_url_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("esl_allow")
+    @field_validator("esl_allow", "tools_allow_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         for item in (part.strip() for part in value.split(",")):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -347,6 +348,7 @@ class Message(Timestamps, Base):
     action: Mapped[str | None] = mapped_column(Text)
     timings: Mapped[dict[str, Any]] = mapped_column(server_default=sql("'{}'::jsonb"))
     providers_used: Mapped[dict[str, Any]] = mapped_column(server_default=sql("'{}'::jsonb"))
+    tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)  # the reply's tool calls (0013_tools)
 
 
 class RateCounter(Timestamps, Base):
@@ -535,3 +537,41 @@ class EmailSettings(Timestamps, Base):
 
 
 TENANT_TABLES += (CallerMessage.__tablename__, EmailSettings.__tablename__)
+TOOL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class Tool(Timestamps, Base):
+    """A tenant's HTTP tool the LLM may call during a call (issue 13; ``voice_ai.tools``). ``headers`` values are
+    encrypted; ``voice_secretary_uuid`` null: every secretary of the domain."""
+
+    __tablename__ = "v_voice_tools"
+    __table_args__ = (
+        UniqueConstraint("domain_uuid", "name", name="uq_voice_tools_domain_name"),
+        CheckConstraint(_in("method", TOOL_METHODS), name="ck_voice_tools_method"),
+        CheckConstraint("timeout_s > 0 AND timeout_s <= 8", name="ck_voice_tools_timeout_s"),
+        CheckConstraint("max_response_bytes BETWEEN 256 AND 262144", name="ck_voice_tools_max_response_bytes"),
+        ForeignKeyConstraint(
+            ["domain_uuid", "voice_secretary_uuid"],
+            ["v_voice_secretaries.domain_uuid", "v_voice_secretaries.voice_secretary_uuid"],
+            ondelete="CASCADE",
+            name="fk_voice_tools_secretary",
+        ),
+    )
+
+    voice_tool_uuid: Mapped[uuid.UUID] = _pk()
+    domain_uuid: Mapped[uuid.UUID] = _domain_fk()
+    voice_secretary_uuid: Mapped[uuid.UUID | None]
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]] = mapped_column(
+        server_default=sql("""'{"type": "object", "properties": {}}'::jsonb""")
+    )
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(Text, server_default=sql("'GET'"))
+    headers: Mapped[dict[str, Any]] = mapped_column(server_default=sql("'{}'::jsonb"))
+    timeout_s: Mapped[float] = mapped_column(Double, server_default=sql("3"))
+    max_response_bytes: Mapped[int] = mapped_column(Integer, server_default=sql("16384"))
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+
+
+TENANT_TABLES = (*TENANT_TABLES, Tool.__tablename__)

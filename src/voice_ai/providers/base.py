@@ -36,6 +36,7 @@ from voice_ai.providers.types import (
 )
 
 if TYPE_CHECKING:
+    from voice_ai.tools.toolbox import Toolbox
     from voice_ai.understanding.lexicon import Lexicon
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,11 @@ class TTSProvider(Provider):
 
 class LLMProvider(Provider):
     kind = "llm"
+    function_calling: ClassVar[bool] = False  # implements _chat_tools_impl (the tenant's tools, voice_ai.tools)
+
+    def uses_tools(self, tools: Toolbox | None, response_schema: dict[str, Any] | None) -> bool:
+        """Tools are offered to vendors with function calling, for a structured decision; others ignore them."""
+        return bool(tools) and self.function_calling and response_schema is not None
 
     async def chat(
         self,
@@ -225,15 +231,26 @@ class LLMProvider(Provider):
         response_schema: dict[str, Any] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tools: Toolbox | None = None,
     ) -> ChatResult:
         """A reply to the conversation. With ``response_schema`` (a JSON schema) the reply is also parsed
-        into ``ChatResult.data``; a reply that does not parse is a retryable error."""
+        into ``ChatResult.data``; a reply that does not parse is a retryable error. ``tools``: the tenant's tools,
+        which a vendor with function calling may call (in its own protocol, in a loop, until the decision) within
+        the toolbox's bounds; the attempt's timeout covers the whole loop."""
         info = CallInfo()
-        result = await self._call(
-            "chat",
-            lambda: self._chat_impl(list(messages), context, response_schema, temperature, max_tokens),
-            info,
-        )
+        if tools is not None and self.uses_tools(tools, response_schema):
+            toolbox, schema = tools, response_schema or {}
+            result = await self._call(
+                "chat",
+                lambda: self._chat_tools_impl(list(messages), context, schema, toolbox, temperature, max_tokens),
+                info,
+            )
+        else:
+            result = await self._call(
+                "chat",
+                lambda: self._chat_impl(list(messages), context, response_schema, temperature, max_tokens),
+                info,
+            )
         info.usage = {**result.info.usage, **info.usage}
         result.info = info
         metrics.record_usage(self.kind, self.name, info.usage)
@@ -258,9 +275,11 @@ class LLMProvider(Provider):
         context: DialogContext | None = None,
         schema: dict[str, Any],
         max_tokens: int | None = None,
+        tools: Toolbox | None = None,
     ) -> AsyncIterator[str]:
         """The structured decision as raw JSON text, delta by delta, as the model writes it (a streaming call
-        speaks the reply while it is being written).
+        speaks the reply while it is being written). With ``tools`` (a vendor with function calling): the tool
+        rounds, then the decision in one piece (its keys in the schema's order).
 
         Same rules as :meth:`chat`: until the first delta, each attempt is bounded by ``timeout_s`` and the live
         call's deadline, retryable errors are retried, and every failure is a typed :class:`ProviderError` (so a
@@ -272,7 +291,10 @@ class LLMProvider(Provider):
         info = CallInfo()
 
         async def first_delta() -> tuple[AsyncIterator[str], str]:
-            stream = self._decide_stream_impl(list(messages), context, schema, max_tokens)
+            if tools is not None and self.uses_tools(tools, schema):
+                stream = self._tools_decision(list(messages), context, schema, tools, max_tokens)
+            else:
+                stream = self._decide_stream_impl(list(messages), context, schema, max_tokens)
             try:
                 async for delta in stream:
                     if delta:
@@ -320,10 +342,31 @@ class LLMProvider(Provider):
     ) -> AsyncIterator[str]:
         """Without native streaming: the whole decision at once, its keys in the schema's order."""
         result = await self._chat_impl(messages, context, schema, None, max_tokens)
-        data = result.data if result.data is not None else {"response": result.text, "action": "continue"}
-        order = list(schema.get("properties", {}))
-        ordered = {k: data[k] for k in order if k in data} | {k: v for k, v in data.items() if k not in order}
-        yield json.dumps(ordered, ensure_ascii=False)
+        yield _ordered_json(result, schema)
+
+    async def _tools_decision(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any],
+        tools: Toolbox,
+        max_tokens: int | None,
+    ) -> AsyncIterator[str]:
+        """A streamed decision with tools: the tool rounds are not streamed; the decision comes whole."""
+        result = await self._chat_tools_impl(messages, context, schema, tools, None, max_tokens)
+        yield _ordered_json(result, schema)
+
+    async def _chat_tools_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any],
+        tools: Toolbox,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        """The decision after the tool rounds (vendors with ``function_calling`` override it)."""
+        return await self._chat_impl(messages, context, response_schema, temperature, max_tokens)
 
     @abstractmethod
     async def _chat_impl(
@@ -362,6 +405,13 @@ class EmbeddingsProvider(Provider):
 
     @abstractmethod
     async def _embed_impl(self, texts: list[str], kind: EmbeddingKind) -> Embeddings: ...
+
+
+def _ordered_json(result: ChatResult, schema: dict[str, Any]) -> str:
+    data = result.data if result.data is not None else {"response": result.text, "action": "continue"}
+    order = list(schema.get("properties", {}))
+    ordered = {k: data[k] for k in order if k in data} | {k: v for k, v in data.items() if k not in order}
+    return json.dumps(ordered, ensure_ascii=False)
 
 
 async def _close(stream: AsyncIterator[str]) -> None:

@@ -17,6 +17,7 @@ class MessagePublic(ORMModel):
     action: str | None
     timings: dict[str, Any]
     providers_used: dict[str, Any]
+    tool_calls: list[dict[str, Any]] | None = None  # the reply's tool calls (docs/tools.md)
     insert_date: datetime
 
 

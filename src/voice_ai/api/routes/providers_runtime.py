@@ -25,6 +25,7 @@ from voice_ai.providers.types import ChatMessage, DialogContext, Passage, Transf
 from voice_ai.schemas.common import Name, Utterance
 from voice_ai.services.turn_audio import MAX_TURN_SECONDS, TOLERANCE_S, too_large
 from voice_ai.services.vocabulary import tenant_language, tenant_lexicon
+from voice_ai.tools.load import tool_log, turn_toolbox
 from voice_ai.understanding.lexicon import Lexicon
 
 catalogue = APIRouter(prefix="/api/v1", tags=["providers"])
@@ -258,7 +259,9 @@ async def chat(domain_uuid: TenantDep, runtime: RuntimeDep, session: SessionDep,
     if secretary is not None and secretary.personality_prompt:
         messages = [ChatMessage("system", secretary.personality_prompt), *messages]
     schema = DECISION_SCHEMA if body.structured else None
-    result = await _run(chain.run(lambda p: p.chat(messages, context=context, response_schema=schema)))
+    # as a call to this secretary would: its tools for a model with function calling (docs/tools.md)
+    tools = await turn_toolbox(session, runtime, domain_uuid, secretary.voice_secretary_uuid) if secretary else None
+    result = await _run(chain.run(lambda p: p.chat(messages, context=context, response_schema=schema, tools=tools)))
     return {
         "text": result.text,
         "data": result.data,
@@ -266,4 +269,5 @@ async def chat(domain_uuid: TenantDep, runtime: RuntimeDep, session: SessionDep,
         "latency_ms": result.info.latency_ms,
         "usage": result.info.usage,
         "fallbacks": result.info.fallbacks,
+        "tool_calls": tool_log(tools) or [],
     }

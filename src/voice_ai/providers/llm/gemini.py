@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, SecretStr
 
@@ -14,6 +14,12 @@ from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.http import HttpVendor
 from voice_ai.providers.llm.prompting import parse_json, system_prompt
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
+from voice_ai.tools.toolbox import instructions
+
+if TYPE_CHECKING:
+    from voice_ai.tools.toolbox import Toolbox
+
+RESPOND = "respond"  # the decision's own function when tools are offered
 
 
 class GeminiSettings(ProviderSettings):
@@ -34,6 +40,7 @@ class GeminiLLM(HttpVendor, LLMProvider):
     description = "Gemini models through the Generative Language API."
     Settings: ClassVar[type[ProviderSettings]] = GeminiSettings
     capabilities = Capabilities(streaming=True, structured_output=True)
+    function_calling = True
     settings: GeminiSettings
 
     def _body(
@@ -142,3 +149,79 @@ class GeminiLLM(HttpVendor, LLMProvider):
                 raise ProviderError("the model did not return the requested JSON", provider=self.label, retryable=True)
             result.text = str(result.data.get("response", text))
         return result
+
+    async def _chat_tools_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any],
+        tools: Toolbox,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        """Gemini function calling: ``tools[].functionDeclarations`` (``parametersJsonSchema``) with the decision as
+        one more function, ``respond``, and ``functionCallingConfig.mode: ANY`` (a function every round: the model
+        ends by calling ``respond``; a JSON response type cannot be combined with function calling on every model).
+        The model's content (its ``functionCall`` parts, with any thought signatures) goes back as it came, followed
+        by a user turn of ``functionResponse`` parts. The last round (or once the turn's calls are spent) allows only
+        ``respond``."""
+        s = self.settings
+        language = context.language if context else "pt-BR"
+        body = self._body(
+            [ChatMessage("system", instructions(language)), *messages], context, None, temperature, max_tokens
+        )
+        declarations = [
+            {"name": d["name"], "description": d["description"], "parametersJsonSchema": d["parameters"]}
+            for d in tools.declarations()
+        ]
+        declarations.append(
+            {"name": RESPOND, "description": "Give the reply and the action.", "parametersJsonSchema": response_schema}
+        )
+        body["tools"] = [{"functionDeclarations": declarations}]
+        used: dict[str, float] = {"input_tokens": 0, "output_tokens": 0}
+        rounds = tools.max_calls + 2
+        for round_number in range(rounds):
+            final = tools.exhausted or round_number == rounds - 1
+            config: dict[str, Any] = {"mode": "ANY"}
+            if final:
+                config["allowedFunctionNames"] = [RESPOND]
+            body["toolConfig"] = {"functionCallingConfig": config}
+            response = await self.http_request(
+                "POST",
+                f"{s.base_url.rstrip('/')}/v1beta/models/{s.model}:generateContent",
+                timeout_s=s.timeout_s,
+                headers={"x-goog-api-key": s.api_key.get_secret_value()},
+                json=body,
+            )
+            payload = response.json()
+            usage = payload.get("usageMetadata") or {}
+            used["input_tokens"] += usage.get("promptTokenCount", 0)
+            used["output_tokens"] += usage.get("candidatesTokenCount", 0)
+            try:
+                content = payload["candidates"][0]["content"]
+                parts = content["parts"]
+            except (KeyError, IndexError, TypeError):
+                raise ProviderError("Gemini returned no answer", provider=self.label, retryable=True) from None
+            calls = [p["functionCall"] for p in parts if isinstance(p.get("functionCall"), dict)]
+            decision = next((c for c in calls if c.get("name") == RESPOND), None)
+            if decision is not None or not calls:
+                text = "".join(str(p.get("text", "")) for p in parts if not p.get("thought")).strip()
+                data = decision.get("args") if decision is not None else parse_json(text)
+                if not isinstance(data, dict):
+                    raise ProviderError(
+                        "the model did not call the response function", provider=self.label, retryable=True
+                    )
+                result = ChatResult(str(data.get("response", text)), dict(data))
+                result.info.usage = used
+                return result
+            body["contents"].append(content)
+            answers = []
+            for call in calls:
+                outcome = await tools.call(str(call.get("name")), call.get("args") or {})
+                value = parse_json(outcome.content) if outcome.content.lstrip().startswith("{") else None
+                answer: dict[str, Any] = {"name": call.get("name"), "response": value or {"result": outcome.content}}
+                if call.get("id"):
+                    answer["id"] = call["id"]
+                answers.append({"functionResponse": answer})
+            body["contents"].append({"role": "user", "parts": answers})
+        raise ProviderError("the model did not decide after its tool calls", provider=self.label)

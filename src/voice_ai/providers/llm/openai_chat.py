@@ -4,8 +4,9 @@ SDK (the ``openai`` extra), with its retries off: the base class owns retries an
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -19,6 +20,10 @@ from voice_ai.providers.errors import (
 from voice_ai.providers.llm.prompting import parse_json, system_prompt, with_system
 from voice_ai.providers.openai_client import AzureClientMixin, OpenAIClientMixin, openai_sdk
 from voice_ai.providers.types import Capabilities, ChatMessage, ChatResult, DialogContext
+from voice_ai.tools.toolbox import instructions
+
+if TYPE_CHECKING:
+    from voice_ai.tools.toolbox import Toolbox
 
 
 class OpenAICompatibleSettings(ProviderSettings):
@@ -89,6 +94,7 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
     Settings: ClassVar[type[ProviderSettings]] = OpenAICompatibleSettings
     capabilities = Capabilities(streaming=True, structured_output=True)
     extra = "openai"
+    function_calling = True
     settings: OpenAICompatibleSettings
 
     @property
@@ -132,6 +138,9 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
             completion = await self.client().chat.completions.create(**request)
         except Exception as exc:
             raise map_openai_error(exc, self.label) from None
+        return self._result(completion, response_schema)
+
+    def _result(self, completion: Any, response_schema: dict[str, Any] | None) -> ChatResult:
         text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
         result = ChatResult(text)
         if completion.usage is not None:
@@ -145,6 +154,130 @@ class OpenAICompatibleLLM(OpenAIClientMixin, LLMProvider):
                 raise ProviderError("the model did not return the requested JSON", provider=self.label, retryable=True)
             result.text = str(result.data.get("response", text))
         return result
+
+    def _tools_request(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any],
+        tools: Toolbox,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> dict[str, Any]:
+        language = context.language if context else "pt-BR"
+        request = self._request(
+            [ChatMessage("system", instructions(language)), *messages],
+            context,
+            response_schema,
+            temperature,
+            max_tokens,
+        )
+        request["tools"] = [{"type": "function", "function": d} for d in tools.declarations()]
+        return request
+
+    @staticmethod
+    async def _answer_calls(conversation: list[dict[str, Any]], calls: list[dict[str, str]], tools: Toolbox) -> None:
+        """The assistant's ``tool_calls`` and one ``tool`` message per call id, appended to the conversation."""
+        conversation.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                    for c in calls
+                ],
+            }
+        )
+        for call in calls:
+            try:
+                arguments: Any = json.loads(call["arguments"] or "{}")
+            except ValueError:
+                arguments = call["arguments"]
+            outcome = await tools.call(call["name"], arguments)
+            conversation.append({"role": "tool", "tool_call_id": call["id"], "content": outcome.content})
+
+    async def _chat_tools_impl(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        response_schema: dict[str, Any],
+        tools: Toolbox,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult:
+        """Chat Completions function calling: ``tools`` (type ``function``), the assistant's ``tool_calls``
+        answered by ``tool`` messages (one per call id), until the model writes the decision; the last round (or
+        once the turn's calls are spent) has ``tool_choice: none``."""
+        request = self._tools_request(messages, context, response_schema, tools, temperature, max_tokens)
+        used: dict[str, float] = {"input_tokens": 0, "output_tokens": 0}
+        rounds = tools.max_calls + 2
+        for round_number in range(rounds):
+            final = tools.exhausted or round_number == rounds - 1
+            request["tool_choice"] = "none" if final else "auto"
+            try:
+                completion = await self.client().chat.completions.create(**request)
+            except Exception as exc:
+                raise map_openai_error(exc, self.label) from None
+            if completion.usage is not None:
+                used["input_tokens"] += completion.usage.prompt_tokens
+                used["output_tokens"] += completion.usage.completion_tokens
+            message = completion.choices[0].message if completion.choices else None
+            calls = list(message.tool_calls or []) if message is not None else []
+            if not calls or final:
+                result = self._result(completion, response_schema)
+                result.info.usage = used
+                return result
+            answered = [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in calls]
+            await self._answer_calls(request["messages"], answered, tools)
+        raise ProviderError("the model did not decide after its tool calls", provider=self.label)
+
+    async def _tools_decision(
+        self,
+        messages: list[ChatMessage],
+        context: DialogContext | None,
+        schema: dict[str, Any],
+        tools: Toolbox,
+        max_tokens: int | None,
+    ) -> AsyncIterator[str]:
+        """A streamed decision with tools: every round is streamed (``stream: true``); a round whose deltas carry
+        ``tool_calls`` (pieces gathered by their index) is answered and followed by the next one, and the round that
+        writes content streams the decision's JSON as it comes — a streaming call speaks its first sentence without
+        waiting for the whole decision after the tools."""
+        request = self._tools_request(messages, context, schema, tools, None, max_tokens)
+        rounds = tools.max_calls + 2
+        for round_number in range(rounds):
+            final = tools.exhausted or round_number == rounds - 1
+            request["tool_choice"] = "none" if final else "auto"
+            try:
+                stream = await self.client().chat.completions.create(**request, stream=True)
+            except Exception as exc:
+                raise map_openai_error(exc, self.label) from None
+            calls: dict[int, dict[str, str]] = {}
+            wrote = False
+            try:
+                async for chunk in stream:
+                    if not chunk.choices:
+                        continue
+                    delta = chunk.choices[0].delta
+                    if delta.content:
+                        wrote = True
+                        yield delta.content
+                    for piece in delta.tool_calls or []:
+                        entry = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+                        entry["id"] = piece.id or entry["id"]
+                        if piece.function is not None:
+                            entry["name"] += piece.function.name or ""
+                            entry["arguments"] += piece.function.arguments or ""
+            except ProviderError:
+                raise
+            except Exception as exc:
+                raise map_openai_error(exc, self.label) from None
+            finally:
+                await stream.close()
+            if wrote or not calls or final:
+                return
+            await self._answer_calls(request["messages"], [calls[i] for i in sorted(calls)], tools)
+        raise ProviderError("the model did not decide after its tool calls", provider=self.label)
 
     async def chat_stream(
         self,

@@ -9,7 +9,7 @@ require_once __DIR__.'/voice_secretary_response.php';
  */
 class voice_secretary_client {
 
-	const RESOURCES = ['secretaries', 'transfer-rules', 'documents', 'providers', 'conversations', 'schedules', 'time-conditions', 'caller-messages'];
+	const RESOURCES = ['secretaries', 'transfer-rules', 'documents', 'providers', 'conversations', 'schedules', 'time-conditions', 'caller-messages', 'tools'];
 
 	private $base_url;
 	private $token;
@@ -133,6 +133,11 @@ class voice_secretary_client {
 	/** A tiny real request with a configured provider: {ok, latency_ms, ...} or {ok: false, message}. */
 	public function test_provider(string $id): voice_secretary_response {
 		return $this->request('POST', $this->resource_path('providers', $id, '/test'));
+	}
+
+	/** One call of a tool with these arguments, as a call turn would: {ok, status, ms, error, content}. */
+	public function test_tool(string $id, $arguments): voice_secretary_response {
+		return $this->request('POST', $this->resource_path('tools', $id, '/test'), ['arguments' => $arguments]);
 	}
 
 	public function provider_types(): voice_secretary_response {

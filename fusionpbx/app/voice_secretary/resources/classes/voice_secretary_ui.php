@@ -31,6 +31,7 @@ class voice_secretary_ui {
 			'voice_documents.php' => ['voice_document_view', 'title-voice_documents'],
 			'voice_conversations.php' => ['voice_conversation_view', 'title-voice_conversations'],
 			'voice_providers.php' => ['voice_provider_view', 'title-voice_providers'],
+			'voice_tools.php' => ['voice_tool_view', 'title-voice_tools'],
 		];
 		$html = '';
 		foreach ($pages as $page => [$permission, $label]) {
