@@ -3,7 +3,11 @@ with it (Europe/Lisbon), FusionPBX time conditions as its Time Conditions app wr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,8 +15,10 @@ import pytest
 from voice_ai.conversation.actions import Action, Transfer
 from voice_ai.providers.llm.prompting import system_prompt
 from voice_ai.providers.types import DialogContext, Opening
+from voice_ai.schedules import openings
 from voice_ai.schedules.fusionpbx import Detail, time_condition_schedule
-from voice_ai.schedules.openings import closed_instead, greeting_words
+from voice_ai.schedules.openings import closed_instead, condition_zone, greeting_words, turn_opening
+from voice_ai.schedules.rules import HORIZON_DAYS, Schedule, Window
 from voice_ai.schedules.spoken import when_words
 from voice_ai.schedules.standalone import stored_schedule
 
@@ -82,10 +88,54 @@ def test_holidays_close_the_day_and_the_next_opening_skips_them() -> None:
     assert office.holiday(local(SP, 2026, 12, 29, 10, 0)) == "Recesso"
 
 
-def test_a_schedule_that_never_opens_has_no_next_opening() -> None:
-    closed = stored_schedule("America/Sao_Paulo", [], [])
-    assert not closed.is_open(local(SP, 2026, 11, 30, 10, 0))
-    assert closed.next_opening(local(SP, 2026, 11, 30, 10, 0)) is None
+def test_a_schedule_with_only_holidays_is_open_except_on_them() -> None:
+    """Finding 4: no hours lines used to mean never open (and the operator refused on every call)."""
+    holidays = stored_schedule("America/Sao_Paulo", [], [{"name": "Natal", "date": "12-25"}])
+    assert holidays.is_open(local(SP, 2026, 11, 30, 10, 0))
+    assert not holidays.is_open(local(SP, 2026, 12, 25, 10, 0)) and holidays.holiday(local(SP, 2026, 12, 25)) == "Natal"
+    assert holidays.next_opening(local(SP, 2026, 12, 25, 10, 0)) == local(SP, 2026, 12, 26, 0, 0)
+    assert stored_schedule("America/Sao_Paulo", [], []).is_open(local(SP, 2026, 11, 30, 3, 0))
+
+
+def test_the_next_opening_is_said_within_31_days_only() -> None:
+    """Finding 1: the search stops at HORIZON_DAYS (31); beyond it nothing is said about when it opens."""
+
+    def recess(days: int) -> Schedule:
+        until = (date(2026, 12, 1) + timedelta(days=days - 1)).isoformat()
+        return stored_schedule("America/Sao_Paulo", [WEEKDAYS], [{"date": "2026-12-01", "until": until}])
+
+    assert HORIZON_DAYS == 31
+    assert recess(20).next_opening(local(SP, 2026, 12, 1, 9, 0)) == local(SP, 2026, 12, 21, 8, 0)
+    assert recess(40).next_opening(local(SP, 2026, 12, 1, 9, 0)) is None
+
+
+def test_the_next_opening_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 1: the review's schedule (50 hours lines of many ranges, 499 dated holidays, a whole-year holiday)
+    took 14.6 s of CPU per evaluation, trying every rule at every boundary of 400 days. Counted, not timed: the
+    window checks made must stay small (they were millions)."""
+    every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    hours = [
+        {"days": every_day, "start": f"{i * 17 // 60:02d}:{i * 17 % 60:02d}", "end": f"{i * 17 // 60:02d}:59"}
+        for i in range(50)
+        if i * 17 % 60 != 59
+    ]
+    holidays = [{"date": (date(2026, 1, 1) + timedelta(days=3 * i)).isoformat()} for i in range(499)]
+    year = stored_schedule("America/Sao_Paulo", hours, [*holidays, {"name": "Ano", "date": "01-01", "until": "12-31"}])
+    checks = 0
+    matches = Window.matches
+
+    def counted(self: Window, at: datetime) -> bool:
+        nonlocal checks
+        checks += 1
+        if checks > 20_000:
+            raise AssertionError("the next opening's search is not bounded")
+        return matches(self, at)
+
+    monkeypatch.setattr(Window, "matches", counted)
+    assert year.next_opening(local(SP, 2026, 11, 30, 10, 0)) is None
+    open_days = stored_schedule("America/Sao_Paulo", hours, holidays)  # opens soon: found quickly too
+    assert open_days.next_opening(local(SP, 2026, 1, 1, 23, 59)) is not None
+    assert checks <= 20_000
 
 
 def _fusionpbx_details() -> list[Detail]:
@@ -189,3 +239,84 @@ def test_the_model_is_told_what_is_open_now() -> None:
     assert "- Financeiro: opens amanhã às 8h" in prompt
     assert "do not transfer there" in prompt
     assert "closed" not in (system_prompt(DialogContext(), None) or "")
+
+
+def test_a_time_condition_with_only_holiday_presets_is_open_except_on_them() -> None:
+    """Finding 4: with holiday presets only, no group matching sends the call to the default (alternate)
+    destination — the office on every ordinary day — so it reads as open; with custom groups it stays closed."""
+    presets = [d for d in _fusionpbx_details() if d.group in (100, 999)]
+    schedule = time_condition_schedule(presets, SP)
+    assert schedule is not None
+    assert schedule.is_open(local(SP, 2026, 11, 29, 3, 0))  # a Sunday night: the default destination, open
+    assert not schedule.is_open(local(SP, 2027, 1, 1, 10, 0)) and schedule.holiday(local(SP, 2027, 1, 1)) == (
+        "new years day"
+    )
+    assert schedule.next_opening(local(SP, 2027, 1, 1, 10, 0)) == local(SP, 2027, 1, 2, 0, 0)
+    hours = time_condition_schedule(_fusionpbx_details(), SP)
+    assert hours is not None and not hours.is_open(local(SP, 2026, 11, 29, 3, 0))  # custom groups: after hours
+
+
+def test_a_secretary_closed_with_no_known_opening_still_reaches_its_operator() -> None:
+    """Finding 4: closed with no opening within the horizon (usually a mistake in the hours) never refuses the
+    operator on every call: the transfer is made (the greeting still says it is closed)."""
+    operator = Action("transfer", Transfer("9000", "pbx", None))
+    assert closed_instead(operator, Opening(now="Sunday", open=False, opens=None), "pt-BR") is operator
+    assert closed_instead(operator, Opening(now="Sunday", open=False, opens="amanhã às 8h"), "pt-BR") is not operator
+
+
+def _rule(name: str, destination: str, schedule: uuid.UUID | None, secretary: uuid.UUID | None) -> Any:
+    return SimpleNamespace(
+        department_name=name,
+        destination_number=destination,
+        destination_context=None,
+        voice_secretary_uuid=secretary,
+        voice_schedule_uuid=schedule,
+        time_condition_uuid=None,
+    )
+
+
+async def test_closures_are_kept_per_rule_not_per_department_name(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 8: a global "Suporte" rule closed now must not block this secretary's own, open "Suporte"."""
+    secretary_uuid, closed_uuid, never_uuid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    closed_now = stored_schedule("America/Sao_Paulo", [], [{"date": "2026-11-30"}])
+    never = stored_schedule("America/Sao_Paulo", [WEEKDAYS], [{"date": "2026-11-01", "until": "2027-06-30"}])
+
+    async def schedules(*_: Any, **__: Any) -> dict[Any, Schedule | None]:
+        return {(closed_uuid, None): closed_now, (never_uuid, None): never}
+
+    monkeypatch.setattr(openings, "load_schedules", schedules)
+    secretary = SimpleNamespace(
+        voice_secretary_uuid=secretary_uuid, voice_schedule_uuid=never_uuid, time_condition_uuid=None, language="pt-BR"
+    )
+    rules = [
+        _rule("Suporte", "301", None, secretary_uuid),  # this secretary's: open (and the one a transfer reaches)
+        _rule("Suporte", "300", closed_uuid, None),  # global: closed today
+        _rule("Financeiro", "400", closed_uuid, None),
+    ]
+    now = local(SP, 2026, 11, 30, 10, 0)
+    with caplog.at_level(logging.WARNING, logger="voice_ai.schedules.openings"):
+        opening = await turn_opening(None, uuid.uuid4(), secretary, rules, fusionpbx=False, now=now)  # type: ignore[arg-type]
+    assert opening is not None
+    own = Action("transfer", Transfer("301", "pbx", "Suporte"))
+    assert closed_instead(own, opening, "pt-BR") is own
+    global_one = closed_instead(Action("transfer", Transfer("300", "pbx", "Suporte")), opening, "pt-BR")
+    assert global_one.kind == "continue" and "Suporte" in (global_one.say or "")
+    assert dict(opening.closed) == {"Financeiro": "amanhã à 0h"}  # the model hears of the rule a name reaches
+    # the secretary itself is closed with no opening within 31 days: logged, and its operator still tried
+    assert not opening.open and opening.opens is None
+    assert "does not open within 31 days" in caplog.text
+    operator = Action("transfer", Transfer("9000", "pbx", None))
+    assert closed_instead(operator, opening, "pt-BR") is operator
+
+
+def test_a_domain_without_a_time_zone_setting_is_warned_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Finding 11: FusionPBX time conditions with no domain time zone are read in the host's zone: said once."""
+    domain = uuid.uuid4()
+    with caplog.at_level(logging.WARNING, logger="voice_ai.schedules.openings"):
+        for _ in range(3):
+            condition_zone(domain, None)
+        assert condition_zone(domain, "America/Recife").key == "America/Recife"
+    warned = [r for r in caplog.records if "no 'domain / time_zone' setting" in r.getMessage()]
+    assert len(warned) == 1 and str(domain) in warned[0].getMessage()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,6 +66,29 @@ async def test_schedules_crud_and_validation(
         assert where in response.text
     deleted = await client.delete(f"{base}/{created['voice_schedule_uuid']}")
     assert deleted.status_code == 204
+
+
+async def test_a_holidays_only_schedule_is_open_and_the_lists_are_capped(
+    client: httpx.AsyncClient, new_domain: Callable[..., Awaitable[str]]
+) -> None:
+    """Findings 4 and 1: a schedule listing only holidays is open on other days (it was closed for good); the API
+    refuses more hours lines and holidays than an evaluation at every turn can afford (it took 50 and 500)."""
+    domain = await new_domain()
+    base = f"/api/v1/domains/{domain}/schedules"
+    tomorrow = (datetime.now(ZoneInfo("America/Sao_Paulo")) + timedelta(days=1)).date().isoformat()
+    holidays = await _schedule(client, domain, {"name": "Feriados", "holidays": [{"date": tomorrow}]})
+    assert holidays["open_now"] is True and holidays["hours"] == []
+    today = closed_today() | {"hours": []}
+    assert (await _schedule(client, domain, today))["next_opening"] is not None  # closed today, opens at midnight
+    line = {"days": ["mon"], "start": "08:00", "end": "09:00"}
+    accepted = {"name": "Cheio", "hours": [line] * 28, "holidays": [{"date": "12-25"}] * 100}
+    assert (await client.post(base, json=accepted)).status_code == 201
+    for too_many, where in (
+        (accepted | {"hours": [line] * 29}, "hours"),
+        (accepted | {"holidays": [{"date": "12-25"}] * 101}, "holidays"),
+    ):
+        refused = await client.post(base, json=too_many)
+        assert refused.status_code == 422 and where in refused.text, refused.text
 
 
 async def test_schedules_are_tenant_scoped(

@@ -10,8 +10,11 @@ action; a holiday **preset** group also carries an inline ``set preset=<name>`` 
 
 How a time condition reads as opening hours (the decision, documented in docs/opening-hours.md): its groups are
 tried in order as FreeSWITCH tries them; the first group whose time conditions all hold decides; a preset
-(holiday) group means **closed**, any other group **open**; no group matching means closed (the caller would go to
-the default destination, the "after hours" one). A group with a condition this module cannot evaluate (``week``,
+(holiday) group means **closed**, any other group **open**. No group matching sends the call to the default
+(alternate) destination, group 999 — FreeSWITCH's fall-through, what FusionPBX's page calls the "Alternate
+Destination": with custom (non-preset) groups that is the "after hours" destination, so **closed**; with holiday
+presets only it is where every ordinary day's calls go (the office), so **open** — such a time condition is open
+except on its holidays. A group with a condition this module cannot evaluate (``week``,
 ``yday``, a regular expression, …) is skipped with a warning rather than guessed.
 """
 
@@ -137,6 +140,7 @@ def time_condition_schedule(details: Iterable[Detail], zone: ZoneInfo, *, name: 
         groups.setdefault(detail.group, []).append(detail)
     rules: list[Rule] = []
     skipped = 0
+    custom = 0  # non-preset groups with time conditions (understood or not): their presence makes group 999 "closed"
     for group, rows in groups.items():
         if group == DEFAULT_GROUP:
             continue
@@ -153,11 +157,15 @@ def time_condition_schedule(details: Iterable[Detail], zone: ZoneInfo, *, name: 
         except Unsupported as exc:
             logger.warning("time condition %r: group %d skipped, condition not understood: %s", name, group, exc)
             skipped += 1
+            custom += preset is None
             continue
         if window is None:
             continue
+        custom += preset is None
         rules.append(Rule(window, opens=preset is None, name=(preset or "").replace("_", " ")))
     if skipped and not rules:
         logger.warning("time condition %r: no condition understood, taken as always open", name)
         return None
+    if not custom:  # holiday presets only: the default destination is the ordinary day's (open)
+        rules.append(Rule(Window(), opens=True))
     return Schedule(zone, tuple(rules))

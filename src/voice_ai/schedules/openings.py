@@ -9,7 +9,12 @@ without them. Inside hours nothing changes; outside them (:func:`closed_instead`
   message (``offer_message``);
 - a closed secretary says so in its greeting, with the next opening, and offers a message; a transfer to its
   operator is not made either (nobody is there) — except the safety nets (no model answered, two silent turns),
-  which keep sending the caller to a person as before;
+  which keep sending the caller to a person as before, and except when no opening is known within
+  :data:`~voice_ai.schedules.rules.HORIZON_DAYS` days: a schedule "closed for good" is far more often a mistake
+  than a fact, so the operator is still tried (the transfer comes back if nobody answers) and a warning is logged
+  — never a caller refused on every call without a word to the admin;
+- closures are kept per transfer rule — its destination and context — not per department name, which two rules
+  (one global, one of this secretary) may share;
 - the model is told what is open now (:class:`~voice_ai.providers.types.Opening` in the dialog context).
 """
 
@@ -18,8 +23,8 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,15 +35,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voice_ai.conversation.actions import Action
 from voice_ai.conversation.phrases import phrase
 from voice_ai.db.repositories.schedules import ScheduleRepository, TimeConditionReader
+from voice_ai.providers.llm.text import fold
 from voice_ai.providers.types import Opening
 from voice_ai.schedules.fusionpbx import time_condition_schedule
-from voice_ai.schedules.rules import Schedule
+from voice_ai.schedules.rules import HORIZON_DAYS, Schedule
 from voice_ai.schedules.spoken import when_words
 from voice_ai.schedules.standalone import stored_schedule
 
 logger = logging.getLogger(__name__)
 Ref = tuple[uuid.UUID | None, uuid.UUID | None]  # (voice_schedule_uuid, time_condition_uuid)
+Target = tuple[str, str | None]  # a transfer rule's (destination_number, destination_context)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WARNED_LIMIT = 10_000  # warnings said once per key: the keys remembered, at most
+_warned: set[tuple[str, object]] = set()
+
+
+def warn_once(key: tuple[str, object], message: str, *args: object) -> None:
+    """A warning logged once per key in this process (a setting read at every turn must not flood the log)."""
+    if key in _warned:
+        return
+    if len(_warned) >= _WARNED_LIMIT:
+        _warned.clear()
+    _warned.add(key)
+    logger.warning(message, *args)
 
 
 def local_zone() -> ZoneInfo:
@@ -50,6 +69,43 @@ def local_zone() -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def condition_zone(domain_uuid: uuid.UUID, zone_name: str | None) -> ZoneInfo:
+    """The zone of a domain's FusionPBX time conditions: its ``domain / time_zone`` setting, else the host's — with a
+    warning, once per domain: in a container the host is often UTC while FreeSWITCH runs in local time."""
+    if zone_name:
+        try:
+            return ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = local_zone()
+            warn_once(
+                ("zone", domain_uuid),
+                "domain %s: time zone setting %r unknown: its FusionPBX time conditions are read in this host's zone "
+                "(%s); set 'domain / time_zone' to the zone FreeSWITCH runs in",
+                domain_uuid,
+                zone_name,
+                zone.key,
+            )
+            return zone
+    zone = local_zone()
+    warn_once(
+        ("zone", domain_uuid),
+        "domain %s: no 'domain / time_zone' setting: its FusionPBX time conditions are read in this host's zone (%s), "
+        "which may not be FreeSWITCH's; set the domain's time zone in FusionPBX (docs/opening-hours.md)",
+        domain_uuid,
+        zone.key,
+    )
+    return zone
+
+
+@dataclass(frozen=True)
+class TurnOpening(Opening):
+    """:class:`Opening` with the closures kept per transfer rule (``(destination, context)`` → when it opens), which
+    is what a transfer is checked against; ``closed`` (for the model) names a department closed when the rule a
+    transfer by that name reaches — the first of that name, as ``conversation.actions.resolve`` picks — is."""
+
+    closed_targets: Mapping[Target, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,12 +137,7 @@ async def load_schedules(
         reader = TimeConditionReader(session)
         if await reader.available():
             enabled = {c.dialplan_uuid: c for c in await reader.conditions(domain_uuid, condition_ids) if c.enabled}
-            zone_name = await reader.time_zone(domain_uuid)
-            try:
-                zone = ZoneInfo(zone_name) if zone_name else local_zone()
-            except (ZoneInfoNotFoundError, ValueError):
-                logger.warning("domain %s: time zone %r unknown, using the host's", domain_uuid, zone_name)
-                zone = local_zone()
+            zone = condition_zone(domain_uuid, await reader.time_zone(domain_uuid))
             for dialplan_uuid, details in (await reader.details(domain_uuid, enabled)).items():
                 read = time_condition_schedule(details, zone, name=enabled[dialplan_uuid].name)
                 if read is not None:
@@ -134,18 +185,36 @@ async def turn_opening(
     schedules = await load_schedules(session, domain_uuid, refs, fusionpbx=fusionpbx)
     language = secretary.language
     own = state_of(schedules.get(_ref(secretary)), now)
+    if not own.open and own.opens_at is None:
+        warn_once(
+            ("closed", secretary.voice_secretary_uuid),
+            "domain %s: secretary %s is closed and does not open within %d days: its greeting says so, and a "
+            "transfer to its operator is still made (check its opening hours)",
+            domain_uuid,
+            secretary.voice_secretary_uuid,
+            HORIZON_DAYS,
+        )
     closed: dict[str, str | None] = {}
+    targets: dict[Target, str | None] = {}
+    names: set[str] = set()
     zone = own.zone
     for rule in mine:
         state = state_of(schedules.get(_ref(rule)), now)
         zone = zone or state.zone
+        name = fold(rule.department_name).strip()
+        first = name not in names  # the rule a transfer by this name reaches
+        names.add(name)
         if not state.open:
-            closed[rule.department_name] = when_words(state.opens_at, now, language) if state.opens_at else None
-    return Opening(
+            when = when_words(state.opens_at, now, language) if state.opens_at else None
+            targets[(rule.destination_number, rule.destination_context)] = when
+            if first:
+                closed[rule.department_name] = when
+    return TurnOpening(
         now=local_now(now, zone),
         open=own.open,
         opens=when_words(own.opens_at, now, language) if own.opens_at else None,
         closed=closed,
+        closed_targets=targets,
     )
 
 
@@ -185,14 +254,27 @@ def greeting_words(greeting: str, opening: Opening | None, language: str) -> str
 
 def closed_instead(action: Action, opening: Opening | None, language: str) -> Action:
     """A decided transfer to a department (or operator) closed now becomes a reply that says so (``say``) and
-    keeps the call with the secretary; anything else is returned as it is."""
+    keeps the call with the secretary; anything else is returned as it is. A department is closed when the rule
+    the transfer goes to is (its destination and context); the operator, when the secretary is closed and opens
+    within the horizon (closed with no opening known: the operator is still tried, see the module docstring)."""
     if opening is None or action.kind != "transfer" or action.transfer is None:
         return action
-    department = action.transfer.department
-    if department is None:
-        if opening.open:
+    transfer = action.transfer
+    if transfer.department is None:
+        if opening.open or opening.opens is None:
             return action
         return Action("continue", say=closed_operator_words(language, opening.opens))
-    if department not in opening.closed:
+    if isinstance(opening, TurnOpening):
+        found = [
+            when
+            for (destination, context), when in opening.closed_targets.items()
+            if destination == transfer.destination and context in (None, transfer.context)
+        ]
+        if not found:
+            return action
+        when = found[0]
+    elif transfer.department in opening.closed:  # an Opening built elsewhere: by name
+        when = opening.closed[transfer.department]
+    else:
         return action
-    return Action("continue", say=closed_department_words(language, department, opening.closed[department]))
+    return Action("continue", say=closed_department_words(language, transfer.department, when))

@@ -13,9 +13,11 @@ window that matches the local wall-clock time decides; none matching means close
 Times are wall-clock times in the schedule's zone (``zoneinfo``): a zone with daylight-saving time keeps its hours
 at the same local times across the change, as FreeSWITCH's own checks (``localtime``) do.
 
-The next opening is found without scanning minute by minute: the state can only change at midnight, where a
-minute range starts or ends, or where a date-time span starts or ends, so only those instants are tried, day by
-day, up to :data:`HORIZON_DAYS` ahead.
+The next opening is found without scanning minute by minute, and its work is bounded: each day ahead (up to
+:data:`HORIZON_DAYS`), only the rules whose calendar conditions can hold on that day are kept (a holiday of
+another date costs one check, not one per instant); a day whose first such rule holds all day long is decided at
+once; otherwise only the instants where the state can change (midnight, where a minute range of those rules starts
+or ends, where a date-time span starts or ends) are tried, against those rules only.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-HORIZON_DAYS = 400  # a schedule that does not open within this is "closed until further notice"
+HORIZON_DAYS = 31  # a schedule that does not open within this is "closed, opening not said" (docs/opening-hours.md)
 MINUTES_PER_DAY = 1440
+ONE_DAY = timedelta(days=1)
 
 Ranges = tuple[tuple[int, int], ...]  # inclusive (low, high) pairs
 
@@ -61,6 +64,29 @@ class Window:
             and _in(self.minutes, local.hour * 60 + local.minute)
             and (self.spans is None or any(start <= local < end for start, end in self.spans))
         )
+
+    def may_match_on(self, day: date) -> bool:
+        """Whether the window can hold at some instant of ``day`` (its calendar conditions, not its minutes)."""
+        if not (
+            _in(self.wdays, fs_wday(day))
+            and _in(self.mdays, day.day)
+            and _in(self.months, day.month)
+            and _in(self.years, day.year)
+        ):
+            return False
+        if self.spans is None:
+            return True
+        midnight = datetime.combine(day, time())
+        return any(start < midnight + ONE_DAY and end > midnight for start, end in self.spans)
+
+    def all_day(self, day: date) -> bool:
+        """Whether the window holds at every minute of ``day`` (given :meth:`may_match_on`)."""
+        if self.minutes is not None and not any(low <= 0 and high >= MINUTES_PER_DAY - 1 for low, high in self.minutes):
+            return False
+        if self.spans is None:
+            return True
+        midnight = datetime.combine(day, time())
+        return any(start <= midnight and end >= midnight + ONE_DAY for start, end in self.spans)
 
     def boundaries(self, day: date) -> set[int]:
         """The minutes of ``day`` at which this window may start or stop matching."""
@@ -111,33 +137,34 @@ class Schedule:
     def next_opening(self, at: datetime, *, horizon_days: int = HORIZON_DAYS) -> datetime | None:
         """The first instant after ``at`` (aware) when it is open, as an aware time in the zone; None when open now
         would be the answer (call :meth:`is_open` first) or when it does not open within the horizon."""
-        start = self.local(at)
-        if self.is_open_local(start):
-            return None
-        for offset in range(horizon_days + 1):
-            day = start.date() + timedelta(days=offset)
-            candidates = {0}
-            for rule in self.rules:
-                candidates |= rule.window.boundaries(day)
-            for minute in sorted(candidates):
-                local = datetime.combine(day, time(minute // 60, minute % 60))
-                if local > start and self.is_open_local(local):
-                    return _aware(local, self.zone)
-        return None
+        return self._next_change(at, opens=True, horizon_days=horizon_days)
 
     def closes_at(self, at: datetime, *, horizon_days: int = 14) -> datetime | None:
         """When an open schedule closes next (None: closed now, or open beyond the horizon)."""
+        return self._next_change(at, opens=False, horizon_days=horizon_days)
+
+    def _next_change(self, at: datetime, *, opens: bool, horizon_days: int) -> datetime | None:
+        """The first instant after ``at`` whose state is ``opens`` (None: already so now, or not within the
+        horizon). Work: per day, one calendar check per rule, then the boundaries of that day's rules only."""
         start = self.local(at)
-        if not self.is_open_local(start):
+        if self.is_open_local(start) == opens:
             return None
         for offset in range(horizon_days + 1):
             day = start.date() + timedelta(days=offset)
+            rules = [rule for rule in self.rules if rule.window.may_match_on(day)]
+            if rules and rules[0].window.all_day(day):  # decided all day long by its first rule
+                if rules[0].opens == opens and offset > 0:
+                    return _aware(datetime.combine(day, time()), self.zone)
+                continue
             candidates = {0}
-            for rule in self.rules:
+            for rule in rules:
                 candidates |= rule.window.boundaries(day)
             for minute in sorted(candidates):
                 local = datetime.combine(day, time(minute // 60, minute % 60))
-                if local > start and not self.is_open_local(local):
+                if local <= start:
+                    continue
+                decided = next((rule for rule in rules if rule.window.matches(local)), None)
+                if (decided is not None and decided.opens) == opens:
                     return _aware(local, self.zone)
         return None
 

@@ -4,6 +4,7 @@ into a :class:`~voice_ai.schedules.rules.Schedule`.
 - ``hours``: ``{"days": ["mon", …], "start": "08:00", "end": "18:00"}`` lines; ``end`` is exclusive (18:00 is
   closed), ``"24:00"`` is the end of the day, and an ``end`` at or before ``start`` runs overnight into the next
   day (``22:00``–``06:00`` on Friday is open Friday night until Saturday 06:00).
+- no ``hours`` lines: open every day, except on the holidays.
 - ``holidays``: ``{"name": "Natal", "date": "12-25"}`` every year, or ``{"date": "2026-12-24", "until":
   "2027-01-02"}`` once (``until`` included, the same form as ``date``). A holiday closes the whole day, before any
   hours are considered.
@@ -82,5 +83,7 @@ def holiday_rules(holidays: Iterable[Mapping[str, Any]]) -> list[Rule]:
 def stored_schedule(
     time_zone: str, hours: Iterable[Mapping[str, Any]], holidays: Iterable[Mapping[str, Any]]
 ) -> Schedule:
-    """A stored schedule's rules: holidays first (closed), then the weekly hours (open)."""
-    return Schedule(ZoneInfo(time_zone), tuple(holiday_rules(holidays) + hours_rules(hours)))
+    """A stored schedule's rules: holidays first (closed), then the weekly hours (open); no hours lines at all means
+    open every day except the holidays (a schedule that only lists holidays)."""
+    weekly = hours_rules(hours) or [Rule(Window(), True)]
+    return Schedule(ZoneInfo(time_zone), tuple(holiday_rules(holidays) + weekly))

@@ -11,6 +11,8 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from voice_ai.schemas.common import Description, Name, ORMModel, ShortText, Strict
 
+MAX_HOURS_LINES = 28  # four shifts a day, every day: more is a mistake, and each line costs at every turn
+MAX_HOLIDAYS = 100  # a country's, a state's and a city's holidays, and years of one-off dates
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Clock = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 HolidayDate = Annotated[
@@ -71,8 +73,12 @@ def _zone(value: str | None) -> str | None:
 
 class _ScheduleFields(Strict):
     description: Description | None = None
-    hours: list[HoursLine] = Field(default_factory=list, max_length=50)
-    holidays: list[Holiday] = Field(default_factory=list, max_length=500)
+    hours: list[HoursLine] = Field(
+        default_factory=list,
+        max_length=MAX_HOURS_LINES,
+        description="Weekly opening hours; none: open every day except the holidays.",
+    )
+    holidays: list[Holiday] = Field(default_factory=list, max_length=MAX_HOLIDAYS)
     enabled: bool = Field(default=True, description="A disabled schedule is always open.")
 
     @field_validator("time_zone", check_fields=False)
