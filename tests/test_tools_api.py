@@ -24,7 +24,7 @@ from voice_ai.streaming.contracts import Heard
 NewDomain = Callable[..., Awaitable[str]]
 PARAMETERS = {
     "type": "object",
-    "properties": {"order": {"type": "string", "pattern": "^[0-9]+$"}},
+    "properties": {"order": {"type": "string", "maxLength": 20}},
     "required": ["order"],
 }
 
@@ -93,8 +93,17 @@ async def test_headers_are_encrypted_at_rest_masked_and_kept_when_the_mask_comes
         ({"timeout_s": 30}, "timeout_s"),
         ({"max_response_bytes": 10_000_000}, "max_response_bytes"),
         ({"method": "TRACE"}, "method"),
+        # validation must stay bounded: no regex run on the caller's words, no reference that cannot resolve
+        ({"parameters": {"type": "object", "properties": {"order": {"type": "string", "pattern": "^(a|aa)*$"}}}},
+         "parameters"),
+        ({"parameters": {"type": "object", "properties": {"order": {"$ref": "https://x.example/s.json"}}}},
+         "parameters"),
+        ({"parameters": {"type": "object", "properties": {"order": {"$ref": "#/$defs/missing"}}}}, "parameters"),
+        # the host is the tenant's, not the caller's: the decrypted headers would go wherever the model is steered
+        ({"url": "https://{order}/x"}, "url"),
+        ({"url": "https://erp.example.com:{order}/x"}, "url"),
     ],
-)
+)  # fmt: skip
 async def test_bad_definitions_get_a_422_naming_the_field(
     client: httpx.AsyncClient, new_domain: NewDomain, change: dict[str, Any], field: str
 ) -> None:
@@ -115,6 +124,38 @@ async def test_a_partial_update_keeps_the_url_consistent_and_names_are_unique(
     assert dropped.status_code == 422 and "{order}" in dropped.text
     again = await client.post(f"/api/v1/domains/{domain}/tools", json=tool_body())
     assert again.status_code == 409 and "name" in again.text
+
+
+async def test_moving_the_url_to_another_origin_drops_the_stored_header_values(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection, runtime: Runtime
+) -> None:
+    """Header values are write-only: were they kept when the URL moves, an admin could point the URL at an echo
+    service and read them back. Another path on the same origin keeps them; another host, scheme or port keeps only
+    what the same PATCH sends again in clear (a mask sent back does not count)."""
+    domain = await new_domain()
+    tool = (await client.post(f"/api/v1/domains/{domain}/tools", json=tool_body())).json()
+    url = f"/api/v1/domains/{domain}/tools/{tool['voice_tool_uuid']}"
+    box: SecretBox = runtime.secret_box
+
+    async def stored() -> dict[str, Any]:
+        return decrypt_config(await _stored_headers(db, tool["voice_tool_uuid"]), box)
+
+    same = await client.patch(url, json={"url": "https://erp.example.com/v2/orders/{order}"})
+    assert same.status_code == 200 and (await stored())["X-Api-Key"] == TOOL_KEY
+    moved = await client.patch(
+        url,
+        json={
+            "url": "https://echo.example.net/orders/{order}",
+            "headers": {"X-Api-Key": tool["headers"]["X-Api-Key"], "X-Tenant": "42"},  # the mask back, a new one
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    assert await stored() == {"X-Tenant": "42"} and set(moved.json()["headers"]) == {"X-Tenant"}
+    await client.patch(url, json={"headers": {"X-Api-Key": TOOL_KEY}})
+    for other in ("http://echo.example.net/orders/{order}", "https://echo.example.net:8443/orders/{order}"):
+        assert (await client.patch(url, json={"url": other})).status_code == 200
+        assert await stored() == {}
+        await client.patch(url, json={"headers": {"X-Api-Key": TOOL_KEY}})
 
 
 async def test_another_tenants_tool_is_a_404(client: httpx.AsyncClient, new_domain: NewDomain) -> None:
@@ -304,7 +345,7 @@ async def test_an_admin_can_try_a_tool_with_arguments(
     refused = await client.post(url, json={"arguments": {"order": "123"}})
     assert refused.status_code == 200 and refused.json()["ok"] is False
     assert "non-public" in refused.json()["error"] and tool_server.tool_requests == []
-    bad = await client.post(url, json={"arguments": {"order": "12a"}})
+    bad = await client.post(url, json={"arguments": {"order": 12}})
     assert bad.status_code == 422 and "arguments.order" in bad.text
     settings = runtime.settings
     runtime.settings = settings.model_copy(update={"tools_allow_networks": "127.0.0.1/32"})
@@ -325,6 +366,35 @@ async def test_an_admin_can_try_a_tool_with_arguments(
     assert (
         await client.post(f"/api/v1/domains/{other}/tools/{tool['voice_tool_uuid']}/test", json={})
     ).status_code == 404
+
+
+@pytest.mark.usefixtures("loopback_tools")
+async def test_the_test_of_a_tool_never_shows_its_header_values(
+    client: httpx.AsyncClient, new_domain: NewDomain, db: asyncpg.Connection, tool_server: ToolServers
+) -> None:
+    """A tool whose URL answers the request's headers back (an echo service): the Test shows the answer with every
+    header value scrubbed, raw and base64. A schema stored before the save-time rules (a dangling $ref) is a 422
+    naming it, not a 500."""
+    tool_server.reset()
+    domain = await new_domain()
+    body = tool_body(tool_server.base_url, url=f"{tool_server.base_url}/tool/echo", name="echo")
+    body["headers"]["Authorization"] = "Bearer bearer-token-0000000009"
+    tool = (await client.post(f"/api/v1/domains/{domain}/tools", json=body)).json()
+    url = f"/api/v1/domains/{domain}/tools/{tool['voice_tool_uuid']}/test"
+    tried = await client.post(url, json={"arguments": {"order": "1"}})
+    assert tried.status_code == 200 and tried.json()["ok"] is True, tried.text
+    assert tool_server.tool_requests[0].headers["x-api-key"] == TOOL_KEY  # it was sent
+    assert "x-api-key" in tried.text and TOOL_KEY not in tried.text and "bearer-token-0000000009" not in tried.text
+    assert "YmVhcmVyLXRva2VuLTAwMDAwMDAwMDk" not in tried.text  # base64 of the token
+
+    dangling = {"type": "object", "properties": {"order": {"$ref": "#/$defs/missing"}}}
+    await db.execute(
+        "UPDATE v_voice_tools SET parameters = $1 WHERE voice_tool_uuid = $2",
+        json.dumps(dangling),
+        uuid.UUID(tool["voice_tool_uuid"]),
+    )
+    broken = await client.post(url, json={"arguments": {"order": "1"}})
+    assert broken.status_code == 422 and "does not resolve" in broken.text, broken.text
 
 
 @pytest.mark.usefixtures("loopback_tools")

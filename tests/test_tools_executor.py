@@ -62,7 +62,10 @@ async def test_a_name_is_checked_by_the_address_it_resolves_to_and_the_request_i
 @pytest.mark.parametrize(
     "address",
     ["169.254.169.254", "10.1.2.3", "192.168.0.1", "172.16.5.5", "100.64.0.1", "0.0.0.0", "::1", "fd00::1",
-     "fe80::1", "224.0.0.1", "::ffff:127.0.0.1"],
+     "fe80::1", "224.0.0.1", "::ffff:127.0.0.1",
+     # IPv4 embedded in IPv6: NAT64 (well-known and local-use prefixes), 6to4, IPv4-compatible, Teredo
+     "64:ff9b::a9fe:a9fe", "64:ff9b::10.0.0.1", "64:ff9b:1::a9fe:a9fe", "2002:a9fe:a9fe::1", "2002:7f00:1::",
+     "::169.254.169.254", "::127.0.0.1", "::ffff:169.254.169.254", "2001:0:4136:e378:8000:63bf:3fff:fdd2"],
 )  # fmt: skip
 def test_non_public_addresses_are_refused_by_default(address: str) -> None:
     assert not allowed(ipaddress.ip_address(address), ())
@@ -73,6 +76,10 @@ def test_public_addresses_and_allowed_networks_pass() -> None:
     assert allowed(ipaddress.ip_address("2001:4860:4860::8888"), ())
     assert allowed(ipaddress.ip_address("10.0.5.9"), networks("10.0.5.0/24"))
     assert not allowed(ipaddress.ip_address("10.0.6.9"), networks("10.0.5.0/24"))
+    # a public IPv4 address through NAT64 or 6to4 is public; an allowed one embedded is allowed
+    assert allowed(ipaddress.ip_address("64:ff9b::8.8.8.8"), ())
+    assert allowed(ipaddress.ip_address("2002:808:808::1"), ())
+    assert allowed(ipaddress.ip_address("64:ff9b::10.0.5.9"), networks("10.0.5.0/24"))
 
 
 @pytest.mark.parametrize(
@@ -222,3 +229,52 @@ async def test_the_request_goes_to_the_checked_address_not_to_a_second_lookup(
     assert (
         checked == ["erp.tenant.invalid"] and servers.tool_requests[0].headers["host"] == f"erp.tenant.invalid:{port}"
     )
+
+
+async def test_an_argument_cannot_move_the_request_up_the_path_or_to_another_host(servers: ToolServers) -> None:
+    """``/tool/customers/{id}/orders`` with id ".." would be normalised to ``/tool/orders``; a placeholder in the
+    host would send the decrypted headers wherever the caller steers the model."""
+    url = f"{servers.base_url}/tool/customers/{{order}}/orders"
+    for value in ("..", "."):
+        result = await execute(spec(url), {"order": value}, allow=LOOPBACK)
+        assert not result.ok and "not allowed" in result.content and value in (result.error or "")
+    assert servers.tool_requests == []
+    slash = await execute(spec(url), {"order": "../../x"}, allow=LOOPBACK)  # one segment: "/" is encoded
+    assert slash.ok and servers.tool_requests[0].path == "/tool/customers/../../x/orders"
+    port = servers.base_url.rsplit(":", 1)[1]
+    hosted = await execute(spec(f"http://{{order}}:{port}/tool/x"), {"order": "127.0.0.1"}, allow=LOOPBACK)
+    assert not hosted.ok and "path and query" in (hosted.error or "") and len(servers.tool_requests) == 1
+
+
+async def test_an_echo_of_the_headers_does_not_give_the_secrets_back(servers: ToolServers) -> None:
+    """Whatever the tool answers (a success or an error body), the header values — raw or base64 — are scrubbed."""
+    echo = ToolSpec("t", "a tool", PARAMETERS, f"{servers.base_url}/tool/echo",
+                    headers={"X-Api-Key": TOOL_KEY, "Authorization": "Bearer bearer-token-0001"})  # fmt: skip
+    for status in (200, 500):
+        result = await execute(echo, {"status": status}, allow=LOOPBACK)
+        assert servers.tool_requests[-1].headers["x-api-key"] == TOOL_KEY  # it was sent
+        assert "x-api-key" in result.content and "[REDACTED]" in result.content
+        assert TOOL_KEY not in result.content and "bearer-token-0001" not in result.content
+        assert "YmVhcmVyLXRva2VuLTAwMDE" not in result.content  # base64 of the token
+
+
+async def test_a_tool_that_drips_its_answer_is_cut_by_one_deadline(servers: ToolServers) -> None:
+    """httpx's timeout applies to each read: a byte every 0.3 s for 6 s never trips a 1 s one. The tool's timeout
+    is the deadline of the whole call."""
+    result = await execute(spec(f"{servers.base_url}/tool/drip", timeout_s=1.0), {}, allow=LOOPBACK)
+    assert not result.ok and result.error == "timeout after 1 s" and "in time" in result.content
+
+
+async def test_a_slow_name_resolution_is_within_the_deadline(
+    servers: ToolServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice_ai.tools import urls
+
+    async def resolve(host: str, port: int) -> list[Any]:
+        await asyncio.sleep(3)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(urls, "resolve", resolve)
+    port = servers.base_url.rsplit(":", 1)[1]
+    result = await execute(spec(f"http://erp.tenant.invalid:{port}/tool/orders/5", timeout_s=0.5), {}, allow=LOOPBACK)
+    assert not result.ok and result.error == "timeout after 0.5 s" and servers.tool_requests == []

@@ -9,12 +9,15 @@ tool result it received: the order's status when the tool answered, an apology w
 numeric step in ``script`` answers that status instead (one per vendor request).
 
 The tool: ``GET /tool/orders/{order}`` needs ``X-Api-Key: TOOL_KEY``; ``/tool/slow`` answers after 5 s,
-``/tool/big`` sends 100 KB, ``/tool/redirect`` redirects, ``/tool/fail`` is a 500. Every request is recorded.
+``/tool/big`` sends 100 KB, ``/tool/redirect`` redirects, ``/tool/fail`` is a 500, ``/tool/echo`` answers the
+request's headers back (as they came, and base64; ``?status=`` sets its status), ``/tool/drip`` sends one byte
+every 0.3 s for 6 s. Every request is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -260,6 +263,17 @@ def build_app(state: ToolServers) -> Starlette:
             return Response(b"x" * 100_000, media_type="text/plain")
         if rest == "redirect":
             return RedirectResponse("/tool/orders/1", 302)
+        if rest == "echo":
+            echoed = {k: [v, base64.b64encode(v.encode()).decode()] for k, v in seen.headers.items()}
+            return JSONResponse({"headers": echoed}, int(seen.query.get("status", "200")))
+        if rest == "drip":
+
+            async def drip() -> Any:
+                for _ in range(20):
+                    yield b" "
+                    await asyncio.sleep(0.3)
+
+            return StreamingResponse(drip(), media_type="text/plain")
         if rest == "fail":
             return JSONResponse({"message": "database down"}, 500)
         if rest.startswith("orders/"):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from voice_ai.schemas.common import ORMModel, Strict
-from voice_ai.tools.executor import PLACEHOLDER
+from voice_ai.tools.executor import PLACEHOLDER, placeholder_in_authority
 from voice_ai.tools.spec import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT_S,
@@ -110,7 +110,14 @@ class ToolUpdate(_ToolFields):
 
 
 def check_placeholders(url: str, parameters: dict[str, Any]) -> None:
-    """Every ``{name}`` in the URL must be a parameter (else the model could never fill it)."""
+    """Every ``{name}`` in the URL must be a parameter (else the model could never fill it), in the path or the query:
+    the scheme, host and port are the tenant's, never the caller's (the headers' secrets go there)."""
+    inside = placeholder_in_authority(url)
+    if inside is not None:
+        raise ValueError(
+            f"the placeholder {{{inside}}} is in the URL's scheme, host or port: placeholders are only allowed in "
+            "its path and query"
+        )
     names = set(parameters.get("properties") or {})
     missing = [m.group(1) for m in PLACEHOLDER.finditer(url) if m.group(1) not in names]
     if missing:

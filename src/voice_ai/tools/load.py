@@ -14,7 +14,7 @@ from voice_ai.core.logging import register_secret
 from voice_ai.core.secret_fields import decrypt_config
 from voice_ai.db.models import Tool
 from voice_ai.db.repositories.tools import ToolRepository
-from voice_ai.tools.spec import ToolSpec
+from voice_ai.tools.spec import ToolSpec, secret_forms
 from voice_ai.tools.toolbox import Toolbox
 from voice_ai.tools.urls import networks
 
@@ -43,7 +43,8 @@ def tool_spec(row: Tool, box: SecretBox) -> ToolSpec:
     headers = decrypt_config(row.headers or {}, box)
     for value in headers.values():  # scrubbed from any log line or error text that would contain it
         if isinstance(value, str):
-            register_secret(value)
+            for form in secret_forms(value):
+                register_secret(form)
     return ToolSpec(
         row.name,
         row.description,

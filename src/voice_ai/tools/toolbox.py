@@ -23,11 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from voice_ai.providers import deadline
 from voice_ai.tools.executor import ToolResult, _error, execute
-from voice_ai.tools.spec import ToolSpec
+from voice_ai.tools.spec import ToolSpec, argument_problem
 from voice_ai.tools.urls import Network
 
 logger = logging.getLogger(__name__)
@@ -96,10 +94,9 @@ class Toolbox:
             return self._logged(
                 name, arguments, ToolResult(False, _error("arguments must be an object"), error="bad arguments")
             )
-        problems = sorted(Draft202012Validator(tool.parameters).iter_errors(arguments), key=lambda e: list(e.path))
-        if problems:
-            where = "/".join(str(p) for p in problems[0].path) or "(arguments)"
-            message = f"invalid arguments at {where}: {problems[0].message}"
+        problem = argument_problem(tool.parameters, arguments)
+        if problem is not None:
+            message = f"invalid arguments at {'/'.join(problem[0]) or '(arguments)'}: {problem[1]}"
             return self._logged(name, arguments, ToolResult(False, _error(message), error="invalid arguments"))
         if self.exhausted:
             message = "the limit of tool calls for this turn is reached: answer the caller now"

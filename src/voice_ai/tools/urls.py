@@ -53,12 +53,41 @@ def check_url(url: str) -> httpx.URL:
     return parsed
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # local-use NAT64 prefixes (RFC 8215)
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # ::a.b.c.d, deprecated (RFC 4291)
+
+
+def embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for, where a translator or tunnel reaches it: IPv4-mapped
+    (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), the NAT64 well-known prefix (``64:ff9b::a.b.c.d``) and
+    6to4 (``2002:AABB:CCDD::/48``). Teredo and the local-use NAT64 prefix are not global: refused as they are."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 0xFFFF):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _listed(address: Address, allow: tuple[Network, ...]) -> bool:
+    return any(address.version == net.version and address in net for net in allow)
+
+
 def allowed(address: Address, allow: tuple[Network, ...]) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    if any(address.version == net.version and address in net for net in allow):
+    """Public, or in a network the operator allows. An IPv6 address that embeds an IPv4 one is judged by that
+    IPv4 address (``64:ff9b::a9fe:a9fe`` is the metadata address through NAT64), unless the operator lists the IPv6
+    address's own network."""
+    if _listed(address, allow):
         return True
+    inner = embedded_ipv4(address)
+    if inner is not None:
+        return _listed(inner, allow) or (inner.is_global and not inner.is_multicast)
+    if address in NAT64_LOCAL:
+        return False
     return address.is_global and not address.is_multicast
 
 

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from jsonschema import Draft202012Validator
 from pydantic import Field
 
 from voice_ai.api.crud import Resource, crud_router
@@ -21,6 +20,7 @@ from voice_ai.schemas.common import Strict
 from voice_ai.tools.admin import prepare_tool, present_tool
 from voice_ai.tools.executor import execute
 from voice_ai.tools.load import tool_spec
+from voice_ai.tools.spec import argument_problem
 from voice_ai.tools.urls import networks
 
 TEST_CONTENT_CHARS = 2000
@@ -72,10 +72,10 @@ async def test_tool(
         spec = tool_spec(row, runtime.secret_box)
     except SecretKeyError:
         raise FieldError("headers", "cannot be decrypted with the current key: enter them again") from None
-    problems = sorted(Draft202012Validator(spec.parameters).iter_errors(body.arguments), key=lambda e: list(e.path))
-    if problems:
-        where = ".".join(str(p) for p in problems[0].path)
-        raise FieldError(f"arguments.{where}" if where else "arguments", problems[0].message)
+    problem = argument_problem(spec.parameters, body.arguments)
+    if problem is not None:
+        where = ".".join(problem[0])
+        raise FieldError(f"arguments.{where}" if where else "arguments", problem[1])
     result = await execute(spec, body.arguments, allow=networks(runtime.settings.tools_allow_networks))
     return {
         "ok": result.ok,
