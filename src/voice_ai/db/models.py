@@ -185,6 +185,10 @@ class TransferRule(Timestamps, Base):
     destination_context: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, server_default=sql("100"))
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
+    # issue 13, transfers that come back (0014_transfer_return): ring time before the caller returns to the
+    # secretary (null: the call flow's default), and the announced transfer (the person who answers accepts with 1)
+    ring_seconds: Mapped[int | None] = mapped_column(Integer)
+    announce: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
 
 
 class Document(Timestamps, Base):

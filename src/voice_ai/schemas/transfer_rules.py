@@ -20,6 +20,17 @@ class _RuleFields(Strict):
     destination_context: DialplanContext | None = None
     priority: int = Field(default=100, ge=0, le=10000)
     enabled: bool = True
+    ring_seconds: int | None = Field(
+        default=None,
+        ge=5,
+        le=120,
+        description="Seconds the destination rings before the caller returns to the secretary; null: 30.",
+    )
+    announce: bool = Field(
+        default=False,
+        description="Announced transfer: the person who answers hears who is calling and why, and presses 1 to take "
+        "the call (anything else returns the caller to the secretary).",
+    )
 
 
 class TransferRuleCreate(_RuleFields):
@@ -43,5 +54,7 @@ class TransferRulePublic(ORMModel):
     destination_context: str | None
     priority: int
     enabled: bool
+    ring_seconds: int | None
+    announce: bool
     insert_date: datetime
     update_date: datetime
