@@ -20,6 +20,7 @@ local config = require("voice_ai.config")
 local dtmf = require("voice_ai.dtmf")
 local http = require("voice_ai.http")
 local logger = require("voice_ai.log")
+local transfer = require("voice_ai.transfer")
 
 local M = {}
 
@@ -387,6 +388,91 @@ function Call:transfer(destination, context, outcome, why)
   self:post_end(outcome, destination, context)
 end
 
+--- Put the caller through to the department (or the operator) a turn chose, in a way that comes back
+--- (voice_ai.transfer, docs/transfers.md): ring it for the rule's time; when somebody answers (and, for an
+--- announced transfer, presses 1) report the end and connect both; when nobody does, the caller is back with the
+--- secretary, who says what happened. Returns true when the call left the flow (connected, or gone).
+function Call:put_through(t)
+  local destination, context = t.destination, t.context
+  local announcement
+  if t.announce == true then
+    announcement = self:fetch_announcement()
+  end
+  local cfg = self.cfg
+  local dial, ring = transfer.dial_string(destination, context, {
+    ring_seconds = t.ring_seconds, caller_id_number = clean_number(cfg.caller_id_number),
+    caller_id_name = clean_text(cfg.caller_id_name, 80), domain_uuid = cfg.domain_uuid,
+    domain_name = cfg.domain_name, call_uuid = cfg.call_uuid,
+  })
+  self.log:notice("ringing %s@%s for %d s%s (%s)", destination, context, ring,
+    announcement and ", announced" or "", t.department and ("department " .. tostring(t.department)) or "operator")
+  self.phase = "ringing"
+  local other, cause = transfer.ring(self.fs, self.session, dial)
+  if other and announcement and self.session:ready() then
+    self.phase = "announcement"
+    if not transfer.announce(other, announcement) then
+      other, cause = nil, "DECLINED"
+    end
+  end
+  if not self.session:ready() then
+    if other and other:ready() then -- the caller left while it rang or while the person heard who was calling
+      other:hangup("ORIGINATOR_CANCEL")
+    end
+    return true
+  end
+  if other then
+    self.log:notice("%s@%s answered: connecting the caller", destination, context)
+    self.closing = true
+    self.phase = "bridge"
+    self:post_end("transferred", destination, context)
+    self.fs.bridge(self.session, other)
+    if self.session:ready() then -- the person hung up first: the call is over
+      self.session:hangup("NORMAL_CLEARING")
+    end
+    return true
+  end
+  return self:came_back(destination, context, cause)
+end
+
+--- The announcement for an announced transfer (a local file), or nil: then the transfer goes on unannounced.
+function Call:fetch_announcement()
+  local answer, err = self.client:post_json(self:path("/announcement"), { domain_uuid = self.cfg.domain_uuid },
+    math.min(self.cfg.turn_timeout, 8))
+  if not answer then
+    self:note_failure(err)
+    self.log:warning("no announcement (%s): the transfer goes on unannounced", err.message)
+    return nil
+  end
+  return self:fetch_audio(answer.audio_url, "announce")
+end
+
+--- Nobody took the call: the service notes why and says so (ending with the offer of a message); the call goes on.
+--- Returns true when the call left the flow meanwhile. A service that cannot answer hands the caller to a person
+--- (the operator) — unless the operator is who did not answer: then the apology and the end.
+function Call:came_back(destination, context, cause)
+  cause = type(cause) == "string" and cause:match("^[A-Z_]+$") and cause:sub(1, 64) or "NO_ANSWER"
+  self.log:notice("%s@%s did not take the call (%s): back to the secretary", destination, context, cause)
+  self.phase = "service"
+  local answer, err = self.client:post_json(self:path("/transfer-failed"), {
+    domain_uuid = self.cfg.domain_uuid, destination = destination, context = context, cause = cause,
+  }, self.cfg.turn_timeout)
+  if not self.session:ready() then
+    return true
+  end
+  local reply = answer and self:fetch_audio(answer.audio_url, "back")
+  if not reply then
+    local operator, operator_context = self:operator()
+    if operator == destination and operator_context == context then
+      self.log:err("the operator did not answer and the service cannot take the caller back: the call ends")
+      self:goodbye("error", "error_goodbye")
+      return true
+    end
+    self:fail_over("transfer", err or { kind = "tts", message = "no audio for the failed transfer" })
+    return true
+  end
+  return self:say_or_leave(reply, "goodbye")
+end
+
 function Call:goodbye(outcome, sound)
   if sound then
     self:play_local(sound)
@@ -620,7 +706,13 @@ function Call:converse()
       end
       if answer.action == "transfer" then
         local t = answer.transfer
-        return self:transfer(t.destination, t.context, "transferred", "department " .. tostring(t.department))
+        if self.cfg.transfer_mode == "blind" then
+          return self:transfer(t.destination, t.context, "transferred", "department " .. tostring(t.department))
+        end
+        if self:put_through(t) then
+          return
+        end
+        -- back with the secretary, who offered a message or another department: the caller answers next turn
       elseif answer.action == "hangup" then
         return self:goodbye("resolved")
       end
