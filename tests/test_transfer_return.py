@@ -148,8 +148,12 @@ async def test_a_transfer_that_reached_nobody_comes_back(
     # the call goes on with the secretary: the next turn is the caller's answer to the offer
     again = await _say(client, demo, call, "Qual o horário de funcionamento?")
     assert again["turn"] == 2 and again["action"] in ("continue", "hangup")
-    conversation = await db.fetchrow("SELECT ended_at FROM v_voice_conversations WHERE call_uuid = $1", call)
-    assert conversation["ended_at"] is None
+    conversation = await db.fetchrow(
+        "SELECT ended_at, transfer_destination, transfer_department FROM v_voice_conversations WHERE call_uuid = $1",
+        call,
+    )
+    # nobody took the call: the conversation names no transfer (the call log must not show one)
+    assert tuple(conversation) == (None, None, None)
 
 
 async def test_a_failed_transfer_reported_after_the_end_reopens_the_call(

@@ -722,3 +722,17 @@ $text['description-console']['pt-br'] = 'Converse com a secretária pelo microfo
 $text['message-console_failed']['en-us'] = 'The console cannot be opened: check the voice_secretary console_url (or service_url) default setting.';
 $text['message-console_failed']['en-gb'] = 'The console cannot be opened: check the voice_secretary console_url (or service_url) default setting.';
 $text['message-console_failed']['pt-br'] = 'O console não pode ser aberto: verifique a configuração padrão console_url (ou service_url) de voice_secretary.';
+
+//transfers that come back (issue 13, docs/transfers.md)
+$text['label-ring_seconds']['en-us'] = 'Ring Time';
+$text['label-ring_seconds']['en-gb'] = 'Ring Time';
+$text['label-ring_seconds']['pt-br'] = 'Tempo de Toque';
+$text['description-ring_seconds']['en-us'] = 'Seconds the destination rings before the caller returns to the secretary, who offers a message or another department (5 to 120; empty: 30).';
+$text['description-ring_seconds']['en-gb'] = 'Seconds the destination rings before the caller returns to the secretary, who offers a message or another department (5 to 120; empty: 30).';
+$text['description-ring_seconds']['pt-br'] = 'Segundos que o destino toca antes de a ligação voltar para a secretária, que oferece deixar um recado ou outro setor (5 a 120; vazio: 30).';
+$text['label-announce']['en-us'] = 'Announced Transfer';
+$text['label-announce']['en-gb'] = 'Announced Transfer';
+$text['label-announce']['pt-br'] = 'Transferência Anunciada';
+$text['description-announce']['en-us'] = 'The person who answers first hears who is calling and why, and presses 1 to take the call; otherwise the caller returns to the secretary.';
+$text['description-announce']['en-gb'] = 'The person who answers first hears who is calling and why, and presses 1 to take the call; otherwise the caller returns to the secretary.';
+$text['description-announce']['pt-br'] = 'Quem atende ouve antes quem está ligando e o assunto, e tecla 1 para atender; senão a ligação volta para a secretária.';

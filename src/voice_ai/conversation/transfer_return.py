@@ -132,6 +132,11 @@ class TransferReturn:
                 detail=cause,
             )
             conversation, secretary = await open_call(session, domain_uuid, call_uuid)
+            if conversation.transfer_destination is not None:  # the turn chose it; nobody took the call there
+                conversation = await ConversationRepository(session).update(
+                    conversation,
+                    {"transfer_destination": None, "transfer_context": None, "transfer_department": None},
+                )
             rules = (await TransferRuleRepository(session).list(domain_uuid, limit=500, offset=0, enabled=True)).items
             targets = transfer_targets(list(rules), secretary)
             operator = destination == secretary.operator_destination

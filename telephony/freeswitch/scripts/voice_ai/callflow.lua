@@ -408,6 +408,17 @@ function Call:put_through(t)
     announcement and ", announced" or "", t.department and ("department " .. tostring(t.department)) or "operator")
   self.phase = "ringing"
   local other, cause = transfer.ring(self.fs, self.session, dial)
+  if cause == "ORIGINATOR_CANCEL" then
+    -- the caller hung up while it rang: FreeSWITCH cancels the attempt at once, the caller's channel may take a
+    -- moment to be down (seen on the real FreeSWITCH) — it is not a failed transfer to report
+    for _ = 1, 40 do
+      if not self.session:ready() then
+        break
+      end
+      self.fs.msleep(50)
+    end
+    return true
+  end
   if other and announcement and self.session:ready() then
     self.phase = "announcement"
     if not transfer.announce(other, announcement) then

@@ -286,8 +286,14 @@ function M.new(opts)
   end
 
   -- begin_allow_threads/end_allow_threads run the pending hook in every blocking method
+  local caller_hangs_up
   local function blocking(fn)
     return function(...)
+      if channel.pending_hangup then -- a hangup that reached the channel while the script was busy
+        local where = channel.pending_hangup
+        channel.pending_hangup = nil
+        caller_hangs_up(where)
+      end
       do_hangup_hook()
       local results = table.pack(fn(...))
       do_hangup_hook()
@@ -295,7 +301,7 @@ function M.new(opts)
     end
   end
 
-  local function caller_hangs_up(where)
+  function caller_hangs_up(where)
     event("caller_hangup", { during = where })
     set_state("CS_HANGUP", "NORMAL_CLEARING")
   end
@@ -1087,8 +1093,13 @@ function M.new(opts)
     return globals[name]
   end
 
-  function fs.msleep(ms)
+  function fs.msleep(ms) -- not a session method: no hangup hook here, but time passes for a pending hangup
     clock_ms = clock_ms + (tonumber(ms) or 0)
+    if channel.pending_hangup then
+      local where = channel.pending_hangup
+      channel.pending_hangup = nil
+      caller_hangs_up(where)
+    end
   end
 
   -- freeswitch.Session(dial, session): an outbound leg (switch_ivr_originate), as the call flow rings a
@@ -1117,8 +1128,10 @@ function M.new(opts)
       ringback = channel.variables.ringback, settings = settings })
     local other = { up = false, answered = false, cause = nil, plan = plan, variables = settings }
     if plan.caller_hangs_up then
+      -- as on the real FreeSWITCH: originate is cancelled at once, the caller's channel is down a moment later
+      -- (here: at the script's next blocking call)
       clock_ms = clock_ms + 2000
-      caller_hangs_up("ringing")
+      channel.pending_hangup = "ringing"
       other.cause = "ORIGINATOR_CANCEL"
     elseif plan.cause then
       if plan.cause == "NO_ANSWER" then
