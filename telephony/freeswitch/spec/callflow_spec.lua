@@ -849,15 +849,17 @@ describe("transfers that come back", function()
   end)
 
   it("a caller who hangs up while it rings is reported once, and nothing is connected", function()
-    local t, svc = run_call({
-      answers = { start = { started() }, turn = { to_financeiro() }, events = { { stored = true } } },
-      caller = { steps = { { say = QUESTION } }, dial = { ["203"] = { caller_hangs_up = true } } },
-    })
-    assert.are.equal(0, #ops(t, "bridge"))
-    assert.are.equal(0, #svc:made("transfer-failed"))
-    local events = svc:made("events")
-    assert.are.same({ 1, "caller_hangup", "during ringing" }, { #events, events[1].payload.event,
-      events[1].payload.detail })
+    for _, cause in ipairs({ "NO_ANSWER", "ORIGINATOR_CANCEL" }) do
+      local t, svc = run_call({
+        answers = { start = { started() }, turn = { to_financeiro() }, events = { { stored = true } } },
+        caller = { steps = { { say = QUESTION } }, dial = { ["203"] = { caller_hangs_up = true, cancel_cause = cause } } },
+      })
+      assert.are.equal(0, #ops(t, "bridge"))
+      assert.are.equal(0, #svc:made("transfer-failed"))
+      local events = svc:made("events")
+      assert.are.same({ 1, "caller_hangup", "during ringing" }, { #events, events[1].payload.event,
+        events[1].payload.detail })
+    end
   end)
 
   it("a service that cannot take the caller back hands them to the operator; never the one who did not answer",

@@ -407,17 +407,19 @@ function Call:put_through(t)
   self.log:notice("ringing %s@%s for %d s%s (%s)", destination, context, ring,
     announcement and ", announced" or "", t.department and ("department " .. tostring(t.department)) or "operator")
   self.phase = "ringing"
+  local began = self.client:now()
   local other, cause = transfer.ring(self.fs, self.session, dial)
-  if cause == "ORIGINATOR_CANCEL" then
-    -- the caller hung up while it rang: FreeSWITCH cancels the attempt at once, the caller's channel may take a
-    -- moment to be down (seen on the real FreeSWITCH) — it is not a failed transfer to report
-    for _ = 1, 40 do
+  if not other then
+    -- a caller who hangs up while it rings ends the attempt too, and FreeSWITCH reports it as NO_ANSWER (or
+    -- ORIGINATOR_CANCEL) before the caller's channel is down (seen on the real FreeSWITCH 1.10.12: ~50 ms later).
+    -- That is no failed transfer to report: give the channel a moment when the attempt ended before its time.
+    local early = cause == "ORIGINATOR_CANCEL" or (cause == "NO_ANSWER" and self.client:now() - began < ring - 1)
+    for _ = 1, early and 40 or 2 do
       if not self.session:ready() then
-        break
+        return true -- the hangup hook reports it (during ringing)
       end
       self.fs.msleep(50)
     end
-    return true
   end
   if other and announcement and self.session:ready() then
     self.phase = "announcement"

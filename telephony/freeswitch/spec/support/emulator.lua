@@ -1106,8 +1106,9 @@ function M.new(opts)
   -- department (voice_ai.transfer). `caller.dial["<destination>"]` (or "<destination>@<context>") says what the
   -- attempt meets, as checked on the real FreeSWITCH 1.10.12: { cause = "NO_ANSWER" | "USER_BUSY" | … } — not
   -- answered (NO_ANSWER after originate_timeout); { caller_hangs_up = true } — the caller hangs up while it rings
-  -- (ORIGINATOR_CANCEL); otherwise answered: `press` is the key the person presses while the announcement plays
-  -- (none: nothing), `hangs_up` that they hang up during it, `talk_ms` how long the bridged call lasts.
+  -- (the attempt ends at once, NO_ANSWER or `cancel_cause`; the caller's channel is down at the next blocking
+  -- call); otherwise answered: `press` is the key the person presses while the announcement plays (none:
+  -- nothing), `hangs_up` that they hang up during it, `talk_ms` how long the bridged call lasts.
   local function originate(...)
     local m = "freeswitch::Session"
     local dial, a_leg = check_args(m, 1, 2, ...)
@@ -1132,7 +1133,7 @@ function M.new(opts)
       -- (here: at the script's next blocking call)
       clock_ms = clock_ms + 2000
       channel.pending_hangup = "ringing"
-      other.cause = "ORIGINATOR_CANCEL"
+      other.cause = plan.cancel_cause or "NO_ANSWER" -- what 1.10.12 reported
     elseif plan.cause then
       if plan.cause == "NO_ANSWER" then
         clock_ms = clock_ms + 1000 * (tonumber(settings.originate_timeout) or 60)
