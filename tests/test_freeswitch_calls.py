@@ -257,17 +257,32 @@ def test_dtmf_zero_reaches_the_operator(service: Service) -> None:
     t = call(service, [{"say": "question_price"}], playback={1: {"press": "0", "at_ms": 800}})
     assert ops(t, "playback")[0]["stopped_at_ms"] == 800  # the greeting was cut by the key
     assert not ops(t, "record")
-    end = ending(t)
-    assert (end["op"], end["destination"]) == ("transfer", OPERATOR)
+    assert put_through(t) == [(OPERATOR, "demo.localhost", True)]  # rung like a department: it may come back
     stored = service.conversation(t["call_uuid"])
-    assert stored["outcome"] == "transferred"
+    assert stored["outcome"] == "transferred" and stored["transfer_destination"] == OPERATOR
     assert any(m["role"] == "system" and m["text"] == "[dtmf] 0" for m in stored["messages"])
+
+
+def test_dtmf_zero_when_the_operator_does_not_answer(service: Service) -> None:
+    """The operator rings for 30 s and nobody answers: back with the secretary ("Nenhum atendente pôde atender
+    agora… Quer deixar um recado?"), and the caller goes on."""
+    t = call(
+        service,
+        [{"say": "goodbye"}],
+        playback={1: {"press": "0", "at_ms": 800}},
+        dial={OPERATOR: {"cause": "NO_ANSWER"}},
+    )
+    assert put_through(t) == [(OPERATOR, "demo.localhost", False)]
+    stored = service.conversation(t["call_uuid"])
+    back = [m["text"] for m in stored["messages"] if m["role"] == "assistant" and m["turn_index"] == 0][-1]
+    assert back.startswith("Nenhum atendente pôde atender agora.") and back.endswith("Quer deixar um recado?")
+    assert transcripts(stored) == [WORDS["goodbye"]] and stored["outcome"] == "resolved"
 
 
 def test_dtmf_zero_while_speaking(service: Service) -> None:
     t = call(service, [{"say": "question_price", "press": "0", "at_ms": 1000}])
     assert ops(t, "record")[0]["stopped_by"] == "dtmf"
-    assert ending(t)["destination"] == OPERATOR
+    assert put_through(t)[0][0] == OPERATOR
     assert service.conversation(t["call_uuid"])["turn_count"] == 0
 
 

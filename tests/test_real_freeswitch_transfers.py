@@ -234,3 +234,20 @@ def test_an_announced_transfer_declined_comes_back(
     assert len(system_notes(stored, "announcement")) == 1
     assert system_notes(stored, "transfer_failed") == [f"[transfer_failed] {HANGS_UP}@{CONTEXT} DECLINED"]
     assert "não pode atender" in _back(stored)[0]
+
+
+def test_key_0_to_an_operator_who_is_busy_comes_back(freeswitch: FreeSwitch, service: Service) -> None:  # noqa: F811
+    secretary = service.items("secretaries")[0]
+    key = secretary["voice_secretary_uuid"]
+    service.patch("secretaries", key, {"operator_destination": BUSY})
+    try:
+        call = freeswitch.call("8000", CONTEXT, ["hear", "dtmf 0", "listen", "listen", "hangup"])
+    finally:
+        service.patch("secretaries", key, {"operator_destination": secretary["operator_destination"]})
+    assert call.reached is None
+    stored = service.stored(call)
+    assert "[dtmf] 0" in system_notes(stored, "dtmf")
+    assert system_notes(stored, "transfer_failed") == [f"[transfer_failed] {BUSY}@{CONTEXT} USER_BUSY"]
+    back = _back(stored)
+    assert len(back) == 1 and back[0].startswith("Nenhum atendente pôde atender agora.")
+    assert stored["outcome"] in ("hangup", "abandoned") and stored["transfer_destination"] is None

@@ -290,7 +290,8 @@ describe("call flow", function()
     })
     assert.are.same({ "greeting", "transferring" }, played(t))
     assert.are.equal(500, ops(t, "playback")[1].stopped_at_ms)
-    assert.are.equal("200", last_event(t).destination)
+    assert.are.same({ "200", "acme.example.com", true }, { ops(t, "originate")[1].destination,
+      ops(t, "originate")[1].context, ops(t, "bridge")[1].ok }) -- rung like a department: it may come back
     assert.are.equal(0, #ops(t, "record"))
     assert.are.equal("0", svc:made("events")[1].payload.digits)
     assert.are.equal("transferred", svc:made("end")[1].payload.outcome)
@@ -302,8 +303,24 @@ describe("call flow", function()
       caller = { steps = { { say = QUESTION, press = "0", at_ms = 800 } } },
     })
     assert.are.equal("dtmf", ops(t, "record")[1].stopped_by)
-    assert.are.equal("200", last_event(t).destination)
+    assert.are.equal("200", ops(t, "originate")[1].destination)
     assert.are.equal(0, #svc:made("turn"))
+  end)
+
+  it("0 when the operator does not answer: back with the secretary, and the call goes on", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, turn = { turn("hangup") },
+        ["transfer-failed"] = { { response_text = "Nenhum atendente… Quer deixar um recado?", action = "continue",
+          audio_url = "http://svc/api/v1/audio/reply.wav" } }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION, press = "0", at_ms = 800 }, { say = QUESTION } },
+        dial = { ["200"] = { cause = "NO_ANSWER" } } },
+    })
+    assert.are.same({ "200", "acme.example.com", "NO_ANSWER" }, { svc:made("transfer-failed")[1].payload.destination,
+      svc:made("transfer-failed")[1].payload.context, svc:made("transfer-failed")[1].payload.cause })
+    assert.are.same({ "greeting", "transferring", "back", "reply" }, played(t))
+    local turns = svc:made("turn")
+    assert.are.equal(1, #turns) -- the recording cut by 0 was not sent; the next one was
+    assert.are.equal("resolved", svc:made("end")[1].payload.outcome)
   end)
 
   it("* repeats the last reply; another key interrupts a prompt", function()
@@ -673,7 +690,7 @@ describe("call flow", function()
     local t2 = run_call({
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
       caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
-      variables = { voice_ai_service_down = "true" },
+      variables = { voice_ai_service_down = "true", voice_ai_transfer_mode = "blind" },
     })
     assert.is_nil(t2.variables.voice_ai_service_down)
     assert.are.equal("conv-1", t2.variables.voice_ai_conversation_uuid)
@@ -912,7 +929,7 @@ describe("entry script", function()
 
   it("finds its modules next to itself with FreeSWITCH's stock lua.conf (no script-directory)", function()
     local dir = install_copy()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       script = dir .. "/secretary_ai.lua", package_path = stock_path,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
       caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
@@ -965,7 +982,7 @@ describe("entry script", function()
 
   it("a missing rescue.lua does not stop the call flow (only the last resort needs it)", function()
     local dir = install_copy("voice_ai/rescue.lua")
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       script = dir .. "/secretary_ai.lua", package_path = stock_path,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
       caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },

@@ -507,17 +507,24 @@ function Call:operator()
   return nil
 end
 
---- The caller asked for a person (key 0).
+--- The caller asked for a person (key 0). Returns true when the call left the flow; false when the operator did
+--- not take the call and the caller is back with the secretary (a transfer that comes back, as for a department,
+--- while the service is up: without it the secretary has nothing to come back to, and the transfer is one-way).
 function Call:to_operator()
   local destination, context = self:operator()
   if not destination then
     self.log:err("no operator destination: set one on the secretary or voice_ai_fallback_destination")
     self:post_event("dtmf", { digits = "0" })
-    return self:goodbye("error", "error_goodbye")
+    self:goodbye("error", "error_goodbye")
+    return true
   end
   self:play_local("transferring")
   self:post_event("dtmf", { digits = "0" })
+  if self.cfg.transfer_mode == "bridge" and self.started and not self.service_down then
+    return self:put_through({ destination = destination, context = context })
+  end
   self:transfer(destination, context, "transferred", "caller pressed 0")
+  return true
 end
 
 --- Something failed: apologise from local sounds and hand the call to a person.
@@ -642,8 +649,7 @@ end
 --- Handle a key request; returns true when the call left the flow.
 function Call:honour(request)
   if request == "operator" then
-    self:to_operator()
-    return true
+    return self:to_operator()
   end
   return false
 end
@@ -678,10 +684,14 @@ function Call:converse()
     end
     local request = self.keys:take()
     local digits = self.keys:drain()
-    if self:honour(request) then
-      return
-    end
-    if request == "repeat" then
+    if request == "operator" then
+      self.turns = self.turns - 1 -- nothing reached the service: the recording is dropped
+      self:forget(path)
+      if self:to_operator() then
+        return
+      end
+      -- the operator did not take the call: the caller answers the secretary's offer next
+    elseif request == "repeat" then
       self.turns = self.turns - 1
       if self:say_or_leave(self.last_reply, "greeting") then
         return
