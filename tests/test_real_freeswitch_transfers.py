@@ -20,6 +20,7 @@ import pytest
 from real_freeswitch import FreeSwitch, Stereo, reached_extension
 from test_real_freeswitch import (  # noqa: F401  (module fixtures, shared)
     CONTEXT,
+    PLAIN,
     SAY,
     WORDS,
     Service,
@@ -167,6 +168,8 @@ def test_nobody_answers_the_caller_comes_back_and_the_call_goes_on(
         (REJECTS, CONTEXT, "CALL_REJECTED", "não pode atender"),
         ("203", "nowhere", "NO_ROUTE_DESTINATION", "Não consegui transferir"),
         ("2099", CONTEXT, "NO_ROUTE_DESTINATION", "Não consegui transferir"),
+        # a plain FreeSWITCH context: its always-matching continue="true" extension runs, nothing answers
+        ("2099", PLAIN, "NORMAL_CLEARING", "Não consegui transferir"),
     ],
 )
 def test_busy_rejected_and_unrouted_come_back(

@@ -74,7 +74,7 @@ def test_causes_and_texts() -> None:
         "unreachable",
     ]
     assert failure_kind("UNALLOCATED_NUMBER") == failure_kind(None) == "unreachable"
-    assert failure_kind("NORMAL_CLEARING") == "declined"  # hung up without answering
+    assert failure_kind("NORMAL_CLEARING") == "unreachable"  # a dialplan that put the call nowhere
     text = failure_text("pt-BR", "Financeiro", "NO_ANSWER", others=True)
     assert text == f"O setor Financeiro não atendeu. Posso transferir para outro setor, se preferir. {OFFER}"
     assert failure_text("en-US", None, "USER_BUSY", others=False) == (

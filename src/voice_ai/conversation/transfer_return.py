@@ -40,13 +40,14 @@ NO_ANSWER = frozenset(
     {"NO_ANSWER", "NO_USER_RESPONSE", "ALLOTTED_TIMEOUT", "RECOVERY_ON_TIMER_EXPIRE", "PROGRESS_TIMEOUT"}
 )
 BUSY = frozenset({"USER_BUSY", "NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"})
-DECLINED = frozenset({"CALL_REJECTED", "DECLINED", "NORMAL_CLEARING"})
+DECLINED = frozenset({"CALL_REJECTED", "DECLINED"})
 
 
 def failure_kind(cause: str | None) -> str:
     """``no_answer``, ``busy``, ``declined`` or ``unreachable`` (no route, unallocated, not registered, anything
-    else) for a hangup cause. NORMAL_CLEARING before an answer is a destination that hung up without answering (a
-    dialplan that ran out of applications, a phone that declined quietly): declined."""
+    else) for a hangup cause. NORMAL_CLEARING before an answer is a dialplan that ran out of applications without
+    putting the call anywhere (on the real FreeSWITCH: a number only ``continue="true"`` extensions match) — a phone
+    that declines answers CALL_REJECTED or USER_BUSY — so it counts as unreachable."""
     value = (cause or "").upper()
     if value in NO_ANSWER:
         return "no_answer"
