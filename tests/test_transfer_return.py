@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fakes.vendors import OPENAI_KEY
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.transfer_return import failure_kind, failure_text, one_line, spoken_number
 from voice_ai.demo.seed import seed_demo
@@ -219,3 +220,30 @@ async def test_the_announcement(client: httpx.AsyncClient, demo: dict[str, Any],
     quiet = await _call(client, demo, caller=None)
     answer = await client.post(f"/api/v1/calls/{quiet}/announcement", json={"domain_uuid": demo["domain"]})
     assert answer.json()["text"] == "Ligação de Maria. Para atender, tecle 1."
+
+
+async def test_the_announcement_by_the_tenants_llm(
+    client: httpx.AsyncClient, demo: dict[str, Any], vendors: Any
+) -> None:
+    """With a model of its own the tenant's announcement says the reason in the model's one line (bounded: a model
+    that fails leaves the caller's own words)."""
+    call = await _call(client, demo)
+    await _say(client, demo, call, "Preciso da segunda via do meu boleto")  # the built-in policy decides the turn
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "model": "summarizer"}
+    added = await client.post(
+        f"/api/v1/domains/{demo['domain']}/providers",
+        json={"provider_type": "llm", "provider_name": "openai_compatible", "is_default": True, "config": config},
+    )
+    assert added.status_code == 201, added.text
+    asked = len(vendors.requests)
+    answer = await client.post(f"/api/v1/calls/{call}/announcement", json={"domain_uuid": demo["domain"]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["text"] == "Ligação de Maria 5 5 4 1 3 3 3 3 4 4 4 4. Assunto: ok. Para atender, tecle 1."
+    assert len(vendors.requests) == asked + 1
+    sent = vendors.requests[-1].body["messages"]
+    assert (
+        sent[0]["content"].startswith("Em uma linha curta") and "Caller: Preciso da segunda via" in sent[1]["content"]
+    )
+    vendors.script[:] = [500, 500, 500, 500]
+    answer = await client.post(f"/api/v1/calls/{call}/announcement", json={"domain_uuid": demo["domain"]})
+    assert "Assunto: Preciso da segunda via do meu boleto." in answer.json()["text"]

@@ -31,8 +31,12 @@ from voice_ai.db.models import Secretary
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.entities import ConversationRepository, MessageRepository, TransferRuleRepository
 from voice_ai.providers import deadline
+from voice_ai.providers.base import LLMProvider
+from voice_ai.providers.errors import ProviderError
+from voice_ai.providers.types import ChatMessage
 
 SUMMARY_CHARS = 140  # one line, a few seconds of speech
+SUMMARY_LLM_S = 3.0  # the tenant's model writes the line while the caller waits before the ringing: bounded
 
 # FreeSWITCH's hangup causes as the call flow reads them (freeswitch.Session's hangupCause(), checked on the real
 # FreeSWITCH 1.10.12), plus DECLINED: the person heard the announcement and did not press 1.
@@ -173,13 +177,17 @@ class TransferReturn:
                 )
             ).items
             chains = await self.runtime.providers.for_secretary(domain_uuid, secretary, session, kinds=("tts",))
+            asked = [m.text for m in history if m.role == "user" and m.text.strip()]
+            model = (
+                await CallLifecycle(self.runtime).summary_model(session, domain_uuid, conversation) if asked else None
+            )
         language = secretary.language
-        asked = [m.text for m in history if m.role == "user" and m.text.strip()]
         who = " ".join(
             p for p in ((conversation.caller_id_name or "").strip(), spoken_number(conversation.caller_id_number)) if p
         ) or phrase(language, "unknown_caller")
         if asked:
-            text = phrase(language, "announcement", caller=who, summary=one_line(asked[-1]))
+            summary = await _model_line(model, language, history) if model is not None else None
+            text = phrase(language, "announcement", caller=who, summary=one_line(summary or asked[-1]))
         else:
             text = phrase(language, "announcement_no_subject", caller=who)
         with deadline.within(self._due() - STORE_RESERVE_S):
@@ -209,3 +217,28 @@ class TransferReturn:
                 },
             )
             await ConversationRepository(session).touch(domain_uuid, conversation_uuid)
+
+
+async def _model_line(model: LLMProvider, language: str, history: Any) -> str | None:
+    """The reason for the call in one short line by the tenant's model, within ``SUMMARY_LLM_S``; None (the caller's
+    own last request is said instead) when it fails, is late or answers nothing."""
+    english = language.lower().startswith("en")
+    instruction = (
+        "In one short line (at most 15 words), say what this caller wants, for the colleague who will take the call."
+        " No greeting, no name, no phone number."
+        if english
+        else "Em uma linha curta (no máximo 15 palavras), diga o que a pessoa quer, para o colega que vai atender."
+        " Sem saudação, sem nome, sem telefone."
+    )
+    transcript = "\n".join(
+        f"{'Caller' if m.role == 'user' else 'Secretary'}: {m.text}" for m in history if m.role in ("user", "assistant")
+    )
+    try:
+        with deadline.within(deadline.now() + SUMMARY_LLM_S):
+            reply = await model.chat(
+                [ChatMessage("system", instruction), ChatMessage("user", transcript[-4000:])], max_tokens=60
+            )
+    except (ProviderError, TimeoutError):
+        return None
+    line = reply.text.strip().strip('"').strip()
+    return line or None
