@@ -159,6 +159,9 @@ def reached_extension(number: str, then: str = "hangup") -> str:
     return (
         f'<extension name="person_{number}"><condition field="destination_number" expression="^{number}$">'
         f'<action application="hash" data="insert/{REACHED_REALM}/${{uuid}}/${{destination_number}}@${{context}}"/>'
+        # a transfer that comes back rings the person on a leg of its own, which names the call (voice_ai.transfer)
+        f'<action application="hash" data="insert/{REACHED_REALM}/via-${{voice_ai_call_uuid}}/'
+        '${destination_number}@${context}"/>'
         '<action application="answer"/>'
         '<action application="playback" data="tone_stream://%(400,100,440);loops=3"/>'
         f"{after}</condition></extension>"
@@ -387,6 +390,10 @@ class FreeSwitch:
         while call_uuid and time.monotonic() < deadline and "true" in self.api(f"uuid_exists {call_uuid}"):
             time.sleep(0.2)
         reached = self.api(f"hash select/{REACHED_REALM}/{call_uuid}") if call_uuid else ""
+        if (
+            not reached or reached.startswith("-ERR")
+        ) and call_uuid:  # not transferred: put through on a leg of its own?
+            reached = self.api(f"hash select/{REACHED_REALM}/via-{call_uuid}")
         if reached.startswith("-ERR"):  # no such key: nobody answered
             reached = ""
         return CallResult(

@@ -78,7 +78,13 @@ async def test_a_whole_call(client: httpx.AsyncClient, demo: dict[str, Any], db:
 
     transfer = await _say(client, demo, call, "Preciso da segunda via do meu boleto")
     assert transfer["action"] == "transfer"
-    assert transfer["transfer"] == {"destination": "203", "context": "demo.localhost", "department": "Financeiro"}
+    assert transfer["transfer"] == {
+        "destination": "203",
+        "context": "demo.localhost",
+        "department": "Financeiro",
+        "ring_seconds": 30,  # transfers that come back (docs/transfers.md): the default ring time
+        "announce": False,
+    }
     goodbye = await _say(client, demo, call, "Era só isso, obrigado, tchau")
     assert goodbye["action"] == "hangup"
     ended = await client.post(f"/api/v1/calls/{call}/end", json={"domain_uuid": demo["domain"], "outcome": "hangup"})

@@ -106,6 +106,7 @@ def call(
     variables: dict[str, str] | None = None,
     argv: tuple[str, ...] = ("8000",),
     tenant: bool = True,
+    dial: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run one call; returns the emulator's transcript (with ``call_uuid`` added). ``tenant=False``: the channel
     has no domain variables or fallback unless ``variables`` (e.g. a dialplan's) set them."""
@@ -134,7 +135,11 @@ def call(
             **(variables or {}),
         },
         "globals": {"voice_ai_url": service.base, "temp_dir": str(folder)},
-        "caller": {"steps": caller_steps, "playback": {str(k): v for k, v in (playback or {}).items()}},
+        "caller": {
+            "steps": caller_steps,
+            "playback": {str(k): v for k, v in (playback or {}).items()},
+            "dial": dial or {},  # what a transfer's ringing meets (emulator.lua): answered when not listed
+        },
     }
     (folder / "scenario.json").write_text(json.dumps(scenario))
     out = folder / "transcript.json"
@@ -187,8 +192,39 @@ def test_questions_answered_then_goodbye(service: Service) -> None:
     assert [m["action"] for m in replies] == ["continue", "continue", "hangup"]
 
 
-def test_transfer_intent_goes_to_the_configured_extension(service: Service) -> None:
+def put_through(transcript: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Where a transfer that comes back rang (destination, context, answered), in order."""
+    return [(o["destination"], o["context"], o["answered"]) for o in ops(transcript, "originate")]
+
+
+def test_transfer_intent_rings_the_configured_extension(service: Service) -> None:
     t = call(service, [{"say": "transfer_financeiro"}])
+    assert put_through(t) == [("203", "demo.localhost", True)]
+    assert ops(t, "originate")[0]["settings"]["originate_timeout"] == "30"  # the rule has no ring time of its own
+    assert ops(t, "bridge")[0]["ok"] and not ops(t, "transfer")
+    stored = service.conversation(t["call_uuid"])
+    assert transcripts(stored) == [WORDS["transfer_financeiro"]]
+    assert (stored["outcome"], stored["transfer_destination"], stored["transfer_department"]) == (
+        "transferred",
+        "203",
+        "Financeiro",
+    )
+
+
+def test_a_transfer_nobody_answers_comes_back_and_the_call_goes_on(service: Service) -> None:
+    """Issue 13, point 2, across the boundary: the flow's report and the service's reply fit each other."""
+    t = call(service, [{"say": "transfer_financeiro"}, {"say": "goodbye"}], dial={"203": {"cause": "USER_BUSY"}})
+    assert put_through(t) == [("203", "demo.localhost", False)]
+    assert not ops(t, "bridge") and not ops(t, "transfer")
+    assert len(ops(t, "playback")) == 4  # greeting, "vou transferir", "está ocupado… recado?", the farewell
+    stored = service.conversation(t["call_uuid"])
+    assert transcripts(stored) == [WORDS["transfer_financeiro"], WORDS["goodbye"]]
+    assert "[transfer_failed] 203@demo.localhost USER_BUSY" in [m["text"] for m in stored["messages"]]
+    assert stored["outcome"] == "resolved" and stored["transfer_destination"] is None
+
+
+def test_blind_mode_transfer_goes_to_the_configured_extension(service: Service) -> None:
+    t = call(service, [{"say": "transfer_financeiro"}], variables={"voice_ai_transfer_mode": "blind"})
     end = ending(t)
     # XML first; only when XML has no extension for it, the no-route script (point 2)
     no_route = f"inline:lua:{FS / 'scripts' / 'voice_ai_no_route.lua'}"
@@ -221,17 +257,32 @@ def test_dtmf_zero_reaches_the_operator(service: Service) -> None:
     t = call(service, [{"say": "question_price"}], playback={1: {"press": "0", "at_ms": 800}})
     assert ops(t, "playback")[0]["stopped_at_ms"] == 800  # the greeting was cut by the key
     assert not ops(t, "record")
-    end = ending(t)
-    assert (end["op"], end["destination"]) == ("transfer", OPERATOR)
+    assert put_through(t) == [(OPERATOR, "demo.localhost", True)]  # rung like a department: it may come back
     stored = service.conversation(t["call_uuid"])
-    assert stored["outcome"] == "transferred"
+    assert stored["outcome"] == "transferred" and stored["transfer_destination"] == OPERATOR
     assert any(m["role"] == "system" and m["text"] == "[dtmf] 0" for m in stored["messages"])
+
+
+def test_dtmf_zero_when_the_operator_does_not_answer(service: Service) -> None:
+    """The operator rings for 30 s and nobody answers: back with the secretary ("Nenhum atendente pôde atender
+    agora… Quer deixar um recado?"), and the caller goes on."""
+    t = call(
+        service,
+        [{"say": "goodbye"}],
+        playback={1: {"press": "0", "at_ms": 800}},
+        dial={OPERATOR: {"cause": "NO_ANSWER"}},
+    )
+    assert put_through(t) == [(OPERATOR, "demo.localhost", False)]
+    stored = service.conversation(t["call_uuid"])
+    back = [m["text"] for m in stored["messages"] if m["role"] == "assistant" and m["turn_index"] == 0][-1]
+    assert back.startswith("Nenhum atendente pôde atender agora.") and back.endswith("Quer deixar um recado?")
+    assert transcripts(stored) == [WORDS["goodbye"]] and stored["outcome"] == "resolved"
 
 
 def test_dtmf_zero_while_speaking(service: Service) -> None:
     t = call(service, [{"say": "question_price", "press": "0", "at_ms": 1000}])
     assert ops(t, "record")[0]["stopped_by"] == "dtmf"
-    assert ending(t)["destination"] == OPERATOR
+    assert put_through(t)[0][0] == OPERATOR
     assert service.conversation(t["call_uuid"])["turn_count"] == 0
 
 
@@ -251,8 +302,7 @@ def test_silence_only_ends_with_the_operator(service: Service) -> None:
     assert len(ops(t, "record")) == 2
     assert all(r["completion_cause"] == "no-input-timeout" for r in ops(t, "record"))
     assert len(ops(t, "playback")) == 3  # greeting, "pode repetir?", the transfer phrase
-    end = ending(t)
-    assert (end["op"], end["destination"]) == ("transfer", OPERATOR)
+    assert put_through(t) == [(OPERATOR, "demo.localhost", True)]
     stored = service.conversation(t["call_uuid"])
     assert stored["outcome"] == "transferred"
 
@@ -329,5 +379,4 @@ def test_a_call_routed_by_the_rendered_dialplan(service: Service) -> None:
             argv = tuple(argv_list)
     assert variables["domain_uuid"] == service.domain and variables["voice_ai_fallback_destination"] == OPERATOR
     t = call(service, [{"say": "transfer_financeiro"}], variables=variables, argv=argv, tenant=False)
-    end = ending(t)
-    assert (end["op"], end["destination"], end["context"]) == ("transfer", "203", "demo.localhost")
+    assert put_through(t) == [("203", "demo.localhost", True)]

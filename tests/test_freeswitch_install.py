@@ -46,6 +46,7 @@ def test_install_copies_scripts_and_sounds(tmp_path: Path) -> None:
         "log.lua",
         "rescue.lua",
         "stream.lua",
+        "transfer.lua",
     ]
     # the entry scripts: the call, and the one FreeSWITCH runs when a transfer finds no extension
     assert sorted(p.name for p in scripts.glob("*.lua")) == [

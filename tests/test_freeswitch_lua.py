@@ -71,7 +71,7 @@ def test_modules_run_under_lua_5_2() -> None:
             lua52,
             "-e",
             'package.path = "scripts/?.lua;" .. package.path '
-            'for _, m in ipairs({"callflow", "config", "dtmf", "http", "json", "log"}) do require("voice_ai." .. m) end '
+            'for _, m in ipairs({"callflow", "config", "dtmf", "http", "json", "log", "transfer"}) do require("voice_ai." .. m) end '
             'assert(require("voice_ai.json").decode("[1]")[1] == 1)',
         ],
         cwd=FS,

@@ -58,7 +58,10 @@ CONTEXT = "demo.localhost"
 PLAIN = "default"  # a plain FreeSWITCH's context
 OPERATOR = f"200@{CONTEXT}"
 PEOPLE = ("200", "201", "202", "203", "204")  # the demo's operator and departments
-BLIND = "209"  # a department that takes the call, then blind-transfers it to a number nobody has (2099)
+BLIND_TRANSFERS = "209"  # a department that takes the call, then blind-transfers it to a number nobody has (2099)
+# the one-way dialplan transfer of the call flow (voice_ai_transfer_mode=blind): the tests of its no-route machinery
+# use it; transfers that come back (the default) are tests/test_real_freeswitch_transfers.py's
+BLIND = {"voice_ai_transfer_mode": "blind"}
 SAY = {name: f"say {FIXTURES / name}.wav" for name in ("question_price", "goodbye")}
 SAY["financeiro"] = f"say {FIXTURES / 'transfer_financeiro'}.wav"
 WORDS = fixture_texts()  # what the fake STT answers for each fixture
@@ -134,7 +137,7 @@ def tenant_dialplan(service: Service, extras: str = "") -> str:
     )
     assert plain.returncode == 0, plain.stderr
     people = "".join(reached_extension(number) for number in PEOPLE)
-    blind = reached_extension(BLIND, then="transfer 2099")
+    blind = reached_extension(BLIND_TRANSFERS, then="transfer 2099")
     plain_people = "".join(reached_extension(number, then="") for number in PEOPLE)  # their apps just finish
     return (
         f'<context name="{CONTEXT}">{rendered.stdout}{extras}{people}{blind}</context>'
@@ -246,7 +249,7 @@ def test_a_transfer_to_a_number_nobody_has_behind_continue_extensions_reaches_th
     in silence (the inline fall-back is never tried); the guard, last in the context, catches our transfer."""
     # a mistyped outside number: its "+" must reach the guard's regular expression escaped
     service.patch("transfer-rules", plain_tenant["voice_transfer_rule_uuid"], {"destination_number": "+2099"})
-    call = freeswitch.call("8000", PLAIN, ["listen", SAY["financeiro"], "listen", "listen", "listen"])
+    call = freeswitch.call("8000", PLAIN, ["listen", SAY["financeiro"], "listen", "listen", "listen"], variables=BLIND)
     assert call.reached == f"200@{PLAIN}"
     assert "did not route" in call_log(freeswitch, call)
     assert played(freeswitch, call)[-1] == "error_transfer.wav"
@@ -310,7 +313,9 @@ def test_a_transfer_that_does_not_route_reaches_the_operator(
     freeswitch: FreeSwitch, service: Service, financeiro_unrouted: dict[str, Any]
 ) -> None:
     """Point 2: the caller ends at the operator, and the service is told the truth."""
-    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen", "listen"])
+    call = freeswitch.call(
+        "8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen", "listen"], variables=BLIND
+    )
     assert call.reached == OPERATOR
     assert "did not route" in call_log(freeswitch, call)
     stored = service.stored(call)
@@ -326,7 +331,9 @@ def test_when_the_operator_does_not_route_either_the_call_ends_with_an_apology(
     key = secretary["voice_secretary_uuid"]
     service.patch("secretaries", key, {"operator_context": "nowhere"})
     try:
-        call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen", "listen"])
+        call = freeswitch.call(
+            "8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen", "listen"], variables=BLIND
+        )
     finally:
         service.patch("secretaries", key, {"operator_context": secretary["operator_context"]})
     assert call.reached is None
@@ -344,18 +351,18 @@ def test_a_blind_transfer_by_the_department_is_not_ours(freeswitch: FreeSwitch, 
     keeps it to XML, and the call ends as FreeSWITCH ends any transfer to nowhere."""
     rule = next(r for r in service.items("transfer-rules") if r["department_name"] == "Financeiro")
     key = rule["voice_transfer_rule_uuid"]
-    service.patch("transfer-rules", key, {"destination_number": BLIND})
+    service.patch("transfer-rules", key, {"destination_number": BLIND_TRANSFERS})
     try:
-        call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen"])
+        call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen"], variables=BLIND)
     finally:
         service.patch("transfer-rules", key, {"destination_number": rule["destination_number"]})
-    assert call.reached == f"{BLIND}@{CONTEXT}"  # not overwritten by a later arrival at the operator
+    assert call.reached == f"{BLIND_TRANSFERS}@{CONTEXT}"  # not overwritten by a later arrival at the operator
     log = call_log(freeswitch, call)
     assert "did not route" not in log and "not the call flow's transfer" not in log
     # FreeSWITCH hunted XML only for it (before: "XML,inline:lua:…voice_ai_no_route.lua[2099@…]")
     assert [line for line in freeswitch.log_lines("Transfer ") if call.call_uuid in line and " to XML[2099@" in line]
     stored = service.stored(call)
-    assert (stored["outcome"], stored["transfer_destination"]) == ("transferred", BLIND)
+    assert (stored["outcome"], stored["transfer_destination"]) == ("transferred", BLIND_TRANSFERS)
     assert not system_notes(stored, "transfer_failed")
 
 

@@ -314,6 +314,8 @@ async def test_a_rule_that_stopped_routing_is_never_offered_to_a_caller(fusionpb
         "destination": "301",
         "context": OTHER,
         "department": "Central",
+        "ring_seconds": 30,
+        "announce": False,
     }, shared
     question = "Preciso falar com o financeiro sobre a segunda via do boleto"
     before = await ask(question)

@@ -921,3 +921,16 @@ $text['label-message_email']['pt-br'] = 'Recados por e-mail';
 $text['description-message_email']['en-us'] = 'Who receives the messages callers leave (comma-separated addresses), sent with the e-mail settings (FusionPBX\'s Default/Domain Settings, category email).';
 $text['description-message_email']['en-gb'] = 'Who receives the messages callers leave (comma-separated addresses), sent with the e-mail settings (FusionPBX\'s Default/Domain Settings, category email).';
 $text['description-message_email']['pt-br'] = 'Quem recebe os recados deixados pelas pessoas (endereços separados por vírgula), enviados com as configurações de e-mail (Configurações Padrão/do Domínio do FusionPBX, categoria email).';
+//transfers that come back (issue 13, docs/transfers.md)
+$text['label-ring_seconds']['en-us'] = 'Ring Time';
+$text['label-ring_seconds']['en-gb'] = 'Ring Time';
+$text['label-ring_seconds']['pt-br'] = 'Tempo de Toque';
+$text['description-ring_seconds']['en-us'] = 'Seconds the destination rings before the caller returns to the secretary, who offers a message or another department (5 to 120; empty: 30).';
+$text['description-ring_seconds']['en-gb'] = 'Seconds the destination rings before the caller returns to the secretary, who offers a message or another department (5 to 120; empty: 30).';
+$text['description-ring_seconds']['pt-br'] = 'Segundos que o destino toca antes de a ligação voltar para a secretária, que oferece deixar um recado ou outro setor (5 a 120; vazio: 30).';
+$text['label-announce']['en-us'] = 'Announced Transfer';
+$text['label-announce']['en-gb'] = 'Announced Transfer';
+$text['label-announce']['pt-br'] = 'Transferência Anunciada';
+$text['description-announce']['en-us'] = 'The person who answers first hears who is calling and why, and presses 1 to take the call; otherwise the caller returns to the secretary.';
+$text['description-announce']['en-gb'] = 'The person who answers first hears who is calling and why, and presses 1 to take the call; otherwise the caller returns to the secretary.';
+$text['description-announce']['pt-br'] = 'Quem atende ouve antes quem está ligando e o assunto, e tecla 1 para atender; senão a ligação volta para a secretária.';

@@ -36,6 +36,7 @@
 		}
 		$secretary = voice_secretary_ui::post('voice_secretary_uuid');
 		$priority = voice_secretary_ui::post('priority');
+		$ring_seconds = voice_secretary_ui::post('ring_seconds');
 		$data = [
 			'department_name' => voice_secretary_ui::post('department_name'),
 			'destination_number' => voice_secretary_ui::post('destination_number'),
@@ -45,6 +46,9 @@
 			'voice_secretary_uuid' => voice_secretary_client::is_uuid($secretary) ? $secretary : null,
 			'priority' => $priority === null ? 100 : (is_numeric($priority) ? (int) $priority : $priority),
 			'enabled' => voice_secretary_ui::param($_POST, 'enabled') !== 'false',
+			//transfers that come back (docs/transfers.md): empty ring time = the default (30 s)
+			'ring_seconds' => $ring_seconds === null ? null : (is_numeric($ring_seconds) ? (int) $ring_seconds : $ring_seconds),
+			'announce' => voice_secretary_ui::param($_POST, 'announce') === 'true',
 		];
 		$data += voice_secretary_schedule_form::fields(voice_secretary_ui::post('opening_hours')); //opening hours
 		//transfers stay inside the tenant: the context is checked only when it changes (see voice_secretary_edit.php);
@@ -92,7 +96,7 @@
 	$buttons = button::create(['type' => 'button', 'label' => $text['button-back'], 'icon' => 'arrow-left', 'id' => 'btn_back', 'link' => 'voice_transfer_rules.php']);
 	$buttons .= button::create(['type' => 'submit', 'label' => $text['button-save'], 'icon' => 'check', 'id' => 'btn_save', 'style' => 'margin-left: 15px;']);
 	echo $ui::action_bar($text['title-voice_transfer_rule'], $buttons);
-	echo $ui::errors_box($errors, ['department_name', 'destination_number', 'destination_context', 'description', 'keywords', 'voice_secretary_uuid', 'priority', 'enabled', 'voice_schedule_uuid', 'time_condition_uuid']);
+	echo $ui::errors_box($errors, ['department_name', 'destination_number', 'destination_context', 'description', 'keywords', 'voice_secretary_uuid', 'priority', 'enabled', 'voice_schedule_uuid', 'time_condition_uuid', 'ring_seconds', 'announce']);
 	echo "<div class='card'>\n<table width='100%' border='0' cellpadding='0' cellspacing='0'>\n";
 	echo $ui::row($text['label-department_name'], $ui::input('department_name', $value('department_name'), 'text', ['maxlength' => '200', 'required' => 'required']), $text['description-department_name'], true, $error('department_name'));
 	echo $ui::row($text['label-destination_number'], $ui::input('destination_number', $value('destination_number'), 'text', ['maxlength' => '64', 'required' => 'required']), $text['description-destination_number'], true, $error('destination_number'));
@@ -106,6 +110,8 @@
 	echo $ui::row($text['label-secretary'], $ui::select('voice_secretary_uuid', $value('voice_secretary_uuid'), $secretaries), $text['description-rule_secretary'], false, $error('voice_secretary_uuid'));
 	echo $ui::row($text['label-priority'], $ui::input('priority', $value('priority'), 'number', ['min' => '0', 'max' => '10000']), $text['description-priority'], false, $error('priority'));
 	echo $ui::row($text['label-opening_hours'], $ui::select('opening_hours', voice_secretary_schedule_form::selected($values), voice_secretary_schedule_form::options($client, $text)), $text['description-opening_hours_rule'], false, $error('voice_schedule_uuid') ?: $error('time_condition_uuid'));
+	echo $ui::row($text['label-ring_seconds'], $ui::input('ring_seconds', $value('ring_seconds'), 'number', ['min' => '5', 'max' => '120', 'placeholder' => '30']), $text['description-ring_seconds'], false, $error('ring_seconds'));
+	echo $ui::row($text['label-announce'], $ui::boolean('announce', $values['announce'] ?? false, $text), $text['description-announce'], false, $error('announce'));
 	echo $ui::row($text['label-enabled'], $ui::boolean('enabled', $values['enabled'] ?? true, $text), $text['description-enabled'], false, $error('enabled'));
 	echo "</table>\n</div>\n";
 	if ($id !== null) {

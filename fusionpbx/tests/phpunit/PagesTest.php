@@ -39,6 +39,35 @@ final class PagesTest extends TestCase {
 		$this->assertSame(404, Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$id)[0]);
 	}
 
+	public function test_transfer_rule_ring_time_and_announced_transfer(): void {
+		//issue 13, transfers that come back: the rule's ring time and announced transfer, saved through the service
+		$browser = $this->browser();
+		$form = $browser->get('/app/voice_secretary/voice_transfer_rule_edit.php')->form('frm');
+		$this->assertSame('', $form['ring_seconds']);
+		$this->assertSame('false', $form['announce']);
+		$form['department_name'] = 'Plantão Fiscal';
+		$form['destination_number'] = '207';
+		$form['ring_seconds'] = '15';
+		$form['announce'] = 'true';
+		$this->assertSame(['Added'], $browser->post('/app/voice_secretary/voice_transfer_rule_edit.php', $form)->messages());
+		[, $rules] = Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules?limit=200');
+		$rule = array_values(array_filter($rules['items'], function ($r) { return $r['department_name'] === 'Plantão Fiscal'; }))[0];
+		$this->assertSame([15, true], [$rule['ring_seconds'], $rule['announce']]);
+
+		$id = $rule['voice_transfer_rule_uuid'];
+		$form = $browser->get('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$id)->form('frm');
+		$this->assertSame(['15', 'true'], [$form['ring_seconds'], $form['announce']]);
+		$form['ring_seconds'] = '3';
+		$page = $browser->post('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$id, $form);
+		$this->assertNotSame('', $page->text("//span[@class='voice-secretary-error']"), 'a ring time under 5 s is refused by the service');
+		$form['ring_seconds'] = '';
+		$form['announce'] = 'false';
+		$this->assertSame(['Updated'], $browser->post('/app/voice_secretary/voice_transfer_rule_edit.php?id='.$id, $form)->messages());
+		$stored = Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$id)[1];
+		$this->assertSame([null, false], [$stored['ring_seconds'], $stored['announce']]);
+		Api::domain(env_or_fail('DOMAIN_A'), '/transfer-rules/'.$id, 'DELETE');
+	}
+
 	public function test_documents_upload_shows_status_and_bad_files_get_a_clear_error(): void {
 		$browser = $this->browser();
 		$page = $browser->get('/app/voice_secretary/voice_documents.php');

@@ -20,6 +20,8 @@ class Transfer:
     destination: str
     context: str | None
     department: str | None  # None: the operator
+    ring_seconds: int | None = None  # issue 13: the rule's ring time (None: the call flow's default)
+    announce: bool = False  # issue 13: an announced transfer
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,14 @@ def resolve(
     for target in targets:
         if wanted and fold(target.department).strip() == wanted:
             return Action(
-                "transfer", Transfer(target.destination, target.context or operator_context, target.department)
+                "transfer",
+                Transfer(
+                    target.destination,
+                    target.context or operator_context,
+                    target.department,
+                    target.ring_seconds,
+                    target.announce,
+                ),
             )
     if operator:
         return Action("transfer", Transfer(operator, operator_context, None))

@@ -175,7 +175,7 @@ class CallLifecycle:
             assert conversation is not None
             history = await self._history(session, domain_uuid, conversation_uuid)
             asked = any(m.role == "user" and m.text.strip() for m in history)
-            model = await self._summary_model(session, domain_uuid, conversation) if asked else None
+            model = await self.summary_model(session, domain_uuid, conversation) if asked else None
         summary = await self._llm_summary(model, conversation, history) if model is not None else None
         async with sessions() as session, session.begin():
             repo = ConversationRepository(session)
@@ -245,7 +245,7 @@ class CallLifecycle:
         page = await MessageRepository(session).for_conversation(domain_uuid, conversation_uuid, limit=500, offset=0)
         return page.items
 
-    async def _summary_model(
+    async def summary_model(
         self, session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation
     ) -> LLMProvider | None:
         """The LLM the tenant chose (the secretary's or the tenant's default), or None: the dialog policy cannot

@@ -33,6 +33,16 @@ PHRASES: dict[str, dict[str, str]] = {
         "message_taken": "Pronto, o seu recado foi anotado e será repassado. Posso ajudar em mais alguma coisa?",
         "message_cancelled": "Tudo bem, o recado foi cancelado. Posso ajudar em mais alguma coisa?",
         "message_declined": "Tudo bem. Posso ajudar em mais alguma coisa?",
+        # -- issue 13, transfers that come back (conversation/transfer_return.py) --------------------------------
+        "transfer_no_answer": "O setor {department} não atendeu.",
+        "transfer_busy": "O setor {department} está ocupado no momento.",
+        "transfer_declined": "O setor {department} não pode atender agora.",
+        "transfer_unreachable": "Não consegui transferir para o setor {department}.",
+        "operator_no_answer": "Nenhum atendente pôde atender agora.",
+        "transfer_other": "Posso transferir para outro setor, se preferir.",
+        "announcement": "Ligação de {caller}. Assunto: {summary}. Para atender, tecle 1.",
+        "announcement_no_subject": "Ligação de {caller}. Para atender, tecle 1.",
+        "unknown_caller": "número não identificado",
     },
     "en": {
         "greeting": "Hello! You have reached {company}. How can I help you?",
@@ -63,6 +73,16 @@ PHRASES: dict[str, dict[str, str]] = {
         "message_taken": "Done, your message has been taken and will be passed on. Can I help you with anything else?",
         "message_cancelled": "All right, the message was cancelled. Can I help you with anything else?",
         "message_declined": "All right. Can I help you with anything else?",
+        # -- issue 13, transfers that come back (conversation/transfer_return.py) --------------------------------
+        "transfer_no_answer": "{department} didn't answer.",
+        "transfer_busy": "{department} is busy right now.",
+        "transfer_declined": "{department} can't take your call right now.",
+        "transfer_unreachable": "I couldn't transfer you to {department}.",
+        "operator_no_answer": "No attendant could take your call right now.",
+        "transfer_other": "I can transfer you to another department if you prefer.",
+        "announcement": "Call from {caller}. Subject: {summary}. To take the call, press 1.",
+        "announcement_no_subject": "Call from {caller}. To take the call, press 1.",
+        "unknown_caller": "an unknown number",
     },
 }
 

@@ -75,7 +75,13 @@ class TurnContext:
 def transfer_targets(rules: list[Any], secretary: Secretary) -> list[TransferTarget]:
     return [
         TransferTarget(
-            r.department_name, r.destination_number, r.description or "", tuple(r.keywords), r.destination_context
+            r.department_name,
+            r.destination_number,
+            r.description or "",
+            tuple(r.keywords),
+            r.destination_context,
+            getattr(r, "ring_seconds", None),  # issue 13: transfers that come back
+            bool(getattr(r, "announce", False)),
         )
         for r in rules
         if r.voice_secretary_uuid in (None, secretary.voice_secretary_uuid)

@@ -205,6 +205,10 @@ class TransferRule(Timestamps, Base):
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=sql("true"))
     voice_schedule_uuid: Mapped[uuid.UUID | None]  # opening hours (migration 0011)
     time_condition_uuid: Mapped[uuid.UUID | None]
+    # issue 13, transfers that come back (0014_transfer_return): ring time before the caller returns to the
+    # secretary (null: the call flow's default), and the announced transfer (the person who answers accepts with 1)
+    ring_seconds: Mapped[int | None] = mapped_column(Integer)
+    announce: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
 
 
 class Document(Timestamps, Base):

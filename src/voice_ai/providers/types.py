@@ -81,6 +81,8 @@ class TransferTarget:
     description: str = ""
     keywords: tuple[str, ...] = ()
     context: str | None = None
+    ring_seconds: int | None = None  # issue 13: how long it rings before the caller comes back (None: default)
+    announce: bool = False  # issue 13: the person who answers hears who is calling and accepts with 1
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,17 @@ class _RuleFields(Strict):
     time_condition_uuid: uuid.UUID | None = Field(
         default=None, description="Opening hours, FusionPBX mode: one of the domain's time conditions instead."
     )
+    ring_seconds: int | None = Field(
+        default=None,
+        ge=5,
+        le=120,
+        description="Seconds the destination rings before the caller returns to the secretary; null: 30.",
+    )
+    announce: bool = Field(
+        default=False,
+        description="Announced transfer: the person who answers hears who is calling and why, and presses 1 to take "
+        "the call (anything else returns the caller to the secretary).",
+    )
 
 
 class TransferRuleCreate(_RuleFields):
@@ -51,5 +62,7 @@ class TransferRulePublic(ORMModel):
     enabled: bool
     voice_schedule_uuid: uuid.UUID | None = None
     time_condition_uuid: uuid.UUID | None = None
+    ring_seconds: int | None
+    announce: bool
     insert_date: datetime
     update_date: datetime

@@ -6,6 +6,7 @@ local fake_client = require("fake_client")
 local real_http = require("voice_ai.http")
 
 local SOUNDS = "sounds/voice_ai"
+local BLIND = { voice_ai_transfer_mode = "blind" } -- the one-way dialplan transfer (the no-route machinery)
 local QUESTION = "spec/fixtures/question_price.wav"
 local AUDIO = {
   ["http://svc/api/v1/audio/greeting.wav"] = SOUNDS .. "/pt-BR/greeting.wav",
@@ -144,8 +145,8 @@ describe("call flow", function()
       { start.domain_uuid, start.secretary, start.call_uuid, start.caller_id_number })
   end)
 
-  it("transfers to the destination the service chose", function()
-    local t, svc = run_call({
+  it("blind mode: transfers to the destination the service chose, one way", function()
+    local t, svc = run_call({ variables = BLIND,
       answers = {
         start = { started() }, ["end"] = { { outcome = "transferred" } },
         turn = { turn("transfer", { transfer = { destination = "203", context = "acme.example.com" } }) },
@@ -231,7 +232,7 @@ describe("call flow", function()
   end)
 
   it("a transfer FreeSWITCH does not carry out falls back to the operator", function()
-    local t = run_call({
+    local t = run_call({ variables = BLIND,
       answers = { start = { started() }, ["end"] = { { outcome = "transferred" } },
         turn = { turn("transfer", { transfer = { destination = "203", context = "acme.example.com" } }) } },
       caller = { steps = { { say = QUESTION } }, refuse_transfers = { "203" } },
@@ -289,7 +290,8 @@ describe("call flow", function()
     })
     assert.are.same({ "greeting", "transferring" }, played(t))
     assert.are.equal(500, ops(t, "playback")[1].stopped_at_ms)
-    assert.are.equal("200", last_event(t).destination)
+    assert.are.same({ "200", "acme.example.com", true }, { ops(t, "originate")[1].destination,
+      ops(t, "originate")[1].context, ops(t, "bridge")[1].ok }) -- rung like a department: it may come back
     assert.are.equal(0, #ops(t, "record"))
     assert.are.equal("0", svc:made("events")[1].payload.digits)
     assert.are.equal("transferred", svc:made("end")[1].payload.outcome)
@@ -301,8 +303,24 @@ describe("call flow", function()
       caller = { steps = { { say = QUESTION, press = "0", at_ms = 800 } } },
     })
     assert.are.equal("dtmf", ops(t, "record")[1].stopped_by)
-    assert.are.equal("200", last_event(t).destination)
+    assert.are.equal("200", ops(t, "originate")[1].destination)
     assert.are.equal(0, #svc:made("turn"))
+  end)
+
+  it("0 when the operator does not answer: back with the secretary, and the call goes on", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, events = { { stored = true } }, turn = { turn("hangup") },
+        ["transfer-failed"] = { { response_text = "Nenhum atendente… Quer deixar um recado?", action = "continue",
+          audio_url = "http://svc/api/v1/audio/reply.wav" } }, ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION, press = "0", at_ms = 800 }, { say = QUESTION } },
+        dial = { ["200"] = { cause = "NO_ANSWER" } } },
+    })
+    assert.are.same({ "200", "acme.example.com", "NO_ANSWER" }, { svc:made("transfer-failed")[1].payload.destination,
+      svc:made("transfer-failed")[1].payload.context, svc:made("transfer-failed")[1].payload.cause })
+    assert.are.same({ "greeting", "transferring", "back", "reply" }, played(t))
+    local turns = svc:made("turn")
+    assert.are.equal(1, #turns) -- the recording cut by 0 was not sent; the next one was
+    assert.are.equal("resolved", svc:made("end")[1].payload.outcome)
   end)
 
   it("* repeats the last reply; another key interrupts a prompt", function()
@@ -481,7 +499,7 @@ describe("call flow", function()
   end)
 
   it("a transfer that does not route sends the caller to the operator and tells the service the truth", function()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
         turn = { turn("transfer", { transfer = { destination = "203", context = "nowhere" } }) } },
       caller = { steps = { { say = QUESTION } }, unrouted = { "@nowhere" } },
@@ -505,7 +523,7 @@ describe("call flow", function()
   end)
 
   it("when the operator does not route either: apology, hangup, outcome error, and no loop", function()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "x" } },
         turn = { turn("transfer", { transfer = { destination = "203", context = "nowhere" } }) } },
       caller = { steps = { { say = QUESTION } }, unrouted = { "@nowhere", "200" } },
@@ -540,7 +558,7 @@ describe("call flow", function()
   end
 
   it("in a context of continue extensions, the guard sends a transfer that does not route to the operator", function()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
         turn = { transfer_to("2099", PLAIN) } },
       caller = plain_context({ unrouted = { "2099" } }),
@@ -556,7 +574,7 @@ describe("call flow", function()
   end)
 
   it("without the guard such a context ends the call in silence (FreeSWITCH's behaviour the guard exists for)", function()
-    local t = run_call({
+    local t = run_call({ variables = BLIND,
       answers = { start = { started() }, ["end"] = { { outcome = "transferred" } }, turn = { transfer_to("2099", PLAIN) } },
       caller = plain_context({ unrouted = { "2099" }, guards = {} }),
     })
@@ -566,7 +584,7 @@ describe("call flow", function()
 
   it("the guard matches the pending destination literally, whatever characters it has", function()
     for _, destination in ipairs({ "+5531*9.9#1", "ops_1@x-y" }) do
-      local t = run_call({
+      local t = run_call({ variables = BLIND,
         answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
           turn = { transfer_to(destination, PLAIN) } },
         caller = plain_context({ unrouted = { destination } }),
@@ -578,7 +596,7 @@ describe("call flow", function()
   end)
 
   it("the guard does not fire for a destination that routes, nor for another number that does not", function()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       answers = { start = { started() }, ["end"] = { { outcome = "transferred" } }, turn = { transfer_to("203", PLAIN) } },
       caller = plain_context({ unrouted = { "2099" }, departments = { ["203"] = { blind_transfer = "2099" } } }),
     })
@@ -591,7 +609,7 @@ describe("call flow", function()
   end)
 
   it("a blind transfer by the department after ours uses XML only: our no-route script stays out of it", function()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
         turn = { transfer_to("203", PLAIN) } },
       caller = { steps = { { say = QUESTION } }, unrouted = { "2099" }, departments = { ["203"] = { blind_transfer = "2099" } } },
@@ -622,7 +640,7 @@ describe("call flow", function()
   end)
 
   it("tells the caller first, then the service: the apology plays before transfer_failed is posted", function()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } },
         turn = { transfer_to("203", "nowhere") } },
       caller = { steps = { { say = QUESTION } }, unrouted = { "@nowhere" } },
@@ -672,7 +690,7 @@ describe("call flow", function()
     local t2 = run_call({
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
       caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
-      variables = { voice_ai_service_down = "true" },
+      variables = { voice_ai_service_down = "true", voice_ai_transfer_mode = "blind" },
     })
     assert.is_nil(t2.variables.voice_ai_service_down)
     assert.are.equal("conv-1", t2.variables.voice_ai_conversation_uuid)
@@ -723,6 +741,180 @@ describe("call flow", function()
   end)
 end)
 
+describe("transfers that come back", function()
+  local BACK = "http://svc/api/v1/audio/back.wav"
+  local ANNOUNCE = "http://svc/api/v1/audio/announce.wav"
+  AUDIO[BACK] = SOUNDS .. "/pt-BR/error_transfer.wav"
+  AUDIO[ANNOUNCE] = SOUNDS .. "/pt-BR/transferring.wav"
+
+  local function to_financeiro(extra)
+    return turn("transfer", { transfer = merge({ destination = "203", context = "acme.example.com",
+      department = "Financeiro", ring_seconds = 30, announce = false }, extra) })
+  end
+
+  local function back()
+    return { response_text = "O setor Financeiro não atendeu. Quer deixar um recado?", action = "continue",
+      audio_url = BACK }
+  end
+
+  local function index_of(transcript, op)
+    for index, e in ipairs(transcript.events) do
+      if e.op == op then
+        return index
+      end
+    end
+  end
+
+  it("rings the department for the rule's time; who answers gets the caller, after the end is reported", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { to_financeiro({ ring_seconds = 12 }) },
+        ["end"] = { { outcome = "transferred" } } },
+      variables = { caller_id_name = "Maria, {x}" },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    local dialled = ops(t, "originate")
+    assert.are.equal(1, #dialled)
+    local o = dialled[1]
+    assert.are.same({ "203", "acme.example.com", true, true }, { o.destination, o.context, o.a_leg, o.answered })
+    assert.are.same({ "12", "true", "+5511999990000", "Maria x", "dom-1" }, {
+      o.settings.originate_timeout, o.settings.ignore_early_media, o.settings.origination_caller_id_number,
+      o.settings.origination_caller_id_name, o.settings.domain_uuid })
+    assert.matches("^spec%-call%-%d+$", o.settings.voice_ai_call_uuid) -- the department's leg names the call
+    assert.are.equal("%(1000,4000,425)", o.ringback) -- the caller hears it ring
+    assert.are.equal(0, #ops(t, "transfer")) -- no blind transfer: the script stays with the call
+    local ended = svc:made("end")
+    assert.are.equal(1, #ended)
+    assert.are.same({ "transferred", "203", "acme.example.com" }, { ended[1].payload.outcome,
+      ended[1].payload.destination, ended[1].payload.context })
+    assert.is_true(ended[1].at < index_of(t, "bridge")) -- stored before the conversation with the person
+    assert.is_true(ops(t, "bridge")[1].ok)
+    assert.are.same({ "hangup", "script" }, { last_event(t).op, last_event(t).by }) -- the person hung up first
+    assert.are.equal(0, #svc:made("events")) -- neither the bridge nor our hang-up is the caller's hangup
+    assert.are.equal(0, #svc:made("transfer-failed"))
+  end)
+
+  it("nobody answers: back with the secretary, who says so and offers a message; the call goes on", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { to_financeiro(), turn("hangup") }, ["transfer-failed"] = { back() },
+        ["end"] = { { outcome = "resolved" } } },
+      caller = { steps = { { say = QUESTION }, { say = QUESTION } }, dial = { ["203"] = { cause = "NO_ANSWER" } } },
+    })
+    assert.are.equal("30", ops(t, "originate")[1].settings.originate_timeout)
+    local failed = svc:made("transfer-failed")
+    assert.are.equal(1, #failed)
+    assert.are.same({ "dom-1", "203", "acme.example.com", "NO_ANSWER" }, { failed[1].payload.domain_uuid,
+      failed[1].payload.destination, failed[1].payload.context, failed[1].payload.cause })
+    assert.are.same({ "greeting", "reply", "back", "reply" }, played(t))
+    assert.are.equal(2, #svc:made("turn")) -- the caller answered the offer in the next turn
+    assert.are.equal(0, #ops(t, "bridge"))
+    assert.are.same({ "resolved" }, { svc:made("end")[1].payload.outcome })
+    assert.are.equal(1, #svc:made("end"))
+  end)
+
+  it("reports FreeSWITCH's cause as it is: busy, rejected, no route, unallocated", function()
+    for _, cause in ipairs({ "USER_BUSY", "CALL_REJECTED", "NO_ROUTE_DESTINATION", "UNALLOCATED_NUMBER" }) do
+      local t, svc = run_call({
+        answers = { start = { started() }, turn = { to_financeiro(), turn("hangup") }, ["transfer-failed"] = { back() },
+          ["end"] = { { outcome = "resolved" } } },
+        caller = { steps = { { say = QUESTION }, { say = QUESTION } }, dial = { ["203@acme.example.com"] = { cause = cause } } },
+      })
+      assert.are.equal(cause, svc:made("transfer-failed")[1].payload.cause)
+      assert.are.same({ "greeting", "reply", "back", "reply" }, played(t))
+    end
+  end)
+
+  it("an announced transfer: the person hears who is calling, presses 1 and gets the caller", function()
+    local t, svc = run_call({
+      answers = { start = { started() }, turn = { to_financeiro({ announce = true }) },
+        announcement = { { text = "Ligação de Maria", audio_url = ANNOUNCE } }, ["end"] = { { outcome = "transferred" } } },
+      caller = { steps = { { say = QUESTION } }, dial = { ["203"] = { press = "1" } } },
+    })
+    assert.are.equal(1, #svc:made("announcement"))
+    local heard = ops(t, "announce")
+    assert.are.equal(1, #heard)
+    assert.are.same({ true, "1" }, { heard[1].ok, heard[1].digits })
+    assert.is_true(ops(t, "bridge")[1].ok)
+    assert.are.equal("transferred", svc:made("end")[1].payload.outcome)
+  end)
+
+  it("an announced transfer the person declines (no key, another key, a hang-up) brings the caller back", function()
+    for _, plan in ipairs({ {}, { press = "2" }, { hangs_up = true } }) do
+      local t, svc = run_call({
+        answers = { start = { started() }, turn = { to_financeiro({ announce = true }), turn("hangup") },
+          announcement = { { text = "Ligação de Maria", audio_url = ANNOUNCE } }, ["transfer-failed"] = { back() },
+          ["end"] = { { outcome = "resolved" } } },
+        caller = { steps = { { say = QUESTION }, { say = QUESTION } }, dial = { ["203"] = plan } },
+      })
+      assert.are.equal(0, #ops(t, "bridge"))
+      assert.are.equal("DECLINED", svc:made("transfer-failed")[1].payload.cause)
+      if not plan.hangs_up then
+        assert.are.equal("CALL_REJECTED", ops(t, "other_hangup")[1].cause) -- we hang up on the person
+      end
+      assert.are.same({ "greeting", "reply", "back", "reply" }, played(t))
+    end
+  end)
+
+  it("an announcement the service cannot make: the transfer goes on unannounced", function()
+    local t = run_call({
+      answers = { start = { started() }, turn = { to_financeiro({ announce = true }) },
+        announcement = { { error = { kind = "http", status = 500, message = "HTTP 500" } } },
+        ["end"] = { { outcome = "transferred" } } },
+      caller = { steps = { { say = QUESTION } } },
+    })
+    assert.are.equal(0, #ops(t, "announce"))
+    assert.is_true(ops(t, "bridge")[1].ok)
+  end)
+
+  it("a caller who hangs up while it rings is reported once, and nothing is connected", function()
+    for _, cause in ipairs({ "NO_ANSWER", "ORIGINATOR_CANCEL" }) do
+      local t, svc = run_call({
+        answers = { start = { started() }, turn = { to_financeiro() }, events = { { stored = true } } },
+        caller = { steps = { { say = QUESTION } }, dial = { ["203"] = { caller_hangs_up = true, cancel_cause = cause } } },
+      })
+      assert.are.equal(0, #ops(t, "bridge"))
+      assert.are.equal(0, #svc:made("transfer-failed"))
+      local events = svc:made("events")
+      assert.are.same({ 1, "caller_hangup", "during ringing" }, { #events, events[1].payload.event,
+        events[1].payload.detail })
+    end
+  end)
+
+  it("a service that cannot take the caller back hands them to the operator; never the one who did not answer",
+    function()
+      local t, svc = run_call({
+        answers = { start = { started() }, turn = { to_financeiro() }, events = { { stored = true } },
+          ["transfer-failed"] = { { error = { kind = "http", status = 500, message = "HTTP 500" } } },
+          ["end"] = { { outcome = "error" } } },
+        caller = { steps = { { say = QUESTION } }, dial = { ["203"] = { cause = "USER_BUSY" } } },
+      })
+      assert.are.same({ "greeting", "reply", "error_transfer" }, played(t))
+      assert.are.same({ "transfer", "200" }, { last_event(t).op, last_event(t).destination })
+      assert.are.equal("error", svc:made("end")[1].payload.outcome)
+      -- the operator is who did not answer: the apology and the end, not the same operator again
+      local t2, svc2 = run_call({
+        answers = { start = { started() }, turn = { turn("transfer", { transfer = { destination = "200",
+          context = "acme.example.com", ring_seconds = 30 } }) },
+          ["transfer-failed"] = { { error = { kind = "timeout", message = "no answer" } } },
+          ["end"] = { { outcome = "error" } } },
+        caller = { steps = { { say = QUESTION } }, dial = { ["200"] = { cause = "NO_ANSWER" } } },
+      })
+      assert.are.same({ "greeting", "reply", "error_goodbye" }, played(t2))
+      assert.are.same({ "hangup", "script" }, { last_event(t2).op, last_event(t2).by })
+      assert.are.equal("error", svc2:made("end")[1].payload.outcome)
+    end)
+
+  it("bounds the ring time whatever the service says", function()
+    for given, expected in pairs({ [1000] = "120", [1] = "5", ["x"] = "30" }) do
+      local t = run_call({
+        answers = { start = { started() }, turn = { to_financeiro({ ring_seconds = given }) },
+          ["end"] = { { outcome = "transferred" } } },
+        caller = { steps = { { say = QUESTION } } },
+      })
+      assert.are.equal(expected, ops(t, "originate")[1].settings.originate_timeout)
+    end
+  end)
+end)
+
 describe("entry script", function()
   local stock_path = package.path:gsub("[^;]*scripts/%?%.lua;?", "")
   local function install_copy(without)
@@ -737,7 +929,7 @@ describe("entry script", function()
 
   it("finds its modules next to itself with FreeSWITCH's stock lua.conf (no script-directory)", function()
     local dir = install_copy()
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       script = dir .. "/secretary_ai.lua", package_path = stock_path,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
       caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },
@@ -790,7 +982,7 @@ describe("entry script", function()
 
   it("a missing rescue.lua does not stop the call flow (only the last resort needs it)", function()
     local dir = install_copy("voice_ai/rescue.lua")
-    local t, svc = run_call({
+    local t, svc = run_call({ variables = BLIND,
       script = dir .. "/secretary_ai.lua", package_path = stock_path,
       answers = { start = { started() }, events = { { stored = true } }, ["end"] = { { outcome = "transferred" } } },
       caller = { playback = { { press = "0", at_ms = 500 } }, steps = {} },

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from voice_ai.api.deps import RuntimeDep, SessionDep
 from voice_ai.conversation.engine import CallEngine
 from voice_ai.conversation.lifecycle import CallLifecycle
+from voice_ai.conversation.transfer_return import TransferReturn
 from voice_ai.core.errors import FieldError, NotFoundError
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.domains import DomainRepository
@@ -21,6 +22,7 @@ from voice_ai.services.turn_audio import MAX_TURN_AUDIO_BYTES, MAX_TURN_SECONDS,
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 CallId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+DEFAULT_RING_SECONDS = 30  # a transfer rule without its own ring time (docs/transfers.md)
 
 
 class StartCall(BaseModel):
@@ -125,7 +127,13 @@ async def turn(
         "response_text": result.response_text,
         "action": result.action.kind,
         "transfer": (
-            {"destination": transfer.destination, "context": transfer.context, "department": transfer.department}
+            {
+                "destination": transfer.destination,
+                "context": transfer.context,
+                "department": transfer.department,
+                "ring_seconds": transfer.ring_seconds or DEFAULT_RING_SECONDS,
+                "announce": transfer.announce,
+            }
             if transfer
             else None
         ),
@@ -151,6 +159,45 @@ async def call_event(call_uuid: str, body: CallEvent, session: SessionDep, runti
         context=body.context,
     )
     return {"stored": True, "turn": index}
+
+
+class TransferFailed(BaseModel):
+    domain_uuid: uuid.UUID
+    destination: Destination = Field(description="Where the call flow tried to put the caller through")
+    context: DialplanContext | None = Field(default=None, description="In which dialplan context")
+    cause: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z_]{1,64}$",
+        description="FreeSWITCH's hangup cause of the attempt (NO_ANSWER, USER_BUSY, CALL_REJECTED, "
+        "NO_ROUTE_DESTINATION, UNALLOCATED_NUMBER…), or DECLINED: the person did not accept an announced transfer",
+    )
+
+
+class Announcement(BaseModel):
+    domain_uuid: uuid.UUID
+
+
+@router.post(
+    "/calls/{call_uuid}/transfer-failed",
+    summary="A transfer reached nobody: the caller is back with the secretary; returns what to say (ends with the "
+    "offer of a message)",
+)
+async def transfer_failed(
+    call_uuid: str, body: TransferFailed, request: Request, runtime: RuntimeDep
+) -> dict[str, Any]:
+    said = await TransferReturn(runtime).transfer_failed(
+        body.domain_uuid, call_uuid, destination=body.destination, context=body.context, cause=body.cause
+    )
+    return {"response_text": said.text, "audio_url": _audio_url(request, said.audio_uuid), "action": "continue"}
+
+
+@router.post(
+    "/calls/{call_uuid}/announcement",
+    summary="An announced transfer: what the person who answers hears first (who is calling and why, press 1)",
+)
+async def announcement(call_uuid: str, body: Announcement, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    said = await TransferReturn(runtime).announcement(body.domain_uuid, call_uuid)
+    return {"text": said.text, "audio_url": _audio_url(request, said.audio_uuid)}
 
 
 @router.post("/calls/{call_uuid}/end", summary="The call ended: outcome stored, summary written")

@@ -20,6 +20,7 @@ local config = require("voice_ai.config")
 local dtmf = require("voice_ai.dtmf")
 local http = require("voice_ai.http")
 local logger = require("voice_ai.log")
+local transfer = require("voice_ai.transfer")
 
 local M = {}
 
@@ -387,6 +388,104 @@ function Call:transfer(destination, context, outcome, why)
   self:post_end(outcome, destination, context)
 end
 
+--- Put the caller through to the department (or the operator) a turn chose, in a way that comes back
+--- (voice_ai.transfer, docs/transfers.md): ring it for the rule's time; when somebody answers (and, for an
+--- announced transfer, presses 1) report the end and connect both; when nobody does, the caller is back with the
+--- secretary, who says what happened. Returns true when the call left the flow (connected, or gone).
+function Call:put_through(t)
+  local destination, context = t.destination, t.context
+  local announcement
+  if t.announce == true then
+    announcement = self:fetch_announcement()
+  end
+  local cfg = self.cfg
+  local dial, ring = transfer.dial_string(destination, context, {
+    ring_seconds = t.ring_seconds, caller_id_number = clean_number(cfg.caller_id_number),
+    caller_id_name = clean_text(cfg.caller_id_name, 80), domain_uuid = cfg.domain_uuid,
+    domain_name = cfg.domain_name, call_uuid = cfg.call_uuid,
+  })
+  self.log:notice("ringing %s@%s for %d s%s (%s)", destination, context, ring,
+    announcement and ", announced" or "", t.department and ("department " .. tostring(t.department)) or "operator")
+  self.phase = "ringing"
+  local began = self.client:now()
+  local other, cause = transfer.ring(self.fs, self.session, dial)
+  if not other then
+    -- a caller who hangs up while it rings ends the attempt too, and FreeSWITCH reports it as NO_ANSWER (or
+    -- ORIGINATOR_CANCEL) before the caller's channel is down (seen on the real FreeSWITCH 1.10.12: ~50 ms later).
+    -- That is no failed transfer to report: give the channel a moment when the attempt ended before its time.
+    local early = cause == "ORIGINATOR_CANCEL" or (cause == "NO_ANSWER" and self.client:now() - began < ring - 1)
+    for _ = 1, early and 40 or 2 do
+      if not self.session:ready() then
+        return true -- the hangup hook reports it (during ringing)
+      end
+      self.fs.msleep(50)
+    end
+  end
+  if other and announcement and self.session:ready() then
+    self.phase = "announcement"
+    if not transfer.announce(other, announcement) then
+      other, cause = nil, "DECLINED"
+    end
+  end
+  if not self.session:ready() then
+    if other and other:ready() then -- the caller left while it rang or while the person heard who was calling
+      other:hangup("ORIGINATOR_CANCEL")
+    end
+    return true
+  end
+  if other then
+    self.log:notice("%s@%s answered: connecting the caller", destination, context)
+    self.closing = true
+    self.phase = "bridge"
+    self:post_end("transferred", destination, context)
+    self.fs.bridge(self.session, other)
+    if self.session:ready() then -- the person hung up first: the call is over
+      self.session:hangup("NORMAL_CLEARING")
+    end
+    return true
+  end
+  return self:came_back(destination, context, cause)
+end
+
+--- The announcement for an announced transfer (a local file), or nil: then the transfer goes on unannounced.
+function Call:fetch_announcement()
+  local answer, err = self.client:post_json(self:path("/announcement"), { domain_uuid = self.cfg.domain_uuid },
+    math.min(self.cfg.turn_timeout, 8))
+  if not answer then
+    self:note_failure(err)
+    self.log:warning("no announcement (%s): the transfer goes on unannounced", err.message)
+    return nil
+  end
+  return self:fetch_audio(answer.audio_url, "announce")
+end
+
+--- Nobody took the call: the service notes why and says so (ending with the offer of a message); the call goes on.
+--- Returns true when the call left the flow meanwhile. A service that cannot answer hands the caller to a person
+--- (the operator) — unless the operator is who did not answer: then the apology and the end.
+function Call:came_back(destination, context, cause)
+  cause = type(cause) == "string" and cause:match("^[A-Z_]+$") and cause:sub(1, 64) or "NO_ANSWER"
+  self.log:notice("%s@%s did not take the call (%s): back to the secretary", destination, context, cause)
+  self.phase = "service"
+  local answer, err = self.client:post_json(self:path("/transfer-failed"), {
+    domain_uuid = self.cfg.domain_uuid, destination = destination, context = context, cause = cause,
+  }, self.cfg.turn_timeout)
+  if not self.session:ready() then
+    return true
+  end
+  local reply = answer and self:fetch_audio(answer.audio_url, "back")
+  if not reply then
+    local operator, operator_context = self:operator()
+    if operator == destination and operator_context == context then
+      self.log:err("the operator did not answer and the service cannot take the caller back: the call ends")
+      self:goodbye("error", "error_goodbye")
+      return true
+    end
+    self:fail_over("transfer", err or { kind = "tts", message = "no audio for the failed transfer" })
+    return true
+  end
+  return self:say_or_leave(reply, "goodbye")
+end
+
 function Call:goodbye(outcome, sound)
   if sound then
     self:play_local(sound)
@@ -408,17 +507,24 @@ function Call:operator()
   return nil
 end
 
---- The caller asked for a person (key 0).
+--- The caller asked for a person (key 0). Returns true when the call left the flow; false when the operator did
+--- not take the call and the caller is back with the secretary (a transfer that comes back, as for a department,
+--- while the service is up: without it the secretary has nothing to come back to, and the transfer is one-way).
 function Call:to_operator()
   local destination, context = self:operator()
   if not destination then
     self.log:err("no operator destination: set one on the secretary or voice_ai_fallback_destination")
     self:post_event("dtmf", { digits = "0" })
-    return self:goodbye("error", "error_goodbye")
+    self:goodbye("error", "error_goodbye")
+    return true
   end
   self:play_local("transferring")
   self:post_event("dtmf", { digits = "0" })
+  if self.cfg.transfer_mode == "bridge" and self.started and not self.service_down then
+    return self:put_through({ destination = destination, context = context })
+  end
   self:transfer(destination, context, "transferred", "caller pressed 0")
+  return true
 end
 
 --- Something failed: apologise from local sounds and hand the call to a person.
@@ -543,8 +649,7 @@ end
 --- Handle a key request; returns true when the call left the flow.
 function Call:honour(request)
   if request == "operator" then
-    self:to_operator()
-    return true
+    return self:to_operator()
   end
   return false
 end
@@ -579,10 +684,14 @@ function Call:converse()
     end
     local request = self.keys:take()
     local digits = self.keys:drain()
-    if self:honour(request) then
-      return
-    end
-    if request == "repeat" then
+    if request == "operator" then
+      self.turns = self.turns - 1 -- nothing reached the service: the recording is dropped
+      self:forget(path)
+      if self:to_operator() then
+        return
+      end
+      -- the operator did not take the call: the caller answers the secretary's offer next
+    elseif request == "repeat" then
       self.turns = self.turns - 1
       if self:say_or_leave(self.last_reply, "greeting") then
         return
@@ -620,7 +729,13 @@ function Call:converse()
       end
       if answer.action == "transfer" then
         local t = answer.transfer
-        return self:transfer(t.destination, t.context, "transferred", "department " .. tostring(t.department))
+        if self.cfg.transfer_mode == "blind" then
+          return self:transfer(t.destination, t.context, "transferred", "department " .. tostring(t.department))
+        end
+        if self:put_through(t) then
+          return
+        end
+        -- back with the secretary, who offered a message or another department: the caller answers next turn
       elseif answer.action == "hangup" then
         return self:goodbye("resolved")
       end

@@ -18,6 +18,9 @@
 ---   voice_ai_audio_path              "true": send the recording's path instead of uploading it (service on
 ---                                    this host with VOICE_AI_RECORDINGS_DIR covering voice_ai_tmp_dir)
 ---   voice_ai_keep_recordings         "true": leave the caller's recordings on disk
+---   voice_ai_transfer_mode           "bridge" (default): ring the department for the rule's time and bring the
+---                                    caller back to the secretary when nobody answers; "blind": a one-way
+---                                    dialplan transfer (docs/transfers.md)
 local M = {}
 
 M.DEFAULT_URL = "http://127.0.0.1:8100"
@@ -66,6 +69,7 @@ function M.load(session, argv)
     language = var("voice_ai_language") or "pt-BR",
     audio_path = truthy(var("voice_ai_audio_path")),
     keep_recordings = truthy(var("voice_ai_keep_recordings")),
+    transfer_mode = (var("voice_ai_transfer_mode") or "bridge"):lower() == "blind" and "blind" or "bridge",
   }
   cfg.fallback_context = var("voice_ai_fallback_context") or cfg.domain_name or "default"
   local sounds = var("sounds_dir")

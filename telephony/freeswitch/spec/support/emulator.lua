@@ -286,8 +286,14 @@ function M.new(opts)
   end
 
   -- begin_allow_threads/end_allow_threads run the pending hook in every blocking method
+  local caller_hangs_up
   local function blocking(fn)
     return function(...)
+      if channel.pending_hangup then -- a hangup that reached the channel while the script was busy
+        local where = channel.pending_hangup
+        channel.pending_hangup = nil
+        caller_hangs_up(where)
+      end
       do_hangup_hook()
       local results = table.pack(fn(...))
       do_hangup_hook()
@@ -295,7 +301,7 @@ function M.new(opts)
     end
   end
 
-  local function caller_hangs_up(where)
+  function caller_hangs_up(where)
     event("caller_hangup", { during = where })
     set_state("CS_HANGUP", "NORMAL_CLEARING")
   end
@@ -1087,8 +1093,126 @@ function M.new(opts)
     return globals[name]
   end
 
-  function fs.msleep(ms)
+  function fs.msleep(ms) -- not a session method: no hangup hook here, but time passes for a pending hangup
     clock_ms = clock_ms + (tonumber(ms) or 0)
+    if channel.pending_hangup then
+      local where = channel.pending_hangup
+      channel.pending_hangup = nil
+      caller_hangs_up(where)
+    end
+  end
+
+  -- freeswitch.Session(dial, session): an outbound leg (switch_ivr_originate), as the call flow rings a
+  -- department (voice_ai.transfer). `caller.dial["<destination>"]` (or "<destination>@<context>") says what the
+  -- attempt meets, as checked on the real FreeSWITCH 1.10.12: { cause = "NO_ANSWER" | "USER_BUSY" | … } — not
+  -- answered (NO_ANSWER after originate_timeout); { caller_hangs_up = true } — the caller hangs up while it rings
+  -- (the attempt ends at once, NO_ANSWER or `cancel_cause`; the caller's channel is down at the next blocking
+  -- call); otherwise answered: `press` is the key the person presses while the announcement plays (none:
+  -- nothing), `hangs_up` that they hang up during it, `talk_ms` how long the bridged call lasts.
+  local function originate(...)
+    local m = "freeswitch::Session"
+    local dial, a_leg = check_args(m, 1, 2, ...)
+    dial = want_string(m, 1, dial)
+    local vars, target = dial:match("^{([^}]*)}(.*)$")
+    vars, target = vars or "", target or dial
+    local destination, context = target:match("^loopback/([^/]+)/([^/]+)$")
+    local settings = {}
+    for pair in vars:gmatch("[^,]+") do
+      local name, value = pair:match("^([^=]+)=(.*)$")
+      if name then
+        settings[name] = value
+      end
+    end
+    local plan = (caller.dial or {})[(destination or "") .. "@" .. (context or "")] or
+      (caller.dial or {})[destination or ""] or {}
+    local entry = event("originate", { dial = dial, destination = destination, context = context, a_leg = a_leg ~= nil,
+      ringback = channel.variables.ringback, settings = settings })
+    local other = { up = false, answered = false, cause = nil, plan = plan, variables = settings }
+    if plan.caller_hangs_up then
+      -- as on the real FreeSWITCH: originate is cancelled at once, the caller's channel is down a moment later
+      -- (here: at the script's next blocking call)
+      clock_ms = clock_ms + 2000
+      channel.pending_hangup = "ringing"
+      other.cause = plan.cancel_cause or "NO_ANSWER" -- what 1.10.12 reported
+    elseif plan.cause then
+      if plan.cause == "NO_ANSWER" then
+        clock_ms = clock_ms + 1000 * (tonumber(settings.originate_timeout) or 60)
+      end
+      other.cause = plan.cause
+    elseif not destination then
+      other.cause = "INVALID_NUMBER_FORMAT"
+    else
+      clock_ms = clock_ms + 1000
+      other.up, other.answered, other.cause = true, true, "SUCCESS"
+    end
+    entry.answered, entry.cause = other.answered, other.cause
+    local leg = { talk_ms = plan.talk_ms }
+    function leg:ready()
+      return other.up
+    end
+    function leg:answered()
+      return other.answered
+    end
+    function leg:hangupCause()
+      return other.cause
+    end
+    function leg:getVariable(name)
+      return other.variables[name]
+    end
+    function leg:hangup(cause)
+      if other.up then
+        other.up = false
+        other.cause = cause or "NORMAL_CLEARING"
+        event("other_hangup", { destination = destination, cause = other.cause, by = "script" })
+      end
+    end
+    function leg:playAndGetDigits(...)
+      local n = "CoreSession::playAndGetDigits"
+      local min, max, tries, timeout, terminators, audio, bad, regex = check_args(n, 8, 11, ...)
+      want_int(n, 1, min)
+      want_int(n, 2, max)
+      want_int(n, 3, tries)
+      want_int(n, 4, timeout)
+      want_string(n, 5, terminators)
+      audio = want_string(n, 6, audio)
+      want_string(n, 7, bad)
+      regex = want_string(n, 8, regex)
+      if not other.up then
+        return ""
+      end
+      local info, err = M.read_wav(audio)
+      local heard = event("announce", { destination = destination, file = audio, ok = info ~= nil, error = err })
+      if other.plan.hangs_up then
+        other.up, other.cause = false, "NORMAL_CLEARING"
+        heard.digits = ""
+        return ""
+      end
+      local digits = other.plan.press or ""
+      clock_ms = clock_ms + (info and info.duration_ms or 0) * (digits == "" and tries or 1) +
+        (digits == "" and tries * timeout or 500)
+      if digits ~= "" and not digits:match(regex) then
+        digits = ""
+      end
+      heard.digits = digits
+      return digits
+    end
+    return leg
+  end
+  fs.Session = blocking(originate)
+
+  --- freeswitch.bridge(a, b): connects both legs until one hangs up; here the person hangs up after `talk_ms`.
+  function fs.bridge(a, b)
+    if a ~= session or type(b) ~= "table" or not b.ready then
+      event("error", { message = "freeswitch.bridge: not two sessions" })
+      return
+    end
+    if not (ready() and b:ready()) then
+      event("bridge", { ok = false })
+      return
+    end
+    event("bridge", { ok = true, call_uuid = b:getVariable("voice_ai_call_uuid") })
+    clock_ms = clock_ms + (b.talk_ms or 5000)
+    b:hangup("NORMAL_CLEARING")
   end
 
   local Api = {}

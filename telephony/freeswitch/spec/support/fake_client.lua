@@ -14,7 +14,7 @@ local function endpoint(path)
   if path == "/api/v1/calls" then
     return "start"
   end
-  local name = path:match("/(%w+)$")
+  local name = path:match("/([%w-]+)$")
   return name == "turns" and "turn" or name
 end
 

@@ -1,0 +1,98 @@
+--- Putting the caller through to a person, in a way that can come back (issue 13; docs/transfers.md).
+---
+--- Instead of a blind `transfer` (the call leaves the script, and nothing brings it back when nobody answers), the
+--- call flow rings the destination itself: `freeswitch.Session("{…}loopback/<destination>/<context>", session)`
+--- originates a leg into the same dialplan a transfer would hunt, and returns when somebody answers or the attempt
+--- fails. Checked on the real FreeSWITCH 1.10.12 (tests/test_real_freeswitch_transfers.py): the new leg's
+--- `hangupCause()` is SUCCESS when answered, else NO_ANSWER (after `originate_timeout`), USER_BUSY,
+--- CALL_REJECTED, NO_ROUTE_DESTINATION (no such extension or context), UNALLOCATED_NUMBER…, or NORMAL_CLEARING
+--- (a dialplan that ended without answering). `ignore_early_media=true` is needed: without it a destination that
+--- only pre-answers (early media) counts as answered. While it rings the caller hears the `ringback` tone, which
+--- originate generates for an answered caller.
+---
+--- An announced transfer plays a line (who is calling and why) to the person who answered, who presses 1 to take
+--- the call; any other key, silence or a hang-up declines it (`DECLINED`). Then `freeswitch.bridge` connects both
+--- legs until one hangs up.
+---
+--- The `bridge` application would not do: when it fails, it hangs up the caller (unless continue_on_fail), and it
+--- leaves no moment between the answer and the connection for the announcement.
+---
+--- Like every module here, FreeSWITCH's objects come in as parameters.
+local M = {}
+
+M.DEFAULT_RING = 30
+M.MIN_RING = 5
+M.MAX_RING = 120
+M.RINGBACK = "%(1000,4000,425)" -- Brazil's ring tone: 425 Hz, 1 s on, 4 s off
+M.ACCEPT_KEY = "1"
+M.ANSWER_WAIT_MS = 5000 -- after each play of the announcement
+
+--- A value for a dial string's `{name=value,…}`: nothing that would end the value or the block, no quote or `$`.
+local function dial_value(value)
+  if type(value) ~= "string" then
+    return nil
+  end
+  local clean = value:gsub("[,{}%[%]'\"`$\\^|<>%c]", ""):sub(1, 80)
+  return clean ~= "" and clean or nil
+end
+M.dial_value = dial_value
+
+--- The dial string of an attempt: `{originate_timeout=…,ignore_early_media=true,…}loopback/<dest>/<context>`.
+--- `opts`: ring_seconds (bounded), caller_id_number, caller_id_name (what the department's phone shows),
+--- domain_uuid, domain_name, call_uuid (`voice_ai_call_uuid` on the new leg: the department's dialplan and CDRs
+--- can tie it to the conversation). `destination` and `context` must already be plain dialplan tokens.
+function M.dial_string(destination, context, opts)
+  local ring = math.floor(math.max(M.MIN_RING, math.min(M.MAX_RING, tonumber(opts.ring_seconds) or M.DEFAULT_RING)))
+  local vars = {
+    "originate_timeout=" .. ring,
+    "ignore_early_media=true",
+  }
+  local extra = {
+    { "origination_caller_id_number", opts.caller_id_number },
+    { "origination_caller_id_name", opts.caller_id_name },
+    { "domain_uuid", opts.domain_uuid },
+    { "domain_name", opts.domain_name },
+    { "voice_ai_call_uuid", opts.call_uuid },
+  }
+  for _, pair in ipairs(extra) do
+    local value = dial_value(pair[2])
+    if value then
+      vars[#vars + 1] = pair[1] .. "=" .. value
+    end
+  end
+  return "{" .. table.concat(vars, ",") .. "}loopback/" .. destination .. "/" .. context, ring
+end
+
+--- Ring the destination. Returns the answered leg, or nil and FreeSWITCH's cause.
+function M.ring(fs, session, dial)
+  if not session:getVariable("ringback") or session:getVariable("ringback") == "" then
+    session:setVariable("ringback", M.RINGBACK)
+  end
+  local other = fs.Session(dial, session)
+  if other and other:ready() and other:answered() then
+    return other
+  end
+  local cause = other and other:hangupCause() or nil
+  if other and other:ready() then -- up without an answer: never left ringing
+    other:hangup("NORMAL_CLEARING")
+  end
+  if cause == nil or cause == "" or cause == "SUCCESS" or cause == "NONE" then
+    cause = "NO_ANSWER"
+  end
+  return nil, cause
+end
+
+--- Play the announcement at `path` to the person who answered (twice at most) and wait for the key. Returns true
+--- when they pressed 1; otherwise hangs their leg up and returns false.
+function M.announce(other, path)
+  local digits = other:playAndGetDigits(1, 1, 2, M.ANSWER_WAIT_MS, "", path, "", "^" .. M.ACCEPT_KEY .. "$")
+  if digits == M.ACCEPT_KEY and other:ready() then
+    return true
+  end
+  if other:ready() then
+    other:hangup("CALL_REJECTED")
+  end
+  return false
+end
+
+return M
