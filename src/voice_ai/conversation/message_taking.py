@@ -51,6 +51,9 @@ Step = Literal["name", "number", "body", "confirm"]
 Status = Literal["taking", "new", "cancelled"]
 MAX_RETRIES = 2  # answers without a usable name or number before the secretary moves on
 MAX_READBACKS = 2  # corrections or unclear answers to the read-back before the message is stored unconfirmed
+# the longest capture: the start, the name and the number (each asked up to three times), the message, and the
+# read-back with two corrections (three read-backs, two more messages) — the turn that stores it included
+MAX_CAPTURE_TURNS = 1 + (1 + MAX_RETRIES) * 2 + 1 + (1 + MAX_READBACKS) + MAX_READBACKS
 MIN_NUMBER_DIGITS = 4  # an extension (2001) or a phone number; fewer digits are not a number to call back
 MAX_NAME = 120
 MAX_BODY = 2000
@@ -122,7 +125,7 @@ class MessageState:
     caller_id_number: str | None
     caller_id_name: str | None
     call_uuid: str
-    answered: bool = False  # this turn was answered by the capture (set by take_message; not counted in max_turns)
+    capturing: bool = False  # this turn leaves a message being taken (set by take_message): max_turns waits
 
 
 async def read_state(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> MessageState:
@@ -371,22 +374,16 @@ async def take_message(runtime: Any, domain_uuid: uuid.UUID, turn: Any, transcri
     await queue_deliveries(runtime, domain_uuid, deliveries)
     if nxt.say is None:  # the caller left the capture for another request: the model or policy answers it
         return None
-    turn.message_state = replace(state, answered=True)
+    turn.message_state = replace(state, capturing=nxt.status == "taking")
     return Taken(nxt.say, Action("continue"), created)
 
 
-def capture_turns(turn: Any) -> int:
-    """The call's turns answered by the capture so far, this one included: they do not count against the
-    secretary's ``max_turns`` (a message being taken is never cut by the turn limit; the capture bounds itself:
-    two retries per question, two read-back corrections)."""
-    before = sum(
-        1
-        for m in turn.history
-        if getattr(m, "role", None) == "assistant"
-        and (getattr(m, "providers_used", None) or {}).get("dialog") == "message_taking"
-    )
+def capturing(turn: Any) -> bool:
+    """This turn leaves a message being taken: the secretary's ``max_turns`` does not end the call now — it ends at
+    the turn that stores (or cancels) the message. A capture bounds itself (two retries per question, two read-back
+    corrections: at most ``MAX_CAPTURE_TURNS`` turns), so the limit is exceeded by that much at most, once."""
     state: MessageState | None = getattr(turn, "message_state", None)
-    return before + (1 if state is not None and state.answered else 0)
+    return state is not None and state.capturing
 
 
 async def _store(
