@@ -8,16 +8,20 @@ model (a vendor's or the built-in dialog policy) never sees these turns, so a me
 answers the rest of the call. It starts when
 
 - the secretary's last reply ended with the offer (``phrase(language, "offer_message")``, said by whoever offers a
-  message: outside opening hours, after a transfer that came back) and the caller says yes — a no is answered
-  "Tudo bem. Posso ajudar em mais alguma coisa?" —, or
-- the caller asks to leave a message ("quero deixar um recado", "can I leave a message").
+  message: outside opening hours, after a transfer that came back; or a model's own last question offering one,
+  "Gostaria de deixar um recado?") and the caller says yes — a no is answered "Tudo bem. Posso ajudar em mais
+  alguma coisa?" —, or
+- the caller asks to leave a message ("quero deixar um recado", "can I leave a message"; not "me mande uma
+  mensagem").
 
 Then, one question per turn (``v_voice_caller_messages.step`` says which was asked last):
 
 ``name`` → ``number`` (the caller ID read back digit by digit for a yes, or asked for; digits may be spoken as
 words; after two answers without a number the caller ID, if any, is kept) → ``body`` → ``confirm`` (the whole
-message read back: yes stores it as ``new``; no asks the message again). "Cancelar", "esquece", "never mind"…
-at any step cancel it. All the state is in the database (the row being taken, status ``taking``), so any service
+message read back: yes stores it as ``new``; no asks the message again — two corrections, then it is stored
+unconfirmed). "Cancelar", "esquece", "never mind"… at any step cancel it; a request for a person or a department
+leaves it (except while the message is said) and the model answers. ``max_turns`` waits for the turn that stores
+it (:func:`capturing`). All the state is in the database (the row being taken, status ``taking``), so any service
 instance serves any turn. An empty transcript during the capture is a silent turn as any other ("pode repetir?").
 
 :func:`advance` is the dialogue alone (pure, no I/O); :func:`take_message` runs it for a turn and stores the result
@@ -473,8 +477,8 @@ async def queue_deliveries(runtime: Any, domain_uuid: uuid.UUID, deliveries: lis
 
 
 async def on_call_end(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> list[uuid.UUID]:
-    """The call ended while a message was being taken (the caller hung up, pressed 0 for the operator, the last
-    allowed turn…): nothing said is lost. A message already said (it has a body) is kept as ``new``, unconfirmed,
+    """The call ended while a message was being taken (the caller hung up, pressed 0 for the operator…): nothing
+    said is lost. A message already said (it has a body) is kept as ``new``, unconfirmed,
     and announced; one without its message is ``cancelled`` (listed with ``status=cancelled``). Runs in the end's
     transaction; returns the deliveries to queue once it commits (:func:`queue_deliveries`)."""
     repo = CallerMessageRepository(session)
