@@ -20,7 +20,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 import test_message_taking
 from helpers import free_port
 from voice_ai.runtime import Runtime
-from voice_ai.services.message_email import deliver_email
+from voice_ai.services.message_email import Smtp, compose, deliver_email
 
 tenant = test_message_taking.tenant  # the seeded demo tenant, with a webhook receiver (fixtures)
 receiver = test_message_taking.receiver
@@ -217,3 +217,20 @@ async def test_fusionpbx_mode_uses_fusionpbxs_email_settings(
         await db.execute("DROP TABLE IF EXISTS v_default_settings, v_domain_settings")
     # standalone without settings: an error the outbox keeps retrying until somebody sets them
     assert await deliver_email(runtime, domain, "mailto:ops@example.com", {}) == "no SMTP settings for this tenant"
+
+
+@pytest.mark.parametrize(
+    "name", ["Ana\u2028Bcc: spy@example.com", "Ana\x85Lima", "Ana\x00\u200b Lima\r\n", "\u2028\x85"]
+)
+def test_header_text_from_the_caller_never_breaks_the_email(name: str) -> None:
+    """A caller's name with a line/paragraph separator or a control character (what speech recognition or a typed
+    turn may carry) is one clean header line: the e-mail is sent, not dead-lettered, and no header is smuggled in."""
+    smtp = Smtp("127.0.0.1", 25, "none", None, None, "secretaria@example.com", "Recepção\u2028X-Evil: 1")
+    event = {"message": {"caller_name": name, "body": "Ligar amanhã", "language": "pt-BR"}, "caller": {}}
+    mail = compose(smtp, ["recepcao@example.com"], event)
+    sent = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+    subject = str(sent["Subject"])
+    assert subject.startswith("Recado de ") and "\n" not in subject and "\u2028" not in subject
+    assert sent["Bcc"] is None and sent["X-Evil"] is None
+    assert all(c.isprintable() for c in subject) and "  " not in subject
+    assert subject in ("Recado de Ana Bcc: spy@example.com", "Recado de Ana Lima", "Recado de quem ligou")

@@ -8,7 +8,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,16 +20,20 @@ from fakes.receiver import ReceiverServer
 from fakes.vendors import OPENAI_KEY
 from voice_ai.conversation.engine import CallEngine
 from voice_ai.conversation.message_taking import (
+    MAX_CAPTURE_TURNS,
     Draft,
     advance,
     cancels,
     confirms,
     name_in,
     number_in,
+    offered,
     wants_to_leave,
 )
 from voice_ai.conversation.phrases import phrase
 from voice_ai.demo.seed import seed_demo
+from voice_ai.providers.llm.prompting import opening_lines
+from voice_ai.providers.types import Opening
 from voice_ai.runtime import Runtime
 from voice_ai.streaming.contracts import Heard
 
@@ -47,6 +53,13 @@ CALLER_ID = "+554133334444"
         ("Can I leave a message for her?", True),
         ("Recebi uma mensagem de vocês ontem", False),
         ("Qual o horário de funcionamento?", False),
+        # a message to the caller is not a message left (review finding 9)
+        ("Pode me mandar uma mensagem com o endereço?", False),
+        ("Pode me passar a mensagem que ele deixou?", False),
+        ("Can you send me a message with the address?", False),
+        ("Quero passar um recado para a Júlia", True),
+        ("Gostaria de registrar uma mensagem", True),
+        ("Could you take a message?", True),
     ],
 )
 def test_a_caller_asking_to_leave_a_message(text: str, wanted: bool) -> None:
@@ -114,6 +127,77 @@ def test_the_capture_step_by_step() -> None:
     assert step(Draft("body", 0, "Ana"), "Esquece").status == "cancelled"
     english = advance(None, "I'd like to leave a message", language="en", last_said="", caller_id=None)
     assert english is not None and english.say == phrase("en", "message_ask_name")
+
+
+@pytest.mark.parametrize(
+    ("said", "wanted"),
+    [
+        ("O Financeiro está fechado agora e abre amanhã às 8h. Gostaria de deixar um recado?", True),
+        ("O comercial abre às 9h. Posso anotar uma mensagem para eles?", True),
+        ("Quer que eu anote um recado?", True),
+        ("Sales is closed until Monday. Can I take a message?", True),
+        ("Sales is closed. Would you like to leave a message for them?", True),
+        ("Você recebeu a nossa mensagem?", False),  # no offer to take one
+        ("Deixe um recado após o sinal. Posso ajudar em mais alguma coisa?", False),  # not the last question
+        ("Quer deixar um recado? Ou prefere ligar amanhã.", False),  # the reply does not end with the offer
+    ],
+)
+def test_an_offer_in_the_models_own_words(said: str, wanted: bool) -> None:
+    """Review finding 3: a model told to offer a message may word the offer itself; its last question still starts the
+    capture on a yes."""
+    assert offered(said, "pt-BR") is wanted
+    started = advance(None, "Sim", language="pt-BR", last_said=said, caller_id=CALLER_ID)
+    assert (started is not None and started.draft == Draft("name")) is wanted
+
+
+def test_the_capture_bounds_its_read_back_and_lets_the_caller_ask_for_someone() -> None:
+    """Review finding 7: two corrections of the read-back, then the message is kept as said last (not confirmed); a
+    clear request for a person or a department leaves the capture, except while the message itself is said."""
+
+    def step(draft: Draft | None, text: str) -> Any:
+        return advance(draft, text, language="pt-BR", last_said="", caller_id=CALLER_ID)
+
+    draft = Draft("confirm", 0, "Ana", "554133334444", "Ligar amanhã")
+    for body in ("Ligar amanhã cedo", "Ligar amanhã às 8h"):
+        wrong = step(draft, "Não, está errado")
+        assert wrong.say == phrase("pt", "message_retake") and wrong.status == "taking"
+        draft = step(wrong.draft, body).draft
+        assert draft.step == "confirm" and draft.body == body
+    stored = step(draft, "Não")  # the third no: kept as said last, not confirmed, and the call goes on
+    assert (stored.status, stored.confirmed, stored.draft.body) == ("new", False, "Ligar amanhã às 8h")
+    assert stored.say == phrase("pt", "message_taken")
+    unclear = Draft("confirm", 0, "Ana", None, "Ligar amanhã")
+    for _ in range(2):  # neither yes nor no: read back again, twice
+        unclear = step(unclear, "hein").draft
+    assert step(unclear, "hein").status == "new" and not step(unclear, "hein").confirmed
+    assert step(Draft("confirm", 0, "Ana", None, "x"), "Sim, pode passar para ele").confirmed
+
+    # the longest capture (every question asked again, two corrections): MAX_CAPTURE_TURNS turns, then stored
+    worst = ["Quero deixar um recado", "Meu nome é ...", "Meu nome é ...", "Meu nome é ...", "não sei", "não sei"]
+    worst += ["não sei", "Ligar amanhã", "Não", "Ligar hoje", "Não", "Ligar já", "Não", "Não"]
+    current: Draft | None = None
+    turns = 0
+    for text in worst:
+        nxt, turns = step(current, text), turns + 1
+        current = nxt.draft
+        if nxt.status != "taking":
+            break
+    assert (turns, nxt.status, nxt.confirmed) == (MAX_CAPTURE_TURNS, "new", False)
+
+    # a person or a department asked for: the capture ends there and the model or policy answers the turn
+    for draft, text in (
+        (Draft("name"), "Quero falar com o financeiro"),
+        (Draft("name"), "Me passa para um atendente"),
+        (Draft("number", 0, "Ana", "554133334444"), "Não, quero falar com uma pessoa"),
+    ):
+        left = step(draft, text)
+        assert left is not None and left.say is None and left.status == "cancelled"
+    said = step(Draft("confirm", 0, "Ana", None, "Ligar amanhã"), "Não, me transfere para o comercial")
+    assert said.say is None and (said.status, said.confirmed, said.draft.body) == ("new", False, "Ligar amanhã")
+    # not a way out: a name, a number, the message itself
+    assert step(Draft("name"), "Ana Pessoa").draft.caller_name == "Ana Pessoa"
+    assert step(Draft("number", 0, "Ana", "554133334444"), "Pode ligar pra esse mesmo").draft.step == "body"
+    assert step(Draft("body", 0, "Ana"), "Quero falar com o João sobre a reunião").draft.step == "confirm"
 
 
 # -- whole calls --------------------------------------------------------------------------------------------------
@@ -335,3 +419,97 @@ async def test_a_caller_who_hangs_up_during_the_capture_loses_nothing(
         "confirmed": False,
         "language": "pt-BR",
     }
+
+
+async def test_a_models_own_offer_of_a_message_takes_it(
+    client: httpx.AsyncClient, tenant: dict[str, str], vendors: Any, receiver: Any
+) -> None:
+    """Review finding 3: an OpenAI-compatible model (the fake vendor, on the wire) offers the message in its own words;
+    the caller's yes starts the capture, and the message is stored and announced — not lost in free talk."""
+    config = {"api_key": OPENAI_KEY, "base_url": f"{vendors.base_url}/v1", "model": "gpt-test"}
+    created = await client.post(
+        f"/api/v1/domains/{tenant['domain']}/providers",
+        json={"provider_type": "llm", "provider_name": "openai_compatible", "is_default": True, "config": config},
+    )
+    assert created.status_code == 201, created.text
+    offer = "O Financeiro está fechado agora e abre amanhã às 8h. Gostaria de deixar um recado?"
+    vendors.reply = {"response": offer, "action": "continue"}
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, tenant, call)
+    first = await _say(client, tenant, call, "Preciso falar com o financeiro sobre um boleto")
+    assert first["response_text"] == offer and first["providers"]["llm"].startswith("openai_compatible#")
+    replies = [
+        await _say(client, tenant, call, text)
+        for text in ("Sim", "Joana Prado", "Pode ser", "O boleto de novembro veio em dobro", "Isso mesmo")
+    ]
+    assert replies[0]["response_text"] == phrase("pt", "message_ask_name")
+    assert replies[-1]["response_text"] == phrase("pt", "message_taken")
+    assert all(r["providers"].get("dialog") == "message_taking" and "llm" not in r["providers"] for r in replies)
+    items = (await client.get(f"/api/v1/domains/{tenant['domain']}/caller-messages")).json()["items"]
+    assert [(m["caller_name"], m["body"], m["confirmed"]) for m in items] == [
+        ("Joana Prado", "O boleto de novembro veio em dobro", True)
+    ]
+    assert json.loads((await _until_received(receiver, "message.created")).body)["message"]["caller_name"] == (
+        "Joana Prado"
+    )
+
+
+def test_the_prompt_asks_for_the_exact_offer() -> None:
+    """Review finding 3: a closed department (or company) is to be offered a message with the exact phrase."""
+    lines = "\n".join(opening_lines(Opening("segunda 20:00", False, "terça 08:00", {"Financeiro": "terça 08:00"})))
+    assert f'"{phrase("pt-BR", "offer_message")}"' in lines
+    english = "\n".join(opening_lines(Opening("Monday 20:00", True, None, {"Sales": "Tuesday 08:00"}), "en"))
+    assert f'"{phrase("en", "offer_message")}"' in english
+
+
+async def test_capture_turns_do_not_count_against_the_turn_limit(
+    client: httpx.AsyncClient, tenant: dict[str, str], db: Any
+) -> None:
+    """Review finding 7: with ``max_turns`` 3 a message taken over seven turns (one correction) is not cut by the
+    limit, which ends the call at the turn that stores it; a request for a department leaves a capture."""
+    base = f"/api/v1/domains/{tenant['domain']}"
+    patched = await client.patch(f"{base}/secretaries/{tenant['secretary']}", json={"max_turns": 3})
+    assert patched.status_code == 200, patched.text
+    call = f"call-{uuid.uuid4()}"
+    await _start(client, tenant, call)
+    assert (await _say(client, tenant, call, "Qual o horário de funcionamento?"))["action"] == "continue"  # counted 1
+    capture = [
+        await _say(client, tenant, call, text)
+        for text in (
+            "Quero deixar um recado",
+            "Rita Alves",
+            "sim",
+            "Ligar amanhã",
+            "Não, está errado",
+            "Ligar amanhã às 10h",
+            "Está correto",
+        )
+    ]
+    assert all(r["action"] == "continue" for r in capture[:-1]), [r["response_text"] for r in capture]
+    # the limit waited for the message: stored, then the goodbye
+    assert capture[-1]["action"] == "hangup" and capture[-1]["response_text"].startswith(phrase("pt", "message_taken"))
+
+    other = f"call-{uuid.uuid4()}"  # a request for a department during the capture leaves it
+    await _start(client, tenant, other)
+    assert (await _say(client, tenant, other, "Quero deixar um recado"))["response_text"] == phrase(
+        "pt", "message_ask_name"
+    )
+    asked = await _say(client, tenant, other, "Na verdade quero falar com o financeiro")
+    assert "dialog" not in asked["providers"] and asked["action"] == "transfer", asked
+    rows = await db.fetch(
+        "SELECT status, caller_name, body, confirmed FROM v_voice_caller_messages WHERE domain_uuid = $1"
+        " ORDER BY insert_date",
+        uuid.UUID(tenant["domain"]),
+    )
+    assert [tuple(r) for r in rows] == [
+        ("new", "Rita Alves", "Ligar amanhã às 10h", True),
+        ("cancelled", None, None, False),
+    ]
+
+
+def test_the_call_flows_loop_guard_leaves_room_for_a_capture() -> None:
+    """The Lua call flow ends a call the service never ends at ``max_turns`` + its margin: the margin must cover the
+    longest capture, which the service lets run past the limit."""
+    lua = (Path(__file__).parents[1] / "telephony/freeswitch/scripts/voice_ai/callflow.lua").read_text()
+    found = re.search(r"local CAPTURE_TURNS = (\d+)", lua)
+    assert found is not None and int(found.group(1)) >= MAX_CAPTURE_TURNS

@@ -79,6 +79,11 @@
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
 	$y++;
+	//issue 13: mark a message a caller left read or unread (viewing the call log does not allow it)
+	$apps[$x]['permissions'][$y]['name'] = 'voice_caller_message_edit';
+	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
+	$apps[$x]['permissions'][$y]['groups'][] = 'admin';
+	$y++;
 	$apps[$x]['permissions'][$y]['name'] = 'voice_provider_view';
 	$apps[$x]['permissions'][$y]['groups'][] = 'superadmin';
 	$apps[$x]['permissions'][$y]['groups'][] = 'admin';

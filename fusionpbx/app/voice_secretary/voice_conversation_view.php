@@ -33,6 +33,7 @@
 	//issue 13: mark a message the caller left read (or unread)
 	if ($_SERVER['REQUEST_METHOD'] === 'POST' && in_array(voice_secretary_ui::param($_POST, 'action'), ['mark_read', 'mark_unread'], true)) {
 		voice_secretary_ui::require_token($text, 'voice_conversation_view.php?id='.urlencode($id));
+		voice_secretary_ui::require_permission('voice_caller_message_edit');
 		$message_id = voice_secretary_ui::param($_POST, 'caller_message_uuid');
 		if (voice_secretary_client::is_uuid($message_id)) {
 			$marked = $client->update('caller-messages', $message_id, ['status' => $_POST['action'] === 'mark_read' ? 'read' : 'new']);
@@ -98,7 +99,7 @@
 			echo "\t<td class='caller-message-body'>".$ui::h($caller_message['body'] ?? '')."</td>\n";
 			echo "\t<td class='caller-message-status'>".$ui::h($status_label)."</td>\n";
 			echo "\t<td class='no-wrap'>";
-			if (in_array($message_status, ['new', 'read'], true)) {
+			if (in_array($message_status, ['new', 'read'], true) && permission_exists('voice_caller_message_edit')) {
 				$mark = $message_status === 'new' ? 'mark_read' : 'mark_unread';
 				echo "<form method='post' id='form_".$ui::h($mark.'_'.($caller_message['voice_caller_message_uuid'] ?? ''))."' action='voice_conversation_view.php?id=".$ui::h(urlencode($id))."'>";
 				echo "<input type='hidden' name='caller_message_uuid' value='".$ui::h($caller_message['voice_caller_message_uuid'] ?? '')."'>";

@@ -43,6 +43,15 @@ final class CallerMessagesTest extends TestCase {
 		//a forged id of another tenant's message changes nothing there
 		$this->assertSame(404, Api::domain(env_or_fail('DOMAIN_B'), '/caller-messages/'.$id)[0]);
 
+		//viewing the call log does not allow marking: no button, and a forged post (with a valid token) is refused
+		$viewer = (new Browser())->login($domain, env_or_fail('DOMAIN_A_NAME'), 'voice_conversation_view');
+		$seen = $viewer->get($url);
+		$this->assertStringContainsString('Paula Souza', $seen->text("//table[@id='caller_messages']"));
+		$this->assertSame(0, $seen->dom()->query("//form[starts-with(@id, 'form_mark_')]")->length);
+		$forged = $viewer->post($url, $seen->form('form_delete') + ['action' => 'mark_unread', 'caller_message_uuid' => $id]);
+		$this->assertStringContainsString('access denied', $forged->body);
+		$this->assertSame('read', Api::domain($domain, '/caller-messages/'.$id)[1]['status']);
+
 		//in Portuguese
 		$pt = (new Browser())->login($domain, env_or_fail('DOMAIN_A_NAME'), 'all', ['language' => 'pt-br']);
 		$this->assertStringContainsString('Recados deixados', $pt->get($url)->body);

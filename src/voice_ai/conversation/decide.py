@@ -18,6 +18,7 @@ from voice_ai.conversation.actions import Action, Transfer, resolve
 from voice_ai.conversation.budget import POLICY_RESERVE_S, RETRIEVE_MAX_S, STORE_RESERVE_S, TTS_RESERVE_S, run_in_time
 from voice_ai.conversation.followup import retrieval_query
 from voice_ai.conversation.listen import Listened
+from voice_ai.conversation.message_taking import capturing
 from voice_ai.conversation.phrases import phrase
 from voice_ai.conversation.prepare import TurnContext
 from voice_ai.conversation.speech import ms_since
@@ -176,8 +177,9 @@ def hangup_words(turn: TurnContext) -> str:
 
 
 def last_turn_farewell(turn: TurnContext, action: Action) -> str | None:
-    """The farewell that ends a call at its last allowed turn (the action becomes a hang-up), or None."""
-    if action.kind == "continue" and turn.turn_index >= turn.secretary.max_turns:
+    """The farewell that ends a call at its last allowed turn (the action becomes a hang-up), or None. While a
+    message is being taken the limit waits for the turn that stores it (issue 13: a message is never cut)."""
+    if action.kind == "continue" and turn.turn_index >= turn.secretary.max_turns and not capturing(turn):
         return turn.secretary.farewell or phrase(turn.language, "max_turns")
     return None
 

@@ -8,16 +8,20 @@ model (a vendor's or the built-in dialog policy) never sees these turns, so a me
 answers the rest of the call. It starts when
 
 - the secretary's last reply ended with the offer (``phrase(language, "offer_message")``, said by whoever offers a
-  message: outside opening hours, after a transfer that came back) and the caller says yes — a no is answered
-  "Tudo bem. Posso ajudar em mais alguma coisa?" —, or
-- the caller asks to leave a message ("quero deixar um recado", "can I leave a message").
+  message: outside opening hours, after a transfer that came back; or a model's own last question offering one,
+  "Gostaria de deixar um recado?") and the caller says yes — a no is answered "Tudo bem. Posso ajudar em mais
+  alguma coisa?" —, or
+- the caller asks to leave a message ("quero deixar um recado", "can I leave a message"; not "me mande uma
+  mensagem").
 
 Then, one question per turn (``v_voice_caller_messages.step`` says which was asked last):
 
 ``name`` → ``number`` (the caller ID read back digit by digit for a yes, or asked for; digits may be spoken as
 words; after two answers without a number the caller ID, if any, is kept) → ``body`` → ``confirm`` (the whole
-message read back: yes stores it as ``new``; no asks the message again). "Cancelar", "esquece", "never mind"…
-at any step cancel it. All the state is in the database (the row being taken, status ``taking``), so any service
+message read back: yes stores it as ``new``; no asks the message again — two corrections, then it is stored
+unconfirmed). "Cancelar", "esquece", "never mind"… at any step cancel it; a request for a person or a department
+leaves it (except while the message is said) and the model answers. ``max_turns`` waits for the turn that stores
+it (:func:`capturing`). All the state is in the database (the row being taken, status ``taking``), so any service
 instance serves any turn. An empty transcript during the capture is a silent turn as any other ("pode repetir?").
 
 :func:`advance` is the dialogue alone (pure, no I/O); :func:`take_message` runs it for a turn and stores the result
@@ -41,6 +45,7 @@ from voice_ai.db.models import CallerMessage, Conversation, Secretary
 from voice_ai.db.repositories.caller_messages import CallerMessageRepository
 from voice_ai.db.repositories.entities import SecretaryRepository, WebhookDeliveryRepository
 from voice_ai.providers.llm.policy.dialog import affirms, denies
+from voice_ai.providers.llm.policy.intents import REQUEST, asks_for_person, asks_for_transfer
 from voice_ai.providers.llm.text import fold
 from voice_ai.services.message_email import SCHEME as MAILTO
 
@@ -49,15 +54,28 @@ logger = logging.getLogger(__name__)
 Step = Literal["name", "number", "body", "confirm"]
 Status = Literal["taking", "new", "cancelled"]
 MAX_RETRIES = 2  # answers without a usable name or number before the secretary moves on
+MAX_READBACKS = 2  # corrections or unclear answers to the read-back before the message is stored unconfirmed
+# the longest capture: the start, the name and the number (each asked up to three times), the message, and the
+# read-back with two corrections (three read-backs, two more messages) — the turn that stores it included
+MAX_CAPTURE_TURNS = 1 + (1 + MAX_RETRIES) * 2 + 1 + (1 + MAX_READBACKS) + MAX_READBACKS
 MIN_NUMBER_DIGITS = 4  # an extension (2001) or a phone number; fewer digits are not a number to call back
 MAX_NAME = 120
 MAX_BODY = 2000
 EVENT = "message.created"
 
+# Leaving (or taking) a message for someone: "quero deixar um recado", "pode anotar uma mensagem?", "can I leave a
+# message". Not a message *to* the caller: "pode me mandar uma mensagem com o endereço", "can you send me a message"
+# (no mandar/send at all, and no verb right after "me").
 LEAVE = re.compile(
-    r"\b(deixar|deixo|deixa|passar|passo|anotar|anota|anote|mandar|gravar|registrar)\b.{0,20}\b(recado|mensagem)\b"
-    r"|\b(leave|take|send)\b.{0,20}\bmessage\b"
+    r"(?<!\bme )\b(deixar|deixo|deixa|deixe|passar|passo|anotar|anota|anote|gravar|registrar|registra|registre)\b"
+    r".{0,20}\b(recado|mensagem)\b"
+    r"|(?<!\bme )\b(leave|take)\b.{0,20}\bmessage\b"
 )
+# The last question of a reply offers a message ("Gostaria de deixar um recado?", "Posso anotar uma mensagem para
+# ele?", "Can I take a message?"): a model that worded the offer itself instead of ending with the exact phrase.
+OFFER_VERB = re.compile(r"\b(deixar|deixe|anotar|anote|anoto|registrar|registre|passar|passe|leave|take)\b")
+OFFER_NOUN = re.compile(r"\b(recado|mensagem|message)\b")
+_SENTENCE = re.compile(r"[^.!?]*[.!?]*")
 GIVE_UP = r"esquece|esqueca|deixa pra la|deixa para la|desisto|nao quero mais|never ?mind|forget it"
 CANCEL = re.compile(rf"\b(cancela|cancelar|cancele|cancel|{GIVE_UP})\b")
 GIVES_UP = re.compile(rf"^\W*({GIVE_UP})\b")  # while the message is said: "cancelar a consulta" is a message
@@ -92,11 +110,14 @@ class Draft:
 
 @dataclass(frozen=True)
 class Next:
-    """What a turn of the capture says, and the message after it (``status`` None: nothing to store)."""
+    """What a turn of the capture says, and the message after it (``status`` None: nothing to store). ``say`` None:
+    the caller left the capture for another request (a person, a department) — the model or policy answers the turn
+    once the message is stored as ``status``. ``confirmed``: a ``new`` message the caller said yes to."""
 
-    say: str
+    say: str | None
     draft: Draft | None
     status: Status | None
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,7 @@ class MessageState:
     caller_id_number: str | None
     caller_id_name: str | None
     call_uuid: str
+    capturing: bool = False  # this turn leaves a message being taken (set by take_message): max_turns waits
 
 
 async def read_state(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> MessageState:
@@ -141,9 +163,24 @@ def wants_to_leave(text: str) -> bool:
 
 
 def offered(last_said: str, language: str) -> bool:
-    """The secretary's last reply ended with the offer of a message (in the call's language or the other)."""
+    """The secretary's last reply ended with the offer of a message (in the call's language or the other): the exact
+    phrase, or a last question of the model's own words that offers one ("…abre amanhã às 8h. Gostaria de deixar um
+    recado?") — a model asked for the exact phrase may still word it itself."""
     said = last_said.strip()
-    return any(said.endswith(phrase(lang, "offer_message")) for lang in (language, "pt", "en"))
+    if any(said.endswith(phrase(lang, "offer_message")) for lang in (language, "pt", "en")):
+        return True
+    return offers_message(said)
+
+
+def offers_message(said: str) -> bool:
+    """The reply ends with a question that offers to take a message (a verb of leaving/taking and recado/mensagem/
+    message in that last question)."""
+    said = said.strip().rstrip("\"'»” ")
+    if not said.endswith("?"):
+        return False
+    sentences = [m.group(0) for m in _SENTENCE.finditer(said) if m.group(0).strip()]
+    last = fold(sentences[-1]) if sentences else ""
+    return bool(OFFER_VERB.search(last) and OFFER_NOUN.search(last))
 
 
 def answers_offer(text: str) -> bool:
@@ -159,6 +196,12 @@ def cancels(text: str, *, saying_message: bool = False) -> bool:
     ("esquece", "deixa pra lá", "never mind") counts: "cancelar a consulta de amanhã" is a message."""
     folded = fold(text)
     return bool(GIVES_UP.search(folded) if saying_message else CANCEL.search(folded))
+
+
+def asks_elsewhere(text: str) -> bool:
+    """A clear request for a person or a department ("quero falar com o financeiro", "me passa para um atendente",
+    "quero um atendente"): a transfer verb, or a person asked for with a request word ("Ana Pessoa" is a name)."""
+    return asks_for_transfer(text) or (asks_for_person(text) and bool(REQUEST.search(fold(text))))
 
 
 def confirms(text: str) -> bool:
@@ -236,6 +279,8 @@ def advance(
     if cancels(transcript, saying_message=draft.step == "body"):
         return Next(phrase(language, "message_cancelled"), None, "cancelled")
     if draft.step == "name":
+        if asks_elsewhere(transcript):
+            return Next(None, None, "cancelled")  # "quero falar com o financeiro": for the model or policy
         name = name_in(transcript)
         if not name and draft.retries < MAX_RETRIES:
             return Next(phrase(language, "message_ask_name_again"), replace(draft, retries=draft.retries + 1), "taking")
@@ -249,29 +294,40 @@ def advance(
         said = number_in(transcript)
         if said:
             return Next(
-                phrase(language, "message_ask_body"), replace(draft, step="body", callback_number=said), "taking"
+                phrase(language, "message_ask_body"),
+                replace(draft, step="body", callback_number=said, retries=0),
+                "taking",
             )
         if draft.callback_number and affirms(transcript):
-            return Next(phrase(language, "message_ask_body"), replace(draft, step="body"), "taking")
+            return Next(phrase(language, "message_ask_body"), replace(draft, step="body", retries=0), "taking")
+        if asks_elsewhere(transcript):
+            return Next(None, None, "cancelled")
         if draft.retries >= MAX_RETRIES:  # move on: the caller ID (if any) is the number to call back
             known = caller_digits(caller_id)
             return Next(
-                phrase(language, "message_ask_body"), replace(draft, step="body", callback_number=known), "taking"
+                phrase(language, "message_ask_body"),
+                replace(draft, step="body", callback_number=known, retries=0),
+                "taking",
             )
         again = "message_ask_number" if draft.callback_number else "message_ask_number_again"
         return Next(phrase(language, again), replace(draft, retries=draft.retries + 1, callback_number=None), "taking")
-    if draft.step == "body":
+    if draft.step == "body":  # no way out but giving up: "quero falar com o João sobre a reunião" is a message
         body = body_in(transcript) or transcript.strip()[:MAX_BODY]
-        taken = replace(draft, step="confirm", body=body, retries=0)
+        taken = replace(draft, step="confirm", body=body)  # retries: the read-backs corrected so far
         return Next(readback(taken, language), taken, "taking")
     # confirm
     if confirms(transcript):
         return Next(phrase(language, "message_taken"), draft, "new")
+    if asks_elsewhere(transcript):  # the message was said: kept (unconfirmed), and the model answers the request
+        return Next(None, draft, "new", confirmed=False)
+    if draft.retries >= MAX_READBACKS:  # a third no (or unclear answer): stored as said last, not confirmed
+        return Next(phrase(language, "message_taken"), draft, "new", confirmed=False)
     if corrects(transcript):
         return Next(
             phrase(language, "message_retake"), replace(draft, step="body", retries=draft.retries + 1), "taking"
         )
-    return Next(readback(draft, language), draft, "taking")  # neither yes nor no: the read-back again
+    # neither yes nor no: the read-back again
+    return Next(readback(draft, language), replace(draft, retries=draft.retries + 1), "taking")
 
 
 # -- a turn ------------------------------------------------------------------------------------------------------
@@ -320,7 +376,18 @@ async def take_message(runtime: Any, domain_uuid: uuid.UUID, turn: Any, transcri
     if nxt.status is not None:
         created, deliveries = await _store(runtime, domain_uuid, turn, state, nxt)
     await queue_deliveries(runtime, domain_uuid, deliveries)
+    if nxt.say is None:  # the caller left the capture for another request: the model or policy answers it
+        return None
+    turn.message_state = replace(state, capturing=nxt.status == "taking")
     return Taken(nxt.say, Action("continue"), created)
+
+
+def capturing(turn: Any) -> bool:
+    """This turn leaves a message being taken: the secretary's ``max_turns`` does not end the call now — it ends at
+    the turn that stores (or cancels) the message. A capture bounds itself (two retries per question, two read-back
+    corrections: at most ``MAX_CAPTURE_TURNS`` turns), so the limit is exceeded by that much at most, once."""
+    state: MessageState | None = getattr(turn, "message_state", None)
+    return state is not None and state.capturing
 
 
 async def _store(
@@ -340,7 +407,7 @@ async def _store(
             "body": draft.body,
         }
     if nxt.status == "new":
-        values |= {"taken_at": datetime.now(UTC), "confirmed": True}
+        values |= {"taken_at": datetime.now(UTC), "confirmed": nxt.confirmed}
     async with runtime.sessionmaker() as session, session.begin():
         repo = CallerMessageRepository(session)
         row = await repo.taking(domain_uuid, turn.conversation_uuid, for_update=True)
@@ -410,8 +477,8 @@ async def queue_deliveries(runtime: Any, domain_uuid: uuid.UUID, deliveries: lis
 
 
 async def on_call_end(session: AsyncSession, domain_uuid: uuid.UUID, conversation: Conversation) -> list[uuid.UUID]:
-    """The call ended while a message was being taken (the caller hung up, pressed 0 for the operator, the last
-    allowed turn…): nothing said is lost. A message already said (it has a body) is kept as ``new``, unconfirmed,
+    """The call ended while a message was being taken (the caller hung up, pressed 0 for the operator…): nothing
+    said is lost. A message already said (it has a body) is kept as ``new``, unconfirmed,
     and announced; one without its message is ``cancelled`` (listed with ``status=cancelled``). Runs in the end's
     transaction; returns the deliveries to queue once it commits (:func:`queue_deliveries`)."""
     repo = CallerMessageRepository(session)

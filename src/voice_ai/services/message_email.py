@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -102,12 +103,20 @@ TEXTS = {
 }
 
 
+def header_text(text: str) -> str:
+    """Text for a header line from what a caller (or a tenant) typed or said: control and format characters dropped
+    (``\x00``, ``\x85``, ``\u200b``…), every run of whitespace — line and paragraph separators (``\u2028``) included —
+    one space. The standard library refuses a header with a line break in it; the message would be dead-lettered."""
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join("".join(c for c in kept if unicodedata.category(c) not in ("Cf", "Co", "Cs", "Cn")).split())
+
+
 def compose(smtp: Smtp, recipients: list[str], event: dict[str, Any]) -> EmailMessage:
     """The e-mail of a ``message.created`` event (plain text, in the message's language)."""
     message = event.get("message") or {}
     language = str(message.get("language") or "pt")
     say = TEXTS["en" if language.lower().startswith("en") else "pt"]
-    name = str(message.get("caller_name") or say["unknown"])
+    name = header_text(str(message.get("caller_name") or "")) or say["unknown"]
     secretary = (event.get("secretary") or {}).get("name")
     caller = event.get("caller") or {}
     lines = [
@@ -124,8 +133,8 @@ def compose(smtp: Smtp, recipients: list[str], event: dict[str, Any]) -> EmailMe
     if message.get("confirmed") is False:
         lines += ["", say["unconfirmed"]]
     mail = EmailMessage()
-    mail["Subject"] = say["subject"].format(name=name).replace("\r", " ").replace("\n", " ")
-    mail["From"] = formataddr((smtp.sender_name or "", smtp.sender))
+    mail["Subject"] = header_text(say["subject"].format(name=name))
+    mail["From"] = formataddr((header_text(smtp.sender_name or ""), smtp.sender))
     mail["To"] = ", ".join(recipients)
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2] or None)

@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from voice_ai.conversation.phrases import phrase
 from voice_ai.providers.types import ChatMessage, DialogContext, Heard, Opening
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
@@ -39,16 +40,21 @@ def heard_lines(heard: Heard) -> list[str]:
     return lines
 
 
-def opening_lines(opening: Opening) -> list[str]:
-    """Opening hours: the time now, and what is closed (a transfer there is refused: say so and offer a message)."""
+def opening_lines(opening: Opening, language: str = "pt-BR") -> list[str]:
+    """Opening hours: the time now, and what is closed (a transfer there is refused: say so and offer a message —
+    with the exact offer phrase, the one the message capture answers: ``voice_ai.conversation.message_taking``)."""
+    offer = phrase(language, "offer_message")
     lines = [f"Now: {opening.now}."]
     if not opening.open:
         when = f" (opens {opening.opens})" if opening.opens else ""
-        lines.append(f"The company is closed now{when}: no attendant is available.")
+        lines.append(
+            f"The company is closed now{when}: no attendant is available. To offer to take a message, end your reply "
+            f'with exactly "{offer}"'
+        )
     if opening.closed:
         lines.append(
-            "Departments closed now (do not transfer there: say it is closed, when it opens, and offer to take a "
-            "message):"
+            "Departments closed now (do not transfer there: say it is closed and when it opens, and end your reply "
+            f'with exactly "{offer}" to offer to take a message):'
         )
         lines += [f"- {name}" + (f": opens {when}" if when else "") for name, when in opening.closed.items()]
     elif opening.open:
@@ -73,7 +79,7 @@ def system_prompt(context: DialogContext | None, response_schema: dict[str, Any]
         lines.append("Departments you may transfer to (use the exact name):")
         lines += [f"- {t.department}: {t.description}".rstrip(": ") for t in context.transfer_targets]
     if context.opening is not None:
-        lines += opening_lines(context.opening)
+        lines += opening_lines(context.opening, context.language)
     if context.heard is not None:
         lines += heard_lines(context.heard)
     if response_schema is not None:

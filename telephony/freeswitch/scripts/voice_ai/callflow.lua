@@ -32,6 +32,7 @@ local AUDIO_TIMEOUT = 4 -- seconds to fetch a reply's audio: the caller is waiti
 local TONE = "tone_stream://%(500,500,480,620);loops=3" -- when even the local sounds are missing
 local LANGUAGES = { pt = "pt-BR", ["pt-br"] = "pt-BR", en = "en-US", ["en-us"] = "en-US", ["en-gb"] = "en-US" }
 local MAX_REPEATS = 3
+local CAPTURE_TURNS = 13 -- turns the service may run past max_turns while it takes a message (see converse)
 local POLL_MS = 50 -- how often the recording loop looks at the recording (a key ends the wait at once)
 local NO_ROUTE_SCRIPT = "voice_ai_no_route.lua"
 local MAX_TRANSFER_ATTEMPTS = 2 -- the rule's destination, then the operator; never a loop
@@ -667,7 +668,9 @@ function Call:converse()
     return
   end
   while self.session:ready() do
-    if self.turns >= max_turns + 1 then -- the service ends the call at max_turns; this guards against a loop
+    -- the service ends the call at max_turns (or, while it takes a message, at the turn that stores it: at most
+    -- CAPTURE_TURNS later — voice_ai.conversation.message_taking.MAX_CAPTURE_TURNS); this guards against a loop
+    if self.turns >= max_turns + CAPTURE_TURNS + 1 then
       self.log:warning("the service did not end the call after %d turns", self.turns)
       return self:goodbye("resolved", "goodbye")
     end
