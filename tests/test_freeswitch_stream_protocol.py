@@ -24,7 +24,7 @@ from voice_ai.core.config import Settings
 from voice_ai.core.security import BearerTokenMiddleware
 from voice_ai.main import create_app
 from voice_ai.providers.audio import Audio
-from voice_ai.streaming.contracts import Clip
+from voice_ai.streaming.contracts import CALLER_LEFT, Clip
 from voice_ai.streaming.freeswitch import route
 from voice_ai.streaming.freeswitch.channel import ChannelInfo, literal_pattern
 from voice_ai.streaming.freeswitch.esl import EslConnection, EslError, EslEvent
@@ -495,6 +495,82 @@ async def test_a_transfer_leaves_what_the_no_route_script_needs_then_transfers()
     sent = len(esl.sent)
     await t.hangup()  # the call is no longer ours
     assert len(esl.sent) == sent
+
+
+async def rung(t: FreeswitchTransport, esl: FakeEsl, *events: EslEvent) -> str | None:
+    """``t.ring`` until the bridge is queued, then FreeSWITCH's ``events``; what ring returned."""
+    ringing = asyncio.create_task(t.ring("2001", None, 20))
+    for _ in range(50):
+        await asyncio.sleep(0)
+        if any(c.startswith("execute bridge") for c in esl.sent):
+            break
+    for item in events:
+        await t.on_event(item)
+    return await asyncio.wait_for(ringing, 5)
+
+
+def setvars(esl: FakeEsl) -> list[tuple[str, str]]:
+    return [(c.split(" ")[3], " ".join(c.split(" ")[4:])) for c in esl.sent if c.startswith("api uuid_setvar")]
+
+
+async def test_ring_bridges_with_the_ring_time_and_ringback_and_an_answer_hands_the_call_over() -> None:
+    t, esl, _, _ = transport()
+    answered = await rung(t, esl, EslEvent({"Event-Name": "CHANNEL_BRIDGE"}))
+    assert answered is None
+    assert setvars(esl)[:3] == [
+        ("continue_on_fail", "true"),  # a failed bridge must leave the caller with us (seen on 1.10.12)
+        ("hangup_after_bridge", "true"),
+        ("transfer_ringback", "%(1000,4000,425)"),  # the caller's channel is answered: transfer_ringback plays
+    ]
+    assert (
+        f"execute bridge {{originate_timeout=20,ignore_early_media=true,voice_ai_call_uuid={CALL},"
+        f"domain_uuid={DOMAIN},domain_name=acme.example.com}}loopback/2001/acme.example.com (event-lock)"
+    ) in esl.sent
+    assert ("socket_resume", "false") in setvars(esl)  # our socket closing must not touch the bridged call
+    assert esl.sent[-1] == f"api uuid_audio_stream {CALL} stop"
+    assert t.ended == "transfer" and t.finished.is_set() and not esl.closed
+
+
+async def test_ring_keeps_a_ringback_the_channel_has() -> None:
+    t, esl, _, _ = transport(ringback="%(2000,4000,440,480)")
+    await rung(t, esl, EslEvent({"Event-Name": "CHANNEL_BRIDGE"}))
+    assert ("transfer_ringback", "%(2000,4000,440,480)") in setvars(esl)
+
+
+@pytest.mark.parametrize("cause", ["USER_BUSY", "NO_ROUTE_DESTINATION", "CALL_REJECTED"])
+async def test_a_bridge_that_fails_returns_its_cause_and_the_call_stays_ours(cause: str) -> None:
+    t, esl, _, _ = transport(hangup_after_bridge="true")
+    playback_done = EslEvent({"Event-Name": "CHANNEL_EXECUTE_COMPLETE", "Application": "playback"})
+    failed = EslEvent(
+        {"Event-Name": "CHANNEL_EXECUTE_COMPLETE", "Application": "bridge", "variable_originate_disposition": cause}
+    )
+    assert await rung(t, esl, playback_done, failed) == cause
+    assert t.ended is None and not t.finished.is_set()
+    # the channel's variables as they were, for a later one-way transfer's dialplan
+    assert setvars(esl)[-2:] == [("continue_on_fail", ""), ("hangup_after_bridge", "true")]
+    assert not any("uuid_audio_stream" in c for c in esl.sent)
+
+
+async def test_the_caller_hanging_up_while_it_rings_is_not_a_failed_transfer() -> None:
+    t, esl, _, _ = transport()
+    ringing = asyncio.create_task(t.ring("2001", "ctx", 20))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    t.caller_left()
+    assert await asyncio.wait_for(ringing, 5) == CALLER_LEFT
+    # FreeSWITCH ends the attempt NO_ANSWER before the ring time, the hang-up ~50 ms later: still the caller's
+    t, esl, _, _ = transport()
+    early = EslEvent(
+        {
+            "Event-Name": "CHANNEL_EXECUTE_COMPLETE",
+            "Application": "bridge",
+            "variable_originate_disposition": "NO_ANSWER",
+        }
+    )
+    ringing = asyncio.create_task(rung(t, esl, early))
+    await asyncio.sleep(0.05)
+    t.caller_left()
+    assert await asyncio.wait_for(ringing, 5) == CALLER_LEFT
 
 
 @pytest.mark.parametrize(("destination", "context"), [("200 XML x", "ctx"), ("-bleg", "ctx"), ("200", "a b")])

@@ -24,6 +24,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ pytestmark = pytest.mark.slow
 CONTEXT = "demo.localhost"
 OPERATOR = f"200@{CONTEXT}"
 PEOPLE = ("200", "201", "202", "203", "204")
+RINGS, BUSY = "205", "206"  # a phone that rings and is never answered; one that is busy
 SAY = {
     "question": f"say {FIXTURES / 'question_price.wav'}",
     "goodbye": f"say {FIXTURES / 'goodbye.wav'}",
@@ -147,7 +149,12 @@ def tenant_dialplan(service: Service) -> str:
     assert "voice_ai_mode=stream" in rendered.stdout
     turn = rendered.stdout.replace("voice_ai_mode=stream", "voice_ai_mode=turn").replace("8000", "8001")
     turn = re.sub(r'uuid="[^"]+"', "", turn)
-    people = "".join(reached_extension(number) for number in PEOPLE)
+    people = "".join(reached_extension(number) for number in PEOPLE) + (
+        f'<extension name="rings"><condition field="destination_number" expression="^{RINGS}$">'
+        '<action application="ring_ready"/><action application="sleep" data="120000"/></condition></extension>'
+        f'<extension name="busy"><condition field="destination_number" expression="^{BUSY}$">'
+        '<action application="hangup" data="USER_BUSY"/></condition></extension>'
+    )
     return f'<context name="{CONTEXT}">{rendered.stdout}{turn}{people}</context>'
 
 
@@ -232,7 +239,70 @@ def test_transfer_by_rule(freeswitch: FreeSwitch, service: Service) -> None:
         "203",
         "Financeiro",
     )
-    assert "the call left the service (transferred)" in call_log(freeswitch, call)
+    # rung on a leg of its own and bridged (no dialplan transfer): the caller's leg ends with the bridge
+    assert "the call left the service (hung up)" in call_log(freeswitch, call)
+
+
+@pytest.fixture
+def financeiro(service: Service) -> Iterator[dict[str, Any]]:
+    """The Financeiro rule (203), restored after the test."""
+    url = f"{service.base}/api/v1/domains/{service.domain}/transfer-rules"
+    rules = httpx.get(url, params={"limit": 100}, timeout=30).json()["items"]
+    rule = next(r for r in rules if r["department_name"] == "Financeiro")
+    yield rule
+    restored = {k: rule[k] for k in ("destination_number", "destination_context", "ring_seconds")}
+    assert httpx.patch(f"{url}/{rule['voice_transfer_rule_uuid']}", json=restored, timeout=30).status_code == 200
+
+
+def point(service: Service, rule: dict[str, Any], **values: Any) -> None:
+    url = f"{service.base}/api/v1/domains/{service.domain}/transfer-rules/{rule['voice_transfer_rule_uuid']}"
+    answer = httpx.patch(url, json=values, timeout=30)
+    assert answer.status_code == 200, answer.text
+
+
+def came_back(stored: dict[str, Any]) -> list[str]:
+    offer = "Quer deixar um recado?"
+    return [m["text"] for m in stored["messages"] if m["role"] == "assistant" and m["text"].endswith(offer)]
+
+
+def notes(stored: dict[str, Any], kind: str) -> list[str]:
+    return [m["text"] for m in stored["messages"] if m["role"] == "system" and m["text"].startswith(f"[{kind}]")]
+
+
+def test_nobody_answers_the_caller_hears_it_ring_comes_back_and_the_call_goes_on(
+    freeswitch: FreeSwitch, service: Service, financeiro: dict[str, Any]
+) -> None:
+    point(service, financeiro, destination_number=RINGS, ring_seconds=5)
+    steps = ["listen", SAY["financeiro"], "listen", "pause 6500", "listen", SAY["goodbye"], "listen"]
+    call = freeswitch.call("8000", CONTEXT, steps)
+    assert call.reached is None
+    stored = service.stored(call)
+    assert [m["text"] for m in user_turns(stored)] == [WORDS["transfer_financeiro"], WORDS["goodbye"]]
+    assert notes(stored, "transfer_failed") == [f"[transfer_failed] {RINGS}@{CONTEXT} NO_ANSWER"]
+    back = came_back(stored)
+    assert len(back) == 1 and back[0].startswith("O setor Financeiro não atendeu.")
+    assert (stored["outcome"], stored["transfer_destination"]) == ("resolved", None)  # the call went on
+    # the caller heard the ringback while it rang: a steady tone (1 s of 425 Hz) — many frames of the very same
+    # level, which speech never has (the reply before it: at most 3 frames alike)
+    recording = Stereo.load(call.recording)
+    asked = next(m["t"] for m in call.marks if m["step"] == "say_end")
+    rang = next(m["t"] for m in call.marks if m["step"] == "pause")
+    frames = recording.heard[asked // Stereo.FRAME_MS : rang // Stereo.FRAME_MS]
+    level, count = Counter(e for e in frames if e >= 300).most_common(1)[0]
+    assert count >= 15, (level, count)
+
+
+def test_a_busy_department_brings_the_caller_back_at_once(
+    freeswitch: FreeSwitch, service: Service, financeiro: dict[str, Any]
+) -> None:
+    point(service, financeiro, destination_number=BUSY)
+    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen", "hangup"])
+    assert call.reached is None
+    stored = service.stored(call)
+    assert notes(stored, "transfer_failed") == [f"[transfer_failed] {BUSY}@{CONTEXT} USER_BUSY"]
+    back = came_back(stored)
+    assert len(back) == 1 and "está ocupado" in back[0]
+    assert (stored["outcome"], stored["transfer_destination"]) == ("hangup", None)
 
 
 def test_the_caller_barges_in(freeswitch: FreeSwitch, service: Service) -> None:

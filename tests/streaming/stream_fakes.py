@@ -139,6 +139,7 @@ class FakeEngine:
     ends: list[dict[str, Any]] = field(default_factory=list)
     streams: list[FakeReply] = field(default_factory=list)
     stt_gate: asyncio.Event | None = None  # transcriptions wait for it (a recogniser still busy)
+    failed_transfers: list[dict[str, Any]] = field(default_factory=list)
 
     async def start_stream(
         self,
@@ -186,6 +187,20 @@ class FakeEngine:
         error: str | None = None,
     ) -> None:
         self.ends.append({"outcome": outcome, "destination": destination, "context": context, "error": error})
+
+    async def transfer_failed(
+        self,
+        domain_uuid: uuid.UUID,
+        call_uuid: str,
+        *,
+        destination: str,
+        context: str | None,
+        cause: str,
+        sample_rate: int,
+    ) -> tuple[str, Audio | None]:
+        self.failed_transfers.append({"destination": destination, "context": context, "cause": cause})
+        self.log.append(f"transfer_failed {cause}")
+        return "O setor Financeiro não atendeu. Quer deixar um recado?", wav("question_saturday")
 
 
 def reply(
@@ -258,16 +273,39 @@ class FakeTransport(StopOnlyTransport):
         self._control("resume")
 
 
+@dataclass
+class RingingTransport(FakeTransport):
+    """A transport that rings (FreeSWITCH's): ``ring_result`` is what the ringing ends with (None: answered), once
+    ``ring_gate`` (when set) opens."""
+
+    ring_result: str | None = "NO_ANSWER"
+    ring_gate: asyncio.Event | None = None
+    rings: list[tuple[str, str | None, int]] = field(default_factory=list)
+
+    async def ring(self, destination: str, context: str | None, ring_seconds: int) -> str | None:
+        self.rings.append((destination, context, ring_seconds))
+        self.log.append(f"ring {destination} {ring_seconds}")
+        if self.ring_gate is not None:
+            await self.ring_gate.wait()
+        return self.ring_result
+
+
 class Harness:
     """A call with fakes around it, and the caller's side: ``await h.say(pcm)`` feeds 20 ms frames."""
 
     def __init__(
-        self, settings: StreamSettings | None = None, *, greeting: Audio | None = None, pausing: bool = True
+        self,
+        settings: StreamSettings | None = None,
+        *,
+        greeting: Audio | None = None,
+        pausing: bool = True,
+        ringing: bool = False,
     ) -> None:
         self.log: list[str] = []
         self.clock = FakeClock()
         self.engine = FakeEngine(self.clock, self.log, settings or StreamSettings(), greeting=greeting)
-        self.transport = (FakeTransport if pausing else StopOnlyTransport)(self.log, clock=self.clock)
+        kind = RingingTransport if ringing else FakeTransport if pausing else StopOnlyTransport
+        self.transport = kind(self.log, clock=self.clock)
         self.call = StreamingCall(
             self.engine,
             self.transport,

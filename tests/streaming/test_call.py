@@ -9,7 +9,7 @@ import pytest
 from stream_fakes import Harness, cut, delayed, mix, reply, scaled, settle, silence, wav
 
 from voice_ai.conversation.actions import Action, Transfer
-from voice_ai.streaming.contracts import StreamSettings
+from voice_ai.streaming.contracts import CALLER_LEFT, StreamSettings
 
 QUESTION = wav("question_price").pcm
 COUGH = cut(wav("transfer_financeiro").pcm, 200, 200)  # 200 ms of voice, an "uhum": it pauses, never confirms
@@ -283,6 +283,64 @@ async def test_a_transfer_is_carried_out_after_its_words_played() -> None:
     assert h.transport.transfers == [("2001", "default")]
     assert h.engine.ends[0]["outcome"] == "transferred" and h.engine.ends[0]["destination"] == "2001"
     assert h.engine.streams[0].commits[0]["heard"] is None
+
+
+async def ringing(result: str | None, ring_seconds: int | None = None) -> Any:
+    h = Harness(greeting=wav("goodbye"), ringing=True)
+    await h.start()
+    await h.quiet(2000)
+    h.transport.ring_result = result  # type: ignore[attr-defined]
+    action = Action("transfer", Transfer("2001", "default", "financeiro", ring_seconds=ring_seconds))
+    h.engine.replies.append(reply(h.log, ["Vou transferir para o financeiro."], action=action))
+    await h.say(QUESTION)
+    await h.quiet(4000, until=lambda: bool(h.transport.rings))  # type: ignore[attr-defined]
+    await settle()
+    return h
+
+
+@pytest.mark.parametrize(("rule", "rung"), [(None, 30), (12, 12), (2, 5), (999, 120)])
+async def test_a_transfer_rings_for_the_rules_time_and_an_answer_connects(rule: int | None, rung: int) -> None:
+    h = await ringing(None, rule)
+    await h.call.wait()
+    assert h.transport.rings == [("2001", "default", rung)]  # type: ignore[attr-defined]
+    assert h.transport.transfers == []  # not the one-way transfer
+    assert h.engine.ends == [{"outcome": "transferred", "destination": "2001", "context": "default", "error": None}]
+    assert h.engine.failed_transfers == [] and h.call.phase == "ended"
+
+
+@pytest.mark.parametrize("cause", ["NO_ANSWER", "USER_BUSY", "NO_ROUTE_DESTINATION"])
+async def test_a_transfer_nobody_takes_brings_the_caller_back_and_the_call_goes_on(cause: str) -> None:
+    h = await ringing(cause)
+    await settle()
+    assert h.engine.failed_transfers == [{"destination": "2001", "context": "default", "cause": cause}]
+    assert h.engine.ends == []  # the call goes on
+    assert h.transport.played[-1].text == "O setor Financeiro não atendeu. Quer deixar um recado?"
+    await h.quiet(3000, until=lambda: h.call.phase == "listening")
+    assert h.call.phase == "listening"
+    h.engine.replies.append(reply(h.log, ["Pode falar o recado."]))
+    await h.say(QUESTION)
+    await h.quiet(3000, until=lambda: h.transport.played[-1].text == "Pode falar o recado.")
+    assert h.transport.played[-1].text == "Pode falar o recado."  # the next turn is answered
+    await h.call.closed("caller hung up")
+    assert [e["outcome"] for e in h.engine.ends] == ["hangup"]
+
+
+async def test_a_caller_who_hangs_up_while_it_rings_ends_the_call_not_a_failed_transfer() -> None:
+    h = Harness(greeting=wav("goodbye"), ringing=True)
+    await h.start()
+    await h.quiet(2000)
+    gate = asyncio.Event()
+    h.transport.ring_gate, h.transport.ring_result = gate, CALLER_LEFT  # type: ignore[attr-defined]
+    action = Action("transfer", Transfer("2001", "default", "financeiro"))
+    h.engine.replies.append(reply(h.log, ["Vou transferir para o financeiro."], action=action))
+    await h.say(QUESTION)
+    await h.quiet(4000, until=lambda: bool(h.transport.rings))  # type: ignore[attr-defined]
+    closing = asyncio.ensure_future(h.call.closed("caller hung up"))
+    await settle()
+    gate.set()
+    await closing
+    assert h.engine.failed_transfers == []
+    assert [e["outcome"] for e in h.engine.ends] == ["hangup"]
 
 
 async def test_speech_while_the_reply_is_produced_cancels_it_and_carries_the_words() -> None:

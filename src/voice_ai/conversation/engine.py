@@ -392,6 +392,25 @@ class CallEngine:
             await lifecycle.end(session, domain_uuid, call_uuid, outcome, destination=destination, context=context)
             await session.commit()
 
+    async def transfer_failed(
+        self,
+        domain_uuid: uuid.UUID,
+        call_uuid: str,
+        *,
+        destination: str,
+        context: str | None,
+        cause: str,
+        sample_rate: int,
+    ) -> tuple[str, Audio | None]:
+        """A streaming call's transfer that nobody took: the same as ``POST /v1/calls/{call_uuid}/transfer-failed``
+        (:class:`~voice_ai.conversation.transfer_return.TransferReturn`); the reply and its samples."""
+        from voice_ai.conversation.transfer_return import TransferReturn
+
+        said = await TransferReturn(self.runtime).transfer_failed(
+            domain_uuid, call_uuid, destination=destination, context=context, cause=cause, sample_rate=sample_rate
+        )
+        return said.text, said.audio
+
 
 def _conforms(engine: CallEngine) -> StreamingEngine:
     return engine  # mypy checks that the engine is the contract's StreamingEngine

@@ -31,6 +31,7 @@ from voice_ai.db.models import Secretary
 from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.entities import ConversationRepository, MessageRepository, TransferRuleRepository
 from voice_ai.providers import deadline
+from voice_ai.providers.audio import Audio
 from voice_ai.providers.base import LLMProvider
 from voice_ai.providers.errors import ProviderError
 from voice_ai.providers.types import ChatMessage
@@ -95,6 +96,7 @@ def spoken_number(number: str | None) -> str | None:
 class Said:
     text: str
     audio_uuid: uuid.UUID | None
+    audio: Audio | None = None  # the samples, when asked for (a streaming call plays them itself)
 
 
 def _department(rules: list[Any], secretary: Secretary, destination: str, context: str | None) -> str | None:
@@ -121,8 +123,10 @@ class TransferReturn:
         destination: str,
         context: str | None,
         cause: str | None,
+        sample_rate: int | None = None,
     ) -> Said:
-        """Note the failed transfer, and return (and store as the secretary's words) what the caller hears now."""
+        """Note the failed transfer, and return (and store as the secretary's words) what the caller hears now;
+        with ``sample_rate`` (a streaming call) also its samples at that rate."""
         sessions = self.runtime.sessionmaker
         async with sessions() as session, session.begin():
             await tenant_name(session, domain_uuid)
@@ -150,7 +154,13 @@ class TransferReturn:
             others = any(t.destination != destination for t in targets)
             text = failure_text(secretary.language, department, cause, others=others)
             key = cache_key(secretary, text)  # a fixed phrase per department and cause: synthesised once
-            cached = (await AudioRepository(session).cached_many(domain_uuid, [key])).get(key)
+            audios = AudioRepository(session)
+            cached = (await audios.cached_many(domain_uuid, [key])).get(key)
+            audio: Audio | None = None
+            if cached is not None and sample_rate is not None:
+                wav = await audios.wav(cached)
+                audio = Audio.from_wav(wav).resampled(sample_rate) if wav is not None else None
+                cached = cached if audio is not None else None
             chains = (
                 None
                 if cached
@@ -158,12 +168,13 @@ class TransferReturn:
             )
             conversation_uuid = conversation.voice_conversation_uuid
         if chains is None:
-            spoken = Spoken(text, cached, "cache", 0.0)
+            spoken = Spoken(text, cached, "cache", 0.0, audio=audio)
         else:
             with deadline.within(self._due() - STORE_RESERVE_S):
-                spoken = await synthesize(chains["tts"], secretary, text, key)
+                spoken = await synthesize(chains["tts"], secretary, text, key)  # cached at 8 kHz for both flows
         await self._store(domain_uuid, conversation_uuid, spoken, role="assistant", action="continue")
-        return Said(text, spoken.audio_uuid)
+        samples = spoken.audio.resampled(sample_rate) if spoken.audio is not None and sample_rate else None
+        return Said(text, spoken.audio_uuid, samples)
 
     async def announcement(self, domain_uuid: uuid.UUID, call_uuid: str) -> Said:
         """The line an announced transfer plays to the person who answers (noted in the call's log)."""

@@ -68,6 +68,7 @@ from voice_ai.core.logging import redact
 from voice_ai.providers.audio import Audio
 from voice_ai.streaming.audio import to_float
 from voice_ai.streaming.contracts import (
+    CALLER_LEFT,
     Clip,
     Heard,
     MediaTransport,
@@ -76,6 +77,7 @@ from voice_ai.streaming.contracts import (
     StreamingEngine,
     StreamSettings,
     StreamStart,
+    ring_time,
 )
 from voice_ai.streaming.echo import EchoGuard
 from voice_ai.streaming.turns import Kind, Mode, TurnDetector, TurnEvent
@@ -201,6 +203,7 @@ class StreamingCall:
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         self._failed = False
+        self._gone = False  # the caller left while a transfer rang
         self._pause: _Pause | None = None
         self._can_pause = callable(getattr(transport, "pause_playback", None)) and callable(
             getattr(transport, "resume_playback", None)
@@ -316,6 +319,7 @@ class StreamingCall:
         """The caller hung up or the link went away: what is in flight is committed with what was heard and the
         conversation ends (unless the call already ended: a transfer, a hang-up of ours, a failure)."""
         if self.phase == "ending":  # our own transfer / hang-up / failure is finishing: it ends the call
+            self._gone = True  # (a transfer still ringing learns it here: it ends the call as the caller's hang-up)
             await self.wait()
             return
         if self.phase == "ended":
@@ -658,7 +662,14 @@ class StreamingCall:
                     "department": target.department,
                 }
             )
-            await self.transport.transfer(target.destination, target.context)
+            ring = getattr(self.transport, "ring", None)
+            if callable(ring):  # rings for the rule's time; nobody took the call → back with the secretary
+                cause = await ring(target.destination, target.context, ring_time(target.ring_seconds))
+                if cause is not None:
+                    await self._came_back(target.destination, target.context, cause)
+                    return
+            else:
+                await self.transport.transfer(target.destination, target.context)
             self.outcome = "transferred"
             await self.engine.end(
                 self.domain_uuid,
@@ -677,6 +688,36 @@ class StreamingCall:
             self._finish()
         else:
             self._listening()
+
+    async def _came_back(self, destination: str, context: str | None, cause: str) -> None:
+        """The transfer rang and nobody took it (docs/transfers.md): the secretary says what happened (stored, the
+        transfer target cleared: the engine's ``transfer_failed``) and the call goes on. A caller who hung up while it
+        rang ends the call (``hangup``), not as a failed transfer."""
+        if cause == CALLER_LEFT or self._gone:
+            self.outcome = "hangup"
+            await self.engine.end(self.domain_uuid, self.call_uuid, outcome="hangup")
+            self._finish()
+            return
+        self._emit({"type": "transfer_failed", "destination": destination, "context": context, "cause": cause})
+        text, audio = await self.engine.transfer_failed(
+            self.domain_uuid,
+            self.call_uuid,
+            destination=destination,
+            context=context,
+            cause=cause,
+            sample_rate=self.sample_rate,
+        )
+        if self._gone or self.phase != "ending":  # the caller left while the reply was made
+            if self.outcome is None and not self._failed:
+                self.outcome = "hangup"
+                await self.engine.end(self.domain_uuid, self.call_uuid, outcome="hangup")
+                self._finish()
+            return
+        self.phase = "thinking"  # ours again: the reply below, then the caller's turn
+        reply = _Reply(self._next_seq(), None, self.now())
+        self._reply = reply
+        self._emit({"type": "reply", "text": text, "turn": reply.seq})
+        reply.task = self._spawn(self._play_prepared(reply, [(text, audio)]))
 
     def _interrupt(
         self, reply: _Reply, at: float, *, stop: bool, reaction_ms: float | None = None

@@ -138,6 +138,21 @@ class StreamingEngine(Protocol):
         after a turn, ``abandoned`` before any, as the turn-based flow reports it)."""
         ...
 
+    async def transfer_failed(
+        self,
+        domain_uuid: uuid.UUID,
+        call_uuid: str,
+        *,
+        destination: str,
+        context: str | None,
+        cause: str,
+        sample_rate: int,
+    ) -> tuple[str, Audio | None]:
+        """A transfer nobody took (``cause``: FreeSWITCH's hangup cause): the same as ``POST
+        /v1/calls/{call_uuid}/transfer-failed`` (noted, the transfer target cleared, the reply stored); returns what
+        the secretary says now and its samples at ``sample_rate``."""
+        ...
+
 
 @dataclass(frozen=True)
 class Clip:
@@ -146,6 +161,16 @@ class Clip:
     id: str
     text: str
     audio: Audio
+
+
+CALLER_LEFT = "ORIGINATOR_CANCEL"  # MediaTransport.ring: the caller hung up while the destination rang
+RING_DEFAULT_S = 30  # a rule without its own ring time: the turn-based flow's (transfer.lua, routes/calls.py)
+RING_MIN_S, RING_MAX_S = 5, 120
+
+
+def ring_time(seconds: int | None) -> int:
+    """A rule's ring time as the call flows use it: the default when unset, bounded 5–120 s."""
+    return min(max(seconds or RING_DEFAULT_S, RING_MIN_S), RING_MAX_S)
 
 
 class MediaTransport(Protocol):
@@ -195,4 +220,16 @@ class MediaTransport(Protocol):
     async def emit(self, event: dict[str, Any]) -> None:
         """A live event for observers (the console shows transcript, actions and per-turn latency); a
         telephony transport may ignore it."""
+        ...
+
+
+class RingingTransport(Protocol):
+    """A transport that can ring a destination and take the caller back (FreeSWITCH); the call checks for
+    ``ring`` with ``getattr``: one without it (the browser console) only has :meth:`MediaTransport.transfer`."""
+
+    async def ring(self, destination: str, context: str | None, ring_seconds: int) -> str | None:
+        """Ring ``destination`` for at most ``ring_seconds`` while the caller hears ringback: None when somebody
+        answered (the caller is connected and the call is no longer ours, as after :meth:`transfer`), else the
+        failure cause (``NO_ANSWER``, ``USER_BUSY``…; :data:`CALLER_LEFT` when the caller hung up while it rang)
+        and the call goes on."""
         ...

@@ -38,7 +38,7 @@ from voice_ai.streaming.freeswitch.transport import FreeswitchTransport
 logger = logging.getLogger(__name__)
 
 EVENTS = (
-    "event json CHANNEL_HANGUP DTMF PLAYBACK_START PLAYBACK_STOP "
+    "event json CHANNEL_HANGUP DTMF PLAYBACK_START PLAYBACK_STOP CHANNEL_BRIDGE CHANNEL_EXECUTE_COMPLETE "
     "CUSTOM mod_audio_stream::play mod_audio_stream::error mod_audio_stream::disconnect"
 )
 LINGER_S = 10
@@ -200,6 +200,7 @@ class FreeswitchCallSession:
                 controller.dtmf(digit[:1])
         elif name == "CHANNEL_HANGUP":
             self.hung_up = True
+            transport.caller_left()
         elif subclass in ("mod_audio_stream::error", "mod_audio_stream::disconnect"):
             logger.warning("call %s: %s %s", self.uuid, subclass, event.body[:300])
         else:

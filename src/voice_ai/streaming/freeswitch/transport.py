@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 from collections import deque
 from typing import Any, Protocol
 
-from voice_ai.streaming.contracts import Clip
+from voice_ai.conversation.transfer_return import failure_kind
+from voice_ai.streaming.contracts import CALLER_LEFT, Clip
 from voice_ai.streaming.freeswitch.channel import (
     ChannelInfo,
     literal_pattern,
@@ -45,6 +47,9 @@ from voice_ai.streaming.freeswitch.esl import EslConnection, EslError, EslEvent
 logger = logging.getLogger(__name__)
 
 NO_ROUTE_SCRIPT = "voice_ai_no_route.lua"
+RINGBACK = "%(1000,4000,425)"  # Brazil's ring tone, as the Lua flow's (a channel's own ringback wins)
+RING_GRACE_S = 15.0  # past the ring time, FreeSWITCH has not said how the bridge ended: give up on it
+CALLER_GONE_S = 2.0  # an early NO_ANSWER: how long the caller's hang-up may take to arrive
 
 
 class TextSocket(Protocol):
@@ -78,6 +83,8 @@ class FreeswitchTransport:
         self._ready: dict[str, str] = {}  # clip id → the file the module wrote for it
         self._files: dict[str, str] = {}  # file given to FreeSWITCH → clip id (until its PLAYBACK_STOP)
         self._dropped: set[str] = set()
+        self._ringing: asyncio.Future[str | None] | None = None  # ring(): None (answered) or the failure cause
+        self._caller_left = asyncio.Event()
         self._current: str | None = None  # the clip in FreeSWITCH (``playback`` sent, no PLAYBACK_STOP yet)
         self._opened = False  # PLAYBACK_START of the current clip seen
         self._held = False  # paused: no next clip starts
@@ -165,6 +172,62 @@ class FreeswitchTransport:
             logger.error("call %s: transfer to %s@%s refused: %s", self.uuid, destination, context, answer)
             await self.fail(f"FreeSWITCH refused the transfer to {destination}@{context}", force=True)
 
+    async def ring(self, destination: str, context: str | None, ring_seconds: int) -> str | None:
+        """Ring ``destination`` with the ``bridge`` application on the parked call (``continue_on_fail``: a failed
+        bridge leaves the caller with us; checked on FreeSWITCH 1.10.12, docs/transfers.md): the caller hears the
+        ringback meanwhile; CHANNEL_BRIDGE → connected (the audio stream stops, the call is no longer ours: None);
+        the bridge's CHANNEL_EXECUTE_COMPLETE → its ``originate_disposition`` (NO_ANSWER, USER_BUSY…)."""
+        context = context or self.channel.fallback_context
+        if not safe_destination(destination) or not safe_context(context):
+            raise ValueError(f"not a dialplan destination: {destination!r}@{context!r}")
+        if self.ended or self._caller_left.is_set():
+            return CALLER_LEFT
+        assert context is not None
+        channel = self.channel
+        ringback = channel.variable("transfer_ringback") or channel.variable("ringback") or RINGBACK
+        await self._set_vars(
+            {"continue_on_fail": "true", "hangup_after_bridge": "true", "transfer_ringback": _one_line(ringback)}
+        )
+        options = [f"originate_timeout={ring_seconds}", "ignore_early_media=true", f"voice_ai_call_uuid={self.uuid}"]
+        if channel.domain_uuid is not None:  # what a FusionPBX dialplan expects on the new leg
+            options.append(f"domain_uuid={channel.domain_uuid}")
+        if safe_context(channel.domain_name):
+            options.append(f"domain_name={channel.domain_name}")
+        self._ringing = asyncio.get_running_loop().create_future()
+        started = asyncio.get_running_loop().time()
+        try:
+            await self.esl.execute(
+                "bridge", f"{{{','.join(options)}}}loopback/{destination}/{context}", event_lock=True
+            )
+            cause = await asyncio.wait_for(asyncio.shield(self._ringing), ring_seconds + RING_GRACE_S)
+        except (EslError, TimeoutError) as exc:
+            logger.warning("call %s: ringing %s@%s: %s", self.uuid, destination, context, exc)
+            await self._api(f"uuid_break {self.uuid} all")
+            cause = "RECOVERY_ON_TIMER_EXPIRE"
+        finally:
+            self._ringing = None
+        early = asyncio.get_running_loop().time() - started < ring_seconds - 0.5
+        if cause is not None and early and failure_kind(cause) == "no_answer":
+            # a caller who hangs up while it rings ends the attempt NO_ANSWER before the ring time (as in the Lua flow)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._caller_left.wait(), CALLER_GONE_S)
+        if self._caller_left.is_set():
+            return CALLER_LEFT
+        if cause is not None:  # back with us: a later one-way transfer's dialplan gets the channel as it was
+            await self._set_vars({name: channel.variable(name) for name in ("continue_on_fail", "hangup_after_bridge")})
+            return cause
+        self.ended = "transfer"
+        await self._set_vars({"socket_resume": "false", "force_transfer_dialplan": "XML"})
+        await self._api(f"uuid_audio_stream {self.uuid} stop")
+        self.finished.set()
+        return None
+
+    def caller_left(self) -> None:
+        """The caller's channel hung up (the session saw CHANNEL_HANGUP)."""
+        self._caller_left.set()
+        if self._ringing is not None and not self._ringing.done():
+            self._ringing.set_result(CALLER_LEFT)
+
     async def hangup(self) -> None:
         if self.ended:
             return
@@ -203,6 +266,14 @@ class FreeswitchTransport:
 
     async def on_event(self, event: EslEvent) -> None:
         """A call event from the event socket (those about playback; the session handles the rest)."""
+        ringing = self._ringing
+        if ringing is not None and not ringing.done():
+            if event.name == "CHANNEL_BRIDGE":
+                ringing.set_result(None)
+                return
+            if event.name == "CHANNEL_EXECUTE_COMPLETE" and event.get("Application") == "bridge":
+                ringing.set_result(event.get("variable_originate_disposition") or "NORMAL_CLEARING")
+                return
         if event.subclass == "mod_audio_stream::play":
             await self._on_file(event.body)
         elif event.name == "PLAYBACK_START":
