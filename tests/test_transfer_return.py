@@ -247,3 +247,31 @@ async def test_the_announcement_by_the_tenants_llm(
     vendors.script[:] = [500, 500, 500, 500]
     answer = await client.post(f"/api/v1/calls/{call}/announcement", json={"domain_uuid": demo["domain"]})
     assert "Assunto: Preciso da segunda via do meu boleto." in answer.json()["text"]
+
+
+async def test_a_streaming_call_gets_the_reply_as_samples(
+    runtime: Runtime, client: httpx.AsyncClient, demo: dict[str, Any], db: Any
+) -> None:
+    """The streaming flow plays the reply itself (the engine's ``transfer_failed``): the samples at the call's rate,
+    synthesised the first time, from the 8 kHz cache the next; stored as the turn-based endpoint does."""
+    from voice_ai.conversation.engine import CallEngine
+
+    engine = CallEngine(runtime)
+    for _ in range(2):
+        call = await _call(client, demo)
+        await _say(client, demo, call, "Preciso da segunda via do meu boleto")
+        text, audio = await engine.transfer_failed(
+            uuid.UUID(demo["domain"]),
+            call,
+            destination="203",
+            context="demo.localhost",
+            cause="USER_BUSY",
+            sample_rate=16000,
+        )
+        assert text.startswith("O setor Financeiro está ocupado") and text.endswith(OFFER)
+        assert audio is not None and audio.sample_rate == 16000 and audio.duration_s > 1
+        messages = await _messages(db, call)
+        assert [m["text"] for m in messages if m["role"] == "system"] == [
+            "[transfer_failed] 203@demo.localhost USER_BUSY"
+        ]
+        assert [m["text"] for m in messages if m["role"] == "assistant"][-1] == text

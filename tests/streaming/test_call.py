@@ -343,6 +343,26 @@ async def test_a_caller_who_hangs_up_while_it_rings_ends_the_call_not_a_failed_t
     assert [e["outcome"] for e in h.engine.ends] == ["hangup"]
 
 
+@pytest.mark.parametrize("answer", [None, "USER_BUSY"])
+async def test_key_0_rings_the_operator_who_may_not_answer(answer: str | None) -> None:
+    h = Harness(greeting=wav("goodbye"), ringing=True)
+    await h.start()
+    await h.quiet(2000)
+    h.transport.ring_result = answer  # type: ignore[attr-defined]
+    h.call.dtmf("0")
+    await settle()
+    assert h.transport.rings == [("1000", "default", 30)]  # type: ignore[attr-defined]
+    assert h.transport.transfers == []
+    if answer is None:
+        await h.call.wait()
+        assert [e["outcome"] for e in h.engine.ends] == ["transferred"]
+    else:
+        assert h.engine.failed_transfers == [{"destination": "1000", "context": "default", "cause": "USER_BUSY"}]
+        assert h.engine.ends == [] and h.transport.played[-1].text.endswith("Quer deixar um recado?")
+        await h.quiet(3000, until=lambda: h.call.phase == "listening")
+        assert h.call.phase == "listening"
+
+
 async def test_speech_while_the_reply_is_produced_cancels_it_and_carries_the_words() -> None:
     h = await started()
     h.engine.texts = ["quanto custa", "a consulta"]

@@ -805,7 +805,14 @@ class StreamingCall:
             return
         context = started.operator_context if started else None
         self._emit({"type": "action", "action": "transfer", "destination": destination, "context": context})
-        await self.transport.transfer(destination, context)
+        ring = getattr(self.transport, "ring", None)
+        if callable(ring):  # the operator rings like a department (the default ring time) and may not answer
+            cause = await ring(destination, context, ring_time(None))
+            if cause is not None:
+                await self._came_back(destination, context, cause)
+                return
+        else:
+            await self.transport.transfer(destination, context)
         self.outcome = "transferred"
         await self.engine.end(
             self.domain_uuid, self.call_uuid, outcome="transferred", destination=destination, context=context
