@@ -305,6 +305,21 @@ def test_a_busy_department_brings_the_caller_back_at_once(
     assert (stored["outcome"], stored["transfer_destination"]) == ("hangup", None)
 
 
+def test_the_caller_hangs_up_while_it_rings(
+    freeswitch: FreeSwitch, service: Service, financeiro: dict[str, Any]
+) -> None:
+    point(service, financeiro, destination_number=RINGS, ring_seconds=30)
+    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "pause 2000", "hangup"])
+    assert call.reached is None
+    stored = service.stored(call)
+    assert notes(stored, "transfer_failed") == []  # the caller left: not a transfer nobody took
+    assert (stored["outcome"], stored["ended_at"] is not None) == ("hangup", True)
+    rang = [
+        line for line in freeswitch.log_lines("Command Execute [depth=1] bridge(") if line.startswith(call.call_uuid)
+    ]
+    assert len(rang) == 1 and f"loopback/{RINGS}/{CONTEXT}" in rang[0]  # it was ringing when the caller left
+
+
 def test_the_caller_barges_in(freeswitch: FreeSwitch, service: Service) -> None:
     """The caller starts speaking while the answer plays: it stops, what the caller heard is what the history
     records, and the caller's words are the next turn."""

@@ -17,7 +17,11 @@ a toggle can only hit that clip. Resume: unhold, toggle back a pause that landed
 the next queued clip. Barge-in (stop): ``uuid_break <uuid> all`` stops the playing file (paused or not) and the
 queue is dropped; a clip whose ``::play`` event arrives after that is not played.
 
-Transfer: the turn-based flow's channel variables and its transfer string
+Ring (a transfer that may come back, :meth:`FreeswitchTransport.ring`): the ``bridge`` application queued on the parked
+call with ``continue_on_fail`` — CHANNEL_BRIDGE: answered, the call is handed over; the bridge's
+CHANNEL_EXECUTE_COMPLETE: its ``originate_disposition`` is the cause, and the call stays ours (docs/transfers.md).
+
+One-way transfer (the fall-backs): the turn-based flow's channel variables and its transfer string
 (``XML,inline:lua:<scripts>/voice_ai_no_route.lua`` — a transfer that does not route reaches the no-route script,
 which tells the service and sends the caller to the operator), through ``uuid_transfer``; the audio stream stops
 first. Failure: the channel's ``voice_ai_stream_error`` says why, and the event socket closes: FreeSWITCH resumes
