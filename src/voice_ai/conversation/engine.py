@@ -1,6 +1,6 @@
 """One call, turn by turn: STT → retrieval → LLM decision → safe action → TTS, with every turn stored — for
 turn-based calls (``turn``: the Lua flow's POST per utterance) and streaming calls (``start_stream``,
-``transcribe``, ``respond``, ``end``: :class:`voice_ai.streaming.contracts.StreamingEngine`).
+``transcribe``, ``respond``, ``end``, ``transfer_failed``: :class:`voice_ai.streaming.contracts.StreamingEngine`).
 
 Both modes run the same stages, one module each: :mod:`~voice_ai.conversation.prepare` (read the turn's context,
 claim its number), :mod:`~voice_ai.conversation.listen` (STT), :mod:`~voice_ai.conversation.decide` (retrieval, the
