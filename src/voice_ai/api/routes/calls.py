@@ -19,10 +19,10 @@ from voice_ai.db.repositories.audio import AudioRepository
 from voice_ai.db.repositories.domains import DomainRepository
 from voice_ai.schemas.common import Destination, DialplanContext
 from voice_ai.services.turn_audio import MAX_TURN_AUDIO_BYTES, MAX_TURN_SECONDS, decode_turn, read_recording
+from voice_ai.streaming.contracts import RING_DEFAULT_S  # one default ring time for both call flows
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 CallId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-DEFAULT_RING_SECONDS = 30  # a transfer rule without its own ring time (docs/transfers.md)
 
 
 class StartCall(BaseModel):
@@ -131,7 +131,7 @@ async def turn(
                 "destination": transfer.destination,
                 "context": transfer.context,
                 "department": transfer.department,
-                "ring_seconds": transfer.ring_seconds or DEFAULT_RING_SECONDS,
+                "ring_seconds": transfer.ring_seconds or RING_DEFAULT_S,
                 "announce": transfer.announce,
             }
             if transfer
