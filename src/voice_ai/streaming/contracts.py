@@ -164,7 +164,9 @@ class Clip:
 
 
 CALLER_LEFT = "ORIGINATOR_CANCEL"  # MediaTransport.ring: the caller hung up while the destination rang
-RING_DEFAULT_S = 30  # a rule without its own ring time: the turn-based flow's (transfer.lua; routes/calls.py uses this one)
+RING_DEFAULT_S = (
+    30  # a rule without its own ring time: the turn-based flow's (transfer.lua; routes/calls.py uses this one)
+)
 RING_MIN_S, RING_MAX_S = 5, 120
 
 
