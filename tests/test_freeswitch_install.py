@@ -48,10 +48,12 @@ def test_install_copies_scripts_and_sounds(tmp_path: Path) -> None:
         "stream.lua",
         "transfer.lua",
     ]
-    # the entry scripts: the call, and the one FreeSWITCH runs when a transfer finds no extension
+    # the entry scripts: the call, the one FreeSWITCH runs when a transfer finds no extension, and the one a
+    # streaming call's announced transfer runs on the department's leg
     assert sorted(p.name for p in scripts.glob("*.lua")) == [
         "other_app.lua",
         "secretary_ai.lua",
+        "voice_ai_announce.lua",
         "voice_ai_no_route.lua",
     ]
     for language in ("pt-BR", "en-US"):

@@ -26,6 +26,7 @@ from voice_ai.main import create_app
 from voice_ai.providers.audio import Audio
 from voice_ai.streaming.contracts import CALLER_LEFT, Clip
 from voice_ai.streaming.freeswitch import route
+from voice_ai.streaming.freeswitch import transport as transport_module
 from voice_ai.streaming.freeswitch.channel import ChannelInfo, literal_pattern
 from voice_ai.streaming.freeswitch.esl import EslConnection, EslError, EslEvent
 from voice_ai.streaming.freeswitch.pairing import Pairings
@@ -549,6 +550,78 @@ async def test_a_bridge_that_fails_returns_its_cause_and_the_call_stays_ours(cau
     # the channel's variables as they were, for a later one-way transfer's dialplan
     assert setvars(esl)[-2:] == [("continue_on_fail", ""), ("hangup_after_bridge", "true")]
     assert not any("uuid_audio_stream" in c for c in esl.sent)
+
+
+async def announced(
+    t: FreeswitchTransport, esl: FakeEsl, ws: FakeWs, file: str | None, *events: EslEvent
+) -> tuple[str | None, str]:
+    """``t.ring`` with an announcement: mod_audio_stream writes it to ``file`` (None: never), the bridge is queued,
+    then FreeSWITCH's ``events``; what ring returned, and the bridge's argument."""
+    line = clip("announcement.7", 3000)  # a 3 s line
+    ringing = asyncio.create_task(t.ring("2001", None, 20, announcement=line))
+    for _ in range(50):
+        await asyncio.sleep(0)
+        if ws.texts:
+            break
+    assert ws.texts[-1]["data"]["clip"] == "announcement.7"  # written by the module like a clip…
+    if file is not None:
+        await t.on_event(played("announcement.7", file))
+    for _ in range(200):
+        await asyncio.sleep(0.001)
+        if any(c.startswith("execute bridge") for c in esl.sent):
+            break
+    for item in events:
+        await t.on_event(item)
+    cause = await asyncio.wait_for(ringing, 10)
+    assert not any(c.startswith("execute playback") for c in esl.sent)  # …and never played to the caller
+    return cause, next(c for c in esl.sent if c.startswith("execute bridge"))
+
+
+def bridge_failed(cause: str, **variables: str) -> EslEvent:
+    headers = {
+        "Event-Name": "CHANNEL_EXECUTE_COMPLETE",
+        "Application": "bridge",
+        "variable_originate_disposition": cause,
+    }
+    return EslEvent(headers | {f"variable_{k}": v for k, v in variables.items()})
+
+
+async def test_an_announced_transfer_rings_with_a_group_confirm_that_plays_the_line_to_who_answers() -> None:
+    t, esl, ws, _ = transport(voice_ai_scripts_dir="/usr/share/freeswitch/scripts")
+    answered, bridge = await announced(t, esl, ws, "/fs/temp/abc_3.tmp.wav", EslEvent({"Event-Name": "CHANNEL_BRIDGE"}))
+    assert answered is None and t.ended == "transfer"
+    confirm = 2 * (3 + 5) + 5  # the line twice, 5 s for the key after each, a margin
+    assert bridge == (
+        f"execute bridge {{originate_timeout={20 + confirm},ignore_early_media=true,voice_ai_call_uuid={CALL},"
+        "domain_uuid=" + DOMAIN + ",domain_name=acme.example.com,group_confirm_key=exec,"
+        "group_confirm_file=lua /usr/share/freeswitch/scripts/voice_ai_announce.lua /fs/temp/abc_3.tmp.wav "
+        + CALL
+        + ","
+        f"group_confirm_timeout={confirm}}}[leg_timeout=20]loopback/2001/acme.example.com (event-lock)"
+    )
+    assert ("voice_ai_announce", "") in setvars(esl)  # a mark left by an earlier attempt is cleared first
+
+
+async def test_an_announcement_the_person_did_not_take_is_declined() -> None:
+    t, esl, ws, _ = transport()
+    declined, _ = await announced(
+        t, esl, ws, "/fs/temp/abc_3.tmp.wav", bridge_failed("NO_ANSWER", voice_ai_announce="answered")
+    )
+    assert declined == "DECLINED" and t.ended is None
+    t, esl, ws, _ = transport()  # a department that never answered: its own cause
+    busy, _ = await announced(t, esl, ws, "/fs/temp/abc_3.tmp.wav", bridge_failed("USER_BUSY"))
+    assert busy == "USER_BUSY"
+
+
+@pytest.mark.parametrize("file", [None, "/fs/temp/a b.wav", "relative.wav"])
+async def test_an_announcement_without_a_usable_file_rings_unannounced(
+    file: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport_module, "STAGE_S", 0.05)
+    t, esl, ws, _ = transport()
+    cause, bridge = await announced(t, esl, ws, file, bridge_failed("USER_BUSY", voice_ai_announce="answered"))
+    assert "group_confirm" not in bridge and "leg_timeout" not in bridge and "originate_timeout=20," in bridge
+    assert cause == "USER_BUSY"  # a stray mark means nothing on an unannounced attempt
 
 
 async def test_the_caller_hanging_up_while_it_rings_is_not_a_failed_transfer() -> None:

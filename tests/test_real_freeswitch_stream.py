@@ -53,6 +53,7 @@ CONTEXT = "demo.localhost"
 OPERATOR = f"200@{CONTEXT}"
 PEOPLE = ("200", "201", "202", "203", "204")
 RINGS, BUSY = "205", "206"  # a phone that rings and is never answered; one that is busy
+SECOND_TIME = "209"  # answers an announced call: hangs up on the line the first time, presses 1 the next
 SAY = {
     "question": f"say {FIXTURES / 'question_price.wav'}",
     "goodbye": f"say {FIXTURES / 'goodbye.wav'}",
@@ -153,9 +154,29 @@ def tenant_dialplan(service: Service) -> str:
         f'<extension name="rings"><condition field="destination_number" expression="^{RINGS}$">'
         '<action application="ring_ready"/><action application="sleep" data="120000"/></condition></extension>'
         f'<extension name="busy"><condition field="destination_number" expression="^{BUSY}$">'
-        '<action application="hangup" data="USER_BUSY"/></condition></extension>'
+        '<action application="hangup" data="USER_BUSY"/></condition></extension>' + second_time()
     )
     return f'<context name="{CONTEXT}">{rendered.stdout}{turn}{people}</context>'
+
+
+def second_time() -> str:
+    """A person who answers every call and hears the announcement: declines the first call of a conversation
+    (hangs up 1.5 s into the line), takes the next one (presses 1; then notes where the caller arrived)."""
+    seen = "${hash(select/voice_ai_test/announced-${voice_ai_call_uuid})}"
+    accepting = reached_extension(SECOND_TIME).replace(
+        f'expression="^{SECOND_TIME}$">', f'expression="^{SECOND_TIME}$"/><condition field="{seen}" expression="^yes$">'
+    )
+    accepting = accepting.replace(
+        '<action application="answer"/>',
+        '<action application="answer"/><action application="sleep" data="1500"/>'
+        '<action application="send_dtmf" data="1"/><action application="sleep" data="500"/>',
+    )
+    return accepting + (
+        f'<extension name="declines_first"><condition field="destination_number" expression="^{SECOND_TIME}$">'
+        '<action application="hash" data="insert/voice_ai_test/announced-${voice_ai_call_uuid}/yes"/>'
+        '<action application="answer"/><action application="sleep" data="1500"/><action application="hangup"/>'
+        "</condition></extension>"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +271,7 @@ def financeiro(service: Service) -> Iterator[dict[str, Any]]:
     rules = httpx.get(url, params={"limit": 100}, timeout=30).json()["items"]
     rule = next(r for r in rules if r["department_name"] == "Financeiro")
     yield rule
-    restored = {k: rule[k] for k in ("destination_number", "destination_context", "ring_seconds")}
+    restored = {k: rule[k] for k in ("destination_number", "destination_context", "ring_seconds", "announce")}
     assert httpx.patch(f"{url}/{rule['voice_transfer_rule_uuid']}", json=restored, timeout=30).status_code == 200
 
 
@@ -318,6 +339,30 @@ def test_the_caller_hangs_up_while_it_rings(
         line for line in freeswitch.log_lines("Command Execute [depth=1] bridge(") if line.startswith(call.call_uuid)
     ]
     assert len(rang) == 1 and f"loopback/{RINGS}/{CONTEXT}" in rang[0]  # it was ringing when the caller left
+
+
+def test_an_announced_transfer_declined_brings_the_caller_back_and_accepted_connects(
+    freeswitch: FreeSwitch, service: Service, financeiro: dict[str, Any]
+) -> None:
+    """The rule announces: the person who answers hears who is calling and why (played on their leg by the group
+    confirm, while the caller hears the ringback) and takes the call with 1. Declined the first time (hung up on
+    the line): the caller is back and asks again; taken the second time: connected."""
+    point(service, financeiro, destination_number=SECOND_TIME, announce=True)
+    steps = ["listen", SAY["financeiro"], "listen", "listen", SAY["financeiro"], "listen", "listen"]
+    call = freeswitch.call("8000", CONTEXT, steps, variables={"ringback": "silence_stream://-1"})
+    assert call.reached == f"{SECOND_TIME}@{CONTEXT}"
+    stored = service.stored(call)
+    announced = notes(stored, "announcement")
+    assert len(announced) == 2 and all("Maria" in a and "tecle 1" in a for a in announced)
+    assert notes(stored, "transfer_failed") == [f"[transfer_failed] {SECOND_TIME}@{CONTEXT} DECLINED"]
+    back = came_back(stored)
+    assert len(back) == 1 and "não pode atender" in back[0]
+    assert [m["text"] for m in user_turns(stored)] == [WORDS["transfer_financeiro"]] * 2
+    assert (stored["outcome"], stored["transfer_destination"]) == ("transferred", SECOND_TIME)
+    rang = [
+        line for line in freeswitch.log_lines("Command Execute [depth=1] bridge(") if line.startswith(call.call_uuid)
+    ]
+    assert len(rang) == 2 and all("group_confirm_key=exec" in line for line in rang)
 
 
 def test_the_caller_barges_in(freeswitch: FreeSwitch, service: Service) -> None:

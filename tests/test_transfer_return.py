@@ -275,3 +275,19 @@ async def test_a_streaming_call_gets_the_reply_as_samples(
             "[transfer_failed] 203@demo.localhost USER_BUSY"
         ]
         assert [m["text"] for m in messages if m["role"] == "assistant"][-1] == text
+
+
+async def test_a_streaming_call_gets_the_announcement_as_samples(
+    runtime: Runtime, client: httpx.AsyncClient, demo: dict[str, Any], db: Any
+) -> None:
+    """The streaming flow stages the line on the FreeSWITCH host itself (the engine's ``announcement``): the same
+    words and note as ``POST …/announcement``, with the samples at the call's rate."""
+    from voice_ai.conversation.engine import CallEngine
+
+    call = await _call(client, demo)
+    await _say(client, demo, call, "Preciso da segunda via do meu boleto")
+    text, audio = await CallEngine(runtime).announcement(uuid.UUID(demo["domain"]), call, sample_rate=16000)
+    assert text.startswith("Ligação de Maria") and "segunda via" in text and text.endswith("tecle 1.")
+    assert audio is not None and audio.sample_rate == 16000 and audio.duration_s > 1
+    notes = [m["text"] for m in await _messages(db, call) if m["role"] == "system"]
+    assert notes == [f"[announcement] {text}"]

@@ -8,6 +8,7 @@ local entry = {
 }
 files["scripts/secretary_ai.lua"] = entry
 files["scripts/voice_ai_no_route.lua"] = entry
+files["scripts/voice_ai_announce.lua"] = { std = "lua53", read_globals = { "session", "freeswitch", "argv" } }
 -- the caller of the end-to-end tests on the real FreeSWITCH (a mod_lua script too)
 files["spec/real/caller.lua"] = { std = "lua53", read_globals = { "session", "argv" } }
 files["spec"] = { std = "+busted", self = false, max_line_length = 140 }

@@ -140,6 +140,7 @@ class FakeEngine:
     streams: list[FakeReply] = field(default_factory=list)
     stt_gate: asyncio.Event | None = None  # transcriptions wait for it (a recogniser still busy)
     failed_transfers: list[dict[str, Any]] = field(default_factory=list)
+    announcing: str | Exception = "Ligação de Maria. Assunto: segunda via. Para atender, tecle 1."  # or raises
 
     async def start_stream(
         self,
@@ -201,6 +202,14 @@ class FakeEngine:
         self.failed_transfers.append({"destination": destination, "context": context, "cause": cause})
         self.log.append(f"transfer_failed {cause}")
         return "O setor Financeiro não atendeu. Quer deixar um recado?", wav("question_saturday")
+
+    async def announcement(
+        self, domain_uuid: uuid.UUID, call_uuid: str, *, sample_rate: int
+    ) -> tuple[str, Audio | None]:
+        self.log.append("announcement")
+        if isinstance(self.announcing, Exception):
+            raise self.announcing
+        return self.announcing, wav("goodbye")
 
 
 def reply(
@@ -281,9 +290,13 @@ class RingingTransport(FakeTransport):
     ring_result: str | None = "NO_ANSWER"
     ring_gate: asyncio.Event | None = None
     rings: list[tuple[str, str | None, int]] = field(default_factory=list)
+    announcements: list[Clip | None] = field(default_factory=list)  # what each ring was to announce
 
-    async def ring(self, destination: str, context: str | None, ring_seconds: int) -> str | None:
+    async def ring(
+        self, destination: str, context: str | None, ring_seconds: int, announcement: Clip | None = None
+    ) -> str | None:
         self.rings.append((destination, context, ring_seconds))
+        self.announcements.append(announcement)
         self.log.append(f"ring {destination} {ring_seconds}")
         if self.ring_gate is not None:
             await self.ring_gate.wait()

@@ -9,6 +9,7 @@ import pytest
 from stream_fakes import Harness, cut, delayed, mix, reply, scaled, settle, silence, wav
 
 from voice_ai.conversation.actions import Action, Transfer
+from voice_ai.providers.audio import Audio
 from voice_ai.streaming.contracts import CALLER_LEFT, StreamSettings
 
 QUESTION = wav("question_price").pcm
@@ -285,12 +286,17 @@ async def test_a_transfer_is_carried_out_after_its_words_played() -> None:
     assert h.engine.streams[0].commits[0]["heard"] is None
 
 
-async def ringing(result: str | None, ring_seconds: int | None = None) -> Any:
+async def ringing(
+    result: str | None, ring_seconds: int | None = None, *, announce: bool = False, engine: dict[str, Any] | None = None
+) -> Any:
     h = Harness(greeting=wav("goodbye"), ringing=True)
+    for name, value in (engine or {}).items():
+        setattr(h.engine, name, value)
     await h.start()
     await h.quiet(2000)
     h.transport.ring_result = result  # type: ignore[attr-defined]
-    action = Action("transfer", Transfer("2001", "default", "financeiro", ring_seconds=ring_seconds))
+    target = Transfer("2001", "default", "financeiro", ring_seconds=ring_seconds, announce=announce)
+    action = Action("transfer", target)
     h.engine.replies.append(reply(h.log, ["Vou transferir para o financeiro."], action=action))
     await h.say(QUESTION)
     await h.quiet(4000, until=lambda: bool(h.transport.rings))  # type: ignore[attr-defined]
@@ -323,6 +329,37 @@ async def test_a_transfer_nobody_takes_brings_the_caller_back_and_the_call_goes_
     assert h.transport.played[-1].text == "Pode falar o recado."  # the next turn is answered
     await h.call.closed("caller hung up")
     assert [e["outcome"] for e in h.engine.ends] == ["hangup"]
+
+
+async def test_an_announced_transfer_rings_with_the_line_and_a_decline_brings_the_caller_back() -> None:
+    h = await ringing("DECLINED", announce=True)
+    await settle()
+    (clip,) = h.transport.announcements  # type: ignore[attr-defined]
+    assert clip is not None and clip.text == h.engine.announcing and clip.audio.sample_rate == 8000
+    assert clip.audio.pcm == wav("goodbye").pcm  # the engine's samples, as made
+    assert clip not in h.transport.played  # for the department's ears only: the caller never hears it
+    assert h.log.index("announcement") < h.log.index("ring 2001 30")  # made before the ringing
+    assert {"type": "announcement", "text": h.engine.announcing} in h.transport.events
+    assert h.engine.failed_transfers == [{"destination": "2001", "context": "default", "cause": "DECLINED"}]
+    assert h.engine.ends == [] and h.transport.played[-1].text.endswith("Quer deixar um recado?")
+
+
+@pytest.mark.parametrize("problem", [RuntimeError("the TTS is down"), None])
+async def test_an_announcement_that_cannot_be_made_rings_unannounced(problem: Exception | None) -> None:
+    silent = Audio(b"", 8000)  # a line that synthesised to nothing cannot be played to anyone
+    engine = {"announcing": problem} if problem is not None else {"announcement": _returning("Ligação.", silent)}
+    h = await ringing(None, announce=True, engine=engine)
+    await h.call.wait()
+    assert h.transport.rings == [("2001", "default", 30)]  # type: ignore[attr-defined]
+    assert h.transport.announcements == [None]  # type: ignore[attr-defined]
+    assert [e["outcome"] for e in h.engine.ends] == ["transferred"]
+
+
+def _returning(text: str, audio: Audio) -> Any:
+    async def announcement(*args: Any, **kw: Any) -> tuple[str, Audio]:
+        return text, audio
+
+    return announcement
 
 
 async def test_a_caller_who_hangs_up_while_it_rings_ends_the_call_not_a_failed_transfer() -> None:

@@ -1,6 +1,6 @@
 """One call, turn by turn: STT → retrieval → LLM decision → safe action → TTS, with every turn stored — for
 turn-based calls (``turn``: the Lua flow's POST per utterance) and streaming calls (``start_stream``,
-``transcribe``, ``respond``, ``end``, ``transfer_failed``: :class:`voice_ai.streaming.contracts.StreamingEngine`).
+``transcribe``, ``respond``, ``end``, ``transfer_failed``, ``announcement``: :class:`voice_ai.streaming.contracts.StreamingEngine`).
 
 Both modes run the same stages, one module each: :mod:`~voice_ai.conversation.prepare` (read the turn's context,
 claim its number), :mod:`~voice_ai.conversation.listen` (STT), :mod:`~voice_ai.conversation.decide` (retrieval, the
@@ -409,6 +409,16 @@ class CallEngine:
         said = await TransferReturn(self.runtime).transfer_failed(
             domain_uuid, call_uuid, destination=destination, context=context, cause=cause, sample_rate=sample_rate
         )
+        return said.text, said.audio
+
+    async def announcement(
+        self, domain_uuid: uuid.UUID, call_uuid: str, *, sample_rate: int
+    ) -> tuple[str, Audio | None]:
+        """A streaming call's announced transfer: the line the person who answers hears first, as ``POST
+        /v1/calls/{call_uuid}/announcement`` makes it (noted in the call's log); the text and its samples."""
+        from voice_ai.conversation.transfer_return import TransferReturn
+
+        said = await TransferReturn(self.runtime).announcement(domain_uuid, call_uuid, sample_rate=sample_rate)
         return said.text, said.audio
 
 

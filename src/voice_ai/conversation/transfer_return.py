@@ -176,8 +176,9 @@ class TransferReturn:
         samples = spoken.audio.resampled(sample_rate) if spoken.audio is not None and sample_rate else None
         return Said(text, spoken.audio_uuid, samples)
 
-    async def announcement(self, domain_uuid: uuid.UUID, call_uuid: str) -> Said:
-        """The line an announced transfer plays to the person who answers (noted in the call's log)."""
+    async def announcement(self, domain_uuid: uuid.UUID, call_uuid: str, *, sample_rate: int | None = None) -> Said:
+        """The line an announced transfer plays to the person who answers (noted in the call's log); with
+        ``sample_rate`` (a streaming call) also its samples at that rate."""
         sessions = self.runtime.sessionmaker
         async with sessions() as session:
             await tenant_name(session, domain_uuid)
@@ -206,7 +207,8 @@ class TransferReturn:
         await self._store(
             domain_uuid, conversation.voice_conversation_uuid, spoken, role="system", action="announcement"
         )
-        return Said(text, spoken.audio_uuid)
+        samples = spoken.audio.resampled(sample_rate) if spoken.audio is not None and sample_rate else None
+        return Said(text, spoken.audio_uuid, samples)
 
     async def _store(
         self, domain_uuid: uuid.UUID, conversation_uuid: uuid.UUID, spoken: Spoken, *, role: str, action: str

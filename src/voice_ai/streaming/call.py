@@ -664,7 +664,15 @@ class StreamingCall:
             )
             ring = getattr(self.transport, "ring", None)
             if callable(ring):  # rings for the rule's time; nobody took the call → back with the secretary
-                cause = await ring(target.destination, target.context, ring_time(target.ring_seconds))
+                announcement = await self._announcement() if target.announce else None
+                if self._gone:  # the caller left while the line was made
+                    await self._came_back(target.destination, target.context, CALLER_LEFT)
+                    return
+                seconds = ring_time(target.ring_seconds)
+                if announcement is not None:
+                    cause = await ring(target.destination, target.context, seconds, announcement=announcement)
+                else:
+                    cause = await ring(target.destination, target.context, seconds)
                 if cause is not None:
                     await self._came_back(target.destination, target.context, cause)
                     return
@@ -688,6 +696,21 @@ class StreamingCall:
             self._finish()
         else:
             self._listening()
+
+    async def _announcement(self) -> Clip | None:
+        """An announced transfer's line (who is calling and why, "press 1"), made while the caller waits; None —
+        the transfer rings unannounced, as in the turn-based flow — when it cannot be made or spoken."""
+        try:
+            text, audio = await self.engine.announcement(self.domain_uuid, self.call_uuid, sample_rate=self.sample_rate)
+        except Exception:  # nothing about the line may keep the caller from the transfer
+            logger.warning(
+                "call %s: the announcement could not be made: ringing unannounced", self.call_uuid, exc_info=True
+            )
+            return None
+        if audio is None or not audio.pcm:
+            return None
+        self._emit({"type": "announcement", "text": text})
+        return Clip(f"announcement.{self._next_seq()}", text, audio.resampled(self.sample_rate))
 
     async def _came_back(self, destination: str, context: str | None, cause: str) -> None:
         """The transfer rang and nobody took it (docs/transfers.md): the secretary says what happened (stored, the

@@ -153,6 +153,14 @@ class StreamingEngine(Protocol):
         the secretary says now and its samples at ``sample_rate``."""
         ...
 
+    async def announcement(
+        self, domain_uuid: uuid.UUID, call_uuid: str, *, sample_rate: int
+    ) -> tuple[str, Audio | None]:
+        """An announced transfer's line (who is calling and why, "press 1"): the same as ``POST
+        /v1/calls/{call_uuid}/announcement`` (noted in the call's log); the text and its samples at ``sample_rate``
+        (None: it could not be spoken, and the transfer rings unannounced)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Clip:

@@ -20,6 +20,11 @@ queue is dropped; a clip whose ``::play`` event arrives after that is not played
 Ring (a transfer that may come back, :meth:`FreeswitchTransport.ring`): the ``bridge`` application queued on the parked
 call with ``continue_on_fail`` — CHANNEL_BRIDGE: answered, the call is handed over; the bridge's
 CHANNEL_EXECUTE_COMPLETE: its ``originate_disposition`` is the cause, and the call stays ours (docs/transfers.md).
+Announced (the rule's ``announce``): the line goes to mod_audio_stream like a clip, but only to have it written as
+a file on the FreeSWITCH host (:meth:`FreeswitchTransport.stage`); the bridge's originate gets a group confirm that
+runs ``voice_ai_announce.lua`` on the department's leg when it answers — the line, then 1 to take the call — while
+the caller still hears the ringback. The script marks the caller's channel ``voice_ai_announce=answered`` before the
+line plays, so a bridge that fails after it was declined (DECLINED).
 
 One-way transfer (the fall-backs): the turn-based flow's channel variables and its transfer string
 (``XML,inline:lua:<scripts>/voice_ai_no_route.lua`` — a transfer that does not route reaches the no-route script,
@@ -35,6 +40,7 @@ import base64
 import contextlib
 import json
 import logging
+import re
 from collections import deque
 from typing import Any, Protocol
 
@@ -51,6 +57,10 @@ from voice_ai.streaming.freeswitch.esl import EslConnection, EslError, EslEvent
 logger = logging.getLogger(__name__)
 
 NO_ROUTE_SCRIPT = "voice_ai_no_route.lua"
+ANNOUNCE_SCRIPT = "voice_ai_announce.lua"  # an announced transfer's group confirm, on the department's leg
+ANSWER_WAIT_S = 5  # after each play of the announcement (voice_ai/transfer.lua's ANSWER_WAIT_MS)
+STAGE_S = 5.0  # how long mod_audio_stream may take to write the announcement's file
+FILE_PATH = re.compile(r"^/[A-Za-z0-9._/-]{1,255}$")  # a file the module wrote (one plain token for the lua app)
 RINGBACK = "%(1000,4000,425)"  # Brazil's ring tone, as the Lua flow's (a channel's own ringback wins)
 RING_GRACE_S = 15.0  # past the ring time, FreeSWITCH has not said how the bridge ended: give up on it
 CALLER_GONE_S = 2.0  # an early NO_ANSWER: how long the caller's hang-up may take to arrive
@@ -88,6 +98,8 @@ class FreeswitchTransport:
         self._files: dict[str, str] = {}  # file given to FreeSWITCH → clip id (until its PLAYBACK_STOP)
         self._dropped: set[str] = set()
         self._ringing: asyncio.Future[str | None] | None = None  # ring(): None (answered) or the failure cause
+        self._announced = False  # the ringing has a group confirm (an announced transfer)
+        self._staged: dict[str, asyncio.Future[str]] = {}  # stage(): clip id → the file the module wrote
         self._caller_left = asyncio.Event()
         self._current: str | None = None  # the clip in FreeSWITCH (``playback`` sent, no PLAYBACK_STOP yet)
         self._opened = False  # PLAYBACK_START of the current clip seen
@@ -106,6 +118,10 @@ class FreeswitchTransport:
         if self.ended:
             return
         self._queue.append(clip.id)
+        await self._send_audio(clip)
+
+    async def _send_audio(self, clip: Clip) -> None:
+        """``streamAudio`` to mod_audio_stream: it writes the WAV to a file and fires ``::play`` with its path."""
         data = {"audioDataType": "wav", "sampleRate": clip.audio.sample_rate, "clip": clip.id}
         data["audioData"] = base64.b64encode(clip.audio.wav()).decode("ascii")
         await self.ws.send_text(json.dumps({"type": "streamAudio", "data": data}, separators=(",", ":")))
@@ -176,11 +192,15 @@ class FreeswitchTransport:
             logger.error("call %s: transfer to %s@%s refused: %s", self.uuid, destination, context, answer)
             await self.fail(f"FreeSWITCH refused the transfer to {destination}@{context}", force=True)
 
-    async def ring(self, destination: str, context: str | None, ring_seconds: int) -> str | None:
+    async def ring(
+        self, destination: str, context: str | None, ring_seconds: int, announcement: Clip | None = None
+    ) -> str | None:
         """Ring ``destination`` with the ``bridge`` application on the parked call (``continue_on_fail``: a failed
         bridge leaves the caller with us; checked on FreeSWITCH 1.10.12, docs/transfers.md): the caller hears the
         ringback meanwhile; CHANNEL_BRIDGE → connected (the audio stream stops, the call is no longer ours: None);
-        the bridge's CHANNEL_EXECUTE_COMPLETE → its ``originate_disposition`` (NO_ANSWER, USER_BUSY…)."""
+        the bridge's CHANNEL_EXECUTE_COMPLETE → its ``originate_disposition`` (NO_ANSWER, USER_BUSY…), or DECLINED
+        when the person heard ``announcement`` and did not take the call. An announcement that cannot be staged
+        rings unannounced."""
         context = context or self.channel.fallback_context
         if not safe_destination(destination) or not safe_context(context):
             raise ValueError(f"not a dialplan destination: {destination!r}@{context!r}")
@@ -197,13 +217,25 @@ class FreeswitchTransport:
             options.append(f"domain_uuid={channel.domain_uuid}")
         if safe_context(channel.domain_name):
             options.append(f"domain_name={channel.domain_name}")
+        leg, confirm_s = "", 0
+        path = await self.stage(announcement) if announcement is not None else None
+        if announcement is not None and path is not None:
+            # originate_timeout bounds the whole attempt; the leg rings ring_seconds (leg_timeout), and once it
+            # answers the group confirm gets confirm_s more (group_confirm_timeout) — the script bounds itself too
+            confirm_s = confirm_seconds(announcement)
+            options[0] = f"originate_timeout={ring_seconds + confirm_s}"
+            script = f"lua {self._script(ANNOUNCE_SCRIPT)} {path} {self.uuid}"
+            options += ["group_confirm_key=exec", f"group_confirm_file={script}", f"group_confirm_timeout={confirm_s}"]
+            leg = f"[leg_timeout={ring_seconds}]"
+            await self._set_vars({"voice_ai_announce": None})
+        self._announced = path is not None
         self._ringing = asyncio.get_running_loop().create_future()
         started = asyncio.get_running_loop().time()
         try:
             await self.esl.execute(
-                "bridge", f"{{{','.join(options)}}}loopback/{destination}/{context}", event_lock=True
+                "bridge", f"{{{','.join(options)}}}{leg}loopback/{destination}/{context}", event_lock=True
             )
-            cause = await asyncio.wait_for(asyncio.shield(self._ringing), ring_seconds + RING_GRACE_S)
+            cause = await asyncio.wait_for(asyncio.shield(self._ringing), ring_seconds + confirm_s + RING_GRACE_S)
         except (EslError, TimeoutError) as exc:
             logger.warning("call %s: ringing %s@%s: %s", self.uuid, destination, context, exc)
             await self._api(f"uuid_break {self.uuid} all")
@@ -211,7 +243,7 @@ class FreeswitchTransport:
         finally:
             self._ringing = None
         early = asyncio.get_running_loop().time() - started < ring_seconds - 0.5
-        if cause is not None and early and failure_kind(cause) == "no_answer":
+        if cause is not None and early and failure_kind(cause) == "no_answer" and cause != "DECLINED":
             # a caller who hangs up while it rings ends the attempt NO_ANSWER before the ring time (as in the Lua flow)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._caller_left.wait(), CALLER_GONE_S)
@@ -276,7 +308,10 @@ class FreeswitchTransport:
                 ringing.set_result(None)
                 return
             if event.name == "CHANNEL_EXECUTE_COMPLETE" and event.get("Application") == "bridge":
-                ringing.set_result(event.get("variable_originate_disposition") or "NORMAL_CLEARING")
+                if self._announced and event.get("variable_voice_ai_announce") == "answered":
+                    ringing.set_result("DECLINED")  # the person heard the announcement and did not press 1
+                else:
+                    ringing.set_result(event.get("variable_originate_disposition") or "NORMAL_CLEARING")
                 return
         if event.subclass == "mod_audio_stream::play":
             await self._on_file(event.body)
@@ -309,6 +344,11 @@ class FreeswitchTransport:
             clip, path = str(data["clip"]), str(data["file"])
         except (ValueError, KeyError, TypeError):
             logger.warning("call %s: a mod_audio_stream::play event without our clip id or a file", self.uuid)
+            return
+        staged = self._staged.get(clip)
+        if staged is not None:  # not to play: its file is an announcement's (stage())
+            if not staged.done() and FILE_PATH.match(path):
+                staged.set_result(path)
             return
         if clip in self._dropped or clip not in self._queue or self.ended or "\n" in path:
             return  # stopped (barge-in) before its file existed
@@ -346,9 +386,27 @@ class FreeswitchTransport:
 
     def dialplans(self) -> str:
         """The turn-based flow's transfer dialplans: XML, then the no-route script when XML has no extension."""
-        if self.channel.scripts_dir:
-            return f"XML,inline:lua:{self.channel.scripts_dir}/{NO_ROUTE_SCRIPT}"
-        return f"XML,inline:lua:{NO_ROUTE_SCRIPT}"
+        return f"XML,inline:lua:{self._script(NO_ROUTE_SCRIPT)}"
+
+    def _script(self, name: str) -> str:
+        """One of our entry scripts, by its path when the entry script told us its folder."""
+        return f"{self.channel.scripts_dir}/{name}" if self.channel.scripts_dir else name
+
+    async def stage(self, clip: Clip) -> str | None:
+        """Have mod_audio_stream write ``clip`` as a file on the FreeSWITCH host, without playing it; its path, or
+        None when the module did not say within ``STAGE_S`` (or the call is no longer ours)."""
+        if self.ended:
+            return None
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._staged[clip.id] = future
+        try:
+            await self._send_audio(clip)
+            return await asyncio.wait_for(future, STAGE_S)
+        except (TimeoutError, ConnectionError, RuntimeError) as exc:
+            logger.warning("call %s: the announcement's file was not written (%s): ringing unannounced", self.uuid, exc)
+            return None
+        finally:
+            self._staged.pop(clip.id, None)
 
     async def _api(self, command: str) -> str:
         try:
@@ -361,6 +419,12 @@ class FreeswitchTransport:
         for name, value in values.items():
             # uuid_setvar with no value unsets the variable (a value left by an earlier pass must not survive)
             await self._api(f"uuid_setvar {self.uuid} {name}" + (f" {value}" if value else ""))
+
+
+def confirm_seconds(announcement: Clip) -> int:
+    """How long an answered announced transfer may take: the line twice, each followed by the wait for the key,
+    and a margin (the leg's time limit once it answers: originate's ``group_confirm_timeout``)."""
+    return int(2 * (announcement.audio.duration_s + ANSWER_WAIT_S)) + 5
 
 
 def _one_line(text: str) -> str:

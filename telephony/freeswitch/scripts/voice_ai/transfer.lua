@@ -95,4 +95,24 @@ function M.announce(other, path)
   return false
 end
 
+--- The streaming flow's announced transfer (voice_ai_announce.lua, run by originate's group confirm on the answered
+--- leg `other`): the line at `path`, then the key as in `announce`. First the caller's channel (`caller_uuid`) gets
+--- `voice_ai_announce=answered`: whatever ends the attempt from then on (another key, silence, the person hanging
+--- up) is a decline, and the caller's bridge ends knowing it (the service says DECLINED). Without a readable line
+--- (not a plain absolute file name, or no such file) it returns at once: the call is connected unannounced, never
+--- lost. Returns true when the person took the call.
+function M.confirm(other, api, path, caller_uuid)
+  local readable = type(path) == "string" and path:match("^/[%w%._/%-]+$") ~= nil and io.open(path, "rb")
+  if not readable then
+    other:consoleLog("warning", "[voice_ai] announced transfer: no announcement file (" .. tostring(path) ..
+      "): connecting unannounced\n")
+    return true
+  end
+  readable:close()
+  if type(caller_uuid) == "string" and caller_uuid:match("^[%w%-]+$") then
+    api:execute("uuid_setvar", caller_uuid .. " voice_ai_announce answered")
+  end
+  return M.announce(other, path)
+end
+
 return M
