@@ -4,6 +4,7 @@
 local emulator = require("emulator")
 local fake_client = require("fake_client")
 local real_http = require("voice_ai.http")
+local transfer = require("voice_ai.transfer")
 
 local SOUNDS = "sounds/voice_ai"
 local BLIND = { voice_ai_transfer_mode = "blind" } -- the one-way dialplan transfer (the no-route machinery)
@@ -835,9 +836,19 @@ describe("transfers that come back", function()
       caller = { steps = { { say = QUESTION } }, dial = { ["203"] = { press = "1" } } },
     })
     assert.are.equal(1, #svc:made("announcement"))
+    -- played by originate's group confirm on the answered leg (the caller keeps hearing the ringback)
+    local o = ops(t, "originate")[1]
+    local line = transfer.confirm_seconds(AUDIO[ANNOUNCE]) -- the line the call fetched
+    assert.are.same({ "exec", tostring(line), "30", tostring(30 + line) }, { o.settings.group_confirm_key,
+      o.settings.group_confirm_timeout, o.settings.leg_timeout, o.settings.originate_timeout })
+    assert.are.same({ "lua", "voice_ai_announce.lua" }, { o.confirm.app, o.confirm.script })
+    assert.matches("^spec%-call%-%d+$", o.confirm.args[2]) -- the caller's channel, which the script marks
+    assert.is_true(o.confirm.ok, o.confirm.error)
+    assert.is_true(line > 2 * 5 and line < 60) -- the line twice and 5 s after each, read from the WAV
     local heard = ops(t, "announce")
     assert.are.equal(1, #heard)
     assert.are.same({ true, "1" }, { heard[1].ok, heard[1].digits })
+    assert.are.equal("answered", t.variables.voice_ai_announce)
     assert.is_true(ops(t, "bridge")[1].ok)
     assert.are.equal("transferred", svc:made("end")[1].payload.outcome)
   end)
@@ -867,6 +878,8 @@ describe("transfers that come back", function()
       caller = { steps = { { say = QUESTION } } },
     })
     assert.are.equal(0, #ops(t, "announce"))
+    assert.is_nil(ops(t, "originate")[1].settings.group_confirm_key)
+    assert.is_nil(ops(t, "originate")[1].settings.leg_timeout)
     assert.is_true(ops(t, "bridge")[1].ok)
   end)
 

@@ -83,3 +83,42 @@ describe("a streaming call's announced transfer (voice_ai_announce.lua → trans
     assert.are.equal(0, #fs.calls)
   end)
 end)
+
+describe("the dial string of an announced transfer", function()
+  local function wav(seconds)
+    local path = os.tmpname()
+    local rate, bytes = 8000, math.floor(8000 * 2 * seconds)
+    local f = assert(io.open(path, "wb"))
+    f:write("RIFF", string.pack("<I4", 36 + bytes), "WAVEfmt ", string.pack("<I4I2I2I4I4I2I2", 16, 1, 1, rate,
+      rate * 2, 2, 16), "data", string.pack("<I4", bytes), string.rep("\0", bytes))
+    f:close()
+    return path
+  end
+
+  it("rings the leg for the ring time and gives the group confirm the line twice, 5 s after each", function()
+    local line = wav(3)
+    local dial, ring, announced = transfer.dial_string("203", "acme", { ring_seconds = 20, call_uuid = CALLER,
+      announcement = line, scripts_dir = "/usr/share/freeswitch/scripts" })
+    os.remove(line)
+    assert.are.same({ 20, true }, { ring, announced })
+    local confirm = 2 * (3 + 5) + 5
+    assert.are.equal("{originate_timeout=" .. (20 + confirm) .. ",ignore_early_media=true,group_confirm_key=exec," ..
+      "group_confirm_file=lua /usr/share/freeswitch/scripts/voice_ai_announce.lua " .. line .. " " .. CALLER ..
+      ",group_confirm_timeout=" .. confirm .. ",voice_ai_call_uuid=" .. CALLER .. "}[leg_timeout=20]loopback/203/acme",
+      dial)
+  end)
+
+  it("is plain when the line or the caller cannot go into it safely", function()
+    for _, opts in ipairs({ { announcement = "/tmp/a,b.wav" }, { announcement = "/tmp/x.wav", call_uuid = "a b" },
+      { announcement = "relative.wav" } }) do
+      opts.call_uuid = opts.call_uuid or CALLER
+      local dial, _, announced = transfer.dial_string("203", "acme", opts)
+      assert.is_false(announced)
+      assert.is_nil(dial:find("group_confirm", 1, true))
+    end
+  end)
+
+  it("a line it cannot read as a WAV gets the fallback time", function()
+    assert.are.equal(transfer.CONFIRM_FALLBACK, transfer.confirm_seconds("/no/such/file.wav"))
+  end)
+end)

@@ -400,16 +400,23 @@ function Call:put_through(t)
     announcement = self:fetch_announcement()
   end
   local cfg = self.cfg
-  local dial, ring = transfer.dial_string(destination, context, {
+  local dial, ring, announced = transfer.dial_string(destination, context, {
     ring_seconds = t.ring_seconds, caller_id_number = clean_number(cfg.caller_id_number),
     caller_id_name = clean_text(cfg.caller_id_name, 80), domain_uuid = cfg.domain_uuid,
-    domain_name = cfg.domain_name, call_uuid = cfg.call_uuid,
+    domain_name = cfg.domain_name, call_uuid = cfg.call_uuid, announcement = announcement,
+    scripts_dir = self.scripts_dir,
   })
   self.log:notice("ringing %s@%s for %d s%s (%s)", destination, context, ring,
-    announcement and ", announced" or "", t.department and ("department " .. tostring(t.department)) or "operator")
+    announced and ", announced" or "", t.department and ("department " .. tostring(t.department)) or "operator")
   self.phase = "ringing"
+  if announced then -- voice_ai_announce.lua marks it "answered" when the person hears the line
+    self.session:setVariable("voice_ai_announce", "ringing")
+  end
   local began = self.client:now()
   local other, cause = transfer.ring(self.fs, self.session, dial)
+  if not other and announced and self.session:getVariable("voice_ai_announce") == "answered" then
+    cause = "DECLINED" -- the person heard who was calling and did not press 1
+  end
   if not other then
     -- a caller who hangs up while it rings ends the attempt too, and FreeSWITCH reports it as NO_ANSWER (or
     -- ORIGINATOR_CANCEL) before the caller's channel is down (seen on the real FreeSWITCH 1.10.12: ~50 ms later).
@@ -422,14 +429,8 @@ function Call:put_through(t)
       self.fs.msleep(50)
     end
   end
-  if other and announcement and self.session:ready() then
-    self.phase = "announcement"
-    if not transfer.announce(other, announcement) then
-      other, cause = nil, "DECLINED"
-    end
-  end
   if not self.session:ready() then
-    if other and other:ready() then -- the caller left while it rang or while the person heard who was calling
+    if other and other:ready() then -- the caller left as the person took the call
       other:hangup("ORIGINATOR_CANCEL")
     end
     return true

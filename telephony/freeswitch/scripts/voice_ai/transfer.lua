@@ -11,11 +11,12 @@
 --- originate generates for an answered caller.
 ---
 --- An announced transfer plays a line (who is calling and why) to the person who answered, who presses 1 to take
---- the call; any other key, silence or a hang-up declines it (`DECLINED`). Then `freeswitch.bridge` connects both
---- legs until one hangs up.
+--- the call; any other key, silence or a hang-up declines it (`DECLINED`). The line is played by originate's own
+--- group confirm (`group_confirm_key=exec`: voice_ai_announce.lua on the answered leg, `M.confirm`), so the caller
+--- keeps hearing the ringback meanwhile and `freeswitch.Session` returns only a leg that took the call. Then
+--- `freeswitch.bridge` connects both legs until one hangs up.
 ---
---- The `bridge` application would not do: when it fails, it hangs up the caller (unless continue_on_fail), and it
---- leaves no moment between the answer and the connection for the announcement.
+--- The `bridge` application would not do: when it fails, it hangs up the caller (unless continue_on_fail).
 ---
 --- Like every module here, FreeSWITCH's objects come in as parameters.
 local M = {}
@@ -26,6 +27,9 @@ M.MAX_RING = 120
 M.RINGBACK = "%(1000,4000,425)" -- Brazil's ring tone: 425 Hz, 1 s on, 4 s off
 M.ACCEPT_KEY = "1"
 M.ANSWER_WAIT_MS = 5000 -- after each play of the announcement
+M.ANNOUNCE_SCRIPT = "voice_ai_announce.lua"
+M.CONFIRM_FALLBACK = 60 -- seconds for the announcement when the line's length cannot be read
+local PLAIN_PATH = "^/[%w%._/%-]+$" -- one token of the lua app's arguments: no space, comma or brace
 
 --- A value for a dial string's `{name=value,…}`: nothing that would end the value or the block, no quote or `$`.
 local function dial_value(value)
@@ -37,16 +41,56 @@ local function dial_value(value)
 end
 M.dial_value = dial_value
 
+--- How long an answered announced transfer may take: the line (its WAV header read) twice, each followed by the wait
+--- for the key, and a margin; CONFIRM_FALLBACK when the file cannot be read as a WAV.
+function M.confirm_seconds(path)
+  local f = io.open(path, "rb")
+  local head = f and f:read(44)
+  local size = f and f:seek("end")
+  if f then
+    f:close()
+  end
+  if not head or #head < 44 or head:sub(1, 4) ~= "RIFF" or head:sub(9, 12) ~= "WAVE" then
+    return M.CONFIRM_FALLBACK
+  end
+  local byte_rate = string.unpack("<I4", head, 29)
+  if byte_rate == 0 then
+    return M.CONFIRM_FALLBACK
+  end
+  local line = (size - 44) / byte_rate
+  return math.floor(2 * (line + M.ANSWER_WAIT_MS / 1000)) + 5
+end
+
 --- The dial string of an attempt: `{originate_timeout=…,ignore_early_media=true,…}loopback/<dest>/<context>`.
 --- `opts`: ring_seconds (bounded), caller_id_number, caller_id_name (what the department's phone shows),
 --- domain_uuid, domain_name, call_uuid (`voice_ai_call_uuid` on the new leg: the department's dialplan and CDRs
---- can tie it to the conversation). `destination` and `context` must already be plain dialplan tokens.
+--- can tie it to the conversation; the caller's channel, which voice_ai_announce.lua marks). `destination` and
+--- `context` must already be plain dialplan tokens. `opts.announcement` (a local WAV) and `opts.scripts_dir` make
+--- it announced: the leg rings `ring` s (`[leg_timeout]`); once answered, originate's group confirm runs
+--- voice_ai_announce.lua on it with `confirm_seconds` more (`group_confirm_timeout`); `originate_timeout` bounds
+--- the whole. Returns the dial string, the ring time and whether it is announced.
 function M.dial_string(destination, context, opts)
   local ring = math.floor(math.max(M.MIN_RING, math.min(M.MAX_RING, tonumber(opts.ring_seconds) or M.DEFAULT_RING)))
   local vars = {
     "originate_timeout=" .. ring,
     "ignore_early_media=true",
   }
+  local leg = ""
+  local line, caller = opts.announcement, opts.call_uuid
+  local announced = type(line) == "string" and line:match(PLAIN_PATH) ~= nil and type(caller) == "string" and
+    caller:match("^[%w%-]+$") ~= nil
+  if announced then
+    local script = M.ANNOUNCE_SCRIPT
+    if type(opts.scripts_dir) == "string" and opts.scripts_dir:match(PLAIN_PATH) then
+      script = opts.scripts_dir .. "/" .. script
+    end
+    local confirm = M.confirm_seconds(line)
+    vars[1] = "originate_timeout=" .. (ring + confirm)
+    vars[#vars + 1] = "group_confirm_key=exec"
+    vars[#vars + 1] = "group_confirm_file=lua " .. script .. " " .. line .. " " .. caller
+    vars[#vars + 1] = "group_confirm_timeout=" .. confirm
+    leg = "[leg_timeout=" .. ring .. "]"
+  end
   local extra = {
     { "origination_caller_id_number", opts.caller_id_number },
     { "origination_caller_id_name", opts.caller_id_name },
@@ -60,7 +104,7 @@ function M.dial_string(destination, context, opts)
       vars[#vars + 1] = pair[1] .. "=" .. value
     end
   end
-  return "{" .. table.concat(vars, ",") .. "}loopback/" .. destination .. "/" .. context, ring
+  return "{" .. table.concat(vars, ",") .. "}" .. leg .. "loopback/" .. destination .. "/" .. context, ring, announced
 end
 
 --- Ring the destination. Returns the answered leg, or nil and FreeSWITCH's cause.
@@ -95,14 +139,14 @@ function M.announce(other, path)
   return false
 end
 
---- The streaming flow's announced transfer (voice_ai_announce.lua, run by originate's group confirm on the answered
+--- An announced transfer, either flow's (voice_ai_announce.lua, run by originate's group confirm on the answered
 --- leg `other`): the line at `path`, then the key as in `announce`. First the caller's channel (`caller_uuid`) gets
 --- `voice_ai_announce=answered`: whatever ends the attempt from then on (another key, silence, the person hanging
 --- up) is a decline, and the caller's bridge ends knowing it (the service says DECLINED). Without a readable line
 --- (not a plain absolute file name, or no such file) it returns at once: the call is connected unannounced, never
 --- lost. Returns true when the person took the call.
 function M.confirm(other, api, path, caller_uuid)
-  local readable = type(path) == "string" and path:match("^/[%w%._/%-]+$") ~= nil and io.open(path, "rb")
+  local readable = type(path) == "string" and path:match(PLAIN_PATH) ~= nil and io.open(path, "rb")
   if not readable then
     other:consoleLog("warning", "[voice_ai] announced transfer: no announcement file (" .. tostring(path) ..
       "): connecting unannounced\n")

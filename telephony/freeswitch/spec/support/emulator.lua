@@ -1108,16 +1108,21 @@ function M.new(opts)
   -- answered (NO_ANSWER after originate_timeout); { caller_hangs_up = true } — the caller hangs up while it rings
   -- (the attempt ends at once, NO_ANSWER or `cancel_cause`; the caller's channel is down at the next blocking
   -- call); otherwise answered: `press` is the key the person presses while the announcement plays (none:
-  -- nothing), `hangs_up` that they hang up during it, `talk_ms` how long the bridged call lasts.
+  -- nothing), `hangs_up` that they hang up during it, `talk_ms` how long the bridged call lasts. An announced
+  -- attempt (`group_confirm_key=exec`, `group_confirm_file=lua <script> <args…>`) runs that script on the answered
+  -- leg as originate's group confirm does (its own `session`, `argv`); a leg it leaves down fails the attempt
+  -- NORMAL_CLEARING (seen on 1.10.12). `[leg_timeout=N]` after the `{…}` is the leg's own ring time.
   local function originate(...)
     local m = "freeswitch::Session"
     local dial, a_leg = check_args(m, 1, 2, ...)
     dial = want_string(m, 1, dial)
     local vars, target = dial:match("^{([^}]*)}(.*)$")
     vars, target = vars or "", target or dial
+    local leg_vars, rest = target:match("^%[([^%]]*)%](.*)$")
+    target = rest or target
     local destination, context = target:match("^loopback/([^/]+)/([^/]+)$")
     local settings = {}
-    for pair in vars:gmatch("[^,]+") do
+    for pair in (vars .. "," .. (leg_vars or "")):gmatch("[^,]+") do
       local name, value = pair:match("^([^=]+)=(.*)$")
       if name then
         settings[name] = value
@@ -1136,7 +1141,7 @@ function M.new(opts)
       other.cause = plan.cancel_cause or "NO_ANSWER" -- what 1.10.12 reported
     elseif plan.cause then
       if plan.cause == "NO_ANSWER" then
-        clock_ms = clock_ms + 1000 * (tonumber(settings.originate_timeout) or 60)
+        clock_ms = clock_ms + 1000 * (tonumber(settings.leg_timeout or settings.originate_timeout) or 60)
       end
       other.cause = plan.cause
     elseif not destination then
@@ -1158,6 +1163,9 @@ function M.new(opts)
     end
     function leg:getVariable(name)
       return other.variables[name]
+    end
+    function leg:consoleLog(level, text)
+      event("other_log", { destination = destination, level = level, text = text })
     end
     function leg:hangup(cause)
       if other.up then
@@ -1195,6 +1203,30 @@ function M.new(opts)
       end
       heard.digits = digits
       return digits
+    end
+    if other.answered and settings.group_confirm_key == "exec" then
+      local words = {}
+      for word in (settings.group_confirm_file or ""):gmatch("%S+") do
+        words[#words + 1] = word
+      end
+      local confirm = { app = words[1], script = words[2], args = { table.unpack(words, 3) } }
+      entry.confirm = confirm
+      local chunk, failure = nil, "not the lua app: " .. tostring(words[1])
+      if words[1] == "lua" and words[2] then
+        local script_env = setmetatable({ session = leg, freeswitch = fs, argv = confirm.args }, { __index = _G })
+        -- mod_lua finds a relative script in its script directory (here: the checkout's scripts/)
+        local path = words[2]:sub(1, 1) == "/" and words[2] or ((opts.script_directory or "scripts") .. "/" .. words[2])
+        chunk, failure = loadfile(path, "t", script_env)
+      end
+      local ran = false
+      if chunk then
+        ran, failure = pcall(chunk)
+      end
+      confirm.ok, confirm.error = ran, not ran and tostring(failure) or nil
+      if not other.up then -- declined: originate has no winner
+        entry.answered, other.answered = false, false
+        other.cause = "NORMAL_CLEARING"
+      end
     end
     return leg
   end
@@ -1236,6 +1268,13 @@ function M.new(opts)
         end
       end
       return "false"
+    elseif name == "uuid_setvar" then
+      local target, variable, value = tostring(args):match("^(%S+)%s+(%S+)%s*(.-)$")
+      if target ~= uuid or not ready() then
+        return "-ERR No such channel!\n"
+      end
+      channel.variables[variable] = value ~= "" and value or nil
+      return "+OK\n"
     elseif name == "uuid_break" or name == "uuid_audio_stream" then
       return ready() and "+OK Success\n" or "-ERR Operation Failed\n"
     end
