@@ -48,8 +48,8 @@ def test_install_copies_scripts_and_sounds(tmp_path: Path) -> None:
         "stream.lua",
         "transfer.lua",
     ]
-    # the entry scripts: the call, the one FreeSWITCH runs when a transfer finds no extension, and the one a
-    # streaming call's announced transfer runs on the department's leg
+    # the entry scripts: the call, the one FreeSWITCH runs when a transfer finds no extension, and the one an
+    # announced transfer runs on the department's leg
     assert sorted(p.name for p in scripts.glob("*.lua")) == [
         "other_app.lua",
         "secretary_ai.lua",

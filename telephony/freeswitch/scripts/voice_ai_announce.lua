@@ -1,6 +1,6 @@
---- Run by FreeSWITCH on the department's leg of a streaming call's announced transfer (docs/transfers.md,
---- "Streaming calls"), not by a dialplan of yours. The service rings the department with the `bridge` application
---- and originate's group confirm:
+--- Run by FreeSWITCH on the department's leg of an announced transfer (docs/transfers.md, "The announced
+--- transfer"), not by a dialplan of yours. Both call flows ring the department with originate's group confirm (the
+--- turn-based flow through freeswitch.Session, the streaming service through the `bridge` application):
 ---   {group_confirm_key=exec,group_confirm_file=lua <scripts>/voice_ai_announce.lua <line.wav> <caller uuid>,…}
 --- When the department answers, originate runs this on the answered leg while the caller still hears the ringback:
 --- the line (who is calling and why) plays, and the person presses 1 to take the call. Any other key, silence
