@@ -3,8 +3,8 @@
 --- turn-based flow through freeswitch.Session, the streaming service through the `bridge` application):
 ---   {group_confirm_key=exec,group_confirm_file=lua <scripts>/voice_ai_announce.lua <line.wav> <caller uuid>,…}
 --- When the department answers, originate runs this on the answered leg (the caller is still ringing: a phone that
---- rang first keeps the caller's ringback going): the line (who is calling and why) plays, and the person presses 1 to take the call. Any other key, silence
---- (twice, 5 s after the line) or hanging up declines it. The caller's channel gets `voice_ai_announce=answered`
+--- rang first keeps the caller's ringback going): the line (who is calling and why) plays, and the person presses 1
+--- to take the call. Any other key, silence (twice, 5 s after the line) or hanging up declines it. The caller's channel gets `voice_ai_announce=answered`
 --- before the line plays, so the call flow reads, when the attempt fails, that the person answered and did not take
 --- the call (DECLINED). A leg still up when this returns is the one originate connects.
 ---
