@@ -20,6 +20,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "closed_now": "No momento estamos fechados.",
         "we_open": "Abrimos {when}.",
         "operator_closed": "No momento não há atendentes disponíveis.",
+        "open_now": "Sim, estamos abertos agora. Posso ajudar em mais alguma coisa?",
+        "department_open_now": "Sim, o setor {department} está atendendo agora.",
         # -- message taking (issue 13, conversation/message_taking.py) -----------------------------------------
         "message_ask_name": "Claro, vou anotar o seu recado. Qual é o seu nome?",
         "message_ask_name_again": "Desculpe, não entendi o seu nome. Pode repetir, por favor?",
@@ -60,6 +62,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "closed_now": "We are closed right now.",
         "we_open": "We open {when}.",
         "operator_closed": "No one is available to take your call right now.",
+        "open_now": "Yes, we are open now. Can I help with anything else?",
+        "department_open_now": "Yes, {department} is open now.",
         # -- message taking (issue 13, conversation/message_taking.py) -----------------------------------------
         "message_ask_name": "Of course, I'll take a message. What is your name?",
         "message_ask_name_again": "Sorry, I didn't catch your name. Could you repeat it, please?",

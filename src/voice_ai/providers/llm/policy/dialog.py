@@ -54,6 +54,7 @@ from voice_ai.providers.llm.policy.intents import (
     is_no,
     is_yes,
 )
+from voice_ai.providers.llm.policy.open_now import asks_if_open_now, open_now_reply
 from voice_ai.providers.llm.policy.phrases import PHRASES
 from voice_ai.providers.llm.policy.routing import keyword_score, route
 from voice_ai.providers.llm.text import fold, same_word, tokens
@@ -180,6 +181,12 @@ class DialogPolicyLLM(LLMProvider):
             if asks_for_person(user) or match is None:
                 return _transfer(None, say)
             return _transfer(match.target, say)
+
+        names = [context.company_name or "", *(t.department for t in context.transfer_targets)]
+        if context.opening is not None and asks_if_open_now(user, names):  # only the schedule knows what is open now
+            reply = open_now_reply(user, context, say["offer"])
+            if reply is not None:
+                return _decision(reply, "continue")
 
         is_question = bool(QUESTION_START.search(folded)) or (
             bool(QUESTION.search(folded)) and not REQUEST.search(folded)
