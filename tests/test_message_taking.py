@@ -200,6 +200,39 @@ def test_the_capture_bounds_its_read_back_and_lets_the_caller_ask_for_someone() 
     assert step(Draft("body", 0, "Ana"), "Quero falar com o João sobre a reunião").draft.step == "confirm"
 
 
+def test_the_name_or_the_number_corrected_at_the_read_back() -> None:
+    """A wrong name or number is fixed where the caller hears it: given at once it replaces the old one; said to be
+    wrong it is asked for; either way the message is kept and read back again (one of the two corrections)."""
+
+    def step(draft: Draft | None, text: str) -> Any:
+        return advance(draft, text, language="pt-BR", last_said="", caller_id=CALLER_ID)
+
+    heard = Draft("confirm", 0, "Ano", "554133334444", "Ligar amanhã")
+    fixed = step(heard, "Não, meu nome é Ana Souza, o resto está certo")
+    assert fixed.draft == Draft("confirm", 1, "Ana Souza", "554133334444", "Ligar amanhã")
+    assert fixed.say is not None and fixed.say.startswith("Anotei: recado de Ana Souza, retorno no número 5 5 4 1")
+    renumbered = step(heard, "O número está errado, é 11 98765 4321")
+    assert (renumbered.draft.callback_number, renumbered.draft.caller_name) == ("11987654321", "Ano")
+    assert "1 1 9 8 7 6 5 4 3 2 1" in (renumbered.say or "")
+    asked = step(heard, "Não, o nome está errado")
+    assert (asked.say, asked.draft.step, asked.status) == (phrase("pt", "message_fix_name"), "name", "taking")
+    named = step(asked.draft, "Ana")
+    assert named.draft == Draft("confirm", 1, "Ana", "554133334444", "Ligar amanhã")
+    assert named.say is not None and named.say.startswith("Anotei: recado de Ana,")
+    asked = step(heard, "o telefone não está certo")
+    assert (asked.say, asked.draft.step) == (phrase("pt", "message_ask_number"), "number")
+    numbered = step(asked.draft, "um um nove oito sete seis cinco quatro três dois um")
+    assert numbered.draft == Draft("confirm", 1, "Ano", "11987654321", "Ligar amanhã")
+    # the message itself wrong: asked again, as before; a third correction stores it as said last
+    assert step(heard, "Não, o recado está errado").say == phrase("pt", "message_retake")
+    done = step(replace_retries(fixed.draft, 2), "Não, meu nome é Ana Paula")
+    assert (done.status, done.confirmed) == ("new", False)
+
+
+def replace_retries(draft: Draft, retries: int) -> Draft:
+    return Draft(draft.step, retries, draft.caller_name, draft.callback_number, draft.body)
+
+
 # -- whole calls --------------------------------------------------------------------------------------------------
 
 

@@ -18,8 +18,9 @@ Then, one question per turn (``v_voice_caller_messages.step`` says which was ask
 
 ``name`` → ``number`` (the caller ID read back digit by digit for a yes, or asked for; digits may be spoken as
 words; after two answers without a number the caller ID, if any, is kept) → ``body`` → ``confirm`` (the whole
-message read back: yes stores it as ``new``; no asks the message again — two corrections, then it is stored
-unconfirmed). "Cancelar", "esquece", "never mind"… at any step cancel it; a request for a person or a department
+message read back: yes stores it as ``new``; a name or number given there ("não, meu nome é Ana", "o número é
+11 9…") replaces it and the message is read back again; "o nome está errado" / "o número está errado" asks for it,
+then reads back; any other no asks the message again — two corrections, then it is stored unconfirmed). "Cancelar", "esquece", "never mind"… at any step cancel it; a request for a person or a department
 leaves it (except while the message is said) and the model answers. ``max_turns`` waits for the turn that stores
 it (:func:`capturing`). All the state is in the database (the row being taken, status ``taking``), so any service
 instance serves any turn. An empty transcript during the capture is a silent turn as any other ("pode repetir?").
@@ -85,6 +86,13 @@ NAME_PREFIX = re.compile(
     r"^\s*(sim|claro|pode|ok|yes|sure)?[\s,.!]*(o |a )?(meu nome e|meu nome|aqui e|aqui quem fala e|quem fala e|"
     r"e o|e a|eu sou|sou o|sou a|sou|me chamo|my name is|my name's|this is|i am|i'm|it's|it is|name's)\s+"
 )
+# a name corrected at the read-back ("não, meu nome é Ana", "o nome certo é João Silva", "my name is Anne")
+NAME_FIX = re.compile(
+    r"\b(meu nome e|meu nome certo e|o nome e|o nome certo e|o nome correto e|me chamo|my name is|the name is|"
+    r"it's|the right name is)\s+([a-z][a-z' -]{0,79}?)\s*(?=[,.;!?]|$|\se o\b|\se a\b|\se meu\b|\sand\b)"
+)
+NAME_WRONG = re.compile(r"\b(nome|name)\b")
+NUMBER_WRONG = re.compile(r"\b(numero|telefone|celular|contato|number|phone)\b")
 BODY_PREFIX = re.compile(r"^\s*(o recado e|a mensagem e|o recado|recado|my message is|the message is|message)[\s:,]+")
 DIGIT_WORDS = {
     "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4", "cinco": "5",
@@ -250,6 +258,16 @@ def body_in(text: str) -> str:
     return _strip(text, BODY_PREFIX)[:MAX_BODY]
 
 
+def fixed_name(text: str) -> str | None:
+    """A name the caller gives to correct the read-back, as written (None when none is given)."""
+    folded = fold(text)
+    found = NAME_FIX.search(folded)
+    if found is None or len(folded) != len(text):
+        return None
+    name = text[found.start(2) : found.end(2)].strip(" '-")
+    return name[:MAX_NAME] or None
+
+
 # -- the dialogue ------------------------------------------------------------------------------------------------
 
 
@@ -278,6 +296,13 @@ def advance(
         return None
     if cancels(transcript, saying_message=draft.step == "body"):
         return Next(phrase(language, "message_cancelled"), None, "cancelled")
+    if draft.step == "name" and draft.body is not None:  # the name corrected at the read-back: then read back again
+        taken = replace(draft, step="confirm", caller_name=name_in(transcript) or transcript.strip()[:MAX_NAME])
+        return Next(readback(taken, language), taken, "taking")
+    if draft.step == "number" and draft.body is not None:  # the number corrected at the read-back
+        said = number_in(transcript)
+        taken = replace(draft, step="confirm", callback_number=said or caller_digits(caller_id))
+        return Next(readback(taken, language), taken, "taking")
     if draft.step == "name":
         if asks_elsewhere(transcript):
             return Next(None, None, "cancelled")  # "quero falar com o financeiro": for the model or policy
@@ -322,7 +347,28 @@ def advance(
         return Next(None, draft, "new", confirmed=False)
     if draft.retries >= MAX_READBACKS:  # a third no (or unclear answer): stored as said last, not confirmed
         return Next(phrase(language, "message_taken"), draft, "new", confirmed=False)
+    # a correction of the name or the number, given at once ("não, meu nome é Ana"; "o número é 11 9…"): read back
+    fixed, number = fixed_name(transcript), number_in(transcript)
+    if fixed or number:
+        taken = replace(
+            draft,
+            caller_name=fixed or draft.caller_name,
+            callback_number=number or draft.callback_number,
+            retries=draft.retries + 1,
+        )
+        return Next(readback(taken, language), taken, "taking")
     if corrects(transcript):
+        folded = fold(transcript)
+        if NAME_WRONG.search(folded):  # "o nome está errado": asked, then read back (the message is kept)
+            return Next(
+                phrase(language, "message_fix_name"), replace(draft, step="name", retries=draft.retries + 1), "taking"
+            )
+        if NUMBER_WRONG.search(folded):
+            return Next(
+                phrase(language, "message_ask_number"),
+                replace(draft, step="number", retries=draft.retries + 1),
+                "taking",
+            )
         return Next(
             phrase(language, "message_retake"), replace(draft, step="body", retries=draft.retries + 1), "taking"
         )
