@@ -23,8 +23,9 @@ CHANNEL_EXECUTE_COMPLETE: its ``originate_disposition`` is the cause, and the ca
 Announced (the rule's ``announce``): the line goes to mod_audio_stream like a clip, but only to have it written as
 a file on the FreeSWITCH host (:meth:`FreeswitchTransport.stage`); the bridge's originate gets a group confirm that
 runs ``voice_ai_announce.lua`` on the department's leg when it answers — the line, then 1 to take the call — while
-the caller still hears the ringback. The script marks the caller's channel ``voice_ai_announce=answered`` before the
-line plays, so a bridge that fails after it was declined (DECLINED).
+the caller is still ringing (a phone that rang first keeps the caller's ringback going). The script marks the
+caller's channel ``voice_ai_announce=answered`` before the line plays: a bridge that fails after that mark was
+declined (DECLINED).
 
 One-way transfer (the fall-backs): the turn-based flow's channel variables and its transfer string
 (``XML,inline:lua:<scripts>/voice_ai_no_route.lua`` — a transfer that does not route reaches the no-route script,
@@ -402,7 +403,7 @@ class FreeswitchTransport:
         try:
             await self._send_audio(clip)
             return await asyncio.wait_for(future, STAGE_S)
-        except (TimeoutError, ConnectionError, RuntimeError) as exc:
+        except Exception as exc:  # a late module or a broken WebSocket: the transfer rings unannounced
             logger.warning("call %s: the announcement's file was not written (%s): ringing unannounced", self.uuid, exc)
             return None
         finally:
