@@ -355,6 +355,30 @@ async def test_an_announcement_that_cannot_be_made_rings_unannounced(problem: Ex
     assert [e["outcome"] for e in h.engine.ends] == ["transferred"]
 
 
+async def test_a_caller_who_hangs_up_while_the_announcement_is_made_is_not_rung_for() -> None:
+    gate = asyncio.Event()
+
+    async def slow(*args: Any, **kw: Any) -> tuple[str, Audio]:
+        await gate.wait()
+        return "Ligação de Maria.", wav("goodbye")
+
+    h = Harness(greeting=wav("goodbye"), ringing=True)
+    h.engine.announcement = slow  # type: ignore[method-assign]
+    await h.start()
+    await h.quiet(2000)
+    action = Action("transfer", Transfer("2001", "default", "financeiro", announce=True))
+    h.engine.replies.append(reply(h.log, ["Vou transferir para o financeiro."], action=action))
+    await h.say(QUESTION)
+    await h.quiet(4000, until=lambda: h.call.phase == "ending")
+    closing = asyncio.ensure_future(h.call.closed("caller hung up"))
+    await settle()
+    gate.set()
+    await closing
+    await settle()
+    assert h.transport.rings == []  # type: ignore[attr-defined]
+    assert h.engine.failed_transfers == [] and [e["outcome"] for e in h.engine.ends] == ["hangup"]
+
+
 def _returning(text: str, audio: Audio) -> Any:
     async def announcement(*args: Any, **kw: Any) -> tuple[str, Audio]:
         return text, audio
