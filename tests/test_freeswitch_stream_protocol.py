@@ -498,13 +498,22 @@ async def test_a_transfer_leaves_what_the_no_route_script_needs_then_transfers()
     assert len(esl.sent) == sent
 
 
+async def until(condition: Callable[[], bool], tries: int = 200) -> None:
+    """Let the transport's task run until ``condition`` holds (a bounded number of loop turns)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+
+
+def bridged(esl: FakeEsl) -> bool:
+    return any(c.startswith("execute bridge") for c in esl.sent)
+
+
 async def rung(t: FreeswitchTransport, esl: FakeEsl, *events: EslEvent) -> str | None:
     """``t.ring`` until the bridge is queued, then FreeSWITCH's ``events``; what ring returned."""
     ringing = asyncio.create_task(t.ring("2001", None, 20))
-    for _ in range(50):
-        await asyncio.sleep(0)
-        if any(c.startswith("execute bridge") for c in esl.sent):
-            break
+    await until(lambda: bridged(esl))
     for item in events:
         await t.on_event(item)
     return await asyncio.wait_for(ringing, 5)
@@ -559,17 +568,11 @@ async def announced(
     then FreeSWITCH's ``events``; what ring returned, and the bridge's argument."""
     line = clip("announcement.7", 3000)  # a 3 s line
     ringing = asyncio.create_task(t.ring("2001", None, 20, announcement=line))
-    for _ in range(50):
-        await asyncio.sleep(0)
-        if ws.texts:
-            break
+    await until(lambda: bool(ws.texts))
     assert ws.texts[-1]["data"]["clip"] == "announcement.7"  # written by the module like a clip…
     if file is not None:
         await t.on_event(played("announcement.7", file))
-    for _ in range(200):
-        await asyncio.sleep(0.001)
-        if any(c.startswith("execute bridge") for c in esl.sent):
-            break
+    await until(lambda: bridged(esl))
     for item in events:
         await t.on_event(item)
     cause = await asyncio.wait_for(ringing, 10)
