@@ -25,6 +25,8 @@ from voice_ai.main import create_app
 from voice_ai.runtime import Runtime
 
 TEST_SECRET_KEY = Fernet.generate_key().decode()
+# the real FreeSWITCH's turn-based call tests share one service and one FreeSWITCH for the session
+pytest_plugins = ("real_freeswitch_fixtures",)
 
 
 class PgServer:

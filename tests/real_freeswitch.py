@@ -52,6 +52,16 @@ MODULES = (
     "mod_lua",
 )
 REACHED_REALM = "voice_ai_reached"
+# A test tenant's text-to-speech (the body of ``POST /api/v1/domains/{domain}/providers``): espeak-ng, offline, at
+# twice its usual rate. A call plays in real time and the secretary's speech is most of it: the call tests assert
+# what was said (the stored texts) and that the caller heard it, never how long it took.
+FAST_SPEECH_WPM = 300
+FAST_SPEECH: dict[str, Any] = {
+    "provider_type": "tts",
+    "provider_name": "espeak",
+    "is_default": True,
+    "config": {"rate_wpm": FAST_SPEECH_WPM},
+}
 
 
 def binary_from_env() -> Path | None:
@@ -251,6 +261,9 @@ class FreeSwitch:
             raise RuntimeError(f"voice-ai freeswitch install failed:\n{installed.stdout}{installed.stderr}")
         self.install_output = installed.stdout + installed.stderr
         self.configured = True
+        self._write_xml()
+
+    def _write_xml(self) -> None:
         (self.conf / "freeswitch.xml").write_text(
             freeswitch_xml(
                 port=self.port,
@@ -261,6 +274,15 @@ class FreeSwitch:
                 modules=self.modules,
             )
         )
+
+    def set_dialplan(self, dialplan: str) -> None:
+        """Replace the dialplan of the running FreeSWITCH (its XML rewritten, then ``reloadxml``): calls placed
+        after it use the new one."""
+        self.dialplan = dialplan
+        self._write_xml()
+        answer = self.api("reloadxml")
+        if not answer.startswith("+OK"):
+            raise RuntimeError(f"reloadxml: {answer}\n{self.tail()}")
 
     def start(self, timeout: float = 60) -> None:
         """Start FreeSWITCH in the foreground (a child of this process) and wait until the event socket answers.
@@ -305,11 +327,13 @@ class FreeSwitch:
         raise RuntimeError(f"FreeSWITCH did not answer on its event socket within {timeout:.0f} s:\n{self.tail()}")
 
     def stop(self) -> None:
+        """Stop FreeSWITCH. It exits at once (``fsctl shutdown now``): nothing of a test's FreeSWITCH is kept but its
+        folder (logs, recordings), and the orderly shutdown takes ~5 s."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
             with contextlib.suppress(Exception):
-                self.api("fsctl shutdown", timeout=10)
+                self.api("fsctl shutdown now", timeout=10)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

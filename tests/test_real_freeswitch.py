@@ -14,6 +14,9 @@ the same on every run and CPU (the audio through FreeSWITCH is cut slightly diff
 int8 kernels transcribe differently on Intel and AMD). One call goes through the real offline Whisper and asserts
 only what holds whatever words it hears; the perceived-latency benchmark (bench/freeswitch_latency.py) uses Whisper.
 
+The service (with the tenant's providers), the fake STT and FreeSWITCH are the session's, shared with the sibling
+modules (tests/real_freeswitch_fixtures.py); a FreeSWITCH with the stock lua.conf.xml is this module's own.
+
 Assertions are on FreeSWITCH's behaviour (where the caller ended up, the log of the call's channel), on the caller's
 recording (reply audio heard) and on what the service stored.
 
@@ -25,40 +28,30 @@ secretary and the no-route guard) last.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import TEST_SECRET_KEY, PgServer
-from fakes.stt import FakeSTT, FakeSTTServer, fixture_texts, provider_config
-from helpers import demo_service, free_port, run_cli
-from real_freeswitch import (
-    FIXTURES,
-    CallResult,
-    FreeSwitch,
-    Stereo,
-    always_continue_extension,
-    include_body,
-    reached_extension,
-    require_binary,
-    stored_call,
+from fakes.stt import fixture_texts
+from helpers import free_port
+from real_freeswitch import FIXTURES, CallResult, FreeSwitch, Stereo
+from real_freeswitch_fixtures import (
+    BLIND_TRANSFERS,
+    CONTEXT,
+    OPERATOR,
+    PLAIN,
+    Service,
+    switch_variables,
+    tenant_dialplan,
 )
 
 pytestmark = pytest.mark.slow
 
-CONTEXT = "demo.localhost"
-PLAIN = "default"  # a plain FreeSWITCH's context
-OPERATOR = f"200@{CONTEXT}"
-PEOPLE = ("200", "201", "202", "203", "204")  # the demo's operator and departments
-BLIND_TRANSFERS = "209"  # a department that takes the call, then blind-transfers it to a number nobody has (2099)
 # the one-way dialplan transfer of the call flow (voice_ai_transfer_mode=blind): the tests of its no-route machinery
 # use it; transfers that come back (the default) are tests/test_real_freeswitch_transfers.py's
 BLIND = {"voice_ai_transfer_mode": "blind"}
@@ -67,97 +60,8 @@ SAY["financeiro"] = f"say {FIXTURES / 'transfer_financeiro'}.wav"
 WORDS = fixture_texts()  # what the fake STT answers for each fixture
 
 
-@pytest.fixture(scope="module")
-def binary() -> Path:
-    return require_binary()
-
-
-@dataclass
-class Service:
-    base: str
-    domain: str
-    dsn: str
-    env: dict[str, str]
-    stt: FakeSTT
-    stt_provider: str  # the tenant's STT provider pointing at the fake
-
-    def stored(self, call: CallResult) -> dict[str, Any]:
-        return stored_call(self.dsn, self.domain, call.call_uuid)
-
-    def patch(self, kind: str, item: str, values: dict[str, Any]) -> dict[str, Any]:
-        answer = httpx.patch(f"{self.base}/api/v1/domains/{self.domain}/{kind}/{item}", json=values, timeout=30)
-        assert answer.status_code == 200, answer.text
-        result: dict[str, Any] = answer.json()
-        return result
-
-    def items(self, kind: str) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.base}/api/v1/domains/{self.domain}/{kind}", params={"limit": 100}, timeout=30)
-        assert answer.status_code == 200, answer.text
-        items: list[dict[str, Any]] = answer.json()["items"]
-        return items
-
-
-@pytest.fixture(scope="module")
-def fake_stt() -> Iterator[FakeSTT]:
-    with FakeSTTServer() as state:
-        yield state
-
-
-@pytest.fixture(scope="module")
-def service(
-    binary: Path, pg: PgServer, fake_stt: FakeSTT, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Service]:
-    name = f"realfs_{uuid.uuid4().hex[:10]}"
-    asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
-    tmp = tmp_path_factory.mktemp("real-freeswitch-service")
-    with demo_service(pg.url(name), tmp / "data", TEST_SECRET_KEY) as (base, env):
-        domain = httpx.get(f"{base}/api/v1/domains", params={"name": CONTEXT}).json()["items"][0]["domain_uuid"]
-        created = httpx.post(f"{base}/api/v1/domains/{domain}/providers", json=provider_config(fake_stt), timeout=30)
-        assert created.status_code == 201, created.text
-        yield Service(base, domain, pg.url(name), env, fake_stt, created.json()["voice_ai_provider_uuid"])
-
-
 def transcripts(stored: dict[str, Any]) -> list[str]:
     return [m["text"] for m in user_turns(stored)]
-
-
-def switch_variables(service: Service) -> dict[str, str]:
-    """FreeSWITCH's global variables (vars.xml): the service, and a turn timeout for busy CI machines (tests
-    never assert speed; bench/freeswitch_latency.py measures it)."""
-    return {"voice_ai_url": service.base, "voice_ai_turn_timeout": "40"}
-
-
-def tenant_dialplan(service: Service, extras: str = "") -> str:
-    """The tenant's context as FusionPBX would have it (the secretary's entry rendered by ``voice-ai freeswitch
-    dialplan``, and the people the secretary transfers to), and a plain FreeSWITCH's ``default`` context."""
-    rendered = run_cli("freeswitch", "dialplan", "--domain", CONTEXT, "--extension", "8000", env=service.env)
-    assert rendered.returncode == 0, rendered.stderr
-    plain = run_cli(
-        "freeswitch", "dialplan", "--domain", CONTEXT, "--extension", "8000", "--flavor", "freeswitch", env=service.env
-    )
-    assert plain.returncode == 0, plain.stderr
-    people = "".join(reached_extension(number) for number in PEOPLE)
-    blind = reached_extension(BLIND_TRANSFERS, then="transfer 2099")
-    plain_people = "".join(reached_extension(number, then="") for number in PEOPLE)  # their apps just finish
-    return (
-        f'<context name="{CONTEXT}">{rendered.stdout}{extras}{people}{blind}</context>'
-        f'<context name="{PLAIN}">{always_continue_extension()}{plain_people}{include_body(plain.stdout)}</context>'
-    )
-
-
-@pytest.fixture(scope="module")
-def freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreeSwitch]:
-    fs = FreeSwitch(
-        binary=binary,
-        root=tmp_path_factory.mktemp("freeswitch"),
-        variables=switch_variables(service),
-        dialplan=tenant_dialplan(service),
-    )
-    fs.start()
-    try:
-        yield fs
-    finally:
-        fs.stop()
 
 
 def heard(call: CallResult) -> list[tuple[int, int]]:
@@ -276,9 +180,22 @@ def test_key_0_during_a_reply(freeswitch: FreeSwitch, service: Service) -> None:
     assert "key 0 during playback" in call_log(freeswitch, call)
 
 
-def test_a_silent_turn_is_a_turn(freeswitch: FreeSwitch, service: Service) -> None:
+@pytest.fixture
+def usual_speech(service: Service) -> Iterator[None]:
+    """The secretary at espeak-ng's usual rate (the tenant's fast voice disabled), for a test whose steps are timed
+    against how long a prompt lasts."""
+    service.patch("providers", service.tts_provider, {"enabled": False})
+    try:
+        yield
+    finally:
+        service.patch("providers", service.tts_provider, {"enabled": True})
+
+
+def test_a_silent_turn_is_a_turn(freeswitch: FreeSwitch, service: Service, usual_speech: None) -> None:
     """The caller sends no audio at all for longer than the speech timeout (point 1): "pode repetir?", not the
-    operator; then the call goes on."""
+    operator; then the call goes on. The caller is silent for 7 s from the end of the greeting (the turn's 5 s of
+    speech timeout, and some) and then listens: "pode repetir?", which starts after the 5 s, must still be playing
+    then — it lasts about 4.7 s at the usual rate, about 2 s at the fast one."""
     call = freeswitch.call("8000", CONTEXT, ["listen", "quiet 7000", "listen", SAY["goodbye"], "listen"])
     assert call.reached is None
     stored = service.stored(call)
@@ -289,8 +206,8 @@ def test_a_silent_turn_is_a_turn(freeswitch: FreeSwitch, service: Service) -> No
 
 
 def test_a_pause_before_speaking_is_not_silence(freeswitch: FreeSwitch, service: Service) -> None:
-    """The caller takes 3 s (longer than the secretary's 2 s of end-of-speech silence) to start (point 6): one
-    turn, the question — no empty turn ("pode repetir?") before it."""
+    """The caller takes 3 s (longer than the secretary's end-of-speech silence: 1 s for this tenant, 2 s by
+    default) to start (point 6): one turn, the question — no empty turn ("pode repetir?") before it."""
     call = freeswitch.call("8000", CONTEXT, ["listen", "pause 3000", SAY["question_price"], "listen", "hangup"])
     stored = service.stored(call)
     assert transcripts(stored) == [WORDS["question_price"]]

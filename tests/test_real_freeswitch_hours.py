@@ -1,6 +1,6 @@
 """Opening hours on the real FreeSWITCH 1.10.12 (mod_lua): calls outside a department's hours and outside the
 secretary's, through the project's Lua call flow and the real service (the demo tenant, the fake STT of
-tests/test_real_freeswitch.py). Skipped without ``VOICE_AI_TEST_FREESWITCH``, like that module."""
+tests/real_freeswitch_fixtures.py). Skipped without ``VOICE_AI_TEST_FREESWITCH``."""
 
 from __future__ import annotations
 
@@ -13,22 +13,10 @@ import httpx
 import pytest
 
 from real_freeswitch import FreeSwitch
-from test_real_freeswitch import (  # the same module-scoped fixtures: FreeSWITCH, the service, the fake STT
-    CONTEXT,
-    SAY,
-    WORDS,
-    Service,
-    binary,
-    fake_stt,
-    freeswitch,
-    heard,
-    replies,
-    service,
-    transcripts,
-)
+from real_freeswitch_fixtures import CONTEXT, Service  # the session's FreeSWITCH, service and fake STT
+from test_real_freeswitch import SAY, WORDS, heard, replies, transcripts
 
 pytestmark = pytest.mark.slow
-__all__ = ["binary", "fake_stt", "freeswitch", "service"]  # fixtures used by name
 CLOSED = "O setor Financeiro não está atendendo agora. Ele abre amanhã à 0h. Quer deixar um recado?"
 
 

@@ -2,8 +2,9 @@
 service (issue 13): the turn-based call flow needs nothing of its own for it — the capture is the service's, each
 of its turns an ordinary ``continue`` — and the message is stored, confirmed, with the caller ID read back.
 
-The harness and its fixtures are tests/test_real_freeswitch.py's (the fake STT recognises the fixture WAVs and
-answers their known words: exact on every run and CPU). Skips without ``VOICE_AI_TEST_FREESWITCH``.
+FreeSWITCH, the service and the fake STT are the session's (tests/real_freeswitch_fixtures.py; the fake STT
+recognises the fixture WAVs and answers their known words: exact on every run and CPU). Skips without
+``VOICE_AI_TEST_FREESWITCH``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-import test_real_freeswitch as real
 from real_freeswitch import FIXTURES, FreeSwitch
+from real_freeswitch_fixtures import CONTEXT, Service  # the session's FreeSWITCH, service and fake STT
+from test_real_freeswitch import WORDS, heard, replies, transcripts
 from voice_ai.conversation.phrases import phrase
 
 pytestmark = pytest.mark.slow
-# the harness's module fixtures (a FreeSWITCH and a service of this module's own)
-binary, fake_stt, service, freeswitch = real.binary, real.fake_stt, real.service, real.freeswitch
-CONTEXT, WORDS, Service = real.CONTEXT, real.WORDS, real.Service
-heard, replies, transcripts = real.heard, real.replies, real.transcripts
 
 SAID = ("leave_message", "caller_name", "yes", "message_body", "confirmed")
 CALLER_ID = "+5531999990000"

@@ -37,6 +37,7 @@ from conftest import TEST_SECRET_KEY, PgServer
 from fakes.stt import FakeSTT, FakeSTTServer, fixture_texts, provider_config
 from helpers import VOICE_AI, cli_env, free_port, run_cli, wait_http
 from real_freeswitch import (
+    FAST_SPEECH,
     FIXTURES,
     MODULES,
     CallResult,
@@ -131,8 +132,9 @@ def service(
     try:
         wait_http(f"{base}/ready", proc, log=log)
         domain = httpx.get(f"{base}/api/v1/domains", params={"name": CONTEXT}).json()["items"][0]["domain_uuid"]
-        created = httpx.post(f"{base}/api/v1/domains/{domain}/providers", json=provider_config(fake_stt), timeout=30)
-        assert created.status_code == 201, created.text
+        for provider in (provider_config(fake_stt), FAST_SPEECH):  # the fake STT; espeak-ng speaking fast
+            created = httpx.post(f"{base}/api/v1/domains/{domain}/providers", json=provider, timeout=30)
+            assert created.status_code == 201, created.text
         yield Service(base, domain, pg.url(name), env, esl_port, proc, log)
     finally:
         if proc.poll() is None:
@@ -317,7 +319,9 @@ def test_a_busy_department_brings_the_caller_back_at_once(
     freeswitch: FreeSwitch, service: Service, financeiro: dict[str, Any]
 ) -> None:
     point(service, financeiro, destination_number=BUSY)
-    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen", "hangup"])
+    # the last wait: speech within 3 s (the reply that brings the caller back, if the first listen ended before
+    # it), not the prompt that a long silence brings
+    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen 3000", "hangup"])
     assert call.reached is None
     stored = service.stored(call)
     assert notes(stored, "transfer_failed") == [f"[transfer_failed] {BUSY}@{CONTEXT} USER_BUSY"]

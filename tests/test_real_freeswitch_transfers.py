@@ -4,92 +4,48 @@ answers (and, announced, presses 1) gets the caller; nobody — no answer, busy,
 not route, an announcement declined — and the caller is back with the secretary, who says what happened and
 offers a message. docs/transfers.md lists what these calls showed.
 
-The service, the fake STT and the harness are tests/test_real_freeswitch.py's; the tenant's context gets a few
-more people here: one whose phone rings and is never answered, one busy, one who rejects, one who takes an
-announced call (presses 1) and one who hangs up on the announcement.
+The service, the fake STT and FreeSWITCH are the session's (tests/real_freeswitch_fixtures.py); the tenant's
+context there has the people these tests call: one whose phone rings and is never answered, one busy, one who
+rejects, one who takes an announced call (presses 1) and one who hangs up on the announcement.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
-from real_freeswitch import FreeSwitch, Stereo, reached_extension
-from test_real_freeswitch import (  # noqa: F401  (module fixtures, shared)
+from real_freeswitch import CallResult, FreeSwitch, Stereo
+from real_freeswitch_fixtures import (  # the session's FreeSWITCH, service and fake STT
+    ACCEPTS,
+    BUSY,
     CONTEXT,
+    HANGS_UP,
     PLAIN,
-    SAY,
-    WORDS,
+    REJECTS,
+    RINGS,
     Service,
-    binary,
-    call_log,
-    fake_stt,
-    played,
-    service,
-    switch_variables,
-    system_notes,
-    tenant_dialplan,
-    transcripts,
 )
+from test_real_freeswitch import SAY, WORDS, call_log, played, system_notes, transcripts
 from voice_ai.conversation.phrases import phrase
 
 pytestmark = pytest.mark.slow
 
-RINGS = "205"  # rings, never answers
-BUSY = "206"
-REJECTS = "207"
-ACCEPTS = "208"  # answers an announced call and presses 1
-HANGS_UP = "210"  # answers an announced call and hangs up on it
 OFFER = phrase("pt-BR", "offer_message")
 SILENT_RINGBACK = {"ringback": "silence_stream://-1"}  # the caller's `listen` would take a ring for speech
-
-
-def _extension(number: str, actions: str) -> str:
-    return (
-        f'<extension name="test_{number}"><condition field="destination_number" expression="^{number}$">'
-        f"{actions}</condition></extension>"
-    )
-
-
-def _people() -> str:
-    return "".join(
-        [
-            _extension(RINGS, '<action application="ring_ready"/><action application="sleep" data="120000"/>'),
-            _extension(BUSY, '<action application="hangup" data="USER_BUSY"/>'),
-            _extension(REJECTS, '<action application="hangup" data="CALL_REJECTED"/>'),
-            reached_extension(ACCEPTS, then="hangup").replace(
-                '<action application="answer"/>',
-                '<action application="answer"/><action application="sleep" data="1500"/>'
-                '<action application="send_dtmf" data="1"/><action application="sleep" data="500"/>',
-            ),
-            _extension(
-                HANGS_UP,
-                '<action application="answer"/><action application="sleep" data="1500"/><action application="hangup"/>',
-            ),
-        ]
-    )
-
-
-@pytest.fixture(scope="module")
-def freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreeSwitch]:  # noqa: F811
-    fs = FreeSwitch(
-        binary=binary,
-        root=tmp_path_factory.mktemp("freeswitch-transfers"),
-        variables=switch_variables(service),
-        dialplan=tenant_dialplan(service, _people()),
-    )
-    fs.start()
-    try:
-        yield fs
-    finally:
-        fs.stop()
+# The caller's last wait before hanging up, where the secretary may still have something to say: a reply that
+# follows the last one after a pause is heard to its end, but the caller waits for speech 3 s at most — not for the
+# "pode repetir?" that 5 s of silence bring (a call plays in real time: that wait would assert nothing).
+SETTLED = "listen 3000"
 
 
 @pytest.fixture
-def financeiro(service: Service) -> Iterator[dict[str, Any]]:  # noqa: F811
+def financeiro(service: Service) -> Iterator[dict[str, Any]]:
     """The Financeiro rule, restored after the test (patch its destination, ring time, announcement)."""
     rule = next(r for r in service.items("transfer-rules") if r["department_name"] == "Financeiro")
     try:
@@ -107,7 +63,7 @@ def financeiro(service: Service) -> Iterator[dict[str, Any]]:  # noqa: F811
         )
 
 
-def _point(service: Service, rule: dict[str, Any], **values: Any) -> None:  # noqa: F811
+def _point(service: Service, rule: dict[str, Any], **values: Any) -> None:
     service.patch("transfer-rules", rule["voice_transfer_rule_uuid"], values)
 
 
@@ -118,7 +74,7 @@ def _back(stored: dict[str, Any]) -> list[str]:
 
 def test_the_department_answers_on_a_leg_of_its_own(
     freeswitch: FreeSwitch,
-    service: Service,  # noqa: F811
+    service: Service,
     financeiro: dict[str, Any],
 ) -> None:
     call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen"])
@@ -136,7 +92,7 @@ def test_the_department_answers_on_a_leg_of_its_own(
 
 def test_nobody_answers_the_caller_comes_back_and_the_call_goes_on(
     freeswitch: FreeSwitch,
-    service: Service,  # noqa: F811
+    service: Service,
     financeiro: dict[str, Any],
 ) -> None:
     _point(service, financeiro, destination_number=RINGS, ring_seconds=5)
@@ -161,40 +117,103 @@ def test_nobody_answers_the_caller_comes_back_and_the_call_goes_on(
     assert said[1] - said[0] < 45_000
 
 
-@pytest.mark.parametrize(
-    ("number", "context", "cause", "words"),
-    [
-        (BUSY, CONTEXT, "USER_BUSY", "está ocupado"),
-        (REJECTS, CONTEXT, "CALL_REJECTED", "não pode atender"),
-        ("203", "nowhere", "NO_ROUTE_DESTINATION", "Não consegui transferir"),
-        ("2099", CONTEXT, "NO_ROUTE_DESTINATION", "Não consegui transferir"),
-        # a plain FreeSWITCH context: its always-matching continue="true" extension runs, nothing answers
-        ("2099", PLAIN, "NORMAL_CLEARING", "Não consegui transferir"),
-    ],
-)
+# Where a transfer that comes back at once ends up, and what the secretary then says (a few words of it)
+CAME_BACK = [
+    (BUSY, CONTEXT, "USER_BUSY", "está ocupado"),
+    (REJECTS, CONTEXT, "CALL_REJECTED", "não pode atender"),
+    ("203", "nowhere", "NO_ROUTE_DESTINATION", "Não consegui transferir"),
+    ("2099", CONTEXT, "NO_ROUTE_DESTINATION", "Não consegui transferir"),
+    # a plain FreeSWITCH context: its always-matching continue="true" extension runs, nothing answers
+    ("2099", PLAIN, "NORMAL_CLEARING", "Não consegui transferir"),
+]
+
+
+@dataclass
+class CameBack:
+    call: CallResult
+    stored: dict[str, Any]
+    played: list[str]
+
+
+@pytest.fixture(scope="module")
+def came_back(freeswitch: FreeSwitch, service: Service) -> dict[tuple[str, str], CameBack]:
+    """The calls of test_busy_rejected_and_unrouted_come_back, placed side by side (each plays in real time, and
+    FreeSWITCH and the service take them together as they would any calls): one per destination in
+    :data:`CAME_BACK`, each to a secretary of its own (extensions 8101…) whose Financeiro rule points there — the
+    same secretary as the demo's, the dialplan entry the demo's with the extension and the secretary changed.
+    Meanwhile the demo's Financeiro rule (every secretary's) is disabled; after the calls the secretaries, their
+    rules and their dialplan entries are gone again and the demo's rule is back. By destination ``(number,
+    context)``: the call, what the service stored, the files the secretary played to their end."""
+    demo = next(r for r in service.items("transfer-rules") if r["department_name"] == "Financeiro")
+    base = f"{service.base}/api/v1/domains/{service.domain}"
+    template = next(s for s in service.items("secretaries") if s["extension"] == "8000")
+    copied = {
+        k: template[k] for k in ("name", "language", "company_name", "personality_prompt", "greeting", "farewell")
+    }
+    copied |= {k: template[k] for k in ("operator_destination", "operator_context", "silence_seconds")}
+    entry = re.search(r'<extension name="voice_secretary_8000".*?</extension>', freeswitch.dialplan, re.DOTALL)
+    assert entry is not None, "the tenant's dialplan has no entry for the secretary on 8000"
+    dialplan = freeswitch.dialplan
+    secretaries: dict[tuple[str, str], tuple[str, str]] = {}  # destination -> (extension, secretary)
+    extra = ""
+    try:
+        for index, (number, context, _cause, _words) in enumerate(CAME_BACK, start=1):
+            extension = f"81{index:02d}"
+            made = httpx.post(f"{base}/secretaries", json={**copied, "extension": extension}, timeout=30)
+            assert made.status_code == 201, made.text
+            secretary = made.json()["voice_secretary_uuid"]
+            secretaries[(number, context)] = (extension, secretary)
+            rule = {
+                "department_name": demo["department_name"],
+                "description": demo["description"],
+                "keywords": demo["keywords"],
+                "voice_secretary_uuid": secretary,
+                "destination_number": number,
+                "destination_context": context,
+            }
+            made = httpx.post(f"{base}/transfer-rules", json=rule, timeout=30)
+            assert made.status_code == 201, made.text
+            extra += (
+                re.sub(r' uuid="[^"]+"', "", entry.group(0))
+                .replace(  # the entry's own uuid: the demo's
+                    'name="voice_secretary_8000"', f'name="voice_secretary_{extension}"'
+                )
+                .replace("^8000$", f"^{extension}$")
+                .replace(template["voice_secretary_uuid"], secretary)
+            )
+        freeswitch.set_dialplan(dialplan.replace(entry.group(0), entry.group(0) + extra, 1))
+        service.patch("transfer-rules", demo["voice_transfer_rule_uuid"], {"enabled": False})
+        steps = ["listen", SAY["financeiro"], "listen", SETTLED, "hangup"]
+        with ThreadPoolExecutor(len(CAME_BACK)) as pool:
+            calls = {
+                key: pool.submit(freeswitch.call, extension, CONTEXT, steps)
+                for key, (extension, _secretary) in secretaries.items()
+            }
+            results = {key: future.result() for key, future in calls.items()}
+        return {key: CameBack(call, service.stored(call), played(freeswitch, call)) for key, call in results.items()}
+    finally:  # at once, not at the module's end: the tests after these use the demo's rule
+        service.patch("transfer-rules", demo["voice_transfer_rule_uuid"], {"enabled": demo["enabled"]})
+        for _extension, secretary in secretaries.values():  # its rules go with it
+            assert httpx.delete(f"{base}/secretaries/{secretary}", timeout=30).status_code == 204
+        freeswitch.set_dialplan(dialplan)
+
+
+@pytest.mark.parametrize(("number", "context", "cause", "words"), CAME_BACK)
 def test_busy_rejected_and_unrouted_come_back(
-    freeswitch: FreeSwitch,
-    service: Service,  # noqa: F811
-    financeiro: dict[str, Any],
-    number: str,
-    context: str,
-    cause: str,
-    words: str,
+    came_back: dict[tuple[str, str], CameBack], number: str, context: str, cause: str, words: str
 ) -> None:
-    _point(service, financeiro, destination_number=number, destination_context=context)
-    call = freeswitch.call("8000", CONTEXT, ["listen", SAY["financeiro"], "listen", "listen", "hangup"])
+    call, stored = came_back[(number, context)].call, came_back[(number, context)].stored
     assert call.reached is None
-    stored = service.stored(call)
     assert system_notes(stored, "transfer_failed") == [f"[transfer_failed] {number}@{context} {cause}"]
     back = _back(stored)
     assert len(back) == 1 and words in back[0]
-    assert any(name.endswith("_back_1.wav") for name in played(freeswitch, call))
+    assert any(name.endswith("_back_1.wav") for name in came_back[(number, context)].played)
     assert stored["outcome"] == "hangup"  # the caller hung up after hearing it: nobody was reached
 
 
 def test_the_caller_hears_it_ring_and_may_hang_up_meanwhile(
     freeswitch: FreeSwitch,
-    service: Service,  # noqa: F811
+    service: Service,
     financeiro: dict[str, Any],
 ) -> None:
     _point(service, financeiro, destination_number=RINGS, ring_seconds=30)
@@ -212,7 +231,7 @@ def test_the_caller_hears_it_ring_and_may_hang_up_meanwhile(
 
 def test_an_announced_transfer_accepted_with_1(
     freeswitch: FreeSwitch,
-    service: Service,  # noqa: F811
+    service: Service,
     financeiro: dict[str, Any],
 ) -> None:
     _point(service, financeiro, destination_number=ACCEPTS, announce=True)
@@ -227,7 +246,7 @@ def test_an_announced_transfer_accepted_with_1(
 
 def test_an_announced_transfer_declined_comes_back(
     freeswitch: FreeSwitch,
-    service: Service,  # noqa: F811
+    service: Service,
     financeiro: dict[str, Any],
 ) -> None:
     _point(service, financeiro, destination_number=HANGS_UP, announce=True)
@@ -239,12 +258,12 @@ def test_an_announced_transfer_declined_comes_back(
     assert "não pode atender" in _back(stored)[0]
 
 
-def test_key_0_to_an_operator_who_is_busy_comes_back(freeswitch: FreeSwitch, service: Service) -> None:  # noqa: F811
+def test_key_0_to_an_operator_who_is_busy_comes_back(freeswitch: FreeSwitch, service: Service) -> None:
     secretary = service.items("secretaries")[0]
     key = secretary["voice_secretary_uuid"]
     service.patch("secretaries", key, {"operator_destination": BUSY})
     try:
-        call = freeswitch.call("8000", CONTEXT, ["hear", "dtmf 0", "listen", "listen", "hangup"])
+        call = freeswitch.call("8000", CONTEXT, ["hear", "dtmf 0", "listen", SETTLED, "hangup"])
     finally:
         service.patch("secretaries", key, {"operator_destination": secretary["operator_destination"]})
     assert call.reached is None

@@ -1,0 +1,187 @@
+"""The turn-based call tests' shared platform (a pytest plugin, loaded by tests/conftest.py): one service, one fake
+STT and one real FreeSWITCH for the whole session, used by tests/test_real_freeswitch.py and its siblings
+(``_hours``, ``_messages``, ``_transfers``).
+
+Starting them takes a while (the demo seed, ``voice-ai serve``, FreeSWITCH with our scripts installed), so the
+modules share them instead of starting their own: the tenant's context holds every person any of those modules
+calls (the demo's operator and departments, and the transfer tests' phones that ring, are busy, reject, or answer
+an announced call), and every test restores what it changes of the tenant (fixtures that patch and put back).
+
+The tenant is the demo's (``voice-ai demo seed``) with two providers of its own: the fake STT (tests/fakes/stt.py:
+exact words on every run and CPU) and espeak-ng speaking at :data:`~real_freeswitch.FAST_SPEECH_WPM`; its
+secretary has a short greeting and ends the caller's turn after 1 s of silence (:data:`SECRETARY`). A call plays in
+real time, and none of these tests depends on how long the secretary talks (the texts are asserted, and that the
+caller heard them).
+
+Without ``VOICE_AI_TEST_FREESWITCH`` the fixtures skip (see :func:`real_freeswitch.require_binary`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import TEST_SECRET_KEY, PgServer
+from fakes.stt import FakeSTT, FakeSTTServer, provider_config
+from helpers import demo_service, run_cli
+from real_freeswitch import (
+    FAST_SPEECH,
+    CallResult,
+    FreeSwitch,
+    always_continue_extension,
+    include_body,
+    reached_extension,
+    require_binary,
+    stored_call,
+)
+
+CONTEXT = "demo.localhost"
+PLAIN = "default"  # a plain FreeSWITCH's context
+OPERATOR = f"200@{CONTEXT}"
+PEOPLE = ("200", "201", "202", "203", "204")  # the demo's operator and departments
+BLIND_TRANSFERS = "209"  # a department that takes the call, then blind-transfers it to a number nobody has (2099)
+# transfers that come back (tests/test_real_freeswitch_transfers.py)
+RINGS = "205"  # rings, never answers
+BUSY = "206"
+REJECTS = "207"
+ACCEPTS = "208"  # answers an announced call and presses 1
+HANGS_UP = "210"  # answers an announced call and hangs up on it
+
+
+@dataclass
+class Service:
+    base: str
+    domain: str
+    dsn: str
+    env: dict[str, str]
+    stt: FakeSTT
+    stt_provider: str  # the tenant's STT provider pointing at the fake
+    tts_provider: str  # the tenant's fast espeak-ng (disable it for the system's, at espeak-ng's usual rate)
+
+    def stored(self, call: CallResult) -> dict[str, Any]:
+        return stored_call(self.dsn, self.domain, call.call_uuid)
+
+    def patch(self, kind: str, item: str, values: dict[str, Any]) -> dict[str, Any]:
+        answer = httpx.patch(f"{self.base}/api/v1/domains/{self.domain}/{kind}/{item}", json=values, timeout=30)
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def items(self, kind: str) -> list[dict[str, Any]]:
+        answer = httpx.get(f"{self.base}/api/v1/domains/{self.domain}/{kind}", params={"limit": 100}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
+
+def switch_variables(service: Service) -> dict[str, str]:
+    """FreeSWITCH's global variables (vars.xml): the service, and a turn timeout for busy CI machines (tests
+    never assert speed; bench/freeswitch_latency.py measures it)."""
+    return {"voice_ai_url": service.base, "voice_ai_turn_timeout": "40"}
+
+
+def _extension(number: str, actions: str) -> str:
+    return (
+        f'<extension name="test_{number}"><condition field="destination_number" expression="^{number}$">'
+        f"{actions}</condition></extension>"
+    )
+
+
+def transfer_people() -> str:
+    """The transfer tests' people: a phone that rings and is never answered, one busy, one who rejects, one who
+    takes an announced call (presses 1) and one who hangs up on the announcement."""
+    return "".join(
+        [
+            _extension(RINGS, '<action application="ring_ready"/><action application="sleep" data="120000"/>'),
+            _extension(BUSY, '<action application="hangup" data="USER_BUSY"/>'),
+            _extension(REJECTS, '<action application="hangup" data="CALL_REJECTED"/>'),
+            reached_extension(ACCEPTS, then="hangup").replace(
+                '<action application="answer"/>',
+                '<action application="answer"/><action application="sleep" data="1500"/>'
+                '<action application="send_dtmf" data="1"/><action application="sleep" data="500"/>',
+            ),
+            _extension(
+                HANGS_UP,
+                '<action application="answer"/><action application="sleep" data="1500"/><action application="hangup"/>',
+            ),
+        ]
+    )
+
+
+def tenant_dialplan(service: Service, extras: str = "") -> str:
+    """The tenant's context as FusionPBX would have it (the secretary's entry rendered by ``voice-ai freeswitch
+    dialplan``, ``extras``, and the people the secretary transfers to), and a plain FreeSWITCH's ``default``
+    context."""
+    rendered = run_cli("freeswitch", "dialplan", "--domain", CONTEXT, "--extension", "8000", env=service.env)
+    assert rendered.returncode == 0, rendered.stderr
+    plain = run_cli(
+        "freeswitch", "dialplan", "--domain", CONTEXT, "--extension", "8000", "--flavor", "freeswitch", env=service.env
+    )
+    assert plain.returncode == 0, plain.stderr
+    people = "".join(reached_extension(number) for number in PEOPLE) + transfer_people()
+    blind = reached_extension(BLIND_TRANSFERS, then="transfer 2099")
+    plain_people = "".join(reached_extension(number, then="") for number in PEOPLE)  # their apps just finish
+    return (
+        f'<context name="{CONTEXT}">{rendered.stdout}{extras}{people}{blind}</context>'
+        f'<context name="{PLAIN}">{always_continue_extension()}{plain_people}{include_body(plain.stdout)}</context>'
+    )
+
+
+@pytest.fixture(scope="session")
+def binary() -> Path:
+    return require_binary()
+
+
+@pytest.fixture(scope="session")
+def fake_stt() -> Iterator[FakeSTT]:
+    with FakeSTTServer() as state:
+        yield state
+
+
+@pytest.fixture(scope="session")
+def service(
+    binary: Path, pg: PgServer, fake_stt: FakeSTT, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    name = f"realfs_{uuid.uuid4().hex[:10]}"
+    asyncio.run(pg.admin(f"CREATE DATABASE {name}"))
+    tmp = tmp_path_factory.mktemp("real-freeswitch-service")
+    with demo_service(pg.url(name), tmp / "data", TEST_SECRET_KEY) as (base, env):
+        domain = httpx.get(f"{base}/api/v1/domains", params={"name": CONTEXT}).json()["items"][0]["domain_uuid"]
+        providers = f"{base}/api/v1/domains/{domain}/providers"
+        created = httpx.post(providers, json=provider_config(fake_stt), timeout=30)
+        assert created.status_code == 201, created.text
+        fast = httpx.post(providers, json=FAST_SPEECH, timeout=30)
+        assert fast.status_code == 201, fast.text
+        stt, tts = created.json()["voice_ai_provider_uuid"], fast.json()["voice_ai_provider_uuid"]
+        shared = Service(base, domain, pg.url(name), env, fake_stt, stt, tts)
+        secretary = shared.items("secretaries")[0]
+        shared.patch("secretaries", secretary["voice_secretary_uuid"], SECRETARY)
+        yield shared
+
+
+# The demo secretary, for calls that play in real time: a short greeting (the demo's names the company; no test
+# here asserts its words) and 1 s of silence ending the caller's turn (the demo's 2 s is a person's pause; the
+# caller here is a WAV whose pauses between words are a fraction of a second).
+SECRETARY = {"greeting": "Olá! Como posso ajudar?", "silence_seconds": 1}
+
+
+@pytest.fixture(scope="session")
+def freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreeSwitch]:
+    fs = FreeSwitch(
+        binary=binary,
+        root=tmp_path_factory.mktemp("freeswitch"),
+        variables=switch_variables(service),
+        dialplan=tenant_dialplan(service),
+    )
+    fs.start()
+    try:
+        yield fs
+    finally:
+        fs.stop()
