@@ -54,7 +54,8 @@ MODULES = (
 REACHED_REALM = "voice_ai_reached"
 # A test tenant's text-to-speech (the body of ``POST /api/v1/domains/{domain}/providers``): espeak-ng, offline, at
 # twice its usual rate. A call plays in real time and the secretary's speech is most of it: the call tests assert
-# what was said (the stored texts) and that the caller heard it, never how long it took.
+# what was said (the stored texts) and that the caller heard it, never how long it took. (At 400 wpm the caller's
+# `hear` — the first pause in the secretary's speech — found none before a reply's end.)
 FAST_SPEECH_WPM = 300
 FAST_SPEECH: dict[str, Any] = {
     "provider_type": "tts",

@@ -6,6 +6,7 @@ Starting them takes a while (the demo seed, ``voice-ai serve``, FreeSWITCH with 
 modules share them instead of starting their own: the tenant's context holds every person any of those modules
 calls (the demo's operator and departments, and the transfer tests' phones that ring, are busy, reject, or answer
 an announced call), and every test restores what it changes of the tenant (fixtures that patch and put back).
+Calls that each need the tenant changed differently can be placed side by side instead (:func:`side_by_side`).
 
 The tenant is the demo's (``voice-ai demo seed``) with two providers of its own: the fake STT (tests/fakes/stt.py:
 exact words on every run and CPU) and espeak-ng speaking at :data:`~real_freeswitch.FAST_SPEECH_WPM`; its
@@ -19,9 +20,12 @@ Without ``VOICE_AI_TEST_FREESWITCH`` the fixtures skip (see :func:`real_freeswit
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,11 @@ BUSY = "206"
 REJECTS = "207"
 ACCEPTS = "208"  # answers an announced call and presses 1
 HANGS_UP = "210"  # answers an announced call and hangs up on it
+
+# The demo secretary, for calls that play in real time: a short greeting (the demo's names the company; no test
+# here asserts its words) and 1 s of silence ending the caller's turn (the demo's 2 s is a person's pause; the
+# caller here is a WAV whose pauses between words are a fraction of a second).
+SECRETARY = {"greeting": "Olá! Como posso ajudar?", "silence_seconds": 1}
 
 
 @dataclass
@@ -166,12 +175,6 @@ def service(
         yield shared
 
 
-# The demo secretary, for calls that play in real time: a short greeting (the demo's names the company; no test
-# here asserts its words) and 1 s of silence ending the caller's turn (the demo's 2 s is a person's pause; the
-# caller here is a WAV whose pauses between words are a fraction of a second).
-SECRETARY = {"greeting": "Olá! Como posso ajudar?", "silence_seconds": 1}
-
-
 @pytest.fixture(scope="session")
 def freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreeSwitch]:
     fs = FreeSwitch(
@@ -185,3 +188,79 @@ def freeswitch(binary: Path, service: Service, tmp_path_factory: pytest.TempPath
         yield fs
     finally:
         fs.stop()
+
+
+# Calls side by side ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """One call of :func:`side_by_side`: the caller's steps (and originate's variables), to a copy of the demo
+    secretary with ``secretary`` changed, whose Financeiro rule is the demo's with ``rule`` changed (its
+    destination, ring time, announcement)."""
+
+    steps: list[str]
+    rule: dict[str, Any] = field(default_factory=dict)
+    secretary: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, str] | None = None
+
+
+def side_by_side(freeswitch: FreeSwitch, service: Service, plans: dict[str, Plan]) -> dict[str, CallResult]:
+    """Place the calls of ``plans`` at once, and return them by name when all have ended.
+
+    A call plays in real time, mostly waiting; tests whose calls each need the tenant changed in another way (the
+    Financeiro rule pointed elsewhere, the operator…) would wait for them one after the other. Here each call gets
+    a secretary of its own instead: a copy of the demo's (extensions 8101…), with a Financeiro rule of its own, and
+    a dialplan entry — the demo secretary's, with its extension and secretary changed — while the demo's Financeiro
+    rule (every secretary's) is disabled. FreeSWITCH and the service take the calls together, as they would any
+    calls. Afterwards the copies (their rules with them) and their dialplan entries are gone again and the demo's
+    rule is back; what the calls stored stays (``service.stored(call)``)."""
+    base = f"{service.base}/api/v1/domains/{service.domain}"
+    demo_rule = next(r for r in service.items("transfer-rules") if r["department_name"] == "Financeiro")
+    demo = next(s for s in service.items("secretaries") if s["extension"] == "8000")
+    copied = {
+        k: demo[k]
+        for k in ("name", "language", "company_name", "personality_prompt", "greeting", "farewell", "silence_seconds")
+    }
+    copied |= {"operator_destination": demo["operator_destination"], "operator_context": demo["operator_context"]}
+    rule_copied = {k: demo_rule[k] for k in ("department_name", "description", "keywords", "destination_number")}
+    rule_copied |= {"destination_context": demo_rule["destination_context"]}
+    entry = re.search(r'<extension name="voice_secretary_8000".*?</extension>', freeswitch.dialplan, re.DOTALL)
+    assert entry is not None, "the tenant's dialplan has no entry for the secretary on 8000"
+    dialplan, entries, copies = freeswitch.dialplan, "", []
+    extensions: dict[str, str] = {}
+    try:
+        for index, (name, plan) in enumerate(plans.items(), start=1):
+            extension = f"81{index:02d}"
+            made = httpx.post(
+                f"{base}/secretaries", json={**copied, **plan.secretary, "extension": extension}, timeout=30
+            )
+            assert made.status_code == 201, made.text
+            secretary = made.json()["voice_secretary_uuid"]
+            copies.append(secretary)
+            extensions[name] = extension
+            rule = {**rule_copied, **plan.rule, "voice_secretary_uuid": secretary}
+            made = httpx.post(f"{base}/transfer-rules", json=rule, timeout=30)
+            assert made.status_code == 201, made.text
+            entries += (
+                re.sub(r' uuid="[^"]+"', "", entry.group(0))  # the entry's own uuid: the demo's
+                .replace('name="voice_secretary_8000"', f'name="voice_secretary_{extension}"')
+                .replace("^8000$", f"^{extension}$")
+                .replace(demo["voice_secretary_uuid"], secretary)
+            )
+        freeswitch.set_dialplan(dialplan.replace(entry.group(0), entry.group(0) + entries, 1))
+        service.patch("transfer-rules", demo_rule["voice_transfer_rule_uuid"], {"enabled": False})
+
+        def place(name: str, delay: float) -> CallResult:
+            time.sleep(delay)  # a moment apart: not every greeting, turn and transfer in the same instant
+            plan = plans[name]
+            return freeswitch.call(extensions[name], CONTEXT, plan.steps, variables=plan.variables)
+
+        with ThreadPoolExecutor(len(plans)) as pool:
+            placed = {name: pool.submit(place, name, 0.2 * index) for index, name in enumerate(plans)}
+            return {name: future.result() for name, future in placed.items()}
+    finally:
+        service.patch("transfer-rules", demo_rule["voice_transfer_rule_uuid"], {"enabled": demo_rule["enabled"]})
+        for secretary in copies:
+            assert httpx.delete(f"{base}/secretaries/{secretary}", timeout=30).status_code == 204
+        freeswitch.set_dialplan(dialplan)

@@ -308,10 +308,13 @@ def whisper(service: Service) -> Iterator[None]:
         service.patch("providers", service.stt_provider, {"enabled": True})
 
 
-def test_on_whisper_the_caller_hangs_up_during_a_reply(freeswitch: FreeSwitch, service: Service, whisper: None) -> None:
+def test_on_whisper_the_caller_hangs_up_during_a_reply(
+    freeswitch: FreeSwitch, service: Service, whisper: None, usual_speech: None
+) -> None:
     """One call on the real offline Whisper, asserting only what holds whatever words it hears: the spoken turn has
     a transcript, the caller heard a reply, and the call ends when the caller hangs up during that reply — stored
-    with its phase (point 7)."""
+    with its phase (point 7). The reply is whatever the words Whisper heard bring: at the usual rate of speech, so
+    that the caller's `hear` finds a pause in it whichever it is."""
     asked = len(service.stt.requests)
     call = freeswitch.call("8000", CONTEXT, ["listen", SAY["question_price"], "hear", "hangup"])
     assert len(service.stt.requests) == asked  # Whisper, not the fake, heard this call
