@@ -30,7 +30,7 @@ from voice_ai.streaming.freeswitch import transport as transport_module
 from voice_ai.streaming.freeswitch.channel import ChannelInfo, literal_pattern
 from voice_ai.streaming.freeswitch.esl import EslConnection, EslError, EslEvent
 from voice_ai.streaming.freeswitch.pairing import Pairings
-from voice_ai.streaming.freeswitch.session import AudioLink
+from voice_ai.streaming.freeswitch.session import AudioLink, FreeswitchCallSession
 from voice_ai.streaming.freeswitch.transport import FreeswitchTransport
 from voice_ai.telephony.freeswitch import render_dialplan
 
@@ -764,3 +764,80 @@ async def test_a_connection_from_outside_the_allowed_networks_is_refused_before_
         finally:
             await hub.stop()
     assert started == []
+
+
+# The session: a caller's hang-up is not a failed link ----------------------------------------------------------
+
+
+class SessionEsl(FakeEsl):
+    """The call's event socket as the session reads it: its events, and whether it closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: asyncio.Queue[EslEvent | None] = asyncio.Queue()
+        self.closed: asyncio.Event = asyncio.Event()  # type: ignore[assignment]
+
+    async def close(self) -> None:
+        self.closed.set()
+
+
+class ClosedWebSocket:
+    """mod_audio_stream's WebSocket, closed by FreeSWITCH as the caller's channel goes away."""
+
+    async def receive(self) -> dict[str, Any]:
+        return {"type": "websocket.disconnect"}
+
+    async def close(self) -> None:
+        return None
+
+
+class Controller:
+    def __init__(self) -> None:
+        self.ended = asyncio.Event()
+        self.how: list[str] = []
+
+    async def run(self) -> None:
+        await self.ended.wait()
+
+    def feed(self, pcm: bytes) -> None: ...
+
+    def dtmf(self, digit: str) -> None: ...
+
+    def playback_started(self, clip_id: str) -> None: ...
+
+    def playback_stopped(self, clip_id: str, *, finished: bool) -> None: ...
+
+    def closed(self) -> None:
+        self.how.append("closed")
+        self.ended.set()
+
+    def failed(self, reason: str) -> None:
+        self.how.append(f"failed: {reason}")
+        self.ended.set()
+
+
+@pytest.mark.parametrize(("hangup_after_s", "how"), [(0.2, "closed"), (None, "failed: the audio WebSocket closed")])
+async def test_a_websocket_that_closes_just_before_the_hang_up_event_is_the_caller_leaving(
+    hangup_after_s: float | None, how: str
+) -> None:
+    """FreeSWITCH closes the audio WebSocket as the caller hangs up, and its CHANNEL_HANGUP may reach the event
+    socket a moment later: that is the caller leaving (the call ends ``hangup``), not a failed link (``error``, the
+    caller handed to the fallback). A WebSocket that closes while the channel stays up is still a failed link."""
+    esl = SessionEsl()
+    session = FreeswitchCallSession(esl, pairings=Pairings(), ws_base="ws://x", factory=lambda c, t: Controller())  # type: ignore[arg-type]
+    session.channel = ChannelInfo.from_headers({"Unique-ID": CALL, "variable_domain_uuid": DOMAIN})
+    session.websocket = ClosedWebSocket()  # type: ignore[assignment]
+    transport = FreeswitchTransport(esl, FakeWs(), session.channel)  # type: ignore[arg-type]
+    controller = Controller()
+
+    async def hang_up() -> None:
+        assert hangup_after_s is not None
+        await asyncio.sleep(hangup_after_s)
+        esl.events.put_nowait(EslEvent({"Event-Name": "CHANNEL_HANGUP"}))
+
+    later = asyncio.create_task(hang_up()) if hangup_after_s is not None else None
+    await asyncio.wait_for(session._drive(controller, transport), 10)  # the session's own loop
+    if later is not None:
+        await later
+    assert controller.how == [how]
+    assert (transport.ended == "fail") is how.startswith("failed")

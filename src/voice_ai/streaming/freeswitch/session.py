@@ -44,6 +44,9 @@ EVENTS = (
 LINGER_S = 10
 WS_DEADLINE_S = 5.0  # mod_audio_stream connects within milliseconds on a healthy host
 END_GRACE_S = 10.0  # how long a controller may take to wind down after the caller left
+# the audio WebSocket closes as the caller's channel hangs up, and FreeSWITCH's CHANNEL_HANGUP may reach the event
+# socket a moment later: how long a closed WebSocket waits for it before it counts as a failed link
+HANGUP_GRACE_S = 1.0
 
 
 class CallController(Protocol):
@@ -159,6 +162,12 @@ class FreeswitchCallSession:
         try:
             done, _ = await asyncio.wait([call, *pumps], return_when=asyncio.FIRST_COMPLETED)
             if call not in done:
+                events = pumps[0]
+                if events not in done and not transport.ended and not self.hung_up:
+                    # the WebSocket closed first: a hang-up's CHANNEL_HANGUP may be on its way (the caller left —
+                    # not a failed link); the event pump returns on it, or when the event socket closes
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(events), HANGUP_GRACE_S)
                 # the caller or the link went away first: let the call wind down (store the end) within a grace
                 if not transport.ended and not self.hung_up and not self.esl.closed.is_set():
                     reason = "the audio WebSocket closed"
