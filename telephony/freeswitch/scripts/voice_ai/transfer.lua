@@ -13,8 +13,8 @@
 --- An announced transfer plays a line (who is calling and why) to the person who answered, who presses 1 to take
 --- the call; any other key, silence or a hang-up declines it (`DECLINED`). The line is played by originate's own
 --- group confirm (`group_confirm_key=exec`: voice_ai_announce.lua on the answered leg, `M.confirm`), so the caller
---- keeps hearing the ringback meanwhile and `freeswitch.Session` returns only a leg that took the call. Then
---- `freeswitch.bridge` connects both legs until one hangs up.
+--- is still ringing meanwhile (a phone that rang first keeps the caller's ringback going) and `freeswitch.Session`
+--- returns only a leg that took the call. Then `freeswitch.bridge` connects both legs until one hangs up.
 ---
 --- The `bridge` application would not do: when it fails, it hangs up the caller (unless continue_on_fail).
 ---
@@ -142,7 +142,7 @@ end
 --- An announced transfer, either flow's (voice_ai_announce.lua, run by originate's group confirm on the answered
 --- leg `other`): the line at `path`, then the key as in `announce`. First the caller's channel (`caller_uuid`) gets
 --- `voice_ai_announce=answered`: whatever ends the attempt from then on (another key, silence, the person hanging
---- up) is a decline, and the caller's bridge ends knowing it (the service says DECLINED). Without a readable line
+--- up) is a decline, and the call flow reads it when the attempt fails (DECLINED). Without a readable line
 --- (not a plain absolute file name, or no such file) it returns at once: the call is connected unannounced, never
 --- lost. Returns true when the person took the call.
 function M.confirm(other, api, path, caller_uuid)
